@@ -1,0 +1,1 @@
+"""The ``kpi`` command line: the user's door to the library, add-in and reports."""

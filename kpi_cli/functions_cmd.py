@@ -1,0 +1,55 @@
+"""``kpi functions``: the catalog, or one function's help with a worked example."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .main import app
+
+
+@app.command("functions")
+def functions(
+    name: Optional[str] = typer.Argument(None, help="A function (KPI_NPS or nps) to show in full."),
+    category: Optional[str] = typer.Option(None, "--category", "-c", help="Only this category."),
+) -> None:
+    """List the KPI functions, or show one function's help with an example."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    import kpi_functions as k
+    from kpi_functions._docs import example_formula, example_result_text
+
+    console = Console()
+    if name:
+        try:
+            spec = k.get(name)
+        except KeyError as err:
+            console.print(f"[red]error:[/red] {err.args[0]}; run 'kpi functions' for the list")
+            raise typer.Exit(2)
+        console.print(f"[bold]{escape(spec.signature_text)}[/bold]  ({spec.category})")
+        console.print(spec.summary)
+        console.print(f"\n[bold]Formula[/bold]  {spec.formula}")
+        console.print("\n[bold]Arguments[/bold]")
+        for a in spec.args:
+            opt = " (optional" + (f", default {a.default!r})" if a.default is not None else ")") if a.optional else ""
+            console.print(f"  {a.name}{escape(opt)}: {escape(a.help)}")
+        console.print(f"\n[bold]Returns[/bold]  {spec.shape}, {k._registry.UNITS[spec.unit]}")
+        console.print(f"\n[bold]Example[/bold]  {escape(example_formula(spec))}")
+        console.print(escape(example_result_text(spec)))
+        console.print(f"\nPython: kpi_functions.{spec.name}   —   help(kpi_functions.{spec.name}) for the full docstring")
+        return
+    cats = [category] if category else list(k._registry.CATEGORIES)
+    for cat in cats:
+        rows = list(k.specs(cat))
+        if not rows:
+            continue
+        t = Table(title=cat, show_header=True, header_style="bold", title_justify="left")
+        t.add_column("Excel function", no_wrap=True)
+        t.add_column("What it returns")
+        for s in rows:
+            t.add_row(escape(s.signature_text), escape(s.summary))
+        console.print(t)
+    console.print(f"{len(k.REGISTRY)} functions. 'kpi functions NAME' shows one with an example.")

@@ -1,0 +1,785 @@
+"""Input coercion: the only place that turns what callers hand over into arrays.
+
+Callers hand over what Excel gives (nested lists with ``None`` or ``""`` for
+blanks, a text header row on tables, dates as serial numbers or datetimes),
+or plain Python numbers, numpy arrays, pandas Series and DataFrames. This
+module turns each into numpy arrays, validates them, and raises a typed error
+naming the function, the argument, the position and the value when it cannot.
+
+Positions are 1-based and relative to the range that was passed: ``item 3``
+for a 1-D input, ``row 4, column 2`` for a 2-D one. Nothing is ever silently
+coerced: text is not a number (``"5"`` is text), a boolean is not a number,
+and infinity is out of every domain.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import numbers as _numbers
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import (
+    EXCEL_ERRORS,
+    KPIDomainError,
+    KPIErrorValue,
+    KPIInputError,
+    KPIUndefinedError,
+)
+
+__all__ = [
+    "Grid",
+    "grid",
+    "is_blank_value",
+    "numbers",
+    "aligned_numbers",
+    "total",
+    "pair",
+    "labels",
+    "dates",
+    "table",
+    "Table",
+    "option_number",
+    "option_text",
+    "option_bool",
+    "ratio",
+    "month_index",
+    "index_to_month",
+    "excel_serial_to_datetime64",
+]
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "ms")
+_NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "empty"}
+_DATE_KINDS = {"datetime64", "datetime", "date"}
+
+
+# --------------------------------------------------------------------------
+# The grid: every input as a 2-D array plus how to name a position in it
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grid:
+    """An input normalised to a 2-D array.
+
+    ``is2d`` records whether the caller passed a 2-D shape (positions are then
+    named by row and column) or a 1-D one (positions are items).
+    """
+
+    values: np.ndarray
+    is2d: bool
+
+    @property
+    def size(self) -> int:
+        return int(self.values.size)
+
+    @property
+    def ncols(self) -> int:
+        return int(self.values.shape[1]) if self.values.ndim == 2 else 1
+
+    @property
+    def nrows(self) -> int:
+        return int(self.values.shape[0])
+
+    def position(self, flat_index: int) -> str:
+        ncols = max(self.ncols, 1)
+        r, c = divmod(int(flat_index), ncols)
+        if self.is2d:
+            return f"row {r + 1}, column {c + 1}"
+        return f"item {r + 1}"
+
+    def flat(self) -> np.ndarray:
+        return self.values.reshape(-1)
+
+
+def _is_sequence(v: Any) -> bool:
+    return isinstance(v, (list, tuple, np.ndarray, pd.Series))
+
+
+def grid(x: Any, fn: str, arg: str) -> Grid:
+    """Normalise ``x`` to a :class:`Grid` without changing any value.
+
+    ``None`` is an empty input. DataFrames are taken by position: their column
+    names are ignored.
+    """
+    if x is None:
+        return Grid(np.empty((0, 1), dtype=object), False)
+    if isinstance(x, pd.DataFrame):
+        if x.shape[1] == 0:
+            return Grid(np.empty((0, 1), dtype=object), True)
+        if all(pd.api.types.is_float_dtype(t) or pd.api.types.is_integer_dtype(t) for t in x.dtypes):
+            return Grid(x.to_numpy(dtype=float, copy=True), True)
+        cols = [_series_values(x.iloc[:, j]) for j in range(x.shape[1])]
+        out = np.empty((x.shape[0], x.shape[1]), dtype=object)
+        for j, col in enumerate(cols):
+            out[:, j] = col
+        return Grid(out, True)
+    if isinstance(x, pd.Series):
+        return Grid(_series_values(x).reshape(-1, 1), False)
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return Grid(x.reshape(1, 1), False)
+        if x.ndim == 1:
+            return Grid(x.reshape(-1, 1), False)
+        if x.ndim == 2:
+            return Grid(x, True)
+        raise KPIInputError(fn, f"expected a range (1-D or 2-D), got a {x.ndim}-D array", argument=arg)
+    if isinstance(x, (list, tuple)):
+        if len(x) == 0:
+            return Grid(np.empty((0, 1), dtype=object), False)
+        nested = [_is_sequence(v) for v in x]
+        if any(nested):
+            if not all(nested):
+                i = nested.index(False)
+                raise KPIInputError(
+                    fn, "mixes single values and rows; pass a flat list or a list of rows",
+                    argument=arg, position=f"item {i + 1}",
+                )
+            widths = {len(v) for v in x}
+            if len(widths) != 1:
+                first = len(x[0])
+                bad = next(i for i, v in enumerate(x) if len(v) != first)
+                raise KPIInputError(
+                    fn, f"rows differ in length ({first} cells in row 1, {len(x[bad])} in row {bad + 1})",
+                    argument=arg, position=f"row {bad + 1}",
+                )
+            width = widths.pop()
+            if width == 0:
+                return Grid(np.empty((len(x), 0), dtype=object), True)
+            for i, row in enumerate(x):
+                for j, v in enumerate(row):
+                    if _is_sequence(v):
+                        raise KPIInputError(fn, "a range may have at most two dimensions", argument=arg,
+                                            position=f"row {i + 1}, column {j + 1}")
+            arr = _object_array(x, (len(x), width))
+            return Grid(arr, True)
+        arr = _object_array(x, (len(x),))
+        return Grid(arr.reshape(-1, 1), False)
+    # a single value
+    arr = np.empty((1, 1), dtype=object)
+    arr[0, 0] = x
+    return Grid(arr, False)
+
+
+def _object_array(x: Sequence, shape: tuple[int, ...]) -> np.ndarray:
+    """Build an array from Python data, keeping numbers numeric when they all are."""
+    try:
+        arr = np.array(x, dtype=float)
+        if arr.shape == shape:
+            # only exact when every element was a real number (None -> nan is fine,
+            # but strings like "5" would have converted: rule those out)
+            kinds = pd.api.types.infer_dtype(np.asarray(x, dtype=object).reshape(-1), skipna=True)
+            if kinds in _NUMERIC_KINDS:
+                return arr
+    except (TypeError, ValueError):
+        pass
+    arr = np.empty(shape, dtype=object)
+    if len(shape) == 1:
+        arr[:] = list(x)
+    else:
+        for i, row in enumerate(x):
+            arr[i, :] = list(row)
+    return arr
+
+
+def _series_values(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_float_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+        if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            return s.to_numpy(dtype=float, na_value=np.nan)
+        return s.to_numpy(dtype=float, copy=True)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.to_numpy(dtype="datetime64[ns]") if getattr(s.dtype, "tz", None) is None else s.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return s.to_numpy(dtype=object, na_value=None)
+
+
+# --------------------------------------------------------------------------
+# Blanks and value kinds
+# --------------------------------------------------------------------------
+def is_blank_value(v: Any) -> bool:
+    """True for what counts as an empty cell: None, "", NaN, NaT, pd.NA."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v == ""
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _blank_mask(flat: np.ndarray) -> np.ndarray:
+    if flat.dtype.kind in "fc":
+        return np.isnan(flat)
+    if flat.dtype.kind == "M":
+        return np.isnat(flat)
+    if flat.dtype.kind in "iub":
+        return np.zeros(flat.shape, dtype=bool)
+    mask = pd.isna(flat)
+    if flat.dtype == object and flat.size:
+        mask = mask | (flat == "")
+    return np.asarray(mask, dtype=bool)
+
+
+def _kind_name(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, (_dt.datetime, _dt.date, np.datetime64, pd.Timestamp)):
+        return "a date"
+    return f"a {type(v).__name__}"
+
+
+def _first_error_value(flat: np.ndarray, g: Grid, fn: str, arg: str, idx: Iterable[int] | None = None) -> None:
+    """Raise KPIErrorValue for the first Excel error value, if any."""
+    if flat.dtype != object:
+        return
+    candidates = range(flat.size) if idx is None else idx
+    for i in candidates:
+        v = flat[i]
+        if isinstance(v, str) and v in EXCEL_ERRORS:
+            raise KPIErrorValue(fn, v, argument=arg, position=g.position(i))
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, _numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndarray:
+    """Flat float array of the grid, NaN where blank. Raises on anything else."""
+    flat = g.flat()
+    if flat.dtype.kind in "iuf":
+        out = flat.astype(float, copy=True)
+    elif flat.dtype.kind == "b":
+        if flat.size:
+            raise KPIInputError(fn, f"is a boolean; {what} is needed", argument=arg,
+                                position=g.position(0), value=bool(flat[0]), has_value=True)
+        out = np.empty(0)
+    elif flat.dtype.kind == "M":
+        nonblank = np.flatnonzero(~np.isnat(flat))
+        if nonblank.size:
+            i = int(nonblank[0])
+            raise KPIInputError(fn, f"is a date; {what} is needed", argument=arg,
+                                position=g.position(i), value=str(flat[i]), has_value=True)
+        out = np.full(flat.shape, np.nan)
+    else:
+        blank = _blank_mask(flat)
+        nb = flat[~blank]
+        kind = pd.api.types.infer_dtype(nb, skipna=False) if nb.size else "empty"
+        if kind in _NUMERIC_KINDS:
+            out = np.full(flat.shape, np.nan)
+            out[~blank] = nb.astype(float)
+        else:
+            _first_error_value(flat, g, fn, arg, np.flatnonzero(~blank))
+            out = np.full(flat.shape, np.nan)
+            for i in np.flatnonzero(~blank):
+                v = flat[i]
+                if not _is_real(v):
+                    raise KPIInputError(
+                        fn, f"is {_kind_name(v)}; {what} is needed"
+                        + (" (numbers stored as text are text)" if isinstance(v, str) else ""),
+                        argument=arg, position=g.position(i), value=v, has_value=True,
+                    )
+                out[i] = float(v)
+    bad = np.isinf(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise KPIDomainError(fn, "is not a finite number", argument=arg, position=g.position(i),
+                             value=float(out[i]), has_value=True)
+    return out
+
+
+def _check_domain(vals: np.ndarray, idx: np.ndarray, g: Grid, fn: str, arg: str,
+                  min: float | None, max: float | None, integer: bool, domain: str | None) -> None:
+    bad = np.zeros(vals.shape, dtype=bool)
+    if min is not None:
+        bad |= vals < min
+    if max is not None:
+        bad |= vals > max
+    if integer:
+        bad |= vals != np.floor(vals)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        if domain is None:
+            parts = []
+            if integer:
+                parts.append("a whole number")
+            if min is not None and max is not None:
+                parts.append(f"between {min:g} and {max:g}")
+            elif min is not None:
+                parts.append("not negative" if min == 0 else f"at least {min:g}")
+            elif max is not None:
+                parts.append(f"at most {max:g}")
+            domain = ("must not be negative" if parts == ["not negative"]
+                      else "must be " + ", ".join(parts))
+        v = vals[k]
+        raise KPIDomainError(fn, domain, argument=arg, position=g.position(int(idx[k])),
+                             value=int(v) if float(v).is_integer() else float(v), has_value=True)
+
+
+# --------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------
+def numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None,
+            integer: bool = False, domain: str | None = None) -> np.ndarray:
+    """The non-blank numbers of ``x``, row by row, as a 1-D float array."""
+    g = grid(x, fn, arg)
+    flat = _numeric_flat(g, fn, arg)
+    keep = np.flatnonzero(~np.isnan(flat))
+    vals = flat[keep]
+    _check_domain(vals, keep, g, fn, arg, min, max, integer, domain)
+    return vals
+
+
+def aligned_numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None,
+                    integer: bool = False, domain: str | None = None, blank: float | None = None) -> np.ndarray:
+    """All cells of ``x`` row by row (1-D), blanks as NaN (or ``blank``), so rows stay aligned."""
+    g = grid(x, fn, arg)
+    flat = _numeric_flat(g, fn, arg)
+    keep = np.flatnonzero(~np.isnan(flat))
+    _check_domain(flat[keep], keep, g, fn, arg, min, max, integer, domain)
+    if blank is not None:
+        flat[np.isnan(flat)] = blank
+    return flat
+
+
+def total(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None) -> float:
+    """Aggregate, then divide: the sum of the numbers in ``x`` (blanks ignored).
+
+    An argument with no number at all leaves the KPI undefined.
+    """
+    vals = numbers(x, fn, arg, min=min, max=max)
+    if vals.size == 0:
+        raise KPIUndefinedError(fn, "has no numbers", argument=arg)
+    return float(vals.sum())
+
+
+def ratio(num: float, den: float, fn: str, den_arg: str, what: str | None = None) -> float:
+    """num / den, with a zero denominator reported as undefined (#DIV/0!)."""
+    if den == 0:
+        raise KPIUndefinedError(fn, what or "is 0, so the ratio is undefined", argument=den_arg)
+    return float(num / den)
+
+
+def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str = "end",
+         *, min: float | None = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer start/end values, aligned row by row; a blank means 0.
+
+    With ``end`` omitted, ``start`` must be one two-column range (start in the
+    first column, end in the second).
+    """
+    if end is None or (isinstance(end, (list, tuple)) and len(end) == 0 and not _is_sequence(start)):
+        g = grid(start, fn, start_arg)
+        if g.size == 0:
+            raise KPIUndefinedError(fn, "has no rows", argument=start_arg)
+        if g.ncols != 2 or not g.is2d:
+            raise KPIInputError(
+                fn, f"give '{end_arg}' as well, or one range of two columns "
+                f"({start_arg} in the first, {end_arg} in the second); got {g.ncols} column(s)",
+                argument=start_arg,
+            )
+        flat = _numeric_flat(g, fn, start_arg)
+        keep = np.flatnonzero(~np.isnan(flat))
+        if keep.size == 0:
+            raise KPIUndefinedError(fn, "has no numbers", argument=start_arg)
+        _check_domain(flat[keep], keep, g, fn, start_arg, min, None, False, None)
+        flat = np.where(np.isnan(flat), 0.0, flat).reshape(-1, 2)
+        return flat[:, 0].copy(), flat[:, 1].copy()
+    s = aligned_numbers(start, fn, start_arg, min=min)
+    e = aligned_numbers(end, fn, end_arg, min=min)
+    if s.size != e.size:
+        raise KPIInputError(
+            fn, f"'{start_arg}' has {s.size} cells but '{end_arg}' has {e.size}; the ranges must be aligned",
+            argument=end_arg,
+        )
+    if s.size == 0:
+        raise KPIUndefinedError(fn, "has no rows", argument=start_arg)
+    if np.isnan(s).all() and np.isnan(e).all():
+        raise KPIUndefinedError(fn, "has no numbers", argument=start_arg)
+    return np.nan_to_num(s, nan=0.0), np.nan_to_num(e, nan=0.0)
+
+
+# --------------------------------------------------------------------------
+# Labels (customer ids, product ids) and dates
+# --------------------------------------------------------------------------
+def labels(x: Any, fn: str, arg: str) -> np.ndarray:
+    """Identifiers, row by row, as a 1-D object array; blanks are ``None``.
+
+    Numbers and text are both identifiers (integral floats are folded to int
+    so 5 and 5.0 are one customer); booleans and error values are not.
+    """
+    g = grid(x, fn, arg)
+    flat = g.flat()
+    if flat.dtype.kind == "f":
+        out = np.empty(flat.size, dtype=object)
+        nan = np.isnan(flat)
+        whole = ~nan & (flat == np.floor(flat)) & (np.abs(flat) < 2**53)
+        out[whole] = flat[whole].astype(np.int64)
+        other = ~nan & ~whole
+        out[other] = flat[other]
+        out[nan] = None
+        if np.isinf(flat).any():
+            i = int(np.flatnonzero(np.isinf(flat))[0])
+            raise KPIDomainError(fn, "is not a valid identifier", argument=arg, position=g.position(i),
+                                 value=float(flat[i]), has_value=True)
+        return out
+    if flat.dtype.kind in "iu":
+        return flat.astype(object)
+    if flat.dtype.kind != "O":
+        if flat.dtype.kind == "b" and flat.size:
+            raise KPIInputError(fn, "is a boolean; an identifier is needed", argument=arg,
+                                position=g.position(0), value=bool(flat[0]), has_value=True)
+        return flat.astype(object)
+    blank = _blank_mask(flat)
+    out = flat.copy()
+    out[blank] = None
+    nb = np.flatnonzero(~blank)
+    kind = pd.api.types.infer_dtype(flat[nb], skipna=False) if nb.size else "empty"
+    if kind in ("string", "integer", "empty"):
+        if kind == "string":
+            _first_error_value(flat, g, fn, arg, nb)
+        return out
+    _first_error_value(flat, g, fn, arg, nb)
+    for i in nb:
+        v = flat[i]
+        if isinstance(v, (bool, np.bool_)):
+            raise KPIInputError(fn, "is a boolean; an identifier is needed", argument=arg,
+                                position=g.position(i), value=v, has_value=True)
+        if isinstance(v, float) or isinstance(v, np.floating):
+            if not np.isfinite(v):
+                raise KPIDomainError(fn, "is not a valid identifier", argument=arg,
+                                     position=g.position(i), value=float(v), has_value=True)
+            if float(v).is_integer():
+                out[i] = int(v)
+        elif isinstance(v, np.integer):
+            out[i] = int(v)
+        elif not isinstance(v, (str, int)):
+            out[i] = v if isinstance(v, (_dt.date,)) else str(v)
+    return out
+
+
+def excel_serial_to_datetime64(serial: np.ndarray) -> np.ndarray:
+    """Excel serial day numbers (1900 date system) to datetime64[ms].
+
+    Serial 1 is 1900-01-01; serials from 61 on (1900-03-01) are exact. Excel's
+    fictitious 1900-02-29 (serial 60) does not exist in any calendar.
+    """
+    serial = np.asarray(serial, dtype=float)
+    ms = np.round(serial * 86_400_000.0).astype(np.int64)
+    out = EXCEL_EPOCH + ms.astype("timedelta64[ms]")
+    early = serial < 61
+    if early.any():
+        out = np.where(early, out + np.timedelta64(1, "D"), out)
+    return out
+
+
+def dates(x: Any, fn: str, arg: str, *, min_serial: float = 1.0) -> np.ndarray:
+    """Dates row by row as datetime64[ms] (NaT for blanks).
+
+    Accepts Excel serial numbers, date / datetime values, numpy datetime64 and
+    ISO strings (``2026-03``, ``2026-03-15``, ``2026-03-15T09:30``).
+    """
+    g = grid(x, fn, arg)
+    return _dates_flat(g, g.flat(), fn, arg, min_serial)
+
+
+def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float = 1.0,
+                index: np.ndarray | None = None) -> np.ndarray:
+    """Convert a flat array of date-ish values; ``index`` maps to flat grid positions."""
+    pos = (lambda k: g.position(int(k if index is None else index[k])))
+    if flat.dtype.kind == "M":
+        return flat.astype("datetime64[ms]")
+    if flat.dtype.kind in "iuf":
+        vals = flat.astype(float)
+        out = np.full(vals.shape, np.datetime64("NaT"), dtype="datetime64[ms]")
+        ok = ~np.isnan(vals)
+        bad = ok & ((vals < min_serial) | ~np.isfinite(vals) | (vals > 2958465.99999))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise KPIDomainError(fn, "is not a valid Excel date serial number", argument=arg,
+                                 position=pos(k), value=float(vals[k]), has_value=True)
+        out[ok] = excel_serial_to_datetime64(vals[ok])
+        return out
+    blank = _blank_mask(flat)
+    out = np.full(flat.shape, np.datetime64("NaT"), dtype="datetime64[ms]")
+    nbi = np.flatnonzero(~blank)
+    if nbi.size == 0:
+        return out
+    nb = flat[nbi]
+    kind = pd.api.types.infer_dtype(nb, skipna=False)
+    if kind == "string":
+        out[nbi] = _parse_iso(nb, nbi, fn, arg, pos)
+        return out
+    if kind in _DATE_KINDS:
+        out[nbi] = _to_dt64(nb)
+        return out
+    if kind in _NUMERIC_KINDS:
+        out[nbi] = _dates_flat(g, nb.astype(float), fn, arg, min_serial, index=nbi if index is None else index[nbi])
+        return out
+    # mixed kinds: classify one by one (only on unusual inputs)
+    for k, v in zip(nbi, nb):
+        if isinstance(v, str) and v in EXCEL_ERRORS:
+            raise KPIErrorValue(fn, v, argument=arg, position=pos(k))
+    strs, dts, nums = [], [], []
+    for k, v in zip(nbi, nb):
+        if isinstance(v, str):
+            strs.append(k)
+        elif isinstance(v, (_dt.date, np.datetime64, pd.Timestamp)):
+            dts.append(k)
+        elif _is_real(v):
+            nums.append(k)
+        else:
+            raise KPIInputError(fn, f"is {_kind_name(v)}; a date is needed", argument=arg,
+                                position=pos(k), value=v, has_value=True)
+    if strs:
+        idx = np.array(strs)
+        out[idx] = _parse_iso(flat[idx], idx, fn, arg, pos)
+    if dts:
+        idx = np.array(dts)
+        out[idx] = _to_dt64(flat[idx])
+    if nums:
+        idx = np.array(nums)
+        out[idx] = _dates_flat(g, flat[idx].astype(float), fn, arg, min_serial,
+                               index=idx if index is None else index[idx])
+    return out
+
+
+def _to_dt64(vals: np.ndarray) -> np.ndarray:
+    ser = pd.to_datetime(pd.Series(vals, dtype=object), utc=False, errors="raise")
+    if getattr(ser.dtype, "tz", None) is not None:
+        ser = ser.dt.tz_localize(None)
+    return ser.to_numpy(dtype="datetime64[ms]")
+
+
+def _parse_iso(vals: np.ndarray, idx: np.ndarray, fn: str, arg: str, pos) -> np.ndarray:
+    for k, v in zip(idx, vals):
+        if v in EXCEL_ERRORS:
+            raise KPIErrorValue(fn, v, argument=arg, position=pos(k))
+    s = pd.Series(vals, dtype=object).str.strip()
+    parsed = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    # ISO8601 parsing also accepts a bare year ("2026"); a month needs at least YYYY-MM
+    short = s.str.len() < 7
+    bad = parsed.isna().to_numpy() | short.to_numpy()
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise KPIInputError(fn, "is text that is not a date; use a date, an Excel serial number "
+                            "or an ISO date such as 2026-03 or 2026-03-15",
+                            argument=arg, position=pos(idx[k]), value=vals[k], has_value=True)
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[ms]")
+
+
+def month_index(d: np.ndarray) -> np.ndarray:
+    """Calendar month of each datetime64 as an integer (months since 1970-01)."""
+    return d.astype("datetime64[M]").astype(np.int64)
+
+
+def index_to_month(m: np.ndarray | int) -> np.ndarray:
+    """Inverse of :func:`month_index`: the first day of each month, datetime64[ns]."""
+    return np.asarray(m, dtype=np.int64).astype("datetime64[M]").astype("datetime64[ns]")
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id" | "date" | "number" | "flag"
+    blank: str = "error"  # "error" | "zero" | "keep"
+    min: float | None = None
+    max: float | None = None
+    optional: bool = False  # a trailing column that may be left out
+
+
+@dataclass
+class Table:
+    """A validated table: one 1-D array per column (blank rows removed)."""
+
+    columns: dict[str, np.ndarray]
+    rows: np.ndarray  # 1-based row number of each kept row within the range passed
+    header: bool
+    grid: Grid
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+
+def _looks_like_header(row: np.ndarray, cols: Sequence[Column]) -> bool:
+    if row.dtype != object:
+        return False
+    if not all(isinstance(v, str) and v != "" and v not in EXCEL_ERRORS for v in row):
+        return False
+    for v, c in zip(row, cols):
+        if c.kind in ("number", "flag"):
+            return True
+        if c.kind == "date":
+            p = pd.to_datetime(pd.Series([v]), format="ISO8601", errors="coerce")
+            if p.isna().iloc[0] or len(v.strip()) < 7:
+                return True
+    return False
+
+
+def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
+    """Validate a table argument (2-D, columns by position, optional text header row).
+
+    Rows that are entirely blank are dropped (ranges often reach past the
+    data). In any other row a blank follows the column's rule.
+    """
+    g = grid(x, fn, arg)
+    v = g.values
+    required = sum(not c.optional for c in cols)
+    if g.size == 0:
+        raise KPIUndefinedError(fn, "has no rows", argument=arg)
+    if not g.is2d and len(cols) > 1:
+        raise KPIInputError(fn, f"needs a table of {required} columns ({', '.join(c.name for c in cols)}); "
+                            "got a single column", argument=arg)
+    if not (required <= g.ncols <= len(cols)):
+        want = f"{required}" if required == len(cols) else f"{required} to {len(cols)}"
+        raise KPIInputError(fn, f"needs {want} columns ({', '.join(c.name for c in cols)}); got {g.ncols}",
+                            argument=arg)
+    cols = list(cols[: g.ncols])
+    header = bool(v.shape[0]) and _looks_like_header(v[0], cols)
+    body = v[1:] if header else v
+    offset = 2 if header else 1
+    if body.dtype == object:
+        blank2d = _blank_mask(body.reshape(-1)).reshape(body.shape)
+    elif body.dtype.kind == "f":
+        blank2d = np.isnan(body)
+    elif body.dtype.kind == "M":
+        blank2d = np.isnat(body)
+    else:
+        blank2d = np.zeros(body.shape, dtype=bool)
+    keep = ~blank2d.all(axis=1)
+    kept = np.flatnonzero(keep)
+    rows = kept + offset
+    out: dict[str, np.ndarray] = {}
+    ncols = g.ncols
+    for j, c in enumerate(cols):
+        colv = body[kept, j]
+        cblank = blank2d[kept, j]
+        flat_index = (rows - 1) * ncols + j  # position within the whole grid
+        if c.blank == "error" and cblank.any():
+            k = int(np.flatnonzero(cblank)[0])
+            raise KPIInputError(fn, f"is blank; every row needs a {c.name}", argument=arg,
+                                position=g.position(int(flat_index[k])) + f" ({c.name})")
+        if c.kind == "id":
+            out[c.name] = _labels_from(colv, g, flat_index, fn, arg)
+        elif c.kind == "date":
+            out[c.name] = _dates_flat(g, colv, fn, arg, index=flat_index)
+        elif c.kind in ("number", "flag"):
+            sub_g = g
+            vals = _numeric_sub(colv, sub_g, flat_index, fn, arg, c)
+            if c.blank == "zero":
+                vals = np.where(np.isnan(vals), 0.0, vals)
+            out[c.name] = vals
+        else:  # pragma: no cover - programming error
+            raise ValueError(c.kind)
+    return Table(out, rows, header, g)
+
+
+def _labels_from(colv: np.ndarray, g: Grid, flat_index: np.ndarray, fn: str, arg: str) -> np.ndarray:
+    try:
+        return labels(colv, fn, arg)
+    except KPIInputError as err:  # re-anchor the position to the table
+        k = int(err.position.split()[-1]) - 1 if err.position else 0
+        cls = type(err)
+        if isinstance(err, KPIErrorValue):
+            raise KPIErrorValue(fn, err.excel_error, argument=arg, position=g.position(int(flat_index[k]))) from None
+        raise cls(fn, err.reason, argument=arg, position=g.position(int(flat_index[k])),
+                  value=err.value, has_value=True) from None
+
+
+def _numeric_sub(colv: np.ndarray, g: Grid, flat_index: np.ndarray, fn: str, arg: str, c: Column) -> np.ndarray:
+    sub = Grid(colv.reshape(-1, 1), False)
+    try:
+        vals = _numeric_flat(sub, fn, arg, "a number" if c.kind == "number" else "1/TRUE or 0/FALSE")
+    except KPIErrorValue as err:
+        k = int(err.position.split()[-1]) - 1
+        raise KPIErrorValue(fn, err.excel_error, argument=arg, position=g.position(int(flat_index[k]))) from None
+    except KPIInputError as err:
+        k = int(err.position.split()[-1]) - 1 if err.position else 0
+        raise type(err)(fn, err.reason + f" in column '{c.name}'", argument=arg,
+                        position=g.position(int(flat_index[k])), value=err.value, has_value=True) from None
+    keep = np.flatnonzero(~np.isnan(vals))
+    _check_domain(vals[keep], flat_index[keep], g, fn, arg, c.min, c.max, False, None)
+    return vals
+
+
+# --------------------------------------------------------------------------
+# Options (single values)
+# --------------------------------------------------------------------------
+def _single(x: Any, fn: str, arg: str) -> Any:
+    """The one value of an option; a one-cell range is fine. Blank -> None."""
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple, np.ndarray, pd.Series, pd.DataFrame)):
+        g = grid(x, fn, arg)
+        if g.size == 0:
+            return None
+        if g.size != 1:
+            raise KPIInputError(fn, f"must be a single value, got a range of {g.size} cells", argument=arg)
+        x = g.flat()[0]
+    if is_blank_value(x):
+        return None
+    if isinstance(x, str) and x in EXCEL_ERRORS:
+        raise KPIErrorValue(fn, x, argument=arg)
+    return x
+
+
+def option_number(x: Any, fn: str, arg: str, default: float | None, *, min: float | None = None,
+                  max: float | None = None, integer: bool = False, domain: str | None = None,
+                  min_open: bool = False) -> float | None:
+    """A numeric option; blank or omitted gives ``default``."""
+    v = _single(x, fn, arg)
+    if v is None:
+        return default
+    if not _is_real(v):
+        raise KPIInputError(fn, f"is {_kind_name(v)}; a number is needed", argument=arg, value=v, has_value=True)
+    f = float(v)
+    if not np.isfinite(f):
+        raise KPIDomainError(fn, "is not a finite number", argument=arg, value=f, has_value=True)
+    bad = (min is not None and (f < min or (min_open and f == min))) or (max is not None and f > max) \
+        or (integer and not f.is_integer())
+    if bad:
+        if domain is None:
+            lo = "" if min is None else (f"greater than {min:g}" if min_open else f"at least {min:g}")
+            hi = "" if max is None else f"at most {max:g}"
+            domain = "must be " + " and ".join(p for p in ((("a whole number") if integer else ""), lo, hi) if p)
+        raise KPIDomainError(fn, domain, argument=arg, value=int(f) if f.is_integer() else f, has_value=True)
+    return f
+
+
+def option_text(x: Any, fn: str, arg: str, default: str, choices: Sequence[str]) -> str:
+    """A text option chosen from ``choices`` (case-insensitive); blank gives ``default``."""
+    v = _single(x, fn, arg)
+    if v is None:
+        return default
+    if not isinstance(v, str):
+        raise KPIInputError(fn, f"is {_kind_name(v)}; one of {', '.join(repr(c) for c in choices)} is needed",
+                            argument=arg, value=v, has_value=True)
+    low = v.strip().lower()
+    for c in choices:
+        if c.lower() == low:
+            return c
+    raise KPIInputError(fn, f"is not one of {', '.join(repr(c) for c in choices)}", argument=arg,
+                        value=v, has_value=True)
+
+
+def option_bool(x: Any, fn: str, arg: str, default: bool) -> bool:
+    """A TRUE/FALSE option (1/0 also accepted); blank gives ``default``."""
+    v = _single(x, fn, arg)
+    if v is None:
+        return default
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if _is_real(v) and float(v) in (0.0, 1.0):
+        return bool(v)
+    if isinstance(v, str) and v.strip().upper() in ("TRUE", "FALSE"):
+        return v.strip().upper() == "TRUE"
+    raise KPIInputError(fn, "must be TRUE or FALSE", argument=arg, value=v, has_value=True)

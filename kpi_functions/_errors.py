@@ -1,0 +1,134 @@
+"""Typed errors of the KPI library.
+
+Every error is a :class:`ValueError` subclass that knows which Excel error it
+stands for (``excel_error``) and carries the function, argument, position and
+value it is about, so the add-in can show ``#VALUE!`` / ``#NUM!`` /
+``#DIV/0!`` with a message a spreadsheet user can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "EXCEL_ERRORS",
+    "KPIError",
+    "KPIInputError",
+    "KPIDomainError",
+    "KPIUndefinedError",
+    "KPIErrorValue",
+    "KPIModelError",
+]
+
+#: Excel's error values, as they reach Python from either add-in path.
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+    }
+)
+
+
+def _show(value: Any) -> str:
+    """A short, unambiguous rendering of an offending value."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class KPIError(ValueError):
+    """Base class of every KPI error.
+
+    Attributes
+    ----------
+    function : str
+        Excel name of the function (``KPI_NPS``).
+    argument : str or None
+        Name of the offending argument.
+    position : str or None
+        Where in the argument (``item 3`` or ``row 4, column 2``), relative to
+        the range that was passed, 1-based.
+    value : object
+        The offending value (``None`` when not about one value).
+    excel_error : str
+        The Excel error value this maps to.
+    """
+
+    excel_error = "#VALUE!"
+
+    def __init__(
+        self,
+        function: str,
+        message: str,
+        *,
+        argument: str | None = None,
+        position: str | None = None,
+        value: Any = None,
+        has_value: bool = False,
+    ) -> None:
+        self.function = function
+        self.argument = argument
+        self.position = position
+        self.value = value
+        self.reason = message
+        where = []
+        if argument is not None:
+            where.append(f"argument '{argument}'")
+        if position is not None:
+            where.append(position)
+        head = f"{function}: " + (", ".join(where) + ": " if where else "")
+        if has_value:
+            head += f"{_show(value)} "
+        super().__init__(head + message)
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class KPIInputError(KPIError):
+    """Input of the wrong kind: text or a boolean where a number is needed,
+    ranges that must be aligned but are not, an unknown option (``#VALUE!``)."""
+
+    excel_error = "#VALUE!"
+
+
+class KPIDomainError(KPIInputError):
+    """A number outside the function's domain: NPS 11, negative MRR, an end
+    before its start, a rate outside [0, 1], infinity (``#NUM!``)."""
+
+    excel_error = "#NUM!"
+
+
+class KPIUndefinedError(KPIError, ZeroDivisionError):
+    """The KPI is undefined for this input: an empty population or a zero
+    denominator (``#DIV/0!``)."""
+
+    excel_error = "#DIV/0!"
+
+
+class KPIErrorValue(KPIInputError):
+    """An Excel error value (``#N/A`` …) inside the input. It propagates
+    unchanged, as Excel's own functions do."""
+
+    def __init__(self, function: str, error: str, **kw: Any) -> None:
+        super().__init__(function, f"the input holds the error {error}", **kw)
+        self.excel_error = error
+
+
+class KPIModelError(KPIError):
+    """A model could not be fitted to the data (``#NUM!``)."""
+
+    excel_error = "#NUM!"
