@@ -1,0 +1,6 @@
+"""The Excel add-in: xlwings adapters for every registry function, the Office.js
+backend (``kpi serve``), the xlwings Lite export (``kpi lite``) and the task pane.
+
+Importing this package imports nothing heavy; see :mod:`addin.adapters`,
+:mod:`addin.server` and :mod:`addin.naming`.
+"""
