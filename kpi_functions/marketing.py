@@ -1,2 +1,241 @@
-"""(being written)"""
-__all__: list[str] = []
+"""Marketing KPIs: conversion rate, cost per acquisition, ROI, ROAS.
+
+All four aggregate, then divide: a range (one cell per channel, day or
+campaign) is summed before the ratio is taken, so the result is the rate of
+the whole, not the mean of the parts' rates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _coerce as c
+from ._registry import kpi
+
+__all__ = ["conversion_rate", "cpa", "roi", "roas"]
+
+_CAT = "Marketing"
+
+
+@kpi(
+    category=_CAT,
+    summary="Conversion rate: conversions / visitors (also lead → MQL → SQL stage rates).",
+    formula="conversions / visitors",
+    unit="fraction",
+    args={
+        "conversions": "Conversions, or the later funnel stage (a range is summed)",
+        "visitors": "Visitors, or the earlier funnel stage (a range is summed)",
+    },
+    example=([12, 13], [400, 600]),
+)
+def conversion_rate(conversions: Any, visitors: Any) -> float:
+    """Conversion rate.
+
+    Parameters
+    ----------
+    conversions : number or range
+        Conversions (sign-ups, orders, leads reaching the next stage); a
+        range is summed.
+    visitors : number or range
+        Visitors (or the population of the earlier funnel stage); a range is
+        summed.
+
+    Returns
+    -------
+    float
+        ``conversions / visitors`` as a fraction. It can exceed 1 when
+        conversions are counted per event and a visitor converts more than
+        once.
+
+    Raises
+    ------
+    KPIInputError
+        Text or a boolean where a number is needed.
+    KPIDomainError
+        A negative count.
+    KPIUndefinedError
+        No visitors.
+
+    Notes
+    -----
+    ``conversion rate = conversions / visitors``; the same ratio gives the
+    funnel's stage rates (MQL / leads, SQL / MQL, customers / SQL).
+
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010.
+
+    Examples
+    --------
+    >>> conversion_rate([12, 13], [400, 600])
+    0.025
+    """
+    fn = "KPI_CONVERSION_RATE"
+    conv = c.total(conversions, fn, "conversions", min=0)
+    vis = c.total(visitors, fn, "visitors", min=0)
+    return c.ratio(conv, vis, fn, "visitors", "is 0: with no visitors, the conversion rate is undefined")
+
+
+@kpi(
+    category=_CAT,
+    summary="Cost per acquisition: cost / conversions.",
+    formula="cost / conversions",
+    unit="money",
+    args={"cost": "Marketing cost (a range is summed)", "conversions": "Conversions (a range is summed)"},
+    example=([3000, 2000], [75, 50]),
+)
+def cpa(cost: Any, conversions: Any) -> float:
+    """Cost per acquisition (CPA).
+
+    Parameters
+    ----------
+    cost : number or range
+        Marketing cost; a range is summed.
+    conversions : number or range
+        Conversions (acquisitions) the cost bought; a range is summed.
+
+    Returns
+    -------
+    float
+        Cost per conversion, in the cost's unit.
+
+    Raises
+    ------
+    KPIInputError
+        Text or a boolean where a number is needed.
+    KPIDomainError
+        A negative cost or count.
+    KPIUndefinedError
+        No conversions.
+
+    Notes
+    -----
+    ``CPA = cost / conversions``. Aggregated over channels it is the total
+    cost over the total conversions, not the mean of the channels' CPAs.
+
+    Examples
+    --------
+    >>> cpa([3000, 2000], [75, 50])
+    40.0
+    """
+    fn = "KPI_CPA"
+    k = c.total(cost, fn, "cost", min=0)
+    n = c.total(conversions, fn, "conversions", min=0)
+    return c.ratio(k, n, fn, "conversions", "is 0: with no conversions, the cost per acquisition is undefined")
+
+
+@kpi(
+    category=_CAT,
+    summary="Return on investment: (gain − cost) / cost.",
+    formula="(gain − cost) / cost",
+    unit="fraction",
+    args={"gain": "Gain (revenue) from the investment (a range is summed; may be negative)",
+          "cost": "Cost of the investment (a range is summed)"},
+    example=(15000, 10000),
+)
+def roi(gain: Any, cost: Any) -> float:
+    """Return on investment (ROI).
+
+    Parameters
+    ----------
+    gain : number or range
+        What the investment brought in (revenue or gain attributed to it); a
+        range is summed. May be negative.
+    cost : number or range
+        Cost of the investment; a range is summed.
+
+    Returns
+    -------
+    float
+        ``(gain − cost) / cost`` as a fraction (0.5 = 50 %); −1 when the gain
+        is 0.
+
+    Raises
+    ------
+    KPIInputError
+        Text or a boolean where a number is needed.
+    KPIDomainError
+        A negative cost.
+    KPIUndefinedError
+        A cost of 0.
+
+    Notes
+    -----
+    ``ROI = (gain − cost) / cost``. Unlike ROAS it nets the cost out of the
+    return: ``ROI = ROAS − 1`` when the gain is the ad revenue.
+
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (return on marketing investment).
+
+    Examples
+    --------
+    >>> roi(15000, 10000)
+    0.5
+    >>> roi(8000, 10000)
+    -0.2
+    """
+    fn = "KPI_ROI"
+    g = c.total(gain, fn, "gain")
+    k = c.total(cost, fn, "cost", min=0)
+    return c.ratio(g - k, k, fn, "cost", "is 0, so the return on it is undefined")
+
+
+@kpi(
+    category=_CAT,
+    summary="Return on ad spend: ad revenue / ad spend.",
+    formula="ad_revenue / ad_spend",
+    unit="ratio",
+    args={"ad_revenue": "Revenue attributed to the ads (a range is summed)",
+          "ad_spend": "Spend on the ads (a range is summed)"},
+    example=(20000, 5000),
+)
+def roas(ad_revenue: Any, ad_spend: Any) -> float:
+    """Return on ad spend (ROAS).
+
+    Parameters
+    ----------
+    ad_revenue : number or range
+        Revenue attributed to the ads (conversion value); a range is summed.
+    ad_spend : number or range
+        Spend on the ads; a range is summed.
+
+    Returns
+    -------
+    float
+        Revenue per unit of spend (4.0 = 4:1 = 400 %).
+
+    Raises
+    ------
+    KPIInputError
+        Text or a boolean where a number is needed.
+    KPIDomainError
+        A negative ad spend.
+    KPIUndefinedError
+        An ad spend of 0.
+
+    Notes
+    -----
+    ``ROAS = ad revenue / ad spend``. Some articles print it upside down, as
+    spend ÷ revenue; that ratio is the advertising cost of sales (ACoS), the
+    reciprocal of ROAS. A ROAS of 4 means 4 of revenue for every 1 spent.
+
+    References
+    ----------
+    .. [1] Google Ads API reference, "TargetRoas": target ROAS is "the chosen
+       revenue (based on conversion data) per unit of spend",
+       https://developers.google.com/google-ads/api/reference/rpc/v21/TargetRoas
+
+    Examples
+    --------
+    >>> roas(20000, 5000)
+    4.0
+    """
+    fn = "KPI_ROAS"
+    rev = c.total(ad_revenue, fn, "ad_revenue")
+    spend = c.total(ad_spend, fn, "ad_spend", min=0)
+    return c.ratio(rev, spend, fn, "ad_spend", "is 0, so the return on it is undefined")
