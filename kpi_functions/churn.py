@@ -796,8 +796,9 @@ def cross_sell_rate(customer_ids: Any, product_ids: Any) -> float:
     ccode, _ = pd.factorize(cust[keep])
     pcode, _ = pd.factorize(prod[keep])
     n_customers = int(ccode.max()) + 1
-    pairs = np.unique(ccode.astype(np.int64) * (int(pcode.max()) + 1) + pcode)
-    products_per_customer = np.bincount(pairs // (int(pcode.max()) + 1), minlength=n_customers)
+    n_products = int(pcode.max()) + 1
+    pairs = pd.unique(ccode.astype(np.int64) * n_products + pcode)  # distinct (customer, product)
+    products_per_customer = np.bincount(pairs // n_products, minlength=n_customers)
     return float((products_per_customer >= 2).sum() / n_customers)
 
 
