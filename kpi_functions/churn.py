@@ -14,7 +14,8 @@ and, among customers not paying at the start, new MRR ``Σ e`` where ``s = 0``
 and ``e > 0``. Starting MRR is ``Σ s`` over ``s > 0``. Customers who are not
 paying at the start never enter a churn or retention rate.
 
-The cohort table, the survival curve and the sBG model live in
+The cohort triangle (``cohort_retention``) lives with the MRR tables in
+:mod:`kpi_functions.mrr_tables`; the survival curve and the sBG model in
 :mod:`kpi_functions.survival`.
 """
 
