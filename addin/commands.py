@@ -1,0 +1,127 @@
+"""``kpi serve`` (the Office.js backend) and ``kpi lite`` (files for xlwings Lite).
+
+Registered on the shared ``kpi`` Typer app. Nothing heavy is imported here:
+xlwings must not be imported before ``kpi serve`` has switched it to server
+mode, so the server module is imported inside the command.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kpi_cli.main import app
+
+from . import naming
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", envvar="KPI_HOST", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", envvar="KPI_PORT", help="Port to listen on."),
+    certfile: Optional[Path] = typer.Option(
+        None, "--certfile", envvar="KPI_CERTFILE", help="TLS certificate (PEM). Office.js add-ins need HTTPS."
+    ),
+    keyfile: Optional[Path] = typer.Option(None, "--keyfile", envvar="KPI_KEYFILE", help="TLS private key (PEM)."),
+    allowed_origins: str = typer.Option(
+        "", "--allowed-origins", envvar="KPI_ALLOWED_ORIGINS",
+        help="Comma-separated origins allowed by CORS (e.g. https://excel.officeapps.live.com); default: none.",
+    ),
+    token: Optional[str] = typer.Option(
+        None, "--token", envvar="KPI_TOKEN",
+        help="Require 'Authorization: Bearer <token>' on function calls (prefer the KPI_TOKEN variable).",
+    ),
+    max_request_bytes: int = typer.Option(
+        16 * 1024 * 1024, "--max-request-bytes", envvar="KPI_MAX_REQUEST_BYTES",
+        help="Largest request body accepted; bigger requests get 413.",
+    ),
+    namespace: str = typer.Option(
+        "", "--namespace", envvar="KPI_NAMESPACE",
+        help="Function namespace: empty for =KPI_NPS(...), NS for =NS.KPI_NPS(...).",
+    ),
+    workers: int = typer.Option(1, "--workers", envvar="KPI_WORKERS", help="Worker processes."),
+    log_level: str = typer.Option("info", "--log-level", envvar="KPI_LOG_LEVEL", help="uvicorn log level."),
+) -> None:
+    """Start the Office.js add-in backend (custom functions, manifest, task pane)."""
+    try:
+        import uvicorn  # noqa: F401
+        import xlwings_server  # noqa: F401
+    except ImportError as err:
+        _fail(f"the backend needs the server extra: pip install \"kpi-addin[server]\" ({err.name} is missing)")
+    if not os.environ.get("XLWINGS_LICENSE_KEY"):
+        _fail(
+            "the Office.js backend uses xlwings PRO (xlwings.server, xlwings-server): set "
+            "XLWINGS_LICENSE_KEY=noncommercial for noncommercial use (PolyForm Noncommercial 1.0.0) or to your "
+            "xlwings PRO licence key for commercial use. xlwings Lite (`kpi lite`) and the classic Windows "
+            "add-in need no key."
+        )
+    for label, path in (("certificate", certfile), ("key", keyfile)):
+        if path is not None and not path.is_file():
+            _fail(f"TLS {label} file not found: {path}")
+    from .server import ServerConfig
+
+    try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            certfile=str(certfile) if certfile else None,
+            keyfile=str(keyfile) if keyfile else None,
+            allowed_origins=tuple(o.strip() for o in allowed_origins.split(",") if o.strip()),
+            token=token or None,
+            max_request_bytes=max_request_bytes,
+            namespace=namespace or None,
+            workers=workers,
+        )
+    except ValueError as err:
+        _fail(str(err))
+    if not config.certfile and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            "Warning: serving plain HTTP on a non-loopback interface; Excel needs HTTPS "
+            "(--certfile/--keyfile) and the traffic is unencrypted.",
+            err=True,
+        )
+    os.environ.update(config.to_env())  # the worker processes build the app from these
+    scheme = "https" if config.certfile else "http"
+    shown = "[::1]" if host == "::1" else host
+    example = naming.typed_name("KPI_NPS", "officejs", config.namespace)
+    typer.echo(f"KPI add-in backend on {scheme}://{shown}:{port}  (manifest: /manifest.xml, functions: ={example}(...))")
+    import uvicorn
+
+    uvicorn.run(
+        "addin.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=config.certfile,
+        ssl_keyfile=config.keyfile,
+        log_level=log_level,
+        server_header=False,
+    )
+
+
+@app.command("lite")
+def lite(
+    out: Path = typer.Option(Path("kpi-lite"), "--out", "-o", help="Folder to write main.py and requirements.txt to."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+) -> None:
+    """Write main.py and requirements.txt to paste into xlwings Lite (no server needed)."""
+    from kpi_functions import REGISTRY
+
+    from .lite import write_lite
+
+    try:
+        main, req = write_lite(out, overwrite=force)
+    except FileExistsError as err:
+        _fail(str(err))
+    typer.echo(f"Wrote {main} ({len(REGISTRY)} functions) and {req}.")
+    typer.echo("In Excel: open xlwings Lite, paste main.py into its main.py and requirements.txt into its "
+               "requirements.txt, then restart xlwings Lite; type =KPI_NPS(...) in a cell.")
