@@ -1,2 +1,647 @@
-"""(being written)"""
-__all__: list[str] = []
+"""The MRR tables: movements bridge, subscription schedule, cohort retention.
+
+All three read or write the long MRR table — one row per customer and month,
+``customer, month, MRR`` — which is how subscription data usually leaves a
+billing system:
+
+* :func:`mrr_schedule` turns subscriptions (customer, start, end, amount,
+  billing months) into that table;
+* :func:`mrr_movements` turns it into the monthly MRR bridge (new,
+  expansion, reactivation, contraction, churned);
+* :func:`cohort_retention` turns it into the cohort retention triangle.
+
+Within these functions a customer's MRR in a month is the sum of the
+customer's rows dated in that month (any day of the month counts for the
+month); a month without rows is 0. A customer is *paying* in a month when that
+sum is above 0.
+
+Implementation: customers are factorised to integer codes and months to
+integers (months since 1970-01); the (customer, month) cells are summed into
+one sorted array of paying cells (a dense ``bincount`` over customers × months
+when that fits in memory, a sort otherwise), and every movement is a
+comparison of a cell with its neighbour — no Python loop over rows or
+customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _coerce as c
+from ._coerce import Column
+from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
+from ._registry import kpi
+
+__all__ = ["mrr_movements", "mrr_schedule", "cohort_retention"]
+
+#: Columns of :func:`mrr_movements`, in catalog order.
+MOVEMENT_COLUMNS = (
+    "month",
+    "starting MRR",
+    "new",
+    "expansion",
+    "reactivation",
+    "contraction",
+    "churned",
+    "ending MRR",
+    "customers at start",
+    "new customers",
+    "reactivated",
+    "churned customers",
+    "customers at end",
+)
+#: Columns of :func:`mrr_schedule` (the long MRR table).
+SCHEDULE_COLUMNS = ("customer", "month", "MRR")
+
+_MRR_COLUMNS = (
+    Column("customer", "id"),
+    Column("month", "date"),
+    Column("mrr", "number", blank="zero", min=0),
+)
+_SUBSCRIPTION_COLUMNS = (
+    Column("customer", "id"),
+    Column("start", "date"),
+    Column("end", "date", blank="keep"),
+    Column("amount", "number", min=0),
+    Column("billing months", "number"),
+)
+
+#: Largest customers × months grid summed densely with ``bincount`` (float64
+#: cells, 64 MB); above it the cells are summed after a sort instead. Either way
+#: the result is the same.
+_DENSE_CELLS = 1 << 23
+
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "ms")
+_FIRST_EXACT_SERIAL_DATE = np.datetime64("1900-03-01", "ms")
+_DAY_MS = 86_400_000.0
+
+
+# --------------------------------------------------------------------------
+# Private helpers
+# --------------------------------------------------------------------------
+def _frame_dates_as_serials(x: Any) -> Any:
+    """A DataFrame's datetime columns as Excel serial numbers (other inputs unchanged).
+
+    ``_coerce.grid`` copies a DataFrame with mixed column types into one
+    object array, and numpy turns ``datetime64[ns]`` values into integers of
+    nanoseconds on the way, which then read as (invalid) date serials. Handing
+    the dates over as Excel serial numbers keeps them exact (to the
+    millisecond) and on the fast numeric path. Dates before 1900-03-01, where
+    Excel serials are not exact, go over as Timestamp objects instead.
+    """
+    if not isinstance(x, pd.DataFrame):
+        return x
+    positions = [j for j in range(x.shape[1]) if pd.api.types.is_datetime64_any_dtype(x.dtypes.iloc[j])]
+    if not positions:
+        return x
+    cols = {}
+    for j in range(x.shape[1]):
+        s = x.iloc[:, j]
+        if j in positions:
+            if getattr(s.dtype, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            d = s.to_numpy(dtype="datetime64[ms]")
+            ok = ~np.isnat(d)
+            if (d[ok] < _FIRST_EXACT_SERIAL_DATE).any():
+                s = pd.Series(s.astype(object).to_numpy(), dtype=object)
+            else:
+                serial = np.full(d.shape, np.nan)
+                serial[ok] = (d[ok] - _EXCEL_EPOCH).astype(np.int64) / _DAY_MS
+                s = pd.Series(serial)
+        cols[j] = s.reset_index(drop=True)
+    return pd.DataFrame(cols)
+
+
+def _read_mrr_table(x: Any, fn: str, arg: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coerce a customer, month, MRR table.
+
+    Returns customer codes (first-appearance order), the customers, month
+    indexes (months since 1970-01) and MRR (blank = 0), one entry per row.
+    """
+    t = c.table(_frame_dates_as_serials(x), fn, arg, _MRR_COLUMNS)
+    if len(t) == 0:
+        raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
+    codes, customers = _factorize(t["customer"])
+    return codes, customers, c.month_index(t["month"]), t["mrr"]
+
+
+def _factorize(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of identifiers (first-appearance order) and the identifiers.
+
+    Whole-number identifiers are hashed as int64, several times faster than
+    as Python objects.
+    """
+    if pd.api.types.infer_dtype(ids, skipna=False) == "integer":
+        try:
+            codes, uniques = pd.factorize(ids.astype(np.int64))
+            return codes.astype(np.int64), uniques.astype(object)
+        except OverflowError:  # beyond int64: hash the Python ints themselves
+            pass
+    codes, uniques = pd.factorize(ids)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _paying_cells(codes: np.ndarray, months: np.ndarray, values: np.ndarray, n_codes: int,
+                  n_months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum values per (customer, month) and keep the cells above 0.
+
+    ``months`` are 0-based within ``n_months``. Returns customer codes, months
+    and sums of the paying cells, sorted by customer code, then month.
+    """
+    if codes.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    key = codes * np.int64(n_months) + months
+    cells = n_codes * n_months
+    if cells <= _DENSE_CELLS:
+        sums = np.bincount(key, weights=values, minlength=cells)
+        where = np.flatnonzero(sums > 0)
+        pv = sums[where]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+        sums = np.bincount(inverse.reshape(-1), weights=values, minlength=uniq.size)
+        keep = sums > 0
+        where, pv = uniq[keep], sums[keep]
+    pc, pm = np.divmod(where, np.int64(n_months))
+    return pc, pm, pv
+
+
+def _position(t: c.Table, k: int, j: int) -> str:
+    """Position of column ``j`` of kept row ``k`` of a table, as the range names it."""
+    return t.grid.position((int(t.rows[k]) - 1) * t.grid.ncols + j)
+
+
+def _iso(d: np.datetime64) -> str:
+    ts = pd.Timestamp(d)
+    return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+
+
+# --------------------------------------------------------------------------
+# KPI_MRR_MOVEMENTS
+# --------------------------------------------------------------------------
+@kpi(
+    category="Revenue",
+    summary="Monthly MRR bridge from a customer, month, MRR table: new, expansion, reactivation, "
+            "contraction, churned.",
+    formula="ending MRR = starting MRR + new + expansion + reactivation − contraction − churned, every month",
+    shape="table",
+    unit="table",
+    args={"table": "Customer, month, MRR: one row per customer and month (long form); a text header row is "
+                   "allowed; duplicates are summed, a missing month is 0"},
+    kinds={"table": "table"},
+    example=([["customer", "month", "MRR"],
+              ["A", "2026-01", 100], ["B", "2026-01", 50],
+              ["A", "2026-02", 120], ["C", "2026-02", 80],
+              ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40],
+              ["A", "2026-04", 120], ["B", "2026-04", 50]],),
+)
+def mrr_movements(table: Any) -> pd.DataFrame:
+    """Monthly MRR movements (the MRR bridge) from a long customer, month, MRR table.
+
+    Parameters
+    ----------
+    table : 2-D range or DataFrame
+        Three columns, taken by position: customer (an identifier, text or
+        number), month (an Excel serial number, a date/datetime, or an ISO
+        string such as ``2026-03`` or ``2026-03-15``; any day counts for its
+        calendar month) and MRR (not negative; blank = 0). A first row of text
+        is a header. Rows for the same customer and month are summed; a month
+        without a row for a customer is 0 for that customer. Completely blank
+        rows are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per calendar month from the first to the last month in the
+        table — a month with no rows at all is still a row — with the columns
+        ``month`` (first day of the month), ``starting MRR``, ``new``,
+        ``expansion``, ``reactivation``, ``contraction``, ``churned``,
+        ``ending MRR`` (money, in the input's unit) and ``customers at start``,
+        ``new customers``, ``reactivated``, ``churned customers``,
+        ``customers at end`` (integers).
+
+    Raises
+    ------
+    KPIInputError
+        Not three columns; text or a boolean as MRR; a month that is not a
+        date; a blank customer or month in a row that is not blank.
+    KPIDomainError
+        A negative or infinite MRR; an invalid date serial number.
+    KPIErrorValue
+        An Excel error value in the table.
+    KPIUndefinedError
+        No rows (empty, all blank, or a header only).
+
+    Notes
+    -----
+    With ``x(c, m)`` the MRR of customer ``c`` in month ``m`` (summed over
+    the customer's rows of that month) and *paying* meaning ``x > 0``, each
+    paying customer of month ``m`` is exactly one of:
+
+    * new — first paying month in the table: ``new += x(c, m)``;
+    * reactivated — paid before, but not in ``m − 1``:
+      ``reactivation += x(c, m)`` (the whole MRR of the returning month);
+    * retained — paying in ``m − 1`` and ``m``: ``expansion += x(c, m) −
+      x(c, m−1)`` when positive, ``contraction += x(c, m−1) − x(c, m)`` when
+      positive;
+
+    and each customer paying in ``m − 1`` but not in ``m`` is churned:
+    ``churned += x(c, m−1)``. Then, on every row,
+
+    ``ending MRR = starting MRR + new + expansion + reactivation −
+    contraction − churned``
+
+    with ``ending MRR(m) = Σ_c x(c, m)`` and ``starting MRR(m) = ending
+    MRR(m − 1)``; the customer counts follow the same bridge
+    (``customers at end = customers at start + new customers + reactivated −
+    churned customers``).
+
+    The table's history starts with its first month, so the first row has a
+    starting MRR of 0 and every customer paying in it is new. A month with no
+    rows at all is a month in which every customer paying before it churns.
+
+    References
+    ----------
+    .. [1] ChartMogul, "MRR Movements" and "Reactivation MRR", SaaS metrics
+       glossary.
+    .. [2] D. Skok, "SaaS Metrics 2.0 — A Guide to Measuring and Improving
+       What Matters", For Entrepreneurs (the MRR bridge).
+
+    Examples
+    --------
+    >>> t = [["customer", "month", "MRR"],
+    ...      ["A", "2026-01", 100], ["B", "2026-01", 50],
+    ...      ["A", "2026-02", 120], ["C", "2026-02", 80],
+    ...      ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40],
+    ...      ["A", "2026-04", 120], ["B", "2026-04", 50]]
+    >>> m = mrr_movements(t)
+    >>> print(m[["month", "starting MRR", "new", "expansion", "reactivation",
+    ...          "contraction", "churned", "ending MRR"]].to_string(index=False))
+         month  starting MRR   new  expansion  reactivation  contraction  churned  ending MRR
+    2026-01-01           0.0 150.0        0.0           0.0          0.0      0.0       150.0
+    2026-02-01         150.0  80.0       20.0           0.0          0.0     50.0       200.0
+    2026-03-01         200.0   0.0        0.0          50.0         40.0      0.0       210.0
+    2026-04-01         210.0   0.0        0.0           0.0          0.0     40.0       170.0
+    >>> print(m[["month", "customers at start", "new customers", "reactivated",
+    ...          "churned customers", "customers at end"]].to_string(index=False))
+         month  customers at start  new customers  reactivated  churned customers  customers at end
+    2026-01-01                   0              2            0                  0                 2
+    2026-02-01                   2              1            0                  1                 2
+    2026-03-01                   2              0            1                  0                 3
+    2026-04-01                   3              0            0                  1                 2
+    """
+    fn = "KPI_MRR_MOVEMENTS"
+    codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
+    m0 = int(month.min())
+    n_months = int(month.max()) - m0 + 1
+    pc, pm, pv = _paying_cells(codes, month - m0, mrr, customers.size, n_months)
+
+    n = pc.size
+    # the previous paying cell of the same customer, if any
+    same_prev = np.zeros(n, dtype=bool)
+    same_prev[1:] = pc[1:] == pc[:-1]
+    gap = np.zeros(n, dtype=np.int64)
+    gap[1:] = pm[1:] - pm[:-1]
+    is_new = ~same_prev
+    is_kept = same_prev & (gap == 1)
+    is_back = same_prev & (gap > 1)
+    delta = np.zeros(n)
+    delta[1:] = pv[1:] - pv[:-1]
+    delta[~is_kept] = 0.0
+    # a paying cell not followed by the same customer's next month churns in
+    # the next month (when that month is inside the table)
+    followed = np.zeros(n, dtype=bool)
+    followed[:-1] = is_kept[1:]
+    is_churn = ~followed & (pm + 1 < n_months)
+
+    def money(mask: np.ndarray, w: np.ndarray, shift: int = 0) -> np.ndarray:
+        return np.bincount(pm[mask] + shift, weights=w[mask], minlength=n_months)
+
+    def count(mask: np.ndarray, shift: int = 0) -> np.ndarray:
+        return np.bincount(pm[mask] + shift, minlength=n_months).astype(np.int64)
+
+    everyone = np.ones(n, dtype=bool)
+    ending = money(everyone, pv)
+    starting = np.concatenate([[0.0], ending[:-1]])
+    at_end = count(everyone)
+    at_start = np.concatenate([[0], at_end[:-1]]).astype(np.int64)
+    out = {
+        "month": c.index_to_month(np.arange(m0, m0 + n_months)),
+        "starting MRR": starting,
+        "new": money(is_new, pv),
+        "expansion": money(is_kept & (delta > 0), delta),
+        "reactivation": money(is_back, pv),
+        "contraction": money(is_kept & (delta < 0), -delta),
+        "churned": money(is_churn, pv, 1),
+        "ending MRR": ending,
+        "customers at start": at_start,
+        "new customers": count(is_new),
+        "reactivated": count(is_back),
+        "churned customers": count(is_churn, 1),
+        "customers at end": at_end,
+    }
+    return pd.DataFrame(out, columns=list(MOVEMENT_COLUMNS))
+
+
+# --------------------------------------------------------------------------
+# KPI_MRR_SCHEDULE
+# --------------------------------------------------------------------------
+@kpi(
+    category="Revenue",
+    summary="Long MRR table (customer, month, MRR) from subscriptions: each amount normalised to a month.",
+    formula="MRR(customer, M) = Σ amount / billing months over subscriptions with start ≤ last day of M "
+            "and (no end or end > last day of M)",
+    shape="table",
+    unit="table",
+    args={
+        "subscriptions": "Customer, start date, end date (blank = open), amount, billing months "
+                         "(1 monthly, 3 quarterly, 12 annual); a text header row is allowed",
+        "through": "Last month of the schedule; open subscriptions run through it "
+                   "(default: the month of the latest start or end date)",
+    },
+    kinds={"subscriptions": "table", "through": "dates"},
+    example=([["customer", "start", "end", "amount", "billing months"],
+              ["A", "2026-01-01", None, 100, 1],
+              ["B", "2026-01-15", "2026-03-15", 1200, 12],
+              ["C", "2026-02-01", None, 300, 3]],),
+)
+def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
+    """The long MRR table (customer, month, MRR) of a list of subscriptions.
+
+    Parameters
+    ----------
+    subscriptions : 2-D range or DataFrame
+        Five columns, taken by position: customer (an identifier), start date,
+        end date (blank = open, still running), amount (the price of one
+        billing period; not negative) and billing months (the length of the
+        billing period in months: 1 monthly, 3 quarterly, 12 annual, …; a
+        positive whole number). Dates may be Excel serial numbers,
+        dates/datetimes or ISO strings. A first row of text is a header;
+        completely blank rows are skipped.
+    through : date, optional
+        The last month of the schedule (any day of it): open subscriptions run
+        through it, and no later month is spilled. Default: the month of the
+        latest date, start or end, in the table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer``, ``month`` (first day of the month) and ``MRR``:
+        one row per customer and month with MRR above 0, customers in the
+        order of their first row in ``subscriptions``, then months in order.
+        It can be passed to :func:`mrr_movements` and
+        :func:`cohort_retention` as it is. Empty (no rows) when no
+        subscription with an amount above 0 runs at any month end.
+
+    Raises
+    ------
+    KPIInputError
+        Not five columns; text or a boolean where a number or date is needed;
+        a blank customer, start, amount or billing months in a row that is not
+        blank; ``through`` not a single date.
+    KPIDomainError
+        A negative amount; billing months that are not a positive whole
+        number; an end date before its start date.
+    KPIUndefinedError
+        No rows (empty, all blank, or a header only).
+
+    Notes
+    -----
+    MRR is a month-end snapshot. A subscription counts in month ``M`` when it
+    runs on the last day of ``M``::
+
+        start ≤ last day of M  and  (end is blank  or  end > last day of M)
+
+    with dates compared as days (a time of day is ignored), and then
+    contributes ``amount / billing months`` to its customer's MRR of ``M``. A
+    subscription that ends on the last day of a month therefore does not count
+    in that month. A customer's subscriptions in the same month are summed.
+
+    References
+    ----------
+    .. [1] ChartMogul, "Monthly Recurring Revenue (MRR)": annual and quarterly
+       plans are normalised to a monthly amount.
+
+    Examples
+    --------
+    A 2,000-a-year plan is 166.67 MRR:
+
+    >>> s = mrr_schedule([["A", "2026-01-01", None, 2000, 12]], through="2026-02")
+    >>> print(s.to_string(index=False))
+    customer      month        MRR
+           A 2026-01-01 166.666667
+           A 2026-02-01 166.666667
+
+    Subscriptions ending mid-month stop counting in that month:
+
+    >>> subs = [["customer", "start", "end", "amount", "billing months"],
+    ...         ["A", "2026-01-01", None, 100, 1],
+    ...         ["B", "2026-01-15", "2026-03-15", 1200, 12],
+    ...         ["C", "2026-02-01", None, 300, 3]]
+    >>> print(mrr_schedule(subs).to_string(index=False))
+    customer      month   MRR
+           A 2026-01-01 100.0
+           A 2026-02-01 100.0
+           A 2026-03-01 100.0
+           B 2026-01-01 100.0
+           B 2026-02-01 100.0
+           C 2026-02-01 100.0
+           C 2026-03-01 100.0
+    """
+    fn, arg = "KPI_MRR_SCHEDULE", "subscriptions"
+    t = c.table(_frame_dates_as_serials(subscriptions), fn, arg, _SUBSCRIPTION_COLUMNS)
+    if len(t) == 0:
+        raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
+    start, end = t["start"], t["end"]
+    amount, billing = t["amount"], t["billing months"]
+
+    bad = (billing < 1) | (billing != np.floor(billing))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        v = float(billing[k])
+        raise KPIDomainError(fn, "must be a positive whole number of months (1 monthly, 3 quarterly, "
+                             "12 annual) in column 'billing months'", argument=arg, position=_position(t, k, 4),
+                             value=int(v) if v.is_integer() else v, has_value=True)
+    open_ = np.isnat(end)
+    bad = ~open_ & (end < start)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise KPIDomainError(fn, f"is before the start date {_iso(start[k])} in column 'end'", argument=arg,
+                             position=_position(t, k, 2), value=_iso(end[k]), has_value=True)
+
+    first = c.month_index(start)
+    if through is None:
+        through_m = None
+    else:
+        d = c.dates(through, fn, "through")
+        if d.size > 1:
+            raise KPIInputError(fn, f"must be a single date, got a range of {d.size} cells", argument="through")
+        through_m = int(c.month_index(d)[0]) if d.size == 1 and not np.isnat(d[0]) else None
+    if through_m is None:
+        latest = start.max() if open_.all() else max(start.max(), end[~open_].max())
+        through_m = int(c.month_index(np.array([latest]))[0])
+
+    # a subscription runs on the last day of months first … last
+    last = np.where(open_, through_m, c.month_index(np.where(open_, start, end)) - 1)
+    last = np.minimum(last, through_m)
+    n_months = np.maximum(last - first + 1, 0)
+    keep = (n_months > 0) & (amount > 0)
+    first, n_months = first[keep], n_months[keep]
+    monthly = amount[keep] / billing[keep]
+    codes, customers = _factorize(t["customer"])
+    sub_codes = codes[keep]
+
+    total = int(n_months.sum())
+    if total == 0:
+        return pd.DataFrame({"customer": pd.Series([], dtype=object),
+                             "month": pd.Series([], dtype="datetime64[ns]"),
+                             "MRR": pd.Series([], dtype=float)})
+    which = np.repeat(np.arange(first.size), n_months)
+    offset = np.arange(total) - np.repeat(np.cumsum(n_months) - n_months, n_months)
+    month = first[which] + offset
+    m0 = int(month.min())
+    pc, pm, pv = _paying_cells(sub_codes[which], month - m0, monthly[which], customers.size,
+                               int(month.max()) - m0 + 1)
+    return pd.DataFrame({
+        "customer": pd.Series(customers[pc], dtype=object),
+        "month": c.index_to_month(pm + m0),
+        "MRR": pv,
+    })
+
+
+# --------------------------------------------------------------------------
+# KPI_COHORT_RETENTION
+# --------------------------------------------------------------------------
+@kpi(
+    category="Churn and retention",
+    summary="Cohort retention triangle from a customer, month, MRR table: logo or revenue retention by "
+            "months since the first paying month.",
+    formula="logo: #paying in month k / cohort size; revenue: cohort MRR in month k / cohort MRR in month 0",
+    shape="table",
+    unit="table",
+    args={
+        "table": "Customer, month, MRR: one row per customer and month (long form); a text header row is "
+                 "allowed; duplicates are summed, a missing month is 0",
+        "basis": '"logo" (share of the cohort\'s customers paying) or "revenue" (cohort MRR relative to '
+                 "month 0, may exceed 1)",
+        "max_months": "Most month columns to show (month 0 … max_months − 1); default: all observed",
+    },
+    kinds={"table": "table", "max_months": "number"},
+    example=([["customer", "month", "MRR"],
+              ["A", "2026-01", 100], ["B", "2026-01", 50],
+              ["A", "2026-02", 120], ["C", "2026-02", 80],
+              ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40]], "logo"),
+)
+def cohort_retention(table: Any, basis: Any = "logo", max_months: Any = None) -> pd.DataFrame:
+    """Cohort retention triangle: retention by months since each customer's first paying month.
+
+    Parameters
+    ----------
+    table : 2-D range or DataFrame
+        Customer, month, MRR, exactly as for :func:`mrr_movements` (a text
+        header row is allowed; duplicates summed; a missing month is 0).
+    basis : {"logo", "revenue"}, optional
+        ``"logo"`` (default): the share of the cohort's customers paying
+        (MRR > 0) in month ``k``. ``"revenue"``: the cohort's MRR in month
+        ``k`` divided by its MRR in month 0 (may exceed 1 with expansion).
+    max_months : int, optional
+        Show at most this many month columns (``month 0`` … ``month
+        max_months − 1``); a whole number ≥ 1. Default: every month the table
+        can show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort (a month in which at least one customer paid for
+        the first time), oldest first, with the columns ``cohort`` (first day
+        of the month), ``size`` (customers in the cohort, an integer), then
+        ``month 0``, ``month 1``, … as fractions. ``month 0`` is always 1.0.
+        Cells after the table's last month (not yet observed) are NaN, blank
+        in Excel, which gives the triangle its shape. There are as many month
+        columns as months from the first cohort to the table's last month
+        (or ``max_months``, if fewer).
+
+    Raises
+    ------
+    KPIInputError
+        A bad table (as for :func:`mrr_movements`); an unknown ``basis``;
+        ``max_months`` not a number.
+    KPIDomainError
+        A negative MRR; ``max_months`` not a whole number ≥ 1.
+    KPIUndefinedError
+        No rows, or no customer ever paying (no cohort at all).
+
+    Notes
+    -----
+    With ``x(c, m)`` a customer's MRR in month ``m`` and ``f(c)`` the first
+    month with ``x(c, m) > 0`` (the customer's cohort), for cohort ``C`` and
+    ``k = 0, 1, …``:
+
+    * logo: ``#{c ∈ C : x(c, C + k) > 0} / #C``;
+    * revenue: ``Σ_{c ∈ C} x(c, C + k) / Σ_{c ∈ C} x(c, C)``.
+
+    A cell is observed when month ``C + k`` is not after the last month of the
+    table (rows with MRR 0 count as observation); otherwise it is NaN.
+    Customers who come back after a gap count again in the month they pay.
+
+    References
+    ----------
+    .. [1] ChartMogul, "Cohort Analysis" (customer and MRR retention cohorts).
+
+    Examples
+    --------
+    >>> t = [["customer", "month", "MRR"],
+    ...      ["A", "2026-01", 100], ["B", "2026-01", 50],
+    ...      ["A", "2026-02", 120], ["C", "2026-02", 80],
+    ...      ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40]]
+    >>> print(cohort_retention(t).to_string(index=False))
+        cohort  size  month 0  month 1  month 2
+    2026-01-01     2      1.0      0.5      1.0
+    2026-02-01     1      1.0      1.0      NaN
+    >>> print(cohort_retention(t, "revenue").to_string(index=False))
+        cohort  size  month 0  month 1  month 2
+    2026-01-01     2      1.0      0.8      1.133333
+    2026-02-01     1      1.0      0.5           NaN
+    """
+    fn = "KPI_COHORT_RETENTION"
+    basis_ = c.option_text(basis, fn, "basis", "logo", ("logo", "revenue"))
+    limit = c.option_number(max_months, fn, "max_months", None, min=1, integer=True,
+                            domain="must be a whole number of months, at least 1")
+    codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
+    m0 = int(month.min())
+    last = int(month.max()) - m0
+    pc, pm, pv = _paying_cells(codes, month - m0, mrr, customers.size, last + 1)
+    if pc.size == 0:
+        raise KPIUndefinedError(fn, "no customer ever pays (every MRR is 0 or blank), so there is no cohort",
+                                argument="table")
+
+    first = np.ones(pc.size, dtype=bool)
+    first[1:] = pc[1:] != pc[:-1]
+    payer = np.cumsum(first) - 1  # ordinal of the cell's customer among payers
+    start_month = pm[first]
+    cohorts, cohort_of_payer = np.unique(start_month, return_inverse=True)
+    cohort_of_payer = cohort_of_payer.reshape(-1)
+    width = last - int(cohorts[0]) + 1
+    if limit is not None:
+        width = min(width, int(limit))
+    k = pm - start_month[payer]
+    cell = cohort_of_payer[payer]
+    inside = k < width
+    flat = cell[inside] * width + k[inside]
+    size = np.bincount(cohort_of_payer, minlength=cohorts.size).astype(np.int64)
+    if basis_ == "logo":
+        num = np.bincount(flat, minlength=cohorts.size * width).reshape(cohorts.size, width).astype(float)
+        ret = num / size[:, None]
+    else:
+        num = np.bincount(flat, weights=pv[inside], minlength=cohorts.size * width).reshape(cohorts.size, width)
+        with np.errstate(over="ignore"):  # a ratio beyond the float range (a month 0 of 1e-320) is inf
+            ret = num / num[:, :1]
+    unseen = cohorts[:, None] + np.arange(width)[None, :] > last
+    ret[unseen] = np.nan
+
+    out = pd.DataFrame({"cohort": c.index_to_month(cohorts + m0), "size": size})
+    months = pd.DataFrame(ret, columns=[f"month {i}" for i in range(width)])
+    return pd.concat([out, months], axis=1)
