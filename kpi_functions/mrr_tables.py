@@ -318,7 +318,8 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     is_churn = ~followed & (pm + 1 < n_months)
 
     def money(mask: np.ndarray, w: np.ndarray, shift: int = 0) -> np.ndarray:
-        return np.bincount(pm[mask] + shift, weights=w[mask], minlength=n_months)
+        # (bincount gives int64 zeros when nothing is selected, whatever the weights)
+        return np.bincount(pm[mask] + shift, weights=w[mask], minlength=n_months).astype(float)
 
     def count(mask: np.ndarray, shift: int = 0) -> np.ndarray:
         return np.bincount(pm[mask] + shift, minlength=n_months).astype(np.int64)

@@ -299,6 +299,13 @@ class TestMRRMovementsByHand:
         for col in COUNTS:
             assert pd.api.types.is_integer_dtype(got[col])
 
+    @pytest.mark.parametrize("rows", [[["A", "2026-01", 10]], [["A", "2026-01", 0]], [["A", "2026-01", 1],
+                                                                                     ["A", "2026-03", 0]]])
+    def test_money_columns_are_floats_even_without_any_movement_of_a_kind(self, rows):
+        got = k.mrr_movements(rows)
+        assert all(got[col].dtype == float for col in MONEY)
+        assert all(got[col].dtype == np.int64 for col in COUNTS)
+
     def test_first_month_starts_at_zero_and_everyone_in_it_is_new(self):
         # X pays 10 from the first month on: it is new in month 1, retained after.
         got = k.mrr_movements([["X", "2026-01", 10], ["X", "2026-02", 10]])
@@ -357,6 +364,18 @@ class TestMRRMovementsByHand:
         got = k.mrr_movements(k.get("mrr_movements").example[0])
         change = got["new"] + got["expansion"] + got["reactivation"] - got["contraction"] - got["churned"]
         assert change.sum() == pytest.approx(got["ending MRR"].iloc[-1])
+
+    def test_dataframe_dates_before_1900_03_and_with_a_time_zone(self):
+        # dates before 1900-03-01 (where Excel serials are not exact) and local times of a zone
+        old = pd.DataFrame({"c": ["a", "a"], "m": pd.to_datetime(["1899-11-15", "1900-02-03"]), "v": [1.0, 2.0]})
+        got = k.mrr_movements(old)
+        assert list(got["month"]) == months("1899-11-01", 4)
+        assert got["ending MRR"].tolist() == [1.0, 0.0, 0.0, 2.0]
+        zoned = pd.DataFrame({"c": ["a", "a"], "m": pd.DatetimeIndex(["2026-01-31 23:00", "2026-02-01 00:00"])
+                              .tz_localize("Europe/Berlin"), "v": [1.0, 2.0]})
+        got = k.mrr_movements(zoned)
+        assert list(got["month"]) == months("2026-01-01", 2)
+        assert got["expansion"].tolist() == [0.0, 1.0]
 
     def test_long_span_of_years(self):
         got = k.mrr_movements([["A", "1999-12", 1], ["A", "2026-01", 1]])
