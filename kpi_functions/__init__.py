@@ -19,9 +19,11 @@ from ._errors import (
 from ._registry import REGISTRY, Arg, KPISpec, get, specs
 
 # Domain modules register their functions on import, in catalog order.
+# Within a category the catalog order is the import order: churn's scalars come
+# before the cohort triangle (mrr_tables) and the survival models.
 from .revenue import *  # noqa: F401,F403
-from .mrr_tables import *  # noqa: F401,F403
 from .churn import *  # noqa: F401,F403
+from .mrr_tables import *  # noqa: F401,F403
 from .survival import *  # noqa: F401,F403
 from .value import *  # noqa: F401,F403
 from .bgnbd import *  # noqa: F401,F403

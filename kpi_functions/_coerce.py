@@ -128,15 +128,15 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
     if isinstance(x, (list, tuple)):
         if len(x) == 0:
             return Grid(np.empty((0, 1), dtype=object), False)
-        nested = [_is_sequence(v) for v in x]
-        if any(nested):
-            if not all(nested):
-                i = nested.index(False)
+        if _is_sequence(x[0]):  # a list of rows (Excel's shape)
+            try:
+                widths = set(map(len, x))
+            except TypeError:
+                i = next(i for i, v in enumerate(x) if not _is_sequence(v))
                 raise KPIInputError(
                     fn, "mixes single values and rows; pass a flat list or a list of rows",
                     argument=arg, position=f"item {i + 1}",
-                )
-            widths = {len(v) for v in x}
+                ) from None
             if len(widths) != 1:
                 first = len(x[0])
                 bad = next(i for i, v in enumerate(x) if len(v) != first)
@@ -147,14 +147,9 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
             width = widths.pop()
             if width == 0:
                 return Grid(np.empty((len(x), 0), dtype=object), True)
-            for i, row in enumerate(x):
-                for j, v in enumerate(row):
-                    if _is_sequence(v):
-                        raise KPIInputError(fn, "a range may have at most two dimensions", argument=arg,
-                                            position=f"row {i + 1}, column {j + 1}")
-            arr = _object_array(x, (len(x), width))
+            arr = _object_array(x, (len(x), width), fn, arg)
             return Grid(arr, True)
-        arr = _object_array(x, (len(x),))
+        arr = _object_array(x, (len(x),), fn, arg)
         return Grid(arr.reshape(-1, 1), False)
     # a single value
     arr = np.empty((1, 1), dtype=object)
@@ -162,24 +157,37 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
     return Grid(arr, False)
 
 
-def _object_array(x: Sequence, shape: tuple[int, ...]) -> np.ndarray:
-    """Build an array from Python data, keeping numbers numeric when they all are."""
+def _object_array(x: Sequence, shape: tuple[int, ...], fn: str, arg: str) -> np.ndarray:
+    """Build an array from Python data, keeping numbers numeric when they all are.
+
+    Cells that are themselves sequences (a 3-D list, or a row inside a flat
+    list) are refused: a range has at most two dimensions.
+    """
     try:
-        arr = np.array(x, dtype=float)
-        if arr.shape == shape:
-            # only exact when every element was a real number (None -> nan is fine,
-            # but strings like "5" would have converted: rule those out)
-            kinds = pd.api.types.infer_dtype(np.asarray(x, dtype=object).reshape(-1), skipna=True)
-            if kinds in _NUMERIC_KINDS:
-                return arr
-    except (TypeError, ValueError):
-        pass
-    arr = np.empty(shape, dtype=object)
-    if len(shape) == 1:
-        arr[:] = list(x)
-    else:
-        for i, row in enumerate(x):
-            arr[i, :] = list(row)
+        arr = np.array(x, dtype=object)
+    except ValueError:  # ragged deeper levels
+        arr = None
+    if arr is None or arr.shape != shape:  # cells that are sequences: place them one by one
+        arr = np.empty(shape, dtype=object)
+        if len(shape) == 1:
+            arr[:] = list(x)
+        else:
+            for i, row in enumerate(x):
+                arr[i, :] = list(row)
+    flat = arr.reshape(-1)
+    kind = pd.api.types.infer_dtype(flat, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        return arr.astype(float)
+    if kind not in ("string", "empty", "boolean", "datetime", "date"):
+        nested = pd.Series(flat, dtype=object).map(_is_sequence).to_numpy(dtype=bool)
+        if nested.any():
+            i = int(np.flatnonzero(nested)[0])
+            if len(shape) == 1:
+                raise KPIInputError(fn, "mixes single values and rows; pass a flat list or a list of rows",
+                                    argument=arg, position=f"item {i + 1}")
+            r, c = divmod(i, shape[1])
+            raise KPIInputError(fn, "a range may have at most two dimensions", argument=arg,
+                                position=f"row {r + 1}, column {c + 1}")
     return arr
 
 
@@ -232,14 +240,17 @@ def _kind_name(v: Any) -> str:
 
 
 def _first_error_value(flat: np.ndarray, g: Grid, fn: str, arg: str, idx: Iterable[int] | None = None) -> None:
-    """Raise KPIErrorValue for the first Excel error value, if any."""
-    if flat.dtype != object:
+    """Raise KPIErrorValue for the first Excel error value, if any (vectorised scan)."""
+    if flat.dtype != object or flat.size == 0:
         return
-    candidates = range(flat.size) if idx is None else idx
-    for i in candidates:
-        v = flat[i]
-        if isinstance(v, str) and v in EXCEL_ERRORS:
-            raise KPIErrorValue(fn, v, argument=arg, position=g.position(i))
+    idx = np.arange(flat.size) if idx is None else np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        return
+    sub = pd.Series(flat[idx], dtype=object)
+    hit = sub.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
+    if hit.any():
+        k = int(np.flatnonzero(hit)[0])
+        raise KPIErrorValue(fn, flat[idx[k]], argument=arg, position=g.position(int(idx[k])))
 
 
 def _is_real(v: Any) -> bool:
@@ -734,7 +745,7 @@ def _single(x: Any, fn: str, arg: str) -> Any:
 
 def option_number(x: Any, fn: str, arg: str, default: float | None, *, min: float | None = None,
                   max: float | None = None, integer: bool = False, domain: str | None = None,
-                  min_open: bool = False) -> float | None:
+                  min_open: bool = False, max_open: bool = False) -> float | None:
     """A numeric option; blank or omitted gives ``default``."""
     v = _single(x, fn, arg)
     if v is None:
@@ -744,12 +755,13 @@ def option_number(x: Any, fn: str, arg: str, default: float | None, *, min: floa
     f = float(v)
     if not np.isfinite(f):
         raise KPIDomainError(fn, "is not a finite number", argument=arg, value=f, has_value=True)
-    bad = (min is not None and (f < min or (min_open and f == min))) or (max is not None and f > max) \
+    bad = (min is not None and (f < min or (min_open and f == min))) \
+        or (max is not None and (f > max or (max_open and f == max))) \
         or (integer and not f.is_integer())
     if bad:
         if domain is None:
             lo = "" if min is None else (f"greater than {min:g}" if min_open else f"at least {min:g}")
-            hi = "" if max is None else f"at most {max:g}"
+            hi = "" if max is None else (f"less than {max:g}" if max_open else f"at most {max:g}")
             domain = "must be " + " and ".join(p for p in ((("a whole number") if integer else ""), lo, hi) if p)
         raise KPIDomainError(fn, domain, argument=arg, value=int(f) if f.is_integer() else f, has_value=True)
     return f

@@ -135,7 +135,24 @@ def render_markdown() -> str:
     return "\n".join(out)
 
 
-if __name__ == "__main__":  # python -m kpi_functions._docs > docs/functions.md
+def write_reference(path: str) -> None:
+    """Render the reference and replace ``path`` atomically (a failed render leaves it intact)."""
+    import os
+    import tempfile
+
+    text = render_markdown()
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".functions-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+if __name__ == "__main__":  # python -m kpi_functions._docs [docs/functions.md]
     import sys
 
-    sys.stdout.write(render_markdown())
+    write_reference(sys.argv[1] if len(sys.argv) > 1 else "docs/functions.md")

@@ -255,5 +255,5 @@ def test_infinity_is_out_of_domain(spec):
 def test_function_reference_is_in_sync_with_the_registry():
     path = Path(__file__).resolve().parents[2] / "docs" / "functions.md"
     assert path.read_text(encoding="utf-8") == _docs.render_markdown(), (
-        "docs/functions.md is stale: run  python -m kpi_functions._docs > docs/functions.md"
+        "docs/functions.md is stale: run  python -m kpi_functions._docs docs/functions.md"
     )
