@@ -1,0 +1,185 @@
+"""The data one report is built from: the input tables cut to a segment and a report month.
+
+``scope(tables, datasets, segment, month)`` returns a :class:`ReportData`:
+
+- **segment** (``--by COLUMN``): a data set with the column keeps its rows
+  with that value; a data set of customer rows (``customer_id``) keeps the
+  rows of the segment's customers; any other data set cannot be split and
+  the report fails with a message saying so.
+- **report month** (``--period``): the report shows the business as known at
+  the end of that month. Rows dated after it are not part of the report;
+  later timestamps of a row (a subscription's end, a ticket's resolution)
+  that fall after it are cleared — at month end the subscription was still
+  running, the ticket still open. Data sets with a window (product activity)
+  keep only their last months.
+- **bad rows**: issues of rows in scope, and of rows whose segment cannot be
+  known (a bad segment cell, an unknown customer), make the report fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data import RowIssue, Table
+from .schema import DATASETS
+
+__all__ = ["ReportData", "ScopeError", "scope", "latest_month", "all_months"]
+
+
+class ScopeError(Exception):
+    """The report cannot be built for this segment/period (message says why)."""
+
+
+@dataclass
+class ReportData:
+    tables: dict[str, Table]
+    report_month: pd.Timestamp
+    segment: tuple[str, str] | None = None
+    source: str = ""  #: where the data came from (shown in the notes)
+    notices: list[str] = field(default_factory=list)
+    first_month: pd.Timestamp | None = None
+
+    @property
+    def segment_label(self) -> str:
+        if self.segment is None:
+            return "All"
+        return f"{self.segment[0]} = {self.segment[1]}"
+
+    def months(self, n: int) -> list[pd.Timestamp]:
+        """The last ``n`` months up to the report month, not before the first month of data."""
+        out = [self.report_month - pd.DateOffset(months=k) for k in range(n - 1, -1, -1)]
+        if self.first_month is not None:
+            out = [m for m in out if m >= self.first_month]
+        return out
+
+
+def _month_of(ts: pd.Series) -> pd.Series:
+    return ts.dt.to_period("M").dt.to_timestamp()
+
+
+def latest_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
+    """The month of the latest date in the time columns of the given data sets."""
+    best = None
+    for n in names:
+        t = tables.get(n)
+        ds = DATASETS[n]
+        if t is None or not ds.time_column or not len(t.df):
+            continue
+        m = t.df[ds.time_column].max()
+        if pd.notna(m) and (best is None or m > best):
+            best = m
+    return None if best is None else pd.Timestamp(best).to_period("M").to_timestamp()
+
+
+def first_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
+    best = None
+    for n in names:
+        t = tables.get(n)
+        ds = DATASETS[n]
+        if t is None or not ds.time_column or not len(t.df) or ds.window_months:
+            continue
+        m = t.df[ds.time_column].min()
+        if pd.notna(m) and (best is None or m < best):
+            best = m
+    return None if best is None else pd.Timestamp(best).to_period("M").to_timestamp()
+
+
+def all_months(tables: dict[str, Table], names) -> list[pd.Timestamp]:
+    lo, hi = first_month(tables, names), latest_month(tables, names)
+    if lo is None or hi is None:
+        return []
+    return list(pd.date_range(lo, hi, freq="MS"))
+
+
+def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
+          month: pd.Timestamp | None, source: str = "") -> ReportData:
+    """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`."""
+    names = list(names)
+    missing = [n for n in names if n not in tables]
+    if missing:
+        raise ScopeError(f"needs data set(s) {', '.join(missing)}")
+    if month is None:
+        month = latest_month(tables, names)
+        if month is None:
+            raise ScopeError("the data has no dates, so there is no report month")
+    month = pd.Timestamp(month).to_period("M").to_timestamp()
+    month_end = month + pd.DateOffset(months=1)  # exclusive
+    out: dict[str, Table] = {}
+    notices: list[str] = []
+
+    seg_customers = None
+    unknown_customers: set = set()
+    if segment is not None:
+        col, val = segment
+        cust = tables.get("customers")
+        if cust is not None and col in cust.df.columns:
+            c = cust.df
+            seg_customers = set(c.loc[c[col] == val, "customer_id"].dropna().tolist())
+            unknown_customers = set(c.loc[c[col].isna(), "customer_id"].dropna().tolist())
+
+    for n in names:
+        t = tables[n]
+        ds = t.dataset
+        mask = np.ones(len(t.df), dtype=bool)
+        unknown = np.zeros(len(t.df), dtype=bool)  # rows whose segment cannot be known
+        if segment is not None:
+            col, val = segment
+            if col in ds.column_names:
+                v = t.df[col]
+                mask &= (v == val).to_numpy(dtype=bool)
+                unknown |= v.isna().to_numpy(dtype=bool)
+            elif ds.customer_column and seg_customers is not None:
+                ids = t.df[ds.customer_column]
+                mask &= ids.isin(seg_customers).to_numpy(dtype=bool)
+                unknown |= (ids.isna() | ids.isin(unknown_customers)).to_numpy(dtype=bool)
+                unknown |= t.bad & ~ids.isin(seg_customers | unknown_customers).to_numpy(dtype=bool) & \
+                    ~ids.isin(set(tables["customers"].df["customer_id"].dropna())).to_numpy(dtype=bool)
+            else:
+                raise ScopeError(f"cannot split {t.file} by {col!r}: it has no such column and no customer_id "
+                                 f"(columns: {', '.join(ds.column_names)})")
+        # bad rows in scope (or of unknown segment) fail the report
+        bad_rows = set(t.rows[(mask | unknown) & t.bad].tolist())
+        issues = [i for i in t.issues if i.row in bad_rows or i.row is None]
+        if issues:
+            shown = "\n".join(f"  {i}" for i in issues[:25])
+            more = f"\n  … and {len(issues) - 25} more" if len(issues) > 25 else ""
+            raise ScopeError(f"{len(issues)} bad cell(s) in {t.file}:\n{shown}{more}")
+        if ds.time_column:
+            tc = t.df[ds.time_column]
+            in_time = np.array(tc < month_end, dtype=bool)
+            if ds.window_months:
+                in_time &= (tc >= month - pd.DateOffset(months=ds.window_months - 1)).to_numpy(dtype=bool)
+            mask &= in_time
+        sub = t.subset(mask)
+        if ds.later_columns:
+            df = sub.df.copy()
+            for lc in ds.later_columns:
+                later = (df[lc] >= month_end).to_numpy(dtype=bool)
+                if later.any():
+                    df.loc[later, lc] = pd.NaT
+            sub = sub.replace_df(df)
+        out[n] = sub
+        notices.extend(t.notices)
+    return ReportData(out, month, segment, source, notices, first_month(tables, names))
+
+
+def segment_values(tables: dict[str, Table], column: str) -> list[str]:
+    """Distinct values of a segment column, in order of first appearance in customers (else any table)."""
+    order = ["customers"] + [n for n in tables if n != "customers"]
+    for n in order:
+        t = tables.get(n)
+        if t is not None and column in t.df.columns:
+            vals = t.df[column].dropna()
+            return list(dict.fromkeys(vals.astype(str).tolist()))
+    raise ScopeError(f"no data set has a column {column!r}")
+
+
+def row_issue_for(table: Table, position: int) -> int:
+    """Spreadsheet row (in the data file) of the table's row at ``position``."""
+    return int(table.rows[position])
+
+
+__all__ += ["segment_values", "row_issue_for", "RowIssue"]

@@ -1,0 +1,475 @@
+"""Reading and checking the input data files (CSV, XLSX, Parquet).
+
+Every cell is checked against its column's schema (type, blank, domain), keys
+must be unique, later timestamps may not precede earlier ones, and rows must
+name a known customer. A bad cell is never coerced or dropped: it becomes a
+:class:`RowIssue` naming the file, the row (counted as in a spreadsheet: the
+header is row 1) and the column. A report that uses a data set with bad rows
+in its scope fails and lists them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .schema import DATASETS, ColumnSchema, Dataset
+
+__all__ = ["RowIssue", "Table", "DataError", "find_files", "load_dataset", "load_all", "MAX_TEXT", "MAX_ROWS"]
+
+#: Excel's limits: characters in a cell, rows in a sheet (minus the header).
+MAX_TEXT = 32767
+MAX_ROWS = 1_048_575
+_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+           "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+
+
+class DataError(Exception):
+    """A data file cannot be read at all (missing, unreadable, wrong columns)."""
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    file: str
+    row: int | None  #: spreadsheet row (header = 1); None when about the whole file
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Table:
+    """A loaded data set: typed columns in schema order plus where each row came from."""
+
+    dataset: Dataset
+    df: pd.DataFrame  #: schema columns only, typed; bad cells are NaN/None
+    rows: np.ndarray  #: spreadsheet row number of each df row in its file
+    file: str  #: file name as shown in messages
+    issues: list[RowIssue] = field(default_factory=list)
+    bad: np.ndarray | None = None  #: bool per row: the row has an issue
+    notices: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.bad is None:
+            self.bad = np.zeros(len(self.df), dtype=bool)
+
+    def subset(self, mask: np.ndarray) -> "Table":
+        mask = np.asarray(mask, dtype=bool)
+        kept_rows = set(self.rows[mask].tolist())
+        issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
+        return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
+                     issues, self.bad[mask], list(self.notices))
+
+    def replace_df(self, df: pd.DataFrame) -> "Table":
+        return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
+                     self.bad, list(self.notices))
+
+
+# --------------------------------------------------------------------------
+# Finding and reading files
+# --------------------------------------------------------------------------
+def find_files(data_dir: Path) -> dict[str, Path]:
+    """The data file of each known data set found in ``data_dir``.
+
+    File names are matched case-insensitively (``Subscriptions.CSV`` is
+    fine); two files for one data set (``nps_responses.csv`` and
+    ``nps_responses.xlsx``) are an error rather than a silent choice.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {data_dir} does not exist")
+    found: dict[str, list[Path]] = {}
+    for p in sorted(data_dir.iterdir()):
+        if not p.is_file():
+            continue
+        low = p.name.lower()
+        for ds in DATASETS.values():
+            if low in ds.filenames:
+                found.setdefault(ds.name, []).append(p)
+    out = {}
+    for name, paths in found.items():
+        if len(paths) > 1:
+            raise DataError(f"more than one file for data set {name}: {', '.join(p.name for p in paths)}; keep one")
+        out[name] = paths[0]
+    return out
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
+    """The file as an object DataFrame (all columns) and the row number of its first data row."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                             skip_blank_lines=False)
+            return df.astype(object), 2
+        if suffix == ".xlsx":
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = wb.worksheets[0]
+                rows = ws.iter_rows(values_only=True)
+                header = next(rows, None)
+                if header is None:
+                    return pd.DataFrame(), 2
+                data = list(rows)
+            finally:
+                wb.close()
+            width = len(header)
+            data = [tuple(r) + (None,) * (width - len(r)) if len(r) < width else tuple(r[:width]) for r in data]
+            cols = ["" if h is None else str(h) for h in header]
+            df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
+            return df, 2
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+            return df, 2
+    except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
+        raise DataError(f"{path.name}: cannot be read ({err})") from err
+    except Exception as err:  # parser errors of the readers (pyarrow, openpyxl, csv) have many types
+        raise DataError(f"{path.name}: cannot be read ({type(err).__name__}: {err})") from err
+    raise DataError(f"{path.name}: unsupported file type (use .csv, .xlsx or .parquet)")
+
+
+# --------------------------------------------------------------------------
+# Cell parsing, vectorised per column
+# --------------------------------------------------------------------------
+def _all_str(s: pd.Series) -> bool:
+    """True when every cell is a Python str (a CSV column)."""
+    if s.dtype != object or not len(s):
+        return False
+    return pd.api.types.infer_dtype(s, skipna=False) == "string"
+
+
+def _blank_mask(s: pd.Series) -> np.ndarray:
+    m = np.array(pd.isna(s), dtype=bool)
+    if s.dtype == object and len(s):
+        if _all_str(s):
+            return (s.str.strip() == "").to_numpy(dtype=bool)
+        m |= np.array([isinstance(x, str) and x.strip() == "" for x in s.to_numpy(dtype=object)], dtype=bool)
+    return m
+
+
+def _is_text_series(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+def _show(v: object) -> str:
+    t = repr(v)
+    return t if len(t) <= 40 else t[:37] + "..."
+
+
+def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
+                  issues: list[RowIssue], bad: np.ndarray) -> pd.Series:
+    blank = _blank_mask(s)
+    values = s.to_numpy(dtype=object)
+    n = len(s)
+
+    def flag(idx: Iterable[int], msg_of) -> None:
+        for i in idx:
+            bad[i] = True
+            issues.append(RowIssue(file, int(rows[i]), col.name, msg_of(i)))
+
+    if col.required and blank.any():
+        flag(np.flatnonzero(blank), lambda i: "is blank; a value is required")
+
+    if col.type in ("number", "integer"):
+        out = np.full(n, np.nan)
+        nb = np.flatnonzero(~blank)
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
+            badi = np.array([], dtype=int)
+        elif _all_str(s) and file.lower().endswith(".csv"):
+            t = s.iloc[nb].str.strip()
+            parsed = np.array(pd.to_numeric(t, errors="coerce"), dtype=float)
+            special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
+            parsed[special] = np.nan
+            badi = nb[np.isnan(parsed)]
+            out[nb] = parsed
+        else:
+            raw = values[nb]
+            parsed = np.full(nb.size, np.nan)
+            badi = []
+            text_source = _is_text_series(s)
+            for k, v in enumerate(raw):
+                if isinstance(v, (bool, np.bool_)):
+                    badi.append(k)
+                elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                    parsed[k] = float(v)
+                elif isinstance(v, str) and file.lower().endswith(".csv"):
+                    t = v.strip()
+                    try:
+                        f = float(t)
+                    except ValueError:
+                        badi.append(k)
+                        continue
+                    if t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+                        badi.append(k)
+                        continue
+                    parsed[k] = f
+                else:
+                    badi.append(k)
+            out[nb] = parsed
+            badi = nb[np.array(badi, dtype=int)] if badi else np.array([], dtype=int)
+            del text_source
+
+        def not_number(i: int) -> str:
+            v = values[i]
+            if isinstance(v, str) and v.strip() in _ERRORS:
+                return f"holds the error {v.strip()}"
+            if isinstance(v, str) and not file.lower().endswith(".csv"):
+                return f"{_show(v)} is text; a number is needed (numbers stored as text are text)"
+            return f"{_show(v)} is not a number"
+
+        flag(badi, not_number)
+        ok = ~np.isnan(out)
+        inf = np.flatnonzero(ok & ~np.isfinite(out))
+        flag(inf, lambda i: f"{out[i]} is not a finite number")
+        out[inf] = np.nan
+        ok = np.isfinite(out)
+        if col.type == "integer":
+            frac = np.flatnonzero(ok & (out != np.floor(np.where(ok, out, 0))))
+            flag(frac, lambda i: f"{out[i]:g} is not a whole number")
+            out[frac] = np.nan
+        if col.min is not None:
+            lo = np.flatnonzero(ok & (out < col.min))
+            flag(lo, lambda i: f"{out[i]:g} is below the minimum {col.min:g}")
+            out[lo] = np.nan
+        if col.max is not None:
+            hi = np.flatnonzero(np.isfinite(out) & (out > col.max))
+            flag(hi, lambda i: f"{out[i]:g} is above the maximum {col.max:g}")
+            out[hi] = np.nan
+        return pd.Series(out, name=col.name)
+
+    if col.type in ("date", "datetime", "month"):
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        nb = np.flatnonzero(~blank)
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            ser = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
+            out[nb] = ser.to_numpy(dtype="datetime64[ns]")[nb]
+            badi = []
+        else:
+            raw = values[nb]
+            badi = []
+            strs_k, strs_v = [], []
+            for k, v in enumerate(raw):
+                if isinstance(v, pd.Timestamp):
+                    out[nb[k]] = v.tz_localize(None).to_datetime64() if v.tz is not None else v.to_datetime64()
+                elif isinstance(v, _dt.datetime):
+                    out[nb[k]] = np.datetime64(v.replace(tzinfo=None), "ns")
+                elif isinstance(v, _dt.date):
+                    out[nb[k]] = np.datetime64(v, "ns")
+                elif isinstance(v, str):
+                    strs_k.append(k)
+                    strs_v.append(v.strip())
+                else:
+                    badi.append(k)
+            if strs_v:
+                sv = pd.Series(strs_v, dtype=object)
+                parsed = pd.to_datetime(sv, format="ISO8601", errors="coerce")
+                if getattr(parsed.dtype, "tz", None) is not None:
+                    parsed = parsed.dt.tz_localize(None)
+                short = sv.str.len().to_numpy() < 7
+                ok = parsed.notna().to_numpy() & ~short
+                if col.type == "date":  # a date column takes a date, not a time of day
+                    has_time = ok & (parsed.fillna(pd.Timestamp(0)).dt.normalize() != parsed.fillna(pd.Timestamp(0))).to_numpy()
+                    for j in np.flatnonzero(has_time):
+                        badi.append(strs_k[j])
+                    ok &= ~has_time
+                pk = np.array(strs_k)
+                out[nb[pk[ok]]] = parsed.to_numpy(dtype="datetime64[ns]")[ok]
+                badi.extend(pk[~ok].tolist())
+            badi = nb[np.array(sorted(badi), dtype=int)] if badi else np.array([], dtype=int)
+        what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
+                "month": "a month such as 2026-03"}[col.type]
+
+        def not_date(i: int) -> str:
+            v = values[i]
+            if isinstance(v, str) and v.strip() in _ERRORS:
+                return f"holds the error {v.strip()}"
+            return f"{_show(v)} is not {what}"
+
+        flag(badi, not_date)
+        res = pd.Series(out, name=col.name)
+        ok = res.notna().to_numpy()
+        oor = np.flatnonzero(ok & ((res < pd.Timestamp("1900-03-01")) | (res > pd.Timestamp("9999-12-31"))).to_numpy())
+        flag(oor, lambda i: f"{res.iloc[i]} is outside the dates a spreadsheet can hold")
+        res.iloc[oor] = pd.NaT
+        if col.type == "month":
+            res = res.dt.to_period("M").dt.to_timestamp()
+        return res
+
+    # id and text
+    out = np.empty(n, dtype=object)
+    out[:] = None
+    badi = []
+    todo = np.flatnonzero(~blank)
+    if _all_str(s):
+        t = s.iloc[todo]
+        if col.type == "id":
+            t = t.str.strip()
+        long_ = (t.str.len() > MAX_TEXT).to_numpy()
+        err = t.isin(list(_ERRORS)).to_numpy() if col.type == "id" else np.zeros(len(t), dtype=bool)
+        ok = ~(long_ | err)
+        out[todo[ok]] = t.to_numpy(dtype=object)[ok]
+        todo = todo[~ok]
+        values = np.where(blank, None, s.to_numpy(dtype=object))
+        if col.type == "id":
+            values[todo] = [v.strip() for v in values[todo]]
+    for i in todo:
+        v = values[i]
+        if isinstance(v, str):
+            t = v if col.type == "text" else v.strip()
+            if col.type == "id" and t in _ERRORS:
+                badi.append((i, f"holds the error {t}"))
+                continue
+            if len(t) > MAX_TEXT:
+                badi.append((i, f"has {len(t)} characters; a cell holds at most {MAX_TEXT}"))
+                continue
+            out[i] = t
+        elif isinstance(v, (bool, np.bool_)):
+            badi.append((i, f"{v!r} is a boolean; {'an identifier' if col.type == 'id' else 'text'} is needed"))
+        elif isinstance(v, (int, np.integer)):
+            out[i] = str(int(v))
+        elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+            out[i] = str(int(v))
+        elif col.type == "text" and isinstance(v, (float, np.floating)) and math.isfinite(v):
+            out[i] = repr(float(v))
+        else:
+            badi.append((i, f"{_show(v)} is not {'an identifier' if col.type == 'id' else 'text'}"))
+    for i, msg in badi:
+        bad[i] = True
+        issues.append(RowIssue(file, int(rows[i]), col.name, msg))
+    if col.choices:
+        for i in np.flatnonzero(~blank):
+            if out[i] is not None and out[i] not in col.choices:
+                bad[i] = True
+                issues.append(RowIssue(file, int(rows[i]), col.name,
+                                       f"{_show(out[i])} is not one of {', '.join(col.choices)}"))
+    return pd.Series(out, name=col.name, dtype=object)
+
+
+def load_dataset(ds: Dataset, path: Path) -> Table:
+    """Read and check one data file."""
+    raw, first_row = _read_raw(path)
+    file = path.name
+    issues: list[RowIssue] = []
+    notices: list[str] = []
+    # columns: matched by name, case- and space-insensitively
+    norm = {}
+    for c in raw.columns:
+        key = str(c).strip().lower().replace(" ", "_")
+        if key in norm:
+            raise DataError(f"{file}: column {c!r} appears twice")
+        norm[key] = c
+    missing = []
+    for col in ds.columns:
+        if col.name not in norm:
+            if col.required:
+                missing.append(col.name)
+    if missing:
+        raise DataError(f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(ds.column_names)}")
+    extra = [str(c) for k, c in norm.items() if k not in ds.column_names]
+    if extra:
+        notices.append(f"{file}: column(s) not used by the reports: {', '.join(extra)}")
+    n = len(raw)
+    if n > MAX_ROWS:
+        raise DataError(f"{file}: {n} rows; a worksheet holds at most {MAX_ROWS}")
+    rows = np.arange(first_row, first_row + n)
+    # rows blank in every cell are layout, not data (a trailing empty line); keep them out quietly only when
+    # every column is blank — they hold nothing that could be dropped
+    if n:
+        all_blank = np.ones(n, dtype=bool)
+        for c in raw.columns:
+            all_blank &= _blank_mask(raw[c])
+        if all_blank.any():
+            raw = raw.loc[~all_blank].reset_index(drop=True)
+            rows = rows[~all_blank]
+            n = len(raw)
+    bad = np.zeros(n, dtype=bool)
+    cols = {}
+    for col in ds.columns:
+        if col.name in norm:
+            cols[col.name] = _parse_column(raw[norm[col.name]].reset_index(drop=True), col, file, rows, issues, bad)
+        else:
+            cols[col.name] = pd.Series([None] * n, dtype=object, name=col.name)
+    df = pd.DataFrame(cols)
+    if ds.key:
+        k = df[ds.key]
+        dup = k.notna() & k.duplicated(keep="first")
+        for i in np.flatnonzero(dup.to_numpy()):
+            first = int(rows[int(np.flatnonzero((k == k.iloc[i]).to_numpy())[0])])
+            bad[i] = True
+            issues.append(RowIssue(file, int(rows[i]), ds.key, f"{_show(k.iloc[i])} repeats the key of row {first}"))
+    for early, late in ds.ordered:
+        e, l_ = df[early], df[late]
+        wrong = (e.notna() & l_.notna() & (l_ < e)).to_numpy()
+        for i in np.flatnonzero(wrong):
+            bad[i] = True
+            issues.append(RowIssue(file, int(rows[i]), late, f"{l_.iloc[i]} is before {early} {e.iloc[i]}"))
+    for c in ds.columns:  # identifiers Excel would confuse (lookups ignore case)
+        if c.type == "id" and c.name == ds.key:
+            low = df[c.name].dropna().str.lower()
+            clash = low.duplicated(keep=False) & ~df[c.name].dropna().duplicated(keep=False)
+            for i in np.flatnonzero(clash.to_numpy()):
+                idx = low.index[i]
+                bad[idx] = True
+                issues.append(RowIssue(file, int(rows[idx]), c.name,
+                                       f"{_show(df.at[idx, c.name])} differs from another key only in upper/lower "
+                                       "case; spreadsheets treat them as the same"))
+    issues.sort(key=lambda x: (x.row or 0))
+    return Table(ds, df, rows, file, issues, bad, notices)
+
+
+def load_all(data_dir: Path, names: Iterable[str] | None = None) -> tuple[dict[str, Table], dict[str, str]]:
+    """Load the data sets found in ``data_dir``; returns tables and per-data-set fatal errors."""
+    files = find_files(Path(data_dir))
+    tables: dict[str, Table] = {}
+    errors: dict[str, str] = {}
+    wanted = list(names) if names is not None else list(DATASETS)
+    for name in wanted:
+        ds = DATASETS[name]
+        if name not in files:
+            errors[name] = f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)})"
+            continue
+        try:
+            tables[name] = load_dataset(ds, files[name])
+        except DataError as err:
+            errors[name] = str(err)
+    # referential integrity: every customer_id must be a customer
+    cust = tables.get("customers")
+    if cust is not None:
+        known = set(cust.df["customer_id"].dropna().tolist())
+        for name, t in tables.items():
+            col = t.dataset.customer_column
+            if not col:
+                continue
+            ids = t.df[col]
+            unknown = (ids.notna() & ~ids.isin(known)).to_numpy()
+            for i in np.flatnonzero(unknown):
+                t.bad[i] = True
+                t.issues.append(RowIssue(t.file, int(t.rows[i]), col,
+                                         f"{_show(ids.iloc[i])} is not a customer_id of {cust.file}"))
+    return tables, errors
+
+
+def file_signature(data_dir: Path) -> tuple:
+    """Names, sizes and modification times of the data files (a cache key)."""
+    out = []
+    for name, p in sorted(find_files(Path(data_dir)).items()):
+        st = os.stat(p)
+        out.append((name, str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)

@@ -1,0 +1,294 @@
+"""The input data sets: file names, columns, types, units — written once.
+
+Every report reads some of these data sets. Each becomes an input sheet laid
+out as an Excel table (sheet ``sheet``, table ``table``) with the columns in
+the order given here; the loader (:mod:`workbook_templates.data`) checks every
+cell against the column's type and domain, and the README / docs tables are
+generated from this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ColumnSchema", "Dataset", "DATASETS", "get_dataset", "TYPES", "schema_markdown"]
+
+#: Column types: what the loader accepts and how the builder writes the cells.
+TYPES = {
+    "id": "identifier (text; whole numbers are read as their digits)",
+    "text": "text (stored as text, never as a formula)",
+    "date": "date (ISO 2026-03-15, or a date cell)",
+    "datetime": "date and time (ISO 2026-03-15T09:30, or a date cell)",
+    "month": "calendar month (ISO 2026-03 or any date in the month; stored as its first day)",
+    "number": "number",
+    "integer": "whole number",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """One column of an input data set."""
+
+    name: str
+    type: str
+    description: str
+    unit: str = ""
+    required: bool = True  #: False: blanks allowed (meaning given in the description)
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()  #: allowed values of a text column (case-sensitive); empty: any
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"unknown column type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One input file (``<name>.csv``, ``.xlsx`` or ``.parquet``) and its input sheet."""
+
+    name: str
+    sheet: str
+    table: str
+    description: str
+    columns: tuple[ColumnSchema, ...]
+    #: the column that places a row in time (as-of filtering for ``--period``)
+    time_column: str | None = None
+    #: columns holding later timestamps of the same row: cleared when after the
+    #: report month (the row's state as known at the end of that month)
+    later_columns: tuple[str, ...] = ()
+    #: keep only the last N months up to the report month (None: all history)
+    window_months: int | None = None
+    #: unique key column (duplicates are bad rows)
+    key: str | None = None
+    #: pairs (earlier, later): the later must not be before the earlier
+    ordered: tuple[tuple[str, str], ...] = ()
+    #: columns that must name a customer of customers.csv
+    customer_column: str | None = None
+    segment_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        return (f"{self.name}.csv", f"{self.name}.xlsx", f"{self.name}.parquet")
+
+    def column(self, name: str) -> ColumnSchema:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_SEGMENTS = ("region", "plan_tier")
+
+DATASETS: dict[str, Dataset] = {}
+
+
+def _add(ds: Dataset) -> None:
+    DATASETS[ds.name] = ds
+
+
+_add(Dataset(
+    name="customers",
+    sheet="Customers",
+    table="Customers",
+    description="One row per customer account, with the segments reports can be split by.",
+    key="customer_id",
+    segment_columns=_SEGMENTS,
+    columns=(
+        ColumnSchema("customer_id", "id", "Customer identifier, unique"),
+        ColumnSchema("name", "text", "Account name"),
+        ColumnSchema("region", "text", "Sales region (a segment for --by region)"),
+        ColumnSchema("plan_tier", "text", "Plan tier the customer signed up on (a segment for --by plan_tier)"),
+        ColumnSchema("signup_date", "date", "Date the account was created"),
+        ColumnSchema("channel", "text", "Marketing channel that acquired the customer", required=False),
+    ),
+))
+
+_add(Dataset(
+    name="subscriptions",
+    sheet="Subscriptions",
+    table="Subscriptions",
+    description="One row per subscription period; a plan change ends one row and starts the next. "
+                "The first five columns are the table KPI_MRR_SCHEDULE reads.",
+    key="subscription_id",
+    time_column="start_date",
+    later_columns=("end_date",),
+    ordered=(("start_date", "end_date"),),
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("customer_id", "id", "Customer (a customer_id of customers)"),
+        ColumnSchema("start_date", "date", "First day of the subscription"),
+        ColumnSchema("end_date", "date", "Day it ended (not paying from that day on); blank while it runs",
+                     required=False),
+        ColumnSchema("amount", "number", "Price of one billing period", unit="money", min=0),
+        ColumnSchema("billing_months", "integer", "Months per billing period: 1 monthly, 3 quarterly, 12 annual",
+                     unit="months", min=1, max=120),
+        ColumnSchema("plan", "text", "Plan name"),
+        ColumnSchema("subscription_id", "id", "Subscription identifier, unique"),
+    ),
+))
+
+_add(Dataset(
+    name="orders",
+    sheet="Orders",
+    table="Orders",
+    description="One-off purchases (add-ons, services): one row per order; feeds repeat-purchase and cross-sell rates.",
+    key="order_id",
+    time_column="order_date",
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("customer_id", "id", "Customer (a customer_id of customers)"),
+        ColumnSchema("product", "text", "Product bought"),
+        ColumnSchema("order_date", "date", "Order date"),
+        ColumnSchema("amount", "number", "Order value", unit="money", min=0),
+        ColumnSchema("order_id", "id", "Order identifier, unique"),
+    ),
+))
+
+_add(Dataset(
+    name="nps_responses",
+    sheet="NPS responses",
+    table="NPS",
+    description="Net Promoter Score survey answers: one row per response.",
+    key="response_id",
+    time_column="date",
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("response_id", "id", "Response identifier, unique"),
+        ColumnSchema("customer_id", "id", "Customer who answered (a customer_id of customers)"),
+        ColumnSchema("date", "date", "Date of the answer"),
+        ColumnSchema("score", "integer", "Likelihood to recommend, 0 (not at all) to 10 (extremely)",
+                     unit="points", min=0, max=10),
+        ColumnSchema("comment", "text", "Free-text comment", required=False),
+    ),
+))
+
+_add(Dataset(
+    name="csat_responses",
+    sheet="CSAT responses",
+    table="CSAT",
+    description="Customer satisfaction answers after a support ticket: one row per response.",
+    key="response_id",
+    time_column="date",
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("response_id", "id", "Response identifier, unique"),
+        ColumnSchema("customer_id", "id", "Customer who answered (a customer_id of customers)"),
+        ColumnSchema("ticket_id", "id", "Ticket the answer is about", required=False),
+        ColumnSchema("date", "date", "Date of the answer"),
+        ColumnSchema("score", "integer", "Satisfaction, 1 (very unsatisfied) to 5 (very satisfied)",
+                     unit="points", min=1, max=5),
+    ),
+))
+
+_add(Dataset(
+    name="tickets",
+    sheet="Tickets",
+    table="Tickets",
+    description="Support tickets with their timestamps: one row per ticket.",
+    key="ticket_id",
+    time_column="created_at",
+    later_columns=("first_response_at", "resolved_at"),
+    ordered=(("created_at", "first_response_at"), ("created_at", "resolved_at")),
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("ticket_id", "id", "Ticket identifier, unique"),
+        ColumnSchema("customer_id", "id", "Customer who opened it (a customer_id of customers)"),
+        ColumnSchema("created_at", "datetime", "When the ticket was opened"),
+        ColumnSchema("first_response_at", "datetime", "First reply by support; blank while waiting",
+                     required=False),
+        ColumnSchema("resolved_at", "datetime", "When it was resolved; blank while open", required=False),
+        ColumnSchema("channel", "text", "Contact channel (email, chat, phone)"),
+        ColumnSchema("priority", "text", "Priority (low, normal, high, urgent)"),
+    ),
+))
+
+_add(Dataset(
+    name="marketing",
+    sheet="Marketing",
+    table="Marketing",
+    description="Marketing funnel by month, channel and target segment: one row per month × channel × region × "
+                "plan tier.",
+    time_column="month",
+    segment_columns=_SEGMENTS,
+    columns=(
+        ColumnSchema("month", "month", "Calendar month"),
+        ColumnSchema("channel", "text", "Marketing channel"),
+        ColumnSchema("region", "text", "Target region"),
+        ColumnSchema("plan_tier", "text", "Target plan tier"),
+        ColumnSchema("spend", "number", "Media and programme spend", unit="money", min=0),
+        ColumnSchema("visitors", "integer", "Website visitors", unit="count", min=0),
+        ColumnSchema("leads", "integer", "Leads (sign-ups, form fills)", unit="count", min=0),
+        ColumnSchema("mql", "integer", "Marketing-qualified leads", unit="count", min=0),
+        ColumnSchema("sql", "integer", "Sales-qualified leads", unit="count", min=0),
+        ColumnSchema("customers", "integer", "New paying customers attributed to the channel", unit="count", min=0),
+        ColumnSchema("revenue", "number", "Attributed revenue: first-year contract value of those customers",
+                     unit="money", min=0),
+        ColumnSchema("followers", "integer", "Audience at month end (social followers, newsletter subscribers); "
+                     "blank for channels without one", unit="count", min=0, required=False),
+    ),
+))
+
+_add(Dataset(
+    name="costs",
+    sheet="Costs",
+    table="Costs",
+    description="Monthly costs by segment: cost of revenue and the sales cost outside marketing spend.",
+    time_column="month",
+    segment_columns=_SEGMENTS,
+    columns=(
+        ColumnSchema("month", "month", "Calendar month"),
+        ColumnSchema("region", "text", "Region"),
+        ColumnSchema("plan_tier", "text", "Plan tier"),
+        ColumnSchema("cogs", "number", "Cost of revenue (hosting, support staff)", unit="money", min=0),
+        ColumnSchema("sales_cost", "number", "Sales team and tools (marketing spend is in marketing)",
+                     unit="money", min=0),
+    ),
+))
+
+_add(Dataset(
+    name="activity",
+    sheet="Activity",
+    table="Activity",
+    description="Product usage: one row per user and day with activity (more rows per day are fine). "
+                "Reports keep the six months up to the report month.",
+    time_column="date",
+    window_months=6,
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("user_id", "id", "User"),
+        ColumnSchema("date", "date", "Day of the activity"),
+        ColumnSchema("customer_id", "id", "The user's account (a customer_id of customers)"),
+    ),
+))
+
+
+def get_dataset(name: str) -> Dataset:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise KeyError(f"no data set named {name!r}; known: {', '.join(DATASETS)}") from None
+
+
+def schema_markdown() -> str:
+    """The data-set reference (used by docs/reports.md), generated from :data:`DATASETS`."""
+    out: list[str] = []
+    for ds in DATASETS.values():
+        out.append(f"### `{ds.name}` — sheet *{ds.sheet}*, table `{ds.table}`\n")
+        out.append(ds.description + "\n")
+        out.append("| column | type | unit | required | description |")
+        out.append("|---|---|---|---|---|")
+        for c in ds.columns:
+            dom = []
+            if c.min is not None:
+                dom.append(f"≥ {c.min:g}")
+            if c.max is not None:
+                dom.append(f"≤ {c.max:g}")
+            desc = c.description + (f" ({', '.join(dom)})" if dom else "")
+            out.append(f"| `{c.name}` | {c.type} | {c.unit or '—'} | {'yes' if c.required else 'no'} | {desc} |")
+        out.append("")
+    return "\n".join(out)
