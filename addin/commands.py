@@ -48,14 +48,19 @@ def serve(
         help="Function namespace: empty for =KPI_NPS(...), NS for =NS.KPI_NPS(...).",
     ),
     workers: int = typer.Option(1, "--workers", envvar="KPI_WORKERS", help="Worker processes."),
+    templates_dir: Optional[Path] = typer.Option(
+        None, "--templates-dir", envvar="KPI_TEMPLATES_DIR",
+        help="Folder of report templates (*.xlsx) offered in the task pane; default: the installed templates.",
+    ),
     log_level: str = typer.Option("info", "--log-level", envvar="KPI_LOG_LEVEL", help="uvicorn log level."),
 ) -> None:
     """Start the Office.js add-in backend (custom functions, manifest, task pane)."""
-    try:
-        import uvicorn  # noqa: F401
-        import xlwings_server  # noqa: F401
-    except ImportError as err:
-        _fail(f"the backend needs the server extra: pip install \"kpi-addin[server]\" ({err.name} is missing)")
+    import importlib.util
+
+    # find, do not import: xlwings-server reads its settings when first imported
+    missing = [m for m in ("uvicorn", "fastapi", "xlwings_server") if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"the backend needs the server extra: pip install \"kpi-addin[server]\" ({', '.join(missing)} missing)")
     if not os.environ.get("XLWINGS_LICENSE_KEY"):
         _fail(
             "the Office.js backend uses xlwings PRO (xlwings.server, xlwings-server): set "
@@ -79,6 +84,7 @@ def serve(
             max_request_bytes=max_request_bytes,
             namespace=namespace or None,
             workers=workers,
+            templates_dir=str(templates_dir) if templates_dir else None,
         )
     except ValueError as err:
         _fail(str(err))

@@ -192,10 +192,10 @@ def _clean_cell(v: Any, fn: str, arg: str, r: int, c: int) -> Any:
     if isinstance(v, int):
         if abs(v) <= 2**53:
             return v
-        f = float(v)  # huge JSON integers: Excel only has doubles
-        if math.isinf(f):
-            raise BadRequest(400, f"{fn}: argument '{arg}', row {r}, column {c}: number out of range")
-        return f
+        try:
+            return float(v)  # huge JSON integers: Excel only has doubles
+        except OverflowError:
+            raise BadRequest(400, f"{fn}: argument '{arg}', row {r}, column {c}: number out of range") from None
     if isinstance(v, float):
         return v
     if isinstance(v, dict):
@@ -263,7 +263,7 @@ def parse_call(body: bytes, functions: dict[str, Any]) -> tuple[str, dict[str, A
         data = json.loads(text, parse_constant=_reject_constant)
     except BadRequest:
         raise
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of >4300 digits
         raise BadRequest(400, f"malformed JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "the request body must be a JSON object with 'func_name' and 'args'")
@@ -316,7 +316,9 @@ def parse_call(body: bytes, functions: dict[str, Any]) -> tuple[str, dict[str, A
 # The app
 # --------------------------------------------------------------------------
 def _configure_xlwings_server(config: ServerConfig) -> None:
-    """Set xlwings-server's settings; must run before xlwings is first imported."""
+    """Set xlwings-server's settings; must run before xlwings or xlwings-server is first imported."""
+    if "xlwings_server.config" in sys.modules:
+        raise RuntimeError("xlwings-server was imported before the backend was configured; start it with `kpi serve`")
     if "xlwings" in sys.modules:
         import xlwings
 
@@ -429,6 +431,11 @@ def create_app(config: ServerConfig | None = None) -> Callable:
     @app.exception_handler(405)
     async def not_allowed(request: Request, exc: Exception) -> JSONResponse:
         return error_json(405, f"method {request.method} is not allowed on {request.url.path}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, _log_safe(request.url.path))
+        return error_json(500, "internal error; the server log has details")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -621,7 +628,7 @@ class _Guard:
         return f"request body too large{got}: the limit is {self.limit} bytes (kpi serve --max-request-bytes)"
 
     def _check_token(self, scope) -> str | None:  # noqa: ANN001
-        values = [v for k, v in scope.get("headers") or [] if k == b"authorization"]
+        values = [v for k, v in scope.get("headers") or [] if k == b"authorization" and v.strip()]
         if not values:
             return "missing bearer token: send the header 'Authorization: Bearer <token>'"
         scheme, _, given = values[0].partition(b" ")

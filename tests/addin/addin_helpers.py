@@ -1,0 +1,281 @@
+"""Helpers for the add-in tests: Office.js / COM shaped arguments, the expected
+Excel view of a library result (written independently of addin.adapters), and
+a real `kpi serve` subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+#: the shared test server's bearer token and request-size limit
+TOKEN = "test-token-7f3a9c"
+MAX_BYTES = 200_000
+NA_CELL = {"type": "Error", "basicType": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
+
+
+# ----------------------------------------------------------------- arguments
+def _is_2d(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and isinstance(v[0], (list, tuple))
+
+
+def officejs_arg(v: Any) -> Any:
+    """A Python example argument as Office.js sends it: a 2-D matrix, "" for blanks."""
+    if v is None:
+        return None
+    if isinstance(v, list):
+        rows = [list(r) for r in v] if _is_2d(v) else [[x] for x in v]
+        return [["" if x is None else x for x in row] for row in rows]
+    return [[v]]
+
+
+def com_cell(x: Any) -> Any:
+    """One cell as the classic COM path delivers it: numbers as floats, dates as datetime."""
+    if isinstance(x, bool) or x is None:
+        return x
+    if isinstance(x, int):
+        return float(x)
+    if isinstance(x, str) and ISO_DATE.match(x):
+        parts = [int(p) for p in x.split("-")] + [1]
+        return dt.datetime(parts[0], parts[1], parts[2])
+    return x
+
+
+def com_arg(v: Any) -> Any:
+    """A Python example argument as xlwings' COM path hands it over (ndim=2): 2-D tuples."""
+    if v is None:
+        return None
+    if isinstance(v, list):
+        rows = v if _is_2d(v) else [[x] for x in v]
+        return tuple(tuple(com_cell(x) for x in row) for row in rows)
+    return com_cell(v)
+
+
+# ----------------------------------------------------------------- expected results
+def expected_cells(result: Any) -> Any:
+    """The Excel view of a library result: scalars as is; tables as header + rows,
+    NaN/NaT as None, Timestamps as datetime."""
+    if isinstance(result, pd.Series):
+        result = result.to_frame()
+    if isinstance(result, np.ndarray) and result.ndim == 1:
+        result = pd.DataFrame({"value": result})
+    if isinstance(result, pd.DataFrame):
+        rows = [[str(c) for c in result.columns]]
+        for rec in result.itertuples(index=False):
+            row = []
+            for x in rec:
+                if isinstance(x, pd.Timestamp):
+                    row.append(None if pd.isna(x) else x.to_pydatetime())
+                elif x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NaT or x is pd.NA:
+                    row.append(None)
+                elif isinstance(x, (np.integer,)):
+                    row.append(int(x))
+                elif isinstance(x, (np.floating,)):
+                    row.append(None if np.isnan(x) else float(x))
+                else:
+                    row.append(x)
+            rows.append(row)
+        return rows
+    return result
+
+
+def serial(d: dt.datetime) -> float:
+    return (d - EXCEL_EPOCH).total_seconds() / 86400.0
+
+
+def assert_cell_equal(got: Any, want: Any, where: str, officejs: bool) -> None:
+    """Compare one result cell. On the Office.js path blanks are "" and dates are
+    FormattedNumber objects (serials); on the COM path blanks are None and dates datetime."""
+    if want is None:
+        assert got in (("", None) if officejs else (None,)), f"{where}: {got!r} should be blank"
+    elif isinstance(want, dt.datetime):
+        if officejs:
+            assert isinstance(got, dict) and got.get("type") == "FormattedNumber", f"{where}: {got!r} is not a date"
+            assert got["basicValue"] == serial(want), f"{where}: {got!r} != {want}"
+        else:
+            assert got == want, f"{where}: {got!r} != {want!r}"
+    elif isinstance(want, bool):
+        assert got is want, f"{where}: {got!r} != {want!r}"
+    elif isinstance(want, (int, float)):
+        assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{where}: {got!r} is not a number"
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {got!r} != {want!r}"
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def assert_matches(got: Any, want: Any, name: str, officejs: bool) -> None:
+    """Compare a whole result: Office.js results are always 2-D."""
+    if isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{name}: {len(got)} rows, expected {len(want)}"
+        for i, (grow, wrow) in enumerate(zip(got, want)):
+            assert len(grow) == len(wrow), f"{name}: row {i + 1} has {len(grow)} cells, expected {len(wrow)}"
+            for j, (g, w) in enumerate(zip(grow, wrow)):
+                assert_cell_equal(g, w, f"{name} row {i + 1} column {j + 1}", officejs)
+    elif officejs:
+        assert isinstance(got, list) and len(got) == 1 and len(got[0]) == 1, f"{name}: {got!r} is not one cell"
+        assert_cell_equal(got[0][0], want, name, officejs)
+    else:
+        assert_cell_equal(got, want, name, officejs)
+
+
+def first_cell_path(spec) -> tuple[int, int, int] | None:  # noqa: ANN001
+    """(argument index, row, column) of the first cell of the first range argument
+    given in the example, for error-cell payloads."""
+    for i, (a, v) in enumerate(zip(spec.args, spec.example)):
+        if a.is_range and v is not None:
+            return i, 0, 0
+    return None
+
+
+# ----------------------------------------------------------------- the server
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningServer:
+    def __init__(self, proc: subprocess.Popen, base: str, log: Path, token: str | None) -> None:
+        self.proc = proc
+        self.base = base
+        self.log = log
+        self.token = token
+
+    def headers(self) -> dict[str, str]:
+        h = {"Content-Type": "application/json"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        return h
+
+    def call(self, client: httpx.Client, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+        return client.post(self.base + "/xlwings/custom-functions-call", content=body,
+                           headers=self.headers() if headers is None else headers)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def kpi_command() -> list[str]:
+    """The `kpi` console script of this interpreter (as the README runs it)."""
+    script = Path(sys.executable).with_name("kpi")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from kpi_cli.main import app; app()"]
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KPI_", "XLWINGS_"))}
+    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def run_server(tmp: Path, *flags: str, token: str | None = None, env: dict[str, str] | None = None,
+               timeout: float = 60.0, verify: Any = True) -> Iterator[RunningServer]:
+    """`kpi serve` as a subprocess on a free loopback port; waits for /health.
+
+    With ``--certfile`` among the flags the server speaks HTTPS; ``verify`` is
+    then the CA file (or SSL context) that trusts its certificate."""
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    cmd = [*kpi_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *flags]
+    extra = dict(env or {})
+    if token:
+        extra["KPI_TOKEN"] = token  # by environment, never on the command line
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(extra), cwd=str(tmp))
+    scheme = "https" if "--certfile" in flags else "http"
+    base = f"{scheme}://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kpi serve exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(base + "/health", timeout=2, verify=verify).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"kpi serve did not come up in {timeout}s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield RunningServer(proc, base, log, token)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1 (cert, key) in PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _root_conftest():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kpi_tests_root_conftest", ROOT / "tests" / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def need_program(*names: str) -> str:
+    """tests/conftest.py's rule: skip locally without the program, fail in CI."""
+    return _root_conftest().need_program(*names)
+
+
+def need_playwright():
+    """The Playwright package: skip locally without it, fail in CI (it is in the dev extra)."""
+    import pytest
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if _root_conftest().IN_CI:
+            pytest.fail("needs the playwright package (dev extra) — missing in CI")
+        pytest.skip("needs the playwright package (pip install -e '.[dev]')")
+    return sync_playwright
