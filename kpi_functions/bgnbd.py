@@ -192,6 +192,27 @@ def _conditional_purchases(m: _BGNBD, t: float | np.ndarray, x: np.ndarray, tx: 
     return alive / (1.0 + odds)
 
 
+_BLOCK_VALUES = 4_000_000
+
+
+def _discounted_purchases(m: _BGNBD, h: int, d: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Σ_{k=1}^{h} (E_k − E_{k−1}) / (1 + d)^k, vectorised over customers and periods.
+
+    Periods are taken in blocks so that memory stays bounded (about
+    ``_BLOCK_VALUES`` values at a time) however long the horizon.
+    """
+    block = max(1, min(h, _BLOCK_VALUES // max(x.size, 1)))
+    total = np.zeros(x.size)
+    prev = np.zeros(x.size)
+    for k0 in range(1, h + 1, block):
+        k = np.arange(k0, min(k0 + block, h + 1), dtype=float)[:, None]
+        cum = _conditional_purchases(m, k, x[None, :], tx[None, :], T[None, :])
+        inc = np.diff(cum, axis=0, prepend=prev[None, :])
+        total += (inc * (1.0 + d) ** -k).sum(axis=0)
+        prev = cum[-1]
+    return total
+
+
 # --------------------------------------------------------------------------
 # Gamma-Gamma
 # --------------------------------------------------------------------------
@@ -397,7 +418,7 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         positive.
     horizon : int, default 12
         Number of future periods, in the time unit of recency and T
-        (CDNOW: weeks); a whole number ≥ 1.
+        (CDNOW: weeks); a whole number from 1 to 100,000.
     discount_rate : float, default 0
         Discount rate per period, in [0, 1].
 
@@ -414,7 +435,8 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     KPIDomainError
         Invalid RFM values (see :func:`bgnbd_fit`), a negative monetary
         value, a repeat buyer without a positive monetary value, a horizon
-        that is not a whole number ≥ 1, a discount rate outside [0, 1].
+        that is not a whole number from 1 to 100,000, a discount rate
+        outside [0, 1].
     KPIUndefinedError
         No customers, or fewer than two repeat buyers for the spend model.
     KPIModelError
@@ -471,8 +493,8 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     fn = "KPI_CLV_BGNBD"
     mon_all = c.aligned_numbers(monetary, fn, "monetary", min=0)
     d = _rfm(frequency, recency, T, fn, extra={"monetary": mon_all})
-    h = c.option_number(horizon, fn, "horizon", 12.0, min=1, integer=True,
-                        domain="must be a whole number of periods, at least 1")
+    h = c.option_number(horizon, fn, "horizon", 12.0, min=1, max=100_000, integer=True,
+                        domain="must be a whole number of periods from 1 to 100,000")
     disc = c.option_number(discount_rate, fn, "discount_rate", 0.0, min=0, max=1)
     dropped = np.setdiff1d(np.flatnonzero(~np.isnan(mon_all)), d.keep)
     if dropped.size:
@@ -500,10 +522,7 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     if disc == 0:
         purchases = _conditional_purchases(m, h, d.x, d.tx, d.T)
     else:
-        k = np.arange(1, int(h) + 1, dtype=float)[:, None]
-        cum = _conditional_purchases(m, k, d.x[None, :], d.tx[None, :], d.T[None, :])
-        inc = np.diff(cum, axis=0, prepend=0.0)
-        purchases = (inc / (1.0 + disc) ** k).sum(axis=0)
+        purchases = _discounted_purchases(m, int(h), disc, d.x, d.tx, d.T)
     out = np.full(d.n_rows, np.nan)
     out[d.keep] = purchases * spend
     return pd.Series(out, name="expected value")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
@@ -464,7 +464,8 @@ def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
     survivors : range
         Observed survivor counts, cohort size first (as for :func:`sbg_fit`).
     periods : int
-        How many periods to return, counting period 0 (a whole number ≥ 1).
+        How many periods to return, counting period 0 (a whole number from 1
+        to 1,048,576, the rows of a worksheet).
 
     Returns
     -------
@@ -509,7 +510,8 @@ def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
     """
     fn = "KPI_RETENTION_FORECAST"
     n = _survivors(survivors, fn)
-    k = c.option_number(periods, fn, "periods", None, min=1, integer=True)
+    k = c.option_number(periods, fn, "periods", None, min=1, max=1_048_576, integer=True,
+                        domain="must be a whole number of periods from 1 to 1,048,576 (a worksheet's rows)")
     if k is None:
         raise KPIUndefinedError(fn, "is blank; give the number of periods to show", argument="periods")
     alpha, beta, _ = _sbg(n, fn)

@@ -241,6 +241,14 @@ class TestClvBgnbd:
             assert got[i] == pytest.approx(factor * spend, rel=2e-4)
         assert (got < undiscounted).all()
 
+    def test_long_horizons_are_valued_in_blocks_with_the_same_result(self, cdnow, monkeypatch):
+        from kpi_functions import bgnbd
+
+        args = (cdnow["x"], cdnow["t_x"], cdnow["T"], cdnow["zbar"], 60, 0.01)
+        whole = k.clv_bgnbd(*args)
+        monkeypatch.setattr(bgnbd, "_BLOCK_VALUES", 7 * len(cdnow))  # blocks of 7 periods
+        pd.testing.assert_series_equal(k.clv_bgnbd(*args), whole, rtol=1e-12)
+
     def test_customers_without_repeats_get_the_population_mean_spend(self, cdnow, cdnow_fit):
         got = k.clv_bgnbd(cdnow["x"], cdnow["t_x"], cdnow["T"], cdnow["zbar"], 39, 0)
         rep = cdnow[cdnow["x"] > 0]
@@ -293,8 +301,8 @@ class TestClvBgnbd:
         with pytest.raises(KPIInputError):
             k.clv_bgnbd([1, None, 2], [10, None, 5], [30, None, 38], [20.0, 15.0, 30.0])
 
-    @pytest.mark.parametrize("horizon", [0, 2.5, -1])
-    def test_horizon_must_be_a_whole_number_at_least_1(self, horizon):
+    @pytest.mark.parametrize("horizon", [0, 2.5, -1, 100_001])
+    def test_horizon_must_be_a_whole_number_from_1_to_100000(self, horizon):
         with pytest.raises(KPIDomainError) as info:
             k.clv_bgnbd([1, 2, 0], [10, 5, 0], [30, 38, 20], [20.0, 15.0, None], horizon)
         assert "horizon" in str(info.value)

@@ -239,8 +239,8 @@ class TestRetentionForecast:
     def test_one_period_is_the_cohort_size(self):
         assert k.retention_forecast(HIGH_END, 1).tolist() == [1000.0]
 
-    @pytest.mark.parametrize("bad", [0, 2.5, -3])
-    def test_periods_must_be_a_whole_number_at_least_1(self, bad):
+    @pytest.mark.parametrize("bad", [0, 2.5, -3, 2_000_000])
+    def test_periods_must_be_a_whole_number_from_1_to_a_sheets_rows(self, bad):
         with pytest.raises(KPIDomainError) as info:
             k.retention_forecast(REGULAR, bad)
         assert "periods" in str(info.value)
