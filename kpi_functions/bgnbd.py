@@ -24,7 +24,7 @@ from scipy import special
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIModelError, KPIUndefinedError
 from ._registry import kpi
-from .survival import _check_aligned, _maximise, _partial_blank
+from .survival import _check_aligned, _maximise, _partial_blank, _position
 
 __all__ = ["bgnbd_fit", "clv_bgnbd"]
 
@@ -56,19 +56,22 @@ def _rfm(frequency: Any, recency: Any, T: Any, fn: str, extra: dict[str, np.ndar
     names, cols = ["frequency", "recency", "T"], [x, tx, age]
     for name, col in (extra or {}).items():
         _check_aligned(fn, "frequency", x, name, col)
-    empty = _partial_blank(fn, names, cols)
+    raws = [frequency, recency, T] + list((extra or {}).values())
+    empty = _partial_blank(fn, names, cols, raws)
     if empty.all():
         raise KPIUndefinedError(fn, "has no customers", argument="frequency")
     bad = np.flatnonzero(~empty & (tx > age))
     if bad.size:
         i = int(bad[0])
         raise KPIDomainError(fn, f"is after the end of the observation (T = {age[i]:g}); recency may not exceed T",
-                             argument="recency", position=f"item {i + 1}", value=float(tx[i]), has_value=True)
+                             argument="recency", position=_position(recency, fn, "recency", i), value=float(tx[i]),
+                             has_value=True)
     bad = np.flatnonzero(~empty & (x == 0) & (tx != 0))
     if bad.size:
         i = int(bad[0])
         raise KPIDomainError(fn, "must be 0 for a customer without repeat purchases (frequency 0)",
-                             argument="recency", position=f"item {i + 1}", value=float(tx[i]), has_value=True)
+                             argument="recency", position=_position(recency, fn, "recency", i), value=float(tx[i]),
+                             has_value=True)
     keep = np.flatnonzero(~empty)
     return _RFM(x[keep], tx[keep], age[keep], keep, x.size)
 
@@ -499,8 +502,8 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     dropped = np.setdiff1d(np.flatnonzero(~np.isnan(mon_all)), d.keep)
     if dropped.size:
         i = int(dropped[0])
-        raise KPIInputError(fn, "is given in a row whose frequency, recency and T are blank", argument="frequency",
-                            position=f"item {i + 1}")
+        raise KPIInputError(fn, "is given in a row whose frequency, recency and T are blank", argument="monetary",
+                            position=_position(monetary, fn, "monetary", i))
     mon = mon_all[d.keep]
     rep = d.x > 0
     bad = np.flatnonzero(rep & ~(mon > 0))
@@ -509,10 +512,11 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         v = mon[bad[0]]
         if np.isnan(v):
             raise KPIInputError(fn, "is blank for a customer with repeat purchases; give the average value "
-                                "of the repeat purchases", argument="monetary", position=f"item {i + 1}")
+                                "of the repeat purchases", argument="monetary",
+                                position=_position(monetary, fn, "monetary", i))
         raise KPIDomainError(fn, "must be greater than 0 for a customer with repeat purchases (the "
                              "Gamma-Gamma spend model needs positive amounts)", argument="monetary",
-                             position=f"item {i + 1}", value=float(v), has_value=True)
+                             position=_position(monetary, fn, "monetary", i), value=float(v), has_value=True)
     if rep.sum() < 2:
         raise KPIUndefinedError(fn, f"the spend model needs at least two customers with repeat purchases; got "
                                 f"{int(rep.sum())}", argument="monetary")

@@ -12,6 +12,7 @@ import pandas as pd
 from . import _coerce as c
 from ._errors import EXCEL_ERRORS, KPIDomainError, KPIErrorValue, KPIInputError, KPIUndefinedError
 from ._registry import kpi
+from .survival import _position
 
 __all__ = ["stickiness", "avg_duration"]
 
@@ -210,7 +211,8 @@ def stickiness(user_ids: Any, dates: Any, month: Any = None) -> float:
         i = int(bad[0])
         arg, other = ("user_ids", "dates") if ublank[i] else ("dates", "user_ids")
         raise KPIInputError(fn, f"is blank but '{other}' is given in the same row; every activity row needs a "
-                            "user and a date", argument=arg, position=f"item {i + 1}")
+                            "user and a date", argument=arg,
+                            position=_position(user_ids if ublank[i] else dates, fn, arg, i))
     keep = ~ublank
     users, d = users[keep], d[keep]
     months = d.astype("datetime64[M]")
@@ -252,7 +254,8 @@ def _stickiness_counts(dau: Any, mau: Any, fn: str) -> float:
     if over.size:
         i = int(over[0])
         raise KPIDomainError(fn, f"is more than the month's {int(m)} active users; a day's DAU cannot exceed MAU",
-                             argument="user_ids", position=f"item {i + 1}", value=int(counts[i]), has_value=True)
+                             argument="user_ids", position=_position(dau, fn, "user_ids", i), value=int(counts[i]),
+                             has_value=True)
     return float(counts[idx].mean() / m)
 
 
@@ -360,7 +363,7 @@ def avg_duration(starts: Any, ends: Any, unit: Any = "hours", stat: Any = "mean"
     if bad.size:
         i = int(bad[0])
         raise KPIInputError(fn, "is blank but the row has an end; every item needs its start", argument="starts",
-                            position=f"item {i + 1}")
+                            position=_position(starts, fn, "starts", i))
     closed = ~sb & ~eb
     if not closed.any():
         raise KPIUndefinedError(fn, "has no closed items (every end is blank)", argument="ends")
@@ -369,8 +372,10 @@ def avg_duration(starts: Any, ends: Any, unit: Any = "hours", stat: Any = "mean"
     if back.size:
         k = int(back[0])
         i = int(np.flatnonzero(closed)[k])
-        raise KPIDomainError(fn, f"is before its start {s[k]}", argument="ends", position=f"item {i + 1}",
-                             value=str(e[k]), has_value=True)
+        shown = (np.datetime_as_string(v, unit="m") for v in (s[k], e[k]))
+        start_text, end_text = shown
+        raise KPIDomainError(fn, f"is before its start {start_text}", argument="ends",
+                             position=_position(ends, fn, "ends", i), value=end_text, has_value=True)
     if hours is None:
         ms = (e - s).astype(np.int64)
     else:

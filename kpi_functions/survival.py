@@ -73,8 +73,16 @@ def _check_aligned(fn: str, first: str, a: np.ndarray, other: str, b: np.ndarray
                             "the ranges must be aligned row by row", argument=other)
 
 
-def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray]) -> np.ndarray:
-    """Rows where every column is blank (dropped); a row blank in only some columns is an error."""
+def _position(x: Any, fn: str, arg: str, i: int) -> str:
+    """How to name the i-th (0-based, row by row) cell of argument ``x``: ``item 3`` or ``row 3, column 1``."""
+    return c.grid(x, fn, arg).position(i)
+
+
+def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray], raws: Sequence[Any]) -> np.ndarray:
+    """Rows where every column is blank (dropped); a row blank in only some columns is an error.
+
+    ``raws`` are the arguments as passed, to name the position.
+    """
     blank = np.column_stack([np.isnan(v) for v in cols])
     empty = blank.all(axis=1)
     partial = blank.any(axis=1) & ~empty
@@ -83,7 +91,8 @@ def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray]) ->
         j = int(np.flatnonzero(blank[i])[0])
         given = [n for n, b in zip(names, blank[i]) if not b]
         raise KPIInputError(fn, f"is blank but {', '.join(repr(n) for n in given)} is given in the same row; "
-                            "every row needs all of them", argument=names[j], position=f"item {i + 1}")
+                            "every row needs all of them", argument=names[j],
+                            position=_position(raws[j], fn, names[j], i))
     return empty
 
 
@@ -250,7 +259,7 @@ def survival_curve(durations: Any, churned: Any) -> pd.DataFrame:
         raise KPIUndefinedError(fn, "has no durations", argument="durations")
     f = _flags(churned, fn, "churned")
     _check_aligned(fn, "durations", d, "churned", f)
-    empty = _partial_blank(fn, ("durations", "churned"), (d, f))
+    empty = _partial_blank(fn, ("durations", "churned"), (d, f), (durations, churned))
     d, f = d[~empty], f[~empty]
 
     times, inv, counts = np.unique(d, return_inverse=True, return_counts=True)
@@ -279,7 +288,7 @@ def _survivors(x: Any, fn: str) -> np.ndarray:
     if idx[0] != 0 or idx.size != idx[-1] + 1:
         i = int(np.flatnonzero(np.isnan(v[: idx[-1] + 1]))[0])
         raise KPIInputError(fn, "is blank between survivor counts; every period up to the last needs a count",
-                            argument=arg, position=f"item {i + 1}")
+                            argument=arg, position=_position(x, fn, arg, i))
     v = v[: idx[-1] + 1]
     if v.size < 3:
         # two parameters need two observed churn rates: with one period any alpha/(alpha+beta)
@@ -291,7 +300,7 @@ def _survivors(x: Any, fn: str) -> np.ndarray:
     if up.size:
         i = int(up[0]) + 1
         raise KPIDomainError(fn, f"is more than the {int(v[i - 1])} survivors of the period before; survivor "
-                             "counts may not increase", argument=arg, position=f"item {i + 1}",
+                             "counts may not increase", argument=arg, position=_position(x, fn, arg, i),
                              value=int(v[i]), has_value=True)
     return v
 
