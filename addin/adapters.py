@@ -249,7 +249,9 @@ def _cell(v: Any) -> Any:
         return int(v)
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        return None if math.isnan(f) else f
+        if math.isnan(f):
+            return None
+        return f if math.isfinite(f) else "#NUM!"  # Excel has no infinity
     if isinstance(v, pd.Timestamp):
         return None if pd.isna(v) else v.to_pydatetime()
     if isinstance(v, np.datetime64):
@@ -277,7 +279,11 @@ def _column_cells(s: pd.Series) -> np.ndarray:
     elif pd.api.types.is_integer_dtype(dtype):
         out = s.to_numpy(dtype="int64", na_value=0).astype(object)
     elif pd.api.types.is_float_dtype(dtype):
-        out = s.to_numpy(dtype=float, na_value=np.nan).astype(object)
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        out = values.astype(object)
+        infinite = np.isinf(values)
+        if infinite.any():  # Excel has no infinity
+            out[infinite] = "#NUM!"
     else:  # object / string columns: labels, mixed values
         out = np.array([_cell(x) for x in s.to_numpy(dtype=object)], dtype=object)
     if missing.any():
@@ -330,6 +336,8 @@ def call_spec(spec: KPISpec, values: list[Any], path: str | None = None) -> Any:
         result = spec.func(*prepared)
     except KPIError as err:
         return render_error(excel_error_for(err), str(err), path)
+    if isinstance(result, (float, np.floating)) and math.isinf(result):
+        return render_error("#NUM!", f"{spec.excel_name}: the result ({float(result)}) is too large for Excel", path)
     return to_excel(spec, result)
 
 

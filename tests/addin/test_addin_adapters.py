@@ -176,6 +176,12 @@ def test_results_nan_is_blank_and_timestamps_are_datetimes():
     assert to_excel(spec, np.float64(0.25)) == 0.25 and type(to_excel(spec, np.int64(3))) is int
     assert to_excel(spec, pd.Series([1.0, np.nan], name="score")) == [["score"], [1.0], [None]]
     assert to_excel(spec, pd.DataFrame({"a": []})) == [["a"]]
+    assert to_excel(spec, pd.DataFrame({"a": [np.inf, 1.0]})) == [["a"], ["#NUM!"], [1.0]]  # Excel has no infinity
+
+
+def test_an_infinite_scalar_result_is_num():
+    got = adapters.KPI_CAC(((2.0**53,),), ((5e-324,),))
+    assert got == "#NUM!" and got.message == "KPI_CAC: the result (inf) is too large for Excel"
 
 
 def test_adapters_do_no_arithmetic():

@@ -382,3 +382,36 @@ def test_namespace_tls_workers_and_cors(tmp_path):
             other = c.options(srv.base + "/xlwings/custom-functions-call",
                               headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
             assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+
+
+# ------------------------------------------------------------------ random input never breaks the server
+FUZZ_CELLS = [0, 1, -1, 2.5, 10, 11, 1e308, -1e308, 5e-324, 46023, 0.5, "", None, "abc", "5", "2026-01",
+              "2026-13-45", "2026-03-15", True, False, "#N/A", {"type": "Error", "errorType": "Div0"},
+              "customer", 3, 12, 0.05, "logo", "revenue", "09:00-17:00", "p90", "hours", " ", "=1+1", 2**53, -0.0]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_random_input_gets_a_result_or_an_excel_error_never_a_5xx(server, client, spec):
+    import random
+
+    rng = random.Random(f"fuzz-{spec.excel_name}")
+    for _ in range(12):
+        args = []
+        for i, a in enumerate(spec.args):
+            ex = spec.example[i] if i < len(spec.example) else None
+            if a.optional and rng.random() < 0.4:
+                args.append(None)
+            elif isinstance(ex, list) and ex and rng.random() < 0.5:  # the example with one cell changed
+                m = officejs_arg(ex)
+                m[rng.randrange(len(m))][rng.randrange(len(m[0]))] = rng.choice(FUZZ_CELLS)
+                args.append(m)
+            else:
+                rows, cols = rng.choice([1, 2, 3, 8]), rng.choice([1, 2, 3, 5])
+                args.append([[rng.choice(FUZZ_CELLS) for _ in range(cols)] for _ in range(rows)])
+        r = server.call(client, {"func_name": spec.excel_name, "args": args, "runtime": "1.4"})
+        assert r.status_code == 200, (r.status_code, r.text, args)
+        body = r.json()
+        if "error" in body:
+            assert body["error"]["code"] in k.EXCEL_ERRORS
+            assert body["error"]["message"].startswith(spec.excel_name + ":"), body
+            assert "unexpected error" not in body["error"]["message"], (body, args)
