@@ -177,7 +177,13 @@ def _object_array(x: Sequence, shape: tuple[int, ...], fn: str, arg: str) -> np.
     flat = arr.reshape(-1)
     kind = pd.api.types.infer_dtype(flat, skipna=True)
     if kind in ("integer", "floating", "mixed-integer-float"):
-        return arr.astype(float)
+        try:
+            return arr.astype(float)
+        except TypeError:  # pd.NA among the numbers (skipped by infer_dtype): a blank
+            missing = np.asarray(pd.isna(arr), dtype=bool)
+            out = np.full(shape, np.nan)
+            out[~missing] = arr[~missing].astype(float)
+            return out
     if kind not in ("string", "empty", "boolean", "datetime", "date"):
         nested = pd.Series(flat, dtype=object).map(_is_sequence).to_numpy(dtype=bool)
         if nested.any():
@@ -223,10 +229,11 @@ def _blank_mask(flat: np.ndarray) -> np.ndarray:
         return np.isnat(flat)
     if flat.dtype.kind in "iub":
         return np.zeros(flat.shape, dtype=bool)
-    mask = pd.isna(flat)
+    mask = np.array(pd.isna(flat), dtype=bool)
     if flat.dtype == object and flat.size:
-        mask = mask | (flat == "")
-    return np.asarray(mask, dtype=bool)
+        rest = ~mask  # compare only the non-missing cells: pd.NA == "" is NA, not False
+        mask[rest] = flat[rest] == ""
+    return mask
 
 
 def _kind_name(v: Any) -> str:
