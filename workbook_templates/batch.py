@@ -1,0 +1,374 @@
+"""Batch regeneration: plan tasks, run them on an executor, write each report atomically.
+
+A task is ``(template, segment, period) -> output path``: a frozen, picklable
+:class:`Task` handed to the pure function :func:`run_task`, which loads the
+data (cached per process), builds the report and writes it through a
+temporary file in the output folder that replaces the old report only when
+complete (``os.replace``) — a crash or kill leaves the previous report intact.
+
+:func:`run_tasks` accepts any :class:`concurrent.futures.Executor`: the
+default is in-process (``--jobs 1``) or a process pool; a Dask cluster plugs
+in through ``distributed.Client(...).get_executor()``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import os
+import re
+import tempfile
+import time
+import traceback
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import pandas as pd
+
+__all__ = ["Task", "TaskResult", "plan", "run_task", "run_tasks", "atomic_build", "safe_component",
+           "output_name", "parse_periods", "parse_shard", "PlanError", "TEMPLATES_DIR", "SAMPLE_DIR",
+           "InProcessExecutor", "make_executor"]
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+SAMPLE_DIR = Path(__file__).parent / "sample_data"
+_TMP_SUFFIX = ".kpi-tmp"
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$"} | \
+    {f"{p}{i}" for p in ("COM", "LPT") for i in list("123456789") + ["¹", "²", "³"]}
+MAX_COMPONENT = 60
+
+
+class PlanError(Exception):
+    """The requested run cannot be planned (bad option, unknown template or column)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    template: str
+    data_dir: str
+    out_path: str
+    segment: tuple[str, str] | None = None  #: (column, value)
+    period: str | None = None  #: "YYYY-MM"; None: the latest month in the data
+    flavour: str = "classic"
+    namespace: str | None = None
+    source: str = ""
+
+    @property
+    def label(self) -> str:
+        parts = [self.template]
+        if self.segment:
+            parts.append(f"{self.segment[0]}={self.segment[1]}")
+        if self.period:
+            parts.append(self.period)
+        return " ".join(parts)
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    ok: bool
+    path: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# Names and options
+# --------------------------------------------------------------------------
+def safe_component(value: str, limit: int = MAX_COMPONENT) -> str:
+    """A file-name part made from data: cannot traverse, is not a device name, has a bounded length.
+
+    Letters, digits, ``-`` and ``_`` are kept (Unicode letters too); anything
+    else becomes ``_``. When the result differs from the value (or was cut),
+    a short hash of the value is appended, so two different values never
+    share a file.
+    """
+    text = unicodedata.normalize("NFC", str(value))
+    out = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in text)
+    out = re.sub(r"_+", "_", out).strip("_-")
+    changed = out != text
+    if len(out) > limit:
+        out = out[:limit].rstrip("_-")
+        changed = True
+    if not out:
+        out = "blank"
+        changed = True
+    if out.split(".")[0].upper() in _RESERVED:
+        out = "_" + out
+        changed = True
+    if changed:
+        out += "-" + hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return out
+
+
+def output_name(template: str, segment: tuple[str, str] | None, period: str | None) -> str:
+    name = template
+    if segment is not None:
+        name += f"__{safe_component(segment[0], 30)}-{safe_component(segment[1])}"
+    if period is not None:
+        name += f"__{period}"
+    return name + ".xlsx"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return path.resolve().parent == folder.resolve()
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_periods(values: Iterable[str], available: list[pd.Timestamp]) -> list[str | None]:
+    """``--period`` values -> month labels. ``latest`` (default), ``YYYY-MM``, ``A:B`` ranges, ``all``."""
+    values = [v for raw in values for v in str(raw).split(",") if v.strip()]
+    if not values:
+        return [None]
+    out: list[str] = []
+    for v in (x.strip() for x in values):
+        if v.lower() == "latest":
+            if not available:
+                raise PlanError("the data has no dates, so there is no latest month")
+            out.append(available[-1].strftime("%Y-%m"))
+        elif v.lower() == "all":
+            out.extend(m.strftime("%Y-%m") for m in available)
+        elif ":" in v:
+            a, b = (p.strip() for p in v.split(":", 1))
+            for p in (a, b):
+                if not _MONTH.match(p):
+                    raise PlanError(f"--period {v!r}: {p!r} is not a month like 2026-03")
+            lo, hi = pd.Timestamp(a + "-01"), pd.Timestamp(b + "-01")
+            if hi < lo:
+                raise PlanError(f"--period {v!r}: the range ends before it starts")
+            out.extend(m.strftime("%Y-%m") for m in pd.date_range(lo, hi, freq="MS"))
+        elif _MONTH.match(v):
+            out.append(v)
+        else:
+            raise PlanError(f"--period {v!r}: use a month like 2026-03, a range 2026-01:2026-03, 'latest' or 'all'")
+    return list(dict.fromkeys(out))
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m:
+        raise PlanError(f"--shard {text!r}: use K/N, e.g. 2/4 for the second of four machines")
+    k, n = int(m.group(1)), int(m.group(2))
+    if n < 1 or not 1 <= k <= n:
+        raise PlanError(f"--shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
+# --------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------
+def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None = None,
+         periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
+         shard: tuple[int, int] | None = None, source: str | None = None) -> list[Task]:
+    """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
+    from .context import all_months, segment_values
+    from .reports import REPORTS, get_report
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if out_dir.resolve() == TEMPLATES_DIR.resolve():
+        raise PlanError("refusing to write into the bundled templates folder; choose another --out")
+    specs = []
+    for t in templates:
+        try:
+            specs.append(get_report(t))
+        except KeyError as err:
+            raise PlanError(err.args[0]) from None
+    specs = list(dict.fromkeys(specs))  # keep order, drop repeats
+    tables = load_cached(str(data_dir))[0]
+    names = list(dict.fromkeys(n for s in specs for n in s.datasets))
+    months = all_months(tables, [n for n in names if n in tables])
+    period_list = parse_periods(periods, months)
+    segments: list[tuple[str, str] | None] = [None]
+    if by:
+        col = by.strip()
+        try:
+            values = segment_values(tables, col)
+        except Exception as err:
+            raise PlanError(f"--by {by!r}: {err}") from None
+        if not values:
+            raise PlanError(f"--by {by!r}: the column holds no values")
+        segments = [(col, v) for v in values]
+    tasks = []
+    used: dict[str, Task] = {}
+    for spec in specs:
+        for seg in segments:
+            for per in period_list:
+                name = output_name(spec.key, seg, per)
+                path = out_dir / name
+                if not _inside(path, out_dir):  # defence in depth: safe_component already prevents it
+                    raise PlanError(f"output name {name!r} would leave the output folder")
+                if name in used:
+                    raise PlanError(f"two reports would share the file {name}")
+                task = Task(spec.key, str(data_dir), str(path), seg, per, flavour, namespace,
+                            source or str(data_dir))
+                used[name] = task
+                tasks.append(task)
+    if shard is not None:
+        k, n = shard
+        tasks = [t for i, t in enumerate(tasks) if i % n == k - 1]
+    return tasks
+
+
+# --------------------------------------------------------------------------
+# Running one task
+# --------------------------------------------------------------------------
+_CACHE: dict[str, tuple[tuple, Any]] = {}
+
+
+def load_cached(data_dir: str) -> tuple[dict, dict]:
+    """Load (and check) every data file of ``data_dir`` once per process; reloaded when a file changes."""
+    from .data import file_signature, load_all
+
+    sig = file_signature(Path(data_dir))
+    hit = _CACHE.get(data_dir)
+    if hit is not None and hit[0] == sig:
+        return hit[1]
+    loaded = load_all(Path(data_dir))
+    _CACHE[data_dir] = (sig, loaded)
+    return loaded
+
+
+def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
+                 namespace: str | None = None, _write: Callable[..., Any] | None = None) -> Any:
+    """Build into a temporary file next to ``out_path``, then move it into place in one step."""
+    from .builder import Writer, evaluate
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    b = evaluate(spec, data, flavour, namespace)  # fails before any file is touched
+    fd, tmp = tempfile.mkstemp(prefix="." + out_path.stem + ".", suffix=_TMP_SUFFIX, dir=out_path.parent)
+    os.close(fd)
+    try:
+        result = (_write or (lambda bb, p: Writer(bb, p).write()))(b, Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
+        os.replace(tmp, out_path)
+        result.path = out_path
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename durable
+        dfd = os.open(out_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+    return result
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def clean_stale_temp(out_dir: Path, older_than: float = 3600.0) -> list[Path]:
+    """Remove temporary files a killed run left behind (older than an hour)."""
+    removed = []
+    now = time.time()
+    for p in Path(out_dir).glob("." + "*" + _TMP_SUFFIX):
+        try:
+            if now - p.stat().st_mtime > older_than:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+HEADLINES = {
+    "saas_dashboard": ("mrr", "logo_churn", "nrr"),
+    "retention_cohorts": ("retention", "stickiness"),
+    "marketing_funnel": ("cac", "roas"),
+    "customer_experience": ("nps", "csat"),
+    "executive_overview": ("mrr", "churn", "nps"),
+}
+
+
+def run_task(task: Task) -> TaskResult:
+    """Build one report. Never raises: failures come back as ``ok=False`` with a message."""
+    from .builder import BuildError, ReportInputError
+    from .context import ScopeError, scope
+    from .data import DataError
+    from .reports import get_report
+
+    t0 = time.perf_counter()
+    try:
+        spec = get_report(task.template)
+        tables, errors = load_cached(task.data_dir)
+        bad = [errors[n] for n in spec.datasets if n in errors]
+        if bad:
+            raise ScopeError("; ".join(bad))
+        month = pd.Timestamp(task.period + "-01") if task.period else None
+        data = scope(tables, spec.datasets, task.segment, month, task.source)
+        result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
+        head = {k: result.headline.get(k) for k in HEADLINES.get(spec.key, ())}
+        return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
+                          list(dict.fromkeys(data.notices + result.warnings)), head)
+    except (ScopeError, DataError, ReportInputError, BuildError, PlanError) as err:
+        return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
+    except Exception as err:  # a bug or an unexpected input: report it, keep the other reports going
+        tb = traceback.format_exc(limit=4)
+        return TaskResult(task, False, None, time.perf_counter() - t0,
+                          f"unexpected {type(err).__name__}: {err}\n{tb}")
+
+
+# --------------------------------------------------------------------------
+# Executors
+# --------------------------------------------------------------------------
+class InProcessExecutor(cf.Executor):
+    """Runs each task in the calling process when submitted (``--jobs 1``)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        f: cf.Future = cf.Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # pragma: no cover - run_task never raises
+            f.set_exception(err)
+        return f
+
+
+def make_executor(jobs: int) -> cf.Executor:
+    if jobs <= 1:
+        return InProcessExecutor()
+    return cf.ProcessPoolExecutor(max_workers=jobs)
+
+
+def run_tasks(tasks: list[Task], executor: cf.Executor,
+              on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
+    """Run tasks on any ``concurrent.futures.Executor``; results in task order."""
+    futures = {executor.submit(run_task, t): i for i, t in enumerate(tasks)}
+    results: list[TaskResult | None] = [None] * len(tasks)
+    for fut in cf.as_completed(futures):
+        i = futures[fut]
+        try:
+            r = fut.result()
+        except BaseException as err:  # the worker died (killed, out of memory)
+            r = TaskResult(tasks[i], False, None, 0.0, f"the worker process failed: {type(err).__name__}: {err}")
+        results[i] = r
+        if on_result is not None:
+            on_result(r)
+    return [r for r in results if r is not None]
+
+
+def iter_months(tables: dict, names: list[str]) -> Iterator[pd.Timestamp]:  # pragma: no cover - helper
+    from .context import all_months
+
+    yield from all_months(tables, names)

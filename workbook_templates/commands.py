@@ -1,0 +1,274 @@
+"""``kpi build``, ``kpi demo`` and ``kpi templates``: the report commands."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from kpi_cli.main import app
+
+_FLAVOURS = ("classic", "officejs", "values")
+
+
+def _fmt_value(v, unit: str | None) -> str:
+    from .formulas import ExcelError
+
+    if v is None:
+        return ""
+    if isinstance(v, ExcelError):
+        return v.code
+    if isinstance(v, str):
+        return v
+    if unit == "fraction":
+        return f"{v:.1%}"
+    if unit == "money":
+        return f"{v:,.0f}"
+    if unit == "ratio":
+        return f"{v:.2f}×"
+    if unit == "points":
+        return f"{v:.1f}"
+    return f"{v:,.4g}"
+
+
+def _unit_of(template: str, item: str) -> str | None:
+    """Registry unit of a report item (for the summary)."""
+    import kpi_functions as K
+
+    from .formulas import KPI
+    from .reports import REPORTS
+    from .spec import ItemList
+
+    spec = REPORTS.get(template)
+    if spec is None:
+        return None
+    for b in spec.blocks:
+        if isinstance(b, ItemList):
+            for it in b.items:
+                if it.name == item and isinstance(it.expr, KPI):
+                    s = K.REGISTRY.get(it.expr.name)
+                    return s.unit if s else None
+    return None
+
+
+def _labels(template: str) -> dict[str, str]:
+    from .reports import REPORTS
+    from .spec import ItemList
+
+    out = {}
+    for b in REPORTS[template].blocks:
+        if isinstance(b, ItemList):
+            for it in b.items:
+                out[it.name] = it.label
+    return out
+
+
+def _run(tasks, jobs: int, console, show_progress: bool = True):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .batch import make_executor, run_tasks
+
+    results = []
+    with make_executor(min(jobs, max(1, len(tasks)))) as ex:
+        if show_progress and tasks:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, transient=False) as prog:
+                bar = prog.add_task("building reports", total=len(tasks))
+                results = run_tasks(tasks, ex, lambda r: prog.advance(bar))
+        else:
+            results = run_tasks(tasks, ex)
+    return results
+
+
+def _summary(results, console, out_dir: Path) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title="Reports", title_justify="left", show_lines=False)
+    t.add_column("report")
+    t.add_column("segment")
+    t.add_column("month")
+    t.add_column("status")
+    t.add_column("file")
+    t.add_column("s", justify="right")
+    t.add_column("headline")
+    failed = 0
+    for r in results:
+        task = r.task
+        seg = "" if task.segment is None else f"{task.segment[0]}={task.segment[1]}"
+        if r.ok:
+            labels = _labels(task.template)
+            head = ", ".join(f"{labels.get(k, k).split(' (')[0]} {_fmt_value(v, _unit_of(task.template, k))}"
+                             for k, v in r.headline.items())
+            status = "[green]ok[/green]" + (f" [yellow]({len(r.warnings)} warning(s))[/yellow]" if r.warnings else "")
+            name = Path(r.path).name if r.path else ""
+        else:
+            failed += 1
+            head, status, name = "", "[red]FAILED[/red]", Path(task.out_path).name
+        t.add_row(escape(task.template), escape(seg), task.period or "latest", status, escape(name),
+                  f"{r.seconds:.1f}", escape(head))
+    console.print(t)
+    for r in results:
+        if not r.ok:
+            console.print(f"[red]FAILED[/red] {escape(r.task.label)}: {escape(r.error or '')}")
+        for w in r.warnings:
+            console.print(f"[yellow]warning[/yellow] {escape(r.task.label)}: {escape(w)}")
+    ok = len(results) - failed
+    console.print(f"{ok} report(s) written to {escape(str(out_dir))}" + (f", [red]{failed} failed[/red]" if failed else ""))
+    return failed
+
+
+@app.command("build")
+def build(
+    templates: Optional[List[str]] = typer.Argument(None, help="Report templates to build (see 'kpi templates')."),
+    all_: bool = typer.Option(False, "--all", help="Build every template."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder with the data files (CSV, XLSX or Parquet, "
+                                                              "one per data set). Default: the bundled sample data."),
+    out: Path = typer.Option(Path("reports"), "--out", help="Output folder."),
+    by: Optional[str] = typer.Option(None, "--by", help="One workbook per value of this column (e.g. region)."),
+    period: Optional[List[str]] = typer.Option(None, "--period", help="Report month(s): 2026-03, 2026-01:2026-03, "
+                                                                       "latest (default) or all; repeatable."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Reports built in parallel (local processes)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: build only this machine's share of the run."),
+    formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", help="Office.js function namespace "
+                                                                      "(as for 'kpi serve --namespace')."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Regenerate reports from data files, in batch."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .batch import SAMPLE_DIR, PlanError, clean_stale_temp, parse_shard, plan
+    from .data import DataError
+    from .reports import REPORTS
+
+    console = Console(stderr=False)
+    err = Console(stderr=True)
+    if formulas not in _FLAVOURS:
+        err.print(f"[red]error:[/red] --formulas must be one of {', '.join(_FLAVOURS)}")
+        raise typer.Exit(2)
+    if namespace and formulas != "officejs":
+        err.print("[red]error:[/red] --namespace only applies to --formulas officejs")
+        raise typer.Exit(2)
+    if all_ and templates:
+        err.print("[red]error:[/red] give template names or --all, not both")
+        raise typer.Exit(2)
+    names = list(REPORTS) if all_ else list(templates or [])
+    if not names:
+        err.print("[red]error:[/red] name a template (kpi templates lists them) or use --all")
+        raise typer.Exit(2)
+    data_dir = data if data is not None else SAMPLE_DIR
+    try:
+        if namespace:
+            from addin.naming import validate_namespace
+
+            validate_namespace(namespace)
+        tasks = plan(names, data_dir, out, by=by, periods=period or (), flavour=formulas, namespace=namespace,
+                     shard=parse_shard(shard), source=str(data_dir))
+    except (PlanError, DataError, ValueError) as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2)
+    if not tasks:
+        console.print("nothing to build for this shard")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp(out)
+    results = _run(tasks, jobs, console, progress)
+    failed = _summary(results, console, out)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("reports"), "--out", help="Output folder."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Reports built in parallel."),
+    formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
+) -> None:
+    """Build every report from the bundled sample data and print a short KPI summary."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .batch import SAMPLE_DIR, plan
+    from .reports import REPORTS
+
+    console = Console()
+    if formulas not in _FLAVOURS:
+        console.print(f"[red]error:[/red] --formulas must be one of {', '.join(_FLAVOURS)}")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    from .make_templates import SOURCE_LABEL
+
+    tasks = plan(list(REPORTS), SAMPLE_DIR, out, flavour=formulas, source=SOURCE_LABEL)
+    out.mkdir(parents=True, exist_ok=True)
+    results = _run(tasks, jobs, console, show_progress=sys.stdout.isatty())
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        console.print(f"[red]FAILED[/red] {escape(r.task.label)}: {escape(r.error or '')}")
+    heads: dict[str, tuple[str, str]] = {}
+    for r in results:
+        if r.ok:
+            labels = _labels(r.task.template)
+            for k, v in r.headline.items():
+                heads.setdefault(labels.get(k, k), (_fmt_value(v, _unit_of(r.task.template, k)), r.task.template))
+    t = Table(title="Sample company, latest month", title_justify="left")
+    t.add_column("KPI")
+    t.add_column("value", justify="right")
+    t.add_column("report")
+    for label, (v, tpl) in heads.items():
+        t.add_row(escape(label), escape(v), tpl)
+    console.print(t)
+    for r in results:
+        if r.ok:
+            console.print(f"  {escape(r.path or '')}")
+    console.print(f"{len(results) - len(failed)} report(s) in {escape(str(out))} "
+                  f"({time.perf_counter() - t0:.1f} s). Open them in Excel or LibreOffice.")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("templates")
+def templates_cmd(
+    copy_to: Optional[Path] = typer.Option(None, "--copy", help="Copy the template workbooks into this folder."),
+    force: bool = typer.Option(False, "--force", help="With --copy: overwrite existing files."),
+) -> None:
+    """List the report templates (and copy them out)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .batch import TEMPLATES_DIR
+    from .reports import REPORTS
+    from .schema import DATASETS
+
+    console = Console()
+    t = Table(title="Report templates", title_justify="left")
+    t.add_column("template", no_wrap=True)
+    t.add_column("what it shows")
+    t.add_column("data sets")
+    for key, spec in REPORTS.items():
+        t.add_row(key, escape(spec.description), ", ".join(DATASETS[d].name for d in spec.datasets))
+    console.print(t)
+    console.print(f"Template workbooks: {escape(str(TEMPLATES_DIR))}")
+    console.print("Build one from your data: kpi build saas_dashboard --data DIR --out reports")
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        n = 0
+        for key in REPORTS:
+            src = TEMPLATES_DIR / f"{key}.xlsx"
+            dst = copy_to / src.name
+            if not src.exists():
+                console.print(f"[red]error:[/red] missing template {escape(str(src))}")
+                raise typer.Exit(1)
+            if dst.exists() and not force:
+                console.print(f"[yellow]skipped[/yellow] {escape(str(dst))} exists (use --force)")
+                continue
+            shutil.copyfile(src, dst)
+            n += 1
+        console.print(f"{n} template(s) copied to {escape(str(copy_to))}")

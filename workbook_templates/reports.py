@@ -1,0 +1,640 @@
+"""The five standard reports, described as data (see :mod:`.spec`).
+
+Each report lists the data sets it reads (one input sheet and Excel table
+each), its sheets, and blocks of cells whose formulas are :mod:`.formulas`
+nodes. KPI formulas use only registry functions (checked by the tests);
+number formats of KPI cells come from the registry's ``unit``; the notes
+sheet's definitions come from the registry's summary and formula.
+"""
+
+from __future__ import annotations
+
+from .formulas import (
+    BlockCol, Col, Cols, CountInMonth, EDate, Filter, Fn, If, IfError, InMonth, KPI, ListCol, Lookup, Op, Ref,
+    RowRef, SpillAll, SpillCol, SumWhere,
+)
+from .schema import DATASETS
+from .spec import (
+    Banner, Chart, Item, ItemList, Param, ReportSpec, RowColumn, RowTable, SheetSpec, Series, Spill, Text,
+)
+
+__all__ = ["REPORTS", "get_report"]
+
+MONEY = "#,##0"
+COUNT = "#,##0"
+PCT = "0.0%"
+MONTH = "mmm yyyy"
+HOURS = '0.0" h"'
+
+BLUE, GREEN, RED, GREY, TEAL, AMBER, NAVY = "#2563EB", "#16A34A", "#DC2626", "#9CA3AF", "#0D9488", "#D97706", "#1E3A8A"
+
+RM = Ref("report_month")
+PREV = Ref("prev_month")
+
+
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+def _head(sheet: str, title: str, description: str) -> list:
+    return [Text(sheet, 0, 0, title, "title"), Text(sheet, 1, 0, description, "subtitle"), Banner(sheet, 2, 0)]
+
+
+def _params(sheet: str, row: int = 4) -> ItemList:
+    return ItemList(sheet, row, 0, "", (
+        Item("report_month", "Report month", Param("report_month"), fmt=MONTH, input=True,
+             note="change it to report on an earlier month"),
+        Item("segment", "Segment", Param("segment")),
+        Item("prev_month", "Previous month", EDate(RM, -1), fmt=MONTH),
+    ), header=False)
+
+
+def _input_sheets(names: tuple[str, ...]) -> list[SheetSpec]:
+    return [SheetSpec(DATASETS[n].sheet, "input", landscape=True, tab_color="#FBBF24",
+                      description=DATASETS[n].description) for n in names]
+
+
+def _calc_sheet(name: str, description: str, widths=(), hidden: bool = False) -> SheetSpec:
+    return SheetSpec(name, "calc", widths=widths or ((0, 14), (1, 14), (2, 14)), description=description,
+                     hidden=hidden)
+
+
+def _details_sheet() -> SheetSpec:
+    return SheetSpec("Details", "report", widths=((0, 26),) + tuple((i, 13) for i in range(1, 16)), fit_height=0)
+
+
+def _calc_head(sheet: str, title: str, text: str) -> list:
+    return [Text(sheet, 0, 0, title, "title"), Text(sheet, 1, 0, text, "subtitle")]
+
+
+# MRR schedule -> movements -> per-customer MRR: the subscription engine several reports share
+def mov(col: str) -> SpillCol:
+    return SpillCol("movements", col)
+
+
+def mov_at(month, col: str):
+    return Lookup(month, mov("month"), mov(col))
+
+
+def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
+    blocks: list = []
+    blocks += _calc_head("MRR", "MRR by customer and month",
+                         "KPI_MRR_SCHEDULE over the Subscriptions table: month-end MRR of every paying customer.")
+    blocks.append(Spill("mrr", "MRR", 3, 0, KPI("KPI_MRR_SCHEDULE", Cols("subscriptions", "customer_id",
+                                                                            "billing_months"), RM),
+                        col_formats=(("month", MONTH), ("MRR", "#,##0.00"))))
+    blocks += _calc_head("Movements", "MRR movements by month",
+                         "KPI_MRR_MOVEMENTS over the MRR table: starting MRR, new, expansion, reactivation, "
+                         "contraction, churn and ending MRR, with customer counts.")
+    blocks.append(Spill("movements", "Movements", 3, 0, KPI("KPI_MRR_MOVEMENTS", SpillAll("mrr")),
+                        col_formats=(("month", MONTH), ("starting MRR", MONEY), ("new", MONEY),
+                                     ("expansion", MONEY), ("reactivation", MONEY), ("contraction", MONEY),
+                                     ("churned", MONEY), ("ending MRR", MONEY), ("customers at start", COUNT),
+                                     ("new customers", COUNT), ("reactivated", COUNT),
+                                     ("churned customers", COUNT), ("customers at end", COUNT))))
+    sheets = [_calc_sheet("MRR", "MRR schedule", hidden=True),
+              _calc_sheet("Movements", "MRR movements", widths=tuple((i, 13) for i in range(13)))]
+    if customers_table:
+        blocks += _calc_head("Customer MRR", "MRR per customer: previous and report month",
+                             "Sums of the MRR table per customer (SUMPRODUCT); the churn, retention and "
+                             "expansion KPIs read these two columns.")
+        mrr_at = lambda month: SumWhere(SpillCol("mrr", "MRR"), (SpillCol("mrr", "customer"), RowRef("customer")),
+                                        (SpillCol("mrr", "month"), month))
+        blocks.append(RowTable("cust", "Customer MRR", 3, 0, "", "customers", (
+            RowColumn("customer", "customer_id", "KEY"),
+            RowColumn("prev", "MRR previous month", mrr_at(PREV), "#,##0.00"),
+            RowColumn("now", "MRR report month", mrr_at(RM), "#,##0.00"),
+        )))
+        sheets.append(_calc_sheet("Customer MRR", "per-customer MRR", widths=((0, 16), (1, 20), (2, 20)),
+                                  hidden=True))
+    return blocks, sheets
+
+
+def _trend(name: str, sheet: str, row: int, col: int, title: str, n: int = 12, extra=()) -> RowTable:
+    """Last n months of the movements table, looked up by month (live when the report month changes)."""
+    m = RowRef("month")
+    return RowTable(name, sheet, row, col, title, f"months:{n}", (
+        RowColumn("month", "Month", "KEY", MONTH),
+        RowColumn("mrr", "Ending MRR", IfError(mov_at(m, "ending MRR"), ""), MONEY),
+        RowColumn("new", "New", IfError(mov_at(m, "new"), ""), MONEY),
+        RowColumn("expansion", "Expansion", IfError(mov_at(m, "expansion"), ""), MONEY),
+        RowColumn("reactivation", "Reactivation", IfError(mov_at(m, "reactivation"), ""), MONEY),
+        RowColumn("contraction", "Contraction", IfError(-mov_at(m, "contraction"), ""), MONEY),
+        RowColumn("churned", "Churned", IfError(-mov_at(m, "churned"), ""), MONEY),
+        RowColumn("cust_start", "Customers at start", IfError(mov_at(m, "customers at start"), ""), COUNT),
+        RowColumn("cust_new", "New + reactivated",
+                  IfError(mov_at(m, "new customers") + mov_at(m, "reactivated"), ""), COUNT),
+        RowColumn("cust_churned", "Churned customers", IfError(mov_at(m, "churned customers"), ""), COUNT),
+        RowColumn("cust_end", "Customers at end", IfError(mov_at(m, "customers at end"), ""), COUNT),
+        *extra,
+    ))
+
+
+PREV_COL = BlockCol("cust", "prev")
+NOW_COL = BlockCol("cust", "now")
+
+
+def _customers_list(sheet: str, row: int, col: int = 0) -> ItemList:
+    return ItemList(sheet, row, col, "Customers", (
+        Item("cust_start", "Paying customers at start", mov_at(RM, "customers at start"), COUNT),
+        Item("cust_new", "New customers", mov_at(RM, "new customers"), COUNT, note="first paying month"),
+        Item("cust_react", "Reactivated customers", mov_at(RM, "reactivated"), COUNT, note="paying again"),
+        Item("cust_churned", "Churned customers", mov_at(RM, "churned customers"), COUNT),
+        Item("cust_end", "Paying customers at end", mov_at(RM, "customers at end"), COUNT),
+    ), value_header="Count", label_header="Customers")
+
+
+def _sum_month(ds: str, col: str, month=RM, **eq):
+    conds = [(Col(ds, "month"), month)] + [(Col(ds, k), v) for k, v in eq.items()]
+    return SumWhere(Col(ds, col), *conds)
+
+
+# --------------------------------------------------------------------------
+# 1. SaaS subscription dashboard
+# --------------------------------------------------------------------------
+def _saas_dashboard() -> ReportSpec:
+    S = "Dashboard"
+    ds = ("subscriptions", "customers", "marketing", "costs")
+    engine, calc_sheets = _mrr_engine()
+    blocks: list = _head(S, "SaaS subscription dashboard",
+                         "MRR and its movements, churn and retention, and unit economics for the report month.")
+    blocks.append(_params(S))
+    blocks.append(ItemList(S, 8, 0, "Revenue", (
+        Item("mrr", "MRR", KPI("KPI_MRR", NOW_COL), note="month-end MRR of paying customers"),
+        Item("arr", "ARR", KPI("KPI_ARR", Ref("mrr")), note="12 × MRR"),
+        Item("mrr_growth", "MRR growth", KPI("KPI_GROWTH_RATE", PREV_COL, NOW_COL), note="on the previous month"),
+        Item("cmgr", "Compound monthly growth", KPI("KPI_CMGR", BlockCol("trend", "mrr")),
+             note="over the months in the trend table (up to 12)"),
+        Item("arpa", "ARPA", KPI("KPI_ARPU", Ref("mrr"), Ref("cust_end")), note="MRR per paying customer"),
+        Item("net_upsell", "Net upsell MRR", KPI("KPI_NET_UPSELL", PREV_COL, NOW_COL),
+             note="expansion − contraction of staying customers"),
+    ), note_header="How"))
+    blocks.append(_customers_list(S, 17))
+    blocks.append(ItemList(S, 25, 0, "Churn and retention", (
+        Item("logo_churn", "Customer churn", KPI("KPI_CHURN_CUSTOMERS", PREV_COL, NOW_COL),
+             note="share of last month's payers not paying now"),
+        Item("churn_12m", "Customer churn, 12-month average",
+             KPI("KPI_CHURN_RATE", BlockCol("trend", "cust_churned"), BlockCol("trend", "cust_start")),
+             note="churned ÷ customers at start, summed over the trend months"),
+        Item("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL),
+             note="(churned + contraction) ÷ starting MRR"),
+        Item("net_revenue_churn", "Net MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL, True),
+             note="minus expansion; negative is good"),
+        Item("retention", "Customer retention",
+             KPI("KPI_RETENTION_RATE", Ref("cust_start"), Ref("cust_end"), Ref("cust_new") + Ref("cust_react")),
+             note="(end − new − reactivated) ÷ start"),
+        Item("nrr", "Net revenue retention", KPI("KPI_NRR", PREV_COL, NOW_COL)),
+        Item("grr", "Gross revenue retention", KPI("KPI_GRR", PREV_COL, NOW_COL)),
+        Item("expansion_rate", "Expansion rate", KPI("KPI_EXPANSION_RATE", PREV_COL, NOW_COL)),
+        Item("expansion_growth", "Expansion MRR growth",
+             KPI("KPI_EXPANSION_MRR_GROWTH", mov_at(PREV, "expansion"), mov_at(RM, "expansion")),
+             note="expansion MRR on the previous month's"),
+        Item("quick_ratio", "Quick ratio", KPI("KPI_QUICK_RATIO", PREV_COL, NOW_COL),
+             note="(new + expansion) ÷ (churned + contraction)"),
+        Item("upsell_rate", "Upsell rate", KPI("KPI_UPSELL_RATE", PREV_COL, NOW_COL),
+             note="share of payers whose MRR rose"),
+    ), note_header="How"))
+    blocks.append(ItemList(S, 39, 0, "Unit economics", (
+        Item("sm_cost", "Sales and marketing cost",
+             _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY,
+             note="marketing spend + sales cost of the month"),
+        Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
+        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", Ref("mrr"), Ref("cogs")), note="on the month's MRR"),
+        Item("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), Ref("cust_new")), note="per new customer"),
+        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), Ref("churn_12m"), Ref("gross_margin")),
+             note="ARPA × margin ÷ 12-month average churn"),
+        Item("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac"))),
+        Item("payback", "CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin"))),
+    ), note_header="How"))
+    # bridge (waterfall helper) and trend under the charts
+    v = {k: Ref(f"br_{k}") for k in ("start", "new", "exp", "react", "contr", "churn", "end")}
+    up = lambda *ks: sum((v[k] for k in ks[1:]), v[ks[0]])
+    D = "Details"
+    blocks += [Text(D, 0, 0, "Details behind the dashboard", "title"),
+               Text(D, 1, 0, "The MRR bridge of the report month and the last 12 months, looked up in the "
+                             "Movements table by month.", "subtitle")]
+    blocks.append(ItemList(D, 3, 0, "MRR bridge of the report month", (
+        Item("br_start", "Starting MRR", mov_at(RM, "starting MRR"), MONEY, extra=(0, v["start"], 0, 0)),
+        Item("br_new", "New", mov_at(RM, "new"), MONEY, extra=(v["start"], 0, v["new"], 0)),
+        Item("br_exp", "Expansion", mov_at(RM, "expansion"), MONEY, extra=(up("start", "new"), 0, v["exp"], 0)),
+        Item("br_react", "Reactivation", mov_at(RM, "reactivation"), MONEY,
+             extra=(up("start", "new", "exp"), 0, v["react"], 0)),
+        Item("br_contr", "Contraction", mov_at(RM, "contraction"), MONEY,
+             extra=(up("start", "new", "exp", "react") - v["contr"], 0, 0, v["contr"])),
+        Item("br_churn", "Churned", mov_at(RM, "churned"), MONEY,
+             extra=(up("start", "new", "exp", "react") - v["contr"] - v["churn"], 0, 0, v["churn"])),
+        Item("br_end", "Ending MRR", mov_at(RM, "ending MRR"), MONEY, extra=(0, v["end"], 0, 0)),
+    ), value_header="MRR", extra_headers=("Base", "Total", "Increase", "Decrease"),
+        extra_formats=(MONEY, MONEY, MONEY, MONEY), name="bridge", label_header="Movement"))
+    blocks.append(_trend("trend", D, 14, 0, "Last 12 months"))
+    blocks += engine
+    charts = (
+        Chart(S, "E5", "column", "MRR, last 12 months", (
+            Series("Ending MRR", BlockCol("trend", "mrr"), BlockCol("trend", "month"), BLUE),
+        ), width=620, height=270, y_format=MONEY, x_format="mmm yy", legend="none"),
+        Chart(S, "E20", "stacked", "MRR movements", (
+            Series("New", BlockCol("trend", "new"), BlockCol("trend", "month"), GREEN),
+            Series("Expansion", BlockCol("trend", "expansion"), BlockCol("trend", "month"), TEAL),
+            Series("Reactivation", BlockCol("trend", "reactivation"), BlockCol("trend", "month"), "#86EFAC"),
+            Series("Contraction", BlockCol("trend", "contraction"), BlockCol("trend", "month"), AMBER),
+            Series("Churned", BlockCol("trend", "churned"), BlockCol("trend", "month"), RED),
+        ), width=620, height=270, y_format=MONEY, x_format="mmm yy"),
+        Chart(S, "E35", "stacked", "MRR bridge, report month", (
+            Series("Base", ListCol("bridge", 0), ListCol("bridge", "label"), invisible=True),
+            Series("Total", ListCol("bridge", 1), ListCol("bridge", "label"), BLUE),
+            Series("Increase", ListCol("bridge", 2), ListCol("bridge", "label"), GREEN),
+            Series("Decrease", ListCol("bridge", 3), ListCol("bridge", "label"), RED),
+        ), width=620, height=270, y_format=MONEY, legend="none", y_min="waterfall"),
+    )
+    sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
+                        print_area="A1:N50", fit_height=1, tab_color=BLUE), _details_sheet()]
+    sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
+    return ReportSpec("saas_dashboard", "SaaS subscription dashboard",
+                      "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, CAC, LTV:CAC "
+                      "and payback.", ds, tuple(sheets), tuple(blocks), charts)
+
+
+# --------------------------------------------------------------------------
+# 2. Retention and cohorts
+# --------------------------------------------------------------------------
+def _retention() -> ReportSpec:
+    S = "Retention"
+    ds = ("subscriptions", "customers", "orders", "activity")
+    engine, calc_sheets = _mrr_engine(customers_table=False)
+    blocks: list = _head(S, "Retention and cohorts",
+                         "How long customers stay and how much they use and buy: retention, cohorts, survival, "
+                         "repeat purchases and stickiness.")
+    blocks.append(_params(S))
+    blocks.append(ItemList(S, 8, 0, "Retention", (
+        Item("retention", "Customer retention, report month",
+             KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
+                 mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
+             note="(end − new − reactivated) ÷ start"),
+        Item("retention_12m", "Customer retention, 12-month average",
+             KPI("KPI_RETENTION_RATE", BlockCol("rtrend", "cust_start"), BlockCol("rtrend", "cust_end"),
+                 BlockCol("rtrend", "cust_new")), note="the same sums over the trend months"),
+        Item("churn", "Customer churn, report month",
+             KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start"))),
+        Item("m12", "12-month logo retention of the cohort a year back",
+             IfError(Lookup(EDate(RM, -12), SpillCol("cohorts", "cohort"), SpillCol("cohorts", "month 12")), "n/a"),
+             PCT, note="from the cohort table"),
+        Item("repeat", "Repeat purchase rate", KPI("KPI_REPEAT_PURCHASE_RATE", Col("orders", "customer_id")),
+             note="customers with 2+ orders ÷ customers who ordered"),
+        Item("cross_sell", "Cross-sell rate",
+             KPI("KPI_CROSS_SELL_RATE", Col("orders", "customer_id"), Col("orders", "product")),
+             note="customers with 2+ different products"),
+        Item("stickiness", "Stickiness (DAU/MAU)",
+             KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), RM),
+             note="average daily ÷ monthly active users"),
+    ), note_header="How"))
+    m = RowRef("month")
+    D = "Details"
+    blocks += [Text(D, 0, 0, "Details behind the retention report", "title"),
+               Text(D, 1, 0, "Retention and churn by month (from the Movements table), stickiness by month, and "
+                             "the survival table.", "subtitle")]
+    blocks.append(_trend("rtrend", D, 3, 0, "Retention by month", extra=(
+        RowColumn("retention", "Retention",
+                  KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
+        RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
+    )))
+    blocks.append(RowTable("stick", D, 18, 0, "Stickiness by month", "months:6", (
+        RowColumn("month", "Month", "KEY", MONTH),
+        RowColumn("stickiness", "DAU/MAU",
+                  KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
+    )))
+    blocks.append(Text(D, 27, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
+    blocks.append(Spill("survival", D, 28, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
+                                                   BlockCol("life", "churned")),
+                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT))))
+    # cohorts
+    blocks += [Text("Cohorts", 0, 0, "Logo retention by signup cohort", "title"),
+               Text("Cohorts", 1, 0, "Share of each cohort's customers still paying n months after their first "
+                                     "paying month (KPI_COHORT_RETENTION, basis \"logo\").", "subtitle"),
+               Spill("cohorts", "Cohorts", 3, 0, KPI("KPI_COHORT_RETENTION", SpillAll("mrr"), "logo", 13),
+                     col_formats=(("cohort", MONTH), ("size", COUNT), ("month*", "0%")), heatmap=True),
+               Text("Revenue cohorts", 0, 0, "Revenue retention by signup cohort", "title"),
+               Text("Revenue cohorts", 1, 0, "Each cohort's MRR n months on relative to its first month "
+                                             "(basis \"revenue\"; above 100 % the cohort grew).", "subtitle"),
+               Spill("rcohorts", "Revenue cohorts", 3, 0, KPI("KPI_COHORT_RETENTION", SpillAll("mrr"), "revenue", 13),
+                     col_formats=(("cohort", MONTH), ("size", COUNT), ("month*", "0%")), heatmap=True)]
+    # lifetimes per customer (durations and churn flags for the survival curve)
+    cust_m = (SpillCol("mrr", "customer"), RowRef("customer"))
+    blocks += _calc_head("Lifetimes", "Months as a paying customer",
+                         "Per customer: months with MRR, and whether they had stopped paying by the report month "
+                         "(1 = churned, 0 = still paying, censored).")
+    blocks.append(RowTable("life", "Lifetimes", 3, 0, "", "spill_unique:mrr:customer", (
+        RowColumn("customer", "customer_id", "KEY"),
+        RowColumn("months", "Months paying", SumWhere(None, cust_m), COUNT),
+        RowColumn("now", "Paying in report month", SumWhere(None, cust_m, (SpillCol("mrr", "month"), RM)), COUNT),
+        RowColumn("churned", "Churned", If(Op(">", RowRef("now"), 0), 0, 1), "0"),
+    )))
+    blocks += engine
+    charts = (
+        Chart(S, "E5", "line", "Customer retention and churn by month", (
+            Series("Retention", BlockCol("rtrend", "retention"), BlockCol("rtrend", "month"), BLUE),
+            Series("Churn", BlockCol("rtrend", "churn"), BlockCol("rtrend", "month"), RED, y2=True),
+        ), width=620, height=290, y_format="0%", y2_format="0%", x_format="mmm yy"),
+        Chart(S, "E21", "scatter", "Survival curve", (
+            Series("Survival", SpillCol("survival", "survival"), SpillCol("survival", "time"), NAVY),
+        ), width=620, height=290, y_format="0%", x_title="months as a customer", legend="none", y_min=0),
+        Chart(S, "E37", "column", "Stickiness (DAU/MAU)", (
+            Series("DAU/MAU", BlockCol("stick", "stickiness"), BlockCol("stick", "month"), TEAL, labels=True),
+        ), width=620, height=260, y_format="0%", x_format="mmm yy", legend="none"),
+    )
+    sheets = [SheetSpec(S, "report", widths=((0, 34), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
+                        print_area="A1:N50", fit_height=1, tab_color=BLUE),
+              _details_sheet(),
+              SheetSpec("Cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 7) for i in range(2, 17)),
+                        fit_height=1, tab_color=BLUE),
+              SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 7) for i in range(2, 17)),
+                        fit_height=1, tab_color=BLUE)]
+    sheets += _input_sheets(ds) + calc_sheets
+    sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10)), hidden=True),
+               SheetSpec("Notes", "notes")]
+    return ReportSpec("retention_cohorts", "Retention and cohorts",
+                      "Logo and revenue cohort triangles, retention and churn by month, the survival curve, "
+                      "repeat purchases, cross-sell and stickiness.", ds, tuple(sheets), tuple(blocks), charts)
+
+
+# --------------------------------------------------------------------------
+# 3. Marketing funnel
+# --------------------------------------------------------------------------
+def _marketing() -> ReportSpec:
+    S = "Funnel"
+    ds = ("marketing",)
+    blocks: list = _head(S, "Marketing funnel",
+                         "Spend, funnel stages and acquisition efficiency by channel and month.")
+    blocks.append(_params(S))
+    sm = lambda col, month=RM: _sum_month("marketing", col, month)
+    blocks.append(ItemList(S, 8, 0, "Funnel, report month", (
+        Item("f_visitors", "Visitors", sm("visitors"), COUNT),
+        Item("f_leads", "Leads", sm("leads"), COUNT),
+        Item("f_mql", "MQL", sm("mql"), COUNT),
+        Item("f_sql", "SQL", sm("sql"), COUNT),
+        Item("f_customers", "Customers", sm("customers"), COUNT),
+    ), value_header="Count", name="funnel", label_header="Stage"))
+    blocks.append(ItemList(S, 16, 0, "Efficiency, report month", (
+        Item("spend", "Spend", sm("spend"), MONEY),
+        Item("revenue", "Attributed revenue (first-year value)", sm("revenue"), MONEY),
+        Item("c_v2l", "Visitor → lead", KPI("KPI_CONVERSION_RATE", Ref("f_leads"), Ref("f_visitors"))),
+        Item("c_l2m", "Lead → MQL", KPI("KPI_CONVERSION_RATE", Ref("f_mql"), Ref("f_leads"))),
+        Item("c_m2s", "MQL → SQL", KPI("KPI_CONVERSION_RATE", Ref("f_sql"), Ref("f_mql"))),
+        Item("c_s2c", "SQL → customer", KPI("KPI_CONVERSION_RATE", Ref("f_customers"), Ref("f_sql"))),
+        Item("c_v2c", "Visitor → customer", KPI("KPI_CONVERSION_RATE", Ref("f_customers"), Ref("f_visitors")),
+             "0.00%"),
+        Item("cpa", "Cost per lead (CPA)", KPI("KPI_CPA", Ref("spend"), Ref("f_leads"))),
+        Item("cac", "CAC (spend per new customer)", KPI("KPI_CAC", Ref("spend"), Ref("f_customers"))),
+        Item("cac_pct", "CAC % (spend ÷ revenue)", KPI("KPI_CAC_PCT", Ref("spend"), Ref("revenue"))),
+        Item("roas", "ROAS (revenue ÷ spend)", KPI("KPI_ROAS", Ref("revenue"), Ref("spend"))),
+        Item("roi", "ROI ((revenue − spend) ÷ spend)", KPI("KPI_ROI", Ref("revenue"), Ref("spend"))),
+    )))
+    # channels over the last three months (a single month is too few customers per channel)
+    ch = RowRef("channel")
+
+    def q(col):
+        return sum((_sum_month("marketing", col, EDate(RM, -k), channel=ch) for k in (1, 2)),
+                   _sum_month("marketing", col, RM, channel=ch))
+    blocks.append(RowTable("channels", S, 36, 0, "Channels, report month and the two before", "channels", (
+        RowColumn("channel", "Channel", "KEY"),
+        RowColumn("spend", "Spend", q("spend"), MONEY),
+        RowColumn("visitors", "Visitors", q("visitors"), COUNT),
+        RowColumn("leads", "Leads", q("leads"), COUNT),
+        RowColumn("mql", "MQL", q("mql"), COUNT),
+        RowColumn("sql", "SQL", q("sql"), COUNT),
+        RowColumn("customers", "Customers", q("customers"), COUNT),
+        RowColumn("revenue", "Revenue", q("revenue"), MONEY),
+        RowColumn("conv", "Visitor → customer",
+                  KPI("KPI_CONVERSION_RATE", RowRef("customers"), RowRef("visitors")), "0.00%"),
+        RowColumn("cpa", "CPA", KPI("KPI_CPA", RowRef("spend"), RowRef("leads")), "#,##0.00"),
+        RowColumn("cac", "CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
+        RowColumn("cac_pct", "CAC %", KPI("KPI_CAC_PCT", RowRef("spend"), RowRef("revenue")), PCT),
+        RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),
+        RowColumn("roi", "ROI", KPI("KPI_ROI", RowRef("revenue"), RowRef("spend")), PCT),
+    ), bars_cols=("customers",)))
+    blocks.append(RowTable("followers", S, 45, 0, "Audience growth", "follower_channels", (
+        RowColumn("channel", "Channel", "KEY"),
+        RowColumn("prev", "Previous month", _sum_month("marketing", "followers", PREV, channel=ch), COUNT),
+        RowColumn("now", "Report month", _sum_month("marketing", "followers", RM, channel=ch), COUNT),
+        RowColumn("growth", "Growth", KPI("KPI_GROWTH_RATE", RowRef("prev"), RowRef("now")), PCT),
+    )))
+    m = RowRef("month")
+    blocks.append(RowTable("mtrend", S, 51, 0, "By month, all channels", "months:12", (
+        RowColumn("month", "Month", "KEY", MONTH),
+        RowColumn("spend", "Spend", _sum_month("marketing", "spend", m), MONEY),
+        RowColumn("visitors", "Visitors", _sum_month("marketing", "visitors", m), COUNT),
+        RowColumn("leads", "Leads", _sum_month("marketing", "leads", m), COUNT),
+        RowColumn("customers", "Customers", _sum_month("marketing", "customers", m), COUNT),
+        RowColumn("revenue", "Revenue", _sum_month("marketing", "revenue", m), MONEY),
+        RowColumn("conv", "Visitor → customer",
+                  KPI("KPI_CONVERSION_RATE", RowRef("customers"), RowRef("visitors")), "0.00%"),
+        RowColumn("cac", "CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
+        RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),
+    )))
+    charts = (
+        Chart(S, "D9", "bar", "Funnel, report month (log scale)", (
+            Series("Count", ListCol("funnel", "value"), ListCol("funnel", "label"), BLUE, labels=True),
+        ), width=560, height=250, y_format=COUNT, legend="none", reverse_categories=True, y_log=True),
+        Chart(S, "D22", "column", "Spend and attributed revenue by month", (
+            Series("Spend", BlockCol("mtrend", "spend"), BlockCol("mtrend", "month"), GREY),
+            Series("Revenue", BlockCol("mtrend", "revenue"), BlockCol("mtrend", "month"), BLUE),
+        ), width=560, height=250, y_format=MONEY, x_format="mmm yy"),
+        Chart(S, "K9", "line", "CAC by month", (
+            Series("CAC", BlockCol("mtrend", "cac"), BlockCol("mtrend", "month"), RED),
+        ), width=420, height=250, y_format=MONEY, x_format="mmm yy", legend="none"),
+        Chart(S, "K22", "column", "New customers by channel (3 months)", (
+            Series("Customers", BlockCol("channels", "customers"), BlockCol("channels", "channel"), TEAL,
+                   labels=True),
+        ), width=420, height=250, y_format=COUNT, legend="none"),
+    )
+    widths = ((0, 30), (1, 12)) + tuple((i, 11) for i in range(2, 18))
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:Q66", fit_height=1, tab_color=BLUE)]
+    sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
+    return ReportSpec("marketing_funnel", "Marketing funnel",
+                      "Per channel and month: spend, visitors, leads, MQL, SQL, customers, conversion rates, CPA, "
+                      "CAC, CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts)
+
+
+# --------------------------------------------------------------------------
+# 4. Customer experience
+# --------------------------------------------------------------------------
+def _experience() -> ReportSpec:
+    S = "Experience"
+    ds = ("nps_responses", "csat_responses", "tickets")
+    blocks: list = _head(S, "Customer experience",
+                         "What customers say (NPS, CSAT) and how fast support answers and resolves.")
+    blocks.append(_params(S))
+
+    def in_month(dataset, col, month=RM):
+        return InMonth(Col(dataset, col), month)
+
+    nps_m = lambda month=RM: Filter(Col("nps_responses", "score"), in_month("nps_responses", "date", month))
+    csat_m = lambda month=RM: Filter(Col("csat_responses", "score"), in_month("csat_responses", "date", month))
+
+    def dur(end_col, stat, month=RM, hours=None):
+        cond = in_month("tickets", "created_at", month)
+        return KPI("KPI_AVG_DURATION", Filter(Col("tickets", "created_at"), cond), Filter(Col("tickets", end_col), cond),
+                   "hours", stat, hours)
+
+    blocks.append(ItemList(S, 8, 0, "Report month", (
+        Item("nps", "NPS (promoters % − detractors %)", KPI("KPI_NPS", nps_m())),
+        Item("nps_moe", "NPS margin of error, 95 % (± points)", KPI("KPI_NPS_MOE", nps_m())),
+        Item("nps_n", "NPS responses", CountInMonth(Col("nps_responses", "date"), RM), COUNT),
+        Item("csat", "CSAT (share of 4–5 on a 1–5 scale)", KPI("KPI_CSAT", csat_m())),
+        Item("csat_n", "CSAT responses", CountInMonth(Col("csat_responses", "date"), RM), COUNT),
+        Item("tickets_n", "Tickets opened", CountInMonth(Col("tickets", "created_at"), RM), COUNT),
+        Item("frt_median", "First response time, median", dur("first_response_at", "median")),
+        Item("frt_bh", "First response, working hours only, mean", dur("first_response_at", "mean",
+                                                                     hours="09:00-17:00")),
+        Item("res_median", "Resolution time, median", dur("resolved_at", "median")),
+        Item("res_p90", "Resolution time, 90th percentile", dur("resolved_at", "p90")),
+    )))
+    blocks.append(Text(S, 21, 0, "NPS breakdown, report month", "section"))
+    blocks.append(Spill("nps_breakdown", S, 22, 0, KPI("KPI_NPS_BREAKDOWN", nps_m()),
+                        row_formats=(("promoters", COUNT), ("passives", COUNT), ("detractors", COUNT),
+                                     ("promoters %", PCT), ("passives %", PCT), ("detractors %", PCT),
+                                     ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0"))))
+    m = RowRef("month")
+    blocks.append(RowTable("xtrend", S, 36, 0, "By month", "months:12", (
+        RowColumn("month", "Month", "KEY", MONTH),
+        RowColumn("nps", "NPS", KPI("KPI_NPS", nps_m(m)), "0.0"),
+        RowColumn("nps_n", "Responses", CountInMonth(Col("nps_responses", "date"), m), COUNT),
+        RowColumn("csat", "CSAT", KPI("KPI_CSAT", csat_m(m)), PCT),
+        RowColumn("tickets", "Tickets", CountInMonth(Col("tickets", "created_at"), m), COUNT),
+        RowColumn("frt", "First response, median", dur("first_response_at", "median", m), HOURS),
+        RowColumn("res", "Resolution, median", dur("resolved_at", "median", m), HOURS),
+    ), heatmap_cols=("nps",)))
+    charts = (
+        Chart(S, "D9", "line", "NPS by month", (
+            Series("NPS", BlockCol("xtrend", "nps"), BlockCol("xtrend", "month"), BLUE),
+        ), width=560, height=260, y_format="0", x_format="mmm yy", legend="none"),
+        Chart(S, "D23", "line", "CSAT by month", (
+            Series("CSAT", BlockCol("xtrend", "csat"), BlockCol("xtrend", "month"), TEAL),
+        ), width=560, height=230, y_format="0%", x_format="mmm yy", legend="none"),
+        Chart(S, "K9", "line", "Support response times (median hours)", (
+            Series("First response", BlockCol("xtrend", "frt"), BlockCol("xtrend", "month"), AMBER),
+            Series("Resolution", BlockCol("xtrend", "res"), BlockCol("xtrend", "month"), NAVY, y2=True),
+        ), width=480, height=260, y_format="0.0", y2_format="0", x_format="mmm yy"),
+    )
+    widths = ((0, 38), (1, 13)) + tuple((i, 11) for i in range(2, 20))
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:Q50", fit_height=1, tab_color=BLUE)]
+    sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
+    return ReportSpec("customer_experience", "Customer experience",
+                      "NPS with its breakdown and margin of error, CSAT, first-response and resolution times, and "
+                      "their monthly trends.", ds, tuple(sheets), tuple(blocks), charts)
+
+
+# --------------------------------------------------------------------------
+# 5. Executive overview
+# --------------------------------------------------------------------------
+def _status(value: str, target: str, higher_better: bool) -> Fn:
+    v, t = Ref(value), Ref(target)
+    ok = Op(">=", v, t) if higher_better else Op("<=", v, t)
+    return If(Fn("ISNUMBER", v), If(Fn("ISNUMBER", t), If(ok, "On target", "Off target"), "No target set"), "n/a")
+
+
+def _bench(value: str, low: str, high: str, higher_better: bool) -> Fn:
+    v, lo, hi = Ref(value), Ref(low), Ref(high)
+    better, worse = ("Better than benchmark", "Worse than benchmark")
+    if higher_better:
+        inner = If(Op(">", v, hi), better, If(Op("<", v, lo), worse, "Within benchmark"))
+    else:
+        inner = If(Op("<", v, lo), better, If(Op(">", v, hi), worse, "Within benchmark"))
+    return If(Fn("ISNUMBER", v), inner, "n/a")
+
+
+def _executive() -> ReportSpec:
+    S = "Overview"
+    ds = ("subscriptions", "customers", "marketing", "costs", "nps_responses", "csat_responses", "activity")
+    engine, calc_sheets = _mrr_engine()
+    blocks: list = _head(S, "Executive overview",
+                         "The headline KPIs of the report month against targets and the industry benchmarks.")
+    blocks.append(_params(S))
+
+    def row(name, label, expr, target=None, higher=True, bench=None, fmt=None, note=""):
+        extra = [None, "—", None, None, "—"]
+        if target is not None:
+            extra[0] = target
+            extra[1] = _status(name, f"{name}.0", higher)
+        if bench is not None:
+            extra[2], extra[3] = bench
+            extra[4] = _bench(name, f"{name}.2", f"{name}.3", higher)
+        return Item(name, label, expr, fmt, note, extra=tuple(extra))
+
+    nps_m = Filter(Col("nps_responses", "score"), InMonth(Col("nps_responses", "date"), RM))
+    csat_m = Filter(Col("csat_responses", "score"), InMonth(Col("csat_responses", "date"), RM))
+    items = (
+        row("mrr", "MRR", KPI("KPI_MRR", NOW_COL)),
+        row("arr", "ARR", KPI("KPI_ARR", Ref("mrr"))),
+        row("mrr_growth", "MRR growth, month on month", KPI("KPI_GROWTH_RATE", PREV_COL, NOW_COL), target=0.03),
+        row("churn", "Customer churn, monthly",
+            KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start")),
+            target=0.035, higher=False, bench=(0.03, 0.08)),
+        row("retention", "Customer retention, monthly",
+            KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
+                mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
+            target=0.96, bench=(0.92, 0.97)),
+        row("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL), target=0.025, higher=False),
+        row("nrr", "Net revenue retention, monthly", KPI("KPI_NRR", PREV_COL, NOW_COL), target=1.0),
+        row("grr", "Gross revenue retention, monthly", KPI("KPI_GRR", PREV_COL, NOW_COL), target=0.97),
+        row("quick_ratio", "Quick ratio", KPI("KPI_QUICK_RATIO", PREV_COL, NOW_COL), target=4.0),
+        row("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), mov_at(RM, "new customers"))),
+        row("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac")), target=3.0),
+        row("payback", "CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin")),
+            target=12.0, higher=False),
+        row("nps", "NPS", KPI("KPI_NPS", nps_m), target=30.0),
+        row("csat", "CSAT", KPI("KPI_CSAT", csat_m), target=0.8),
+        row("stickiness", "Stickiness (DAU/MAU)",
+            KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), RM), target=0.15),
+    )
+    blocks.append(ItemList(S, 8, 0, "Headline KPIs", items,
+                           extra_headers=("Target", "vs target", "Benchmark low", "Benchmark high", "vs benchmark"),
+                           extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4), extra_like_value=(0,)))
+    blocks.append(ItemList(S, 26, 0, "Inputs of the unit economics", (
+        Item("sm_cost", "Sales and marketing cost",
+             _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
+        Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
+        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", Ref("mrr"), Ref("cogs"))),
+        Item("arpa", "ARPA", KPI("KPI_ARPU", Ref("mrr"), mov_at(RM, "customers at end"))),
+        Item("churn_12m", "Customer churn, 12-month average",
+             KPI("KPI_CHURN_RATE", BlockCol("etrend", "cust_churned"), BlockCol("etrend", "cust_start"))),
+        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), Ref("churn_12m"), Ref("gross_margin"))),
+    ), value_header="Value"))
+    m = RowRef("month")
+    blocks += [Text("Details", 0, 0, "Details behind the overview", "title"),
+               Text("Details", 1, 0, "The last 12 months of the Movements table and monthly churn.", "subtitle")]
+    blocks.append(_trend("etrend", "Details", 3, 0, "Last 12 months", extra=(
+        RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
+        RowColumn("bench_low", "Benchmark low", Ref("churn.2"), PCT),
+        RowColumn("bench_high", "Benchmark high", Ref("churn.3"), PCT),
+    )))
+    blocks += engine
+    charts = (
+        Chart(S, "I22", "column", "MRR, last 12 months", (
+            Series("Ending MRR", BlockCol("etrend", "mrr"), BlockCol("etrend", "month"), BLUE),
+        ), width=470, height=230, y_format=MONEY, x_format="mmm yy", legend="none"),
+        Chart(S, "I5", "line", "Monthly customer churn against the 3–8 % benchmark", (
+            Series("Churn", BlockCol("etrend", "churn"), BlockCol("etrend", "month"), RED),
+            Series("Benchmark low", BlockCol("etrend", "bench_low"), BlockCol("etrend", "month"), GREY),
+            Series("Benchmark high", BlockCol("etrend", "bench_high"), BlockCol("etrend", "month"), GREY),
+        ), width=470, height=300, y_format="0%", x_format="mmm yy", y_min=0),
+    )
+    widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 2), (8, 2)) + \
+        tuple((i, 9) for i in range(9, 17))
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:P34", fit_height=1, tab_color=BLUE),
+              _details_sheet()]
+    sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes")]
+    return ReportSpec("executive_overview", "Executive overview",
+                      "One page: headline KPIs against targets and the benchmarks (monthly churn 3–8 %, retention "
+                      "92–97 %), with a status per KPI.", ds, tuple(sheets), tuple(blocks), charts)
+
+
+REPORTS: dict[str, ReportSpec] = {r.key: r for r in (
+    _saas_dashboard(), _retention(), _marketing(), _experience(), _executive())}
+
+
+def get_report(key: str) -> ReportSpec:
+    k = key.strip().lower().replace("-", "_")
+    if k.endswith(".xlsx"):
+        k = k[:-5]
+    if k not in REPORTS:
+        raise KeyError(f"no report template {key!r}; choose from {', '.join(REPORTS)}")
+    return REPORTS[k]

@@ -1,0 +1,196 @@
+"""The vocabulary a report is described in: sheets, blocks of cells, spilled KPI tables, charts.
+
+A :class:`ReportSpec` is data: which input tables it reads, which sheets it
+has, where each KPI cell goes and which formula (a :mod:`.formulas` node) it
+holds, which charts and conditional formats it draws. One builder
+(:mod:`.builder`) turns a spec plus data into both the template and every
+regenerated report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .formulas import Node
+
+__all__ = [
+    "Item", "ItemList", "Spill", "RowColumn", "RowTable", "Series", "Chart", "Text", "SheetSpec", "ReportSpec",
+    "Banner", "HeatMap", "StatusColors",
+]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One labelled cell: a KPI formula, a native formula, or an input value."""
+
+    name: str  #: unique within the report; formulas refer to it with Ref(name)
+    label: str
+    expr: Any  #: a formula node, or a constant (an input cell)
+    fmt: str | None = None  #: number format; default: from the KPI's registry unit
+    note: str = ""  #: shown in the column after the value
+    input: bool = False  #: a value the report owner may change (styled as an input)
+    key: str | None = None  #: extra columns of the list (e.g. target, benchmark) by header
+    extra: tuple[Any, ...] = ()  #: values/formulas of the extra columns, in ItemList.extra_headers order
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """A vertical list: label | value | (extra columns) | note."""
+
+    sheet: str
+    row: int  #: 0-based
+    col: int
+    title: str
+    items: tuple[Item, ...]
+    value_header: str = "Value"
+    extra_headers: tuple[str, ...] = ()
+    extra_formats: tuple[str | None, ...] = ()
+    note_header: str = ""
+    status_cols: tuple[int, ...] = ()  #: extra columns holding a status text (coloured)
+    name: str = ""  #: for charts over the list (ListCol)
+    header: bool = True  #: write the header row (KPI | Value | …)
+    extra_like_value: tuple[int, ...] = ()
+    label_header: str = "KPI"  #: extra columns formatted like the item's value (targets)
+
+
+@dataclass(frozen=True)
+class Spill:
+    """A KPI that spills a table (dynamic array) at ``row, col`` of ``sheet``."""
+
+    name: str
+    sheet: str
+    row: int
+    col: int
+    expr: Node
+    title: str = ""
+    col_formats: tuple[tuple[Any, str], ...] = ()  #: (column header or index, number format)
+    row_formats: tuple[tuple[str, str], ...] = ()  #: for labelled results: (label, format of its value)
+    heatmap: bool = False  #: colour scale over the numeric cells from the third column on
+
+
+@dataclass(frozen=True)
+class RowColumn:
+    """One column of a :class:`RowTable`: header, per-row formula template, format."""
+
+    key: str
+    header: str
+    expr: Any  #: a node using RowRef(...) for cells of the same row; or "KEY" for the row key
+    fmt: str | None = None
+    width: float | None = None
+
+
+@dataclass(frozen=True)
+class RowTable:
+    """A table with one row per key (months, channels, customers), each row from the same templates."""
+
+    name: str
+    sheet: str
+    row: int
+    col: int
+    title: str
+    keys: str  #: a key source the data context provides: "months", "channels", "customers", ...
+    columns: tuple[RowColumn, ...]
+    heatmap_cols: tuple[str, ...] = ()
+    bars_cols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Node  #: SpillCol / RowTable column reference (see Chart)
+    categories: Node | None = None
+    color: str | None = None
+    invisible: bool = False
+    line: bool = False  #: draw as a line on top of a column chart
+    labels: bool = False
+    y2: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    sheet: str
+    cell: str  #: anchor cell, e.g. "E5"
+    kind: str  #: line | column | stacked | bar | scatter
+    title: str
+    series: tuple[Series, ...]
+    width: int = 560
+    height: int = 300
+    y_format: str | None = None
+    x_format: str | None = None
+    y2_format: str | None = None
+    reverse_categories: bool = False
+    legend: str = "bottom"
+    y_title: str | None = None
+    x_title: str | None = None
+    y_min: float | str | None = None  #: a number, or "waterfall": just under the lowest level of a bridge
+    y_log: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    sheet: str
+    row: int
+    col: int
+    text: str
+    style: str = "text"  #: title | subtitle | section | text | small
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The line that tells the reader where the values come from (add-in live or as built)."""
+
+    sheet: str
+    row: int
+    col: int
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """A colour scale over a RowTable's columns."""
+
+    table: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StatusColors:
+    sheet: str
+    range: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    kind: str  #: report | calc | input | notes
+    widths: tuple[tuple[int, float], ...] = ()
+    landscape: bool = True
+    fit_width: int = 1
+    fit_height: int = 0
+    print_area: str | None = None
+    tab_color: str | None = None
+    zoom: int | None = None
+    description: str = ""
+    hidden: bool = False  #: a helper sheet the reader does not need (still there, can be unhidden)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    key: str
+    title: str
+    description: str
+    datasets: tuple[str, ...]
+    sheets: tuple[SheetSpec, ...]
+    blocks: tuple[Any, ...]  #: Text, Banner, ItemList, Spill, RowTable
+    charts: tuple[Chart, ...] = ()
+    params: tuple[Item, ...] = field(default=())  #: report parameters (report month, segment) — placed by blocks
+
+
+@dataclass(frozen=True)
+class Param:
+    """A value the data decides at build time: ``report_month`` or ``segment``."""
+
+    name: str
+
+
+__all__.append("Param")
