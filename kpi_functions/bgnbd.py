@@ -176,12 +176,22 @@ def _conditional_purchases(m: _BGNBD, t: float | np.ndarray, x: np.ndarray, tx: 
     """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] (Fader, Hardie & Lee 2005, eq. 10).
 
     The hypergeometric term is taken through Euler's transformation,
-    ``(α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; z) = ((α+T)/(α+T+t))^{a−1}
+    ``((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; z) = ((α+T)/(α+T+t))^{a−1}
     ₂F₁(a+b−1−r, a−1; a+b+x−1; z)``, whose parameters do not grow with x.
     """
-    r, al, a, b = m.r, m.alpha, m.a, m.b
-    if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
-        a = 1.0 + 1e-7
+    h = 1e-6
+    if abs(m.a - 1.0) < h:
+        # a = 1 is a removable singularity (0/0) and close to it the formula
+        # cancels badly: interpolate linearly between a = 1 ± h, exact to
+        # O(h²) relative as the function is smooth in a
+        lo = _expected_purchases(m.r, m.alpha, 1.0 - h, m.b, t, x, tx, T)
+        hi = _expected_purchases(m.r, m.alpha, 1.0 + h, m.b, t, x, tx, T)
+        return lo + (m.a - (1.0 - h)) / (2.0 * h) * (hi - lo)
+    return _expected_purchases(m.r, m.alpha, m.a, m.b, t, x, tx, T)
+
+
+def _expected_purchases(r: float, al: float, a: float, b: float, t: float | np.ndarray, x: np.ndarray,
+                        tx: np.ndarray, T: np.ndarray) -> np.ndarray:
     t = np.asarray(t, dtype=float)
     y = (al + T) / (al + T + t)
     z = t / (al + T + t)

@@ -54,7 +54,7 @@ def naive_bgnbd_ll(r, alpha, a, b, x, tx, T):
 
 def naive_expected_purchases(r, alpha, a, b, x, tx, T, t):
     """E[Y(t) | x, t_x, T] with mpmath, in the paper's form (FHL 2005, eq. 10)."""
-    mp.mp.dps = 30
+    mp.mp.dps = max(mp.mp.dps, 30)
     r, alpha, a, b = (mp.mpf(v) for v in (r, alpha, a, b))
     x, tx, T, t = mp.mpf(int(x)), mp.mpf(tx), mp.mpf(T), mp.mpf(t)
     num = (a + b + x - 1) / (a - 1) * (
@@ -227,6 +227,17 @@ class TestClvBgnbd:
             e = naive_expected_purchases(*bg, row.x, row.t_x, row.T, 52)
             spend = p * (g + row.x * row.zbar) / (p * row.x + q - 1)
             assert got[i] / spend == pytest.approx(e, rel=2e-4)
+
+    @pytest.mark.parametrize("a", [1.0, 1.0 + 3e-7, 1.0 - 5e-8])
+    def test_expected_purchases_at_a_equal_to_1_the_removable_singularity(self, a):
+        from kpi_functions.bgnbd import _BGNBD, _conditional_purchases
+
+        m = _BGNBD(0.5, 5.0, a, 2.0, 0.0)
+        got = _conditional_purchases(m, 30.0, np.array([0.0, 3.0]), np.array([0.0, 20.0]), np.array([40.0, 40.0]))
+        mp.mp.dps = 60
+        a_hp = mp.mpf(a) + mp.mpf("1e-40")  # mpmath at 60 digits steps off the exact singularity
+        ref = [naive_expected_purchases(0.5, 5.0, a_hp, 2.0, x, tx, 40.0, 30.0) for x, tx in ((0, 0.0), (3, 20.0))]
+        np.testing.assert_allclose(got, ref, rtol=1e-9)
 
     def test_discounted_value_is_the_sum_of_discounted_increments(self, cdnow, cdnow_fit):
         d, h = 0.02, 10
