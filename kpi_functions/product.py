@@ -231,12 +231,16 @@ def stickiness(user_ids: Any, dates: Any, month: Any = None) -> float:
     inm = months == m
     if not inm.any():
         raise KPIUndefinedError(fn, f"there is no activity in {m}, so MAU is 0", argument="month")
-    codes, _ = pd.factorize(pd.Series(users[inm], dtype=object))
+    active = users[inm]
+    if pd.api.types.infer_dtype(active, skipna=False) == "integer":
+        active = active.astype(np.int64)  # factorising int64 is much faster than Python objects
+    codes, uniques = pd.factorize(active)
+    mau = len(uniques)
     first = m.astype("datetime64[D]")
     n_days = int(((m + 1).astype("datetime64[D]") - first).astype(np.int64))
     day = (d[inm].astype("datetime64[D]") - first).astype(np.int64)
-    user_days = np.unique(codes.astype(np.int64) * 31 + day).size
-    mau = np.unique(codes).size
+    pairs = np.sort(codes.astype(np.int64) * 31 + day)  # one key per (user, day)
+    user_days = 1 + int(np.count_nonzero(pairs[1:] != pairs[:-1]))
     return float(user_days / n_days / mau)
 
 

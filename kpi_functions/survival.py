@@ -262,9 +262,12 @@ def survival_curve(durations: Any, churned: Any) -> pd.DataFrame:
     empty = _partial_blank(fn, ("durations", "churned"), (d, f), (durations, churned))
     d, f = d[~empty], f[~empty]
 
-    times, inv, counts = np.unique(d, return_inverse=True, return_counts=True)
-    events = np.bincount(inv, weights=f, minlength=times.size).astype(np.int64)
-    at_risk = d.size - np.concatenate(([0], np.cumsum(counts)[:-1]))
+    order = np.argsort(d, kind="stable")
+    sd = d[order]
+    starts = np.flatnonzero(np.concatenate(([True], sd[1:] != sd[:-1])))  # first row of each distinct time
+    times = sd[starts]
+    events = np.add.reduceat(f[order], starts).astype(np.int64)
+    at_risk = d.size - starts  # customers whose duration is at least this time
     surv = np.cumprod(1.0 - events / at_risk)
     return pd.DataFrame({"time": times.astype(float), "at risk": at_risk.astype(np.int64),
                          "churned": events, "survival": surv})
