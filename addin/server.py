@@ -294,7 +294,9 @@ def parse_call(body: bytes, functions: dict[str, Any]) -> tuple[str, dict[str, A
     runtime = str(runtime)
     if not re.fullmatch(r"\d{1,3}(\.\d{1,3})?", runtime):
         raise BadRequest(400, "'runtime' must be the custom-functions runtime version, e.g. \"1.4\"")
-    date_format = _optional_text(data, "date_format", 64)
+    # the workbook's short-date pattern; without one (ExcelApi < 1.12) dates would
+    # spill as bare serial numbers, so fall back to ISO dates
+    date_format = _optional_text(data, "date_format", 64) or "yyyy-mm-dd"
     culture = _optional_text(data, "culture_info_name", 64)
     caller = _optional_text(data, "caller_address", 1000)
     import xlwings

@@ -153,6 +153,14 @@ def test_dates_spill_as_dates_with_the_callers_format(server, client):
     assert month == {"type": "FormattedNumber", "basicValue": 46023.0, "numberFormat": "yyyy-mm-dd"}  # 2026-01-01
 
 
+def test_dates_without_a_date_format_from_excel_spill_as_iso_dates(server, client):
+    spec = k.get("KPI_MRR_MOVEMENTS")
+    payload = _payload(spec, spec.example)
+    del payload["date_format"]
+    month = server.call(client, payload).json()["result"][1][0]
+    assert month == {"type": "FormattedNumber", "basicValue": 46023.0, "numberFormat": "yyyy-mm-dd"}
+
+
 def test_namespaced_and_lower_case_names_are_accepted(server, client):
     for name in ("kpi_arr", "NS.KPI_ARR"):
         body = server.call(client, {"func_name": name, "args": [[[1], [2]]]}).json()
