@@ -46,6 +46,7 @@ __all__ = [
     "option_text",
     "option_bool",
     "ratio",
+    "finite",
     "month_index",
     "index_to_month",
     "excel_serial_to_datetime64",
@@ -118,6 +119,8 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
     if isinstance(x, pd.Series):
         return Grid(_series_values(x).reshape(-1, 1), False)
     if isinstance(x, np.ndarray):
+        if x.dtype.kind in "US":  # numpy text arrays: "" must stay a blank, "#N/A" an error value
+            x = x.astype(object)
         if x.ndim == 0:
             return Grid(x.reshape(1, 1), False)
         if x.ndim == 1:
@@ -370,14 +373,28 @@ def total(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | N
     vals = numbers(x, fn, arg, min=min, max=max)
     if vals.size == 0:
         raise KPIUndefinedError(fn, "has no numbers", argument=arg)
-    return float(vals.sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return finite(vals.sum(), fn, "the sum", argument=arg)
+
+
+def finite(x: float, fn: str, what: str = "the result", *, argument: str | None = None) -> float:
+    """``x`` as a float; a value beyond the range of a double (overflow) is ``#NUM!``, as in Excel.
+
+    Finite inputs can still overflow (1e308 + 1e308, 1 / 5e-324): the KPI is
+    then out of reach of floating point, never a silent infinity or NaN.
+    """
+    x = float(x)
+    if x != x or x in (np.inf, -np.inf):
+        raise KPIDomainError(fn, f"{what} is too large to compute (beyond ±1.8e308)", argument=argument)
+    return x
 
 
 def ratio(num: float, den: float, fn: str, den_arg: str, what: str | None = None) -> float:
-    """num / den, with a zero denominator reported as undefined (#DIV/0!)."""
+    """num / den, with a zero denominator reported as undefined (#DIV/0!) and overflow as #NUM!."""
     if den == 0:
         raise KPIUndefinedError(fn, what or "is 0, so the ratio is undefined", argument=den_arg)
-    return float(num / den)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return finite(num / den, fn)
 
 
 def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str = "end",
@@ -387,7 +404,8 @@ def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str =
     With ``end`` omitted, ``start`` must be one two-column range (start in the
     first column, end in the second).
     """
-    if end is None or (isinstance(end, (list, tuple)) and len(end) == 0 and not _is_sequence(start)):
+    if end is None or (isinstance(end, (list, tuple)) and len(end) == 0
+                       and not _is_sequence(start) and not isinstance(start, pd.DataFrame)):
         g = grid(start, fn, start_arg)
         if g.size == 0:
             raise KPIUndefinedError(fn, "has no rows", argument=start_arg)

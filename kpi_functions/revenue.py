@@ -73,7 +73,7 @@ def mrr(mrr_or_arpu: Any, accounts: Any = None) -> float:
     fn = "KPI_MRR"
     if accounts is None:
         return c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0)
-    return c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0) * c.total(accounts, fn, "accounts", min=0)
+    return c.finite(c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0) * c.total(accounts, fn, "accounts", min=0), fn)
 
 
 @kpi(
@@ -111,7 +111,7 @@ def arr(mrr: Any) -> float:
     >>> arr(12500)
     150000.0
     """
-    return 12.0 * c.total(mrr, "KPI_ARR", "mrr", min=0)
+    return c.finite(12.0 * c.total(mrr, "KPI_ARR", "mrr", min=0), "KPI_ARR")
 
 
 @kpi(
@@ -258,7 +258,11 @@ def cmgr(values: Any) -> float:
     if first == 0:
         raise KPIUndefinedError(fn, "the first non-blank value is 0, so growth from it is undefined",
                                 argument="values")
-    return float((last / first) ** (1.0 / k) - 1.0)
+    with np.errstate(over="ignore"):
+        q = last / first
+        if not np.isfinite(q):  # last/first overflows although the k-th root may not: take it in logs
+            return c.finite(np.expm1((np.log(last) - np.log(first)) / k), fn)
+    return float(q ** (1.0 / k) - 1.0)
 
 
 @kpi(
@@ -338,4 +342,5 @@ def net_upsell(start: Any, end: Any = None) -> float:
     """
     s, e = c.pair(start, end, "KPI_NET_UPSELL")
     both = (s > 0) & (e > 0)
-    return float((e[both] - s[both]).sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return c.finite((e[both] - s[both]).sum(), "KPI_NET_UPSELL")

@@ -402,8 +402,14 @@ def health_score(values: Any, weights: Any) -> pd.Series:
     v = v.reshape(g.nrows, g.ncols)
     w = _weights(weights, g.ncols, fn)
     blank = np.isnan(v)
-    scores = np.where(blank, 0.0, v) @ w
-    scores[blank.all(axis=1)] = np.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = np.where(blank, 0.0, v) @ w
+    empty = blank.all(axis=1)
+    over = np.flatnonzero(~empty & ~np.isfinite(scores))
+    if over.size:
+        raise KPIDomainError(fn, "the score is too large to compute (beyond ±1.8e308)", argument="values",
+                             position=f"row {int(over[0]) + 1}")
+    scores[empty] = np.nan
     return pd.Series(scores, name="health score")
 
 

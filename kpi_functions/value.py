@@ -267,7 +267,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     fn = "KPI_CLV_LIFESPAN"
     v = c.total(customer_value, fn, "customer_value", min=0)
     years = c.total(lifespan, fn, "lifespan", min=0)
-    return float(v * years)
+    return c.finite(v * years, fn)
 
 
 @kpi(

@@ -31,3 +31,59 @@ def test_pd_na_in_per_customer_pairs_means_zero():
     assert k.net_upsell([[pd.NA, 5], [3, 4]]) == 1.0
     assert k.nps([[9, pd.NA], [pd.NA, 3]]) == 0.0
     assert k.nps(np.array([9, pd.NA, 3], dtype=object)) == 0.0
+
+
+# ------------------------------------------------------------ overflow is #NUM!, never inf or NaN
+@pytest.mark.parametrize("call", [
+    lambda: k.arr([1e308, 1e308]),                       # the sum overflows
+    lambda: k.mrr(1e308, 10),                            # ARPU × accounts overflows
+    lambda: k.cac(1, 5e-324),                            # a subnormal denominator
+    lambda: k.churn_rate([1e308, 1e308], [1e308, 1e308]),  # inf / inf was NaN
+    lambda: k.clv_lifespan(1e308, 10),
+    lambda: k.nrr([[1e308, 1e308], [1e308, 1e308]]),     # flows overflow: inf − inf was NaN
+    lambda: k.net_upsell([[1e308, 1.7e308]] * 3),
+    lambda: k.cmgr([5e-324, 1e308]),
+    lambda: k.health_score([[1e308, 1e308]], [2, 2]),
+    lambda: k.roi(-1e308, 1e308),
+], ids=["arr", "mrr", "cac", "churn_rate", "clv_lifespan", "nrr", "net_upsell", "cmgr", "health_score", "roi"])
+def test_a_result_beyond_the_range_of_a_double_is_a_num_error(call):
+    """Finite inputs whose KPI overflows returned inf (or NaN from inf/inf), which the
+    add-in showed as #NUM! at best and a blank cell at worst (NaN). Excel answers #NUM!."""
+    with pytest.raises(k.KPIDomainError, match=r"^KPI_\w+: .*too large to compute") as info:
+        call()
+    assert info.value.excel_error == "#NUM!"
+
+
+def test_cmgr_takes_the_root_in_logs_when_only_the_ratio_overflows():
+    # 5e-324 is the smallest double, 2**-1074; 1e308 / 2**-1074 overflows, but the cube
+    # root of the ratio, 10**((308 + 1074·log10 2) / 3) ≈ 2.7e210, is a finite answer
+    got = k.cmgr([5e-324, None, None, 1e308])
+    want = 10 ** ((308 + 1074 * 0.30102999566398120) / 3) - 1
+    assert got == pytest.approx(want, rel=1e-9)
+
+
+# ------------------------------------------------------------ numpy text arrays
+def test_blanks_and_error_values_in_a_numpy_text_array():
+    """np.array(["", "9"]) has dtype <U1: "" was read as text (#VALUE!) instead of a
+    blank, and "#N/A" as text instead of an error value that propagates."""
+    with pytest.raises(k.KPIUndefinedError):
+        k.nps(np.array(["", ""]))
+    with pytest.raises(k.KPIErrorValue) as info:
+        k.nps(np.array(["", "#N/A"]))
+    assert info.value.excel_error == "#N/A"
+    with pytest.raises(k.KPIErrorValue):
+        k.cross_sell_rate(np.array(["a", "b"]), np.array(["x", "#N/A"]))
+    assert k.cross_sell_rate(np.array(["a", "a", ""]), np.array(["x", "y", ""])) == 1.0
+    assert k.repeat_purchase_rate(np.array(["a", "", "a", "b"])) == 0.5
+
+
+# ------------------------------------------------------------ same answer for every container
+def test_an_empty_end_range_means_the_same_for_a_dataframe_as_for_rows():
+    """With end=[] a list of rows was an alignment error but a DataFrame of the same
+    rows was silently read as the two-column form."""
+    rows = [[10, 0], [40, 30]]
+    with pytest.raises(k.KPIInputError) as a:
+        k.churn_revenue(rows, [])
+    with pytest.raises(k.KPIInputError) as b:
+        k.churn_revenue(pd.DataFrame(rows), [])
+    assert str(a.value) == str(b.value)
