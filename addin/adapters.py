@@ -39,7 +39,8 @@ import keyword
 import math
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,17 +59,17 @@ from kpi_functions import (
 )
 
 __all__ = [
+    "ADAPTERS",
     "ERROR_MAP",
+    "PATH",
     "ExcelError",
     "KPIFormulaError",
-    "ADAPTERS",
-    "PATH",
+    "build_adapter",
+    "call_spec",
     "excel_error_for",
     "first_error_value",
-    "to_excel",
-    "call_spec",
-    "build_adapter",
     "render_error",
+    "to_excel",
 ]
 
 #: The one error-mapping table (SPEC §3): the first matching class wins, so the
@@ -119,7 +120,7 @@ class ExcelError(str):
 
     message: str
 
-    def __new__(cls, code: str, message: str) -> "ExcelError":
+    def __new__(cls, code: str, message: str) -> ExcelError:
         obj = super().__new__(cls, code)
         obj.message = message
         return obj
@@ -378,7 +379,7 @@ def build_adapter(
         f"    return _call(_spec, [{', '.join(names)}{',' if len(names) == 1 else ''}])\n"
     )
     namespace: dict[str, Any] = {"_call": call_spec, "_spec": spec, **defaults}
-    exec(compile(source, f"<adapter {fname}>", "exec"), namespace)  # generated from registry names only
+    exec(compile(source, f"<adapter {fname}>", "exec"), namespace)  # noqa: S102  (registry names only)
     adapter = namespace[fname]
     adapter.__module__ = __name__
     adapter.__qualname__ = fname

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -27,15 +26,15 @@ def _fail(message: str, code: int = 2) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", envvar="KPI_HOST", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", envvar="KPI_PORT", help="Port to listen on."),
-    certfile: Optional[Path] = typer.Option(
+    certfile: Path | None = typer.Option(
         None, "--certfile", envvar="KPI_CERTFILE", help="TLS certificate (PEM). Office.js add-ins need HTTPS."
     ),
-    keyfile: Optional[Path] = typer.Option(None, "--keyfile", envvar="KPI_KEYFILE", help="TLS private key (PEM)."),
+    keyfile: Path | None = typer.Option(None, "--keyfile", envvar="KPI_KEYFILE", help="TLS private key (PEM)."),
     allowed_origins: str = typer.Option(
         "", "--allowed-origins", envvar="KPI_ALLOWED_ORIGINS",
         help="Comma-separated origins allowed by CORS (e.g. https://excel.officeapps.live.com); default: none.",
     ),
-    token: Optional[str] = typer.Option(
+    token: str | None = typer.Option(
         None, "--token", envvar="KPI_TOKEN",
         help="Require 'Authorization: Bearer <token>' on function calls (prefer the KPI_TOKEN variable).",
     ),
@@ -48,7 +47,7 @@ def serve(
         help="Function namespace: empty for =KPI_NPS(...), NS for =NS.KPI_NPS(...).",
     ),
     workers: int = typer.Option(1, "--workers", envvar="KPI_WORKERS", help="Worker processes."),
-    templates_dir: Optional[Path] = typer.Option(
+    templates_dir: Path | None = typer.Option(
         None, "--templates-dir", envvar="KPI_TEMPLATES_DIR",
         help="Folder of report templates (*.xlsx) offered in the task pane; default: the installed templates.",
     ),

@@ -39,9 +39,9 @@ import re
 __all__ = [
     "FLAVOURS",
     "OFFICEJS_FILE_PREFIX",
-    "validate_namespace",
-    "typed_name",
     "formula_name",
+    "typed_name",
+    "validate_namespace",
 ]
 
 #: The add-in paths a formula can be written for.

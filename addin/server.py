@@ -37,14 +37,14 @@ import dataclasses
 import importlib.util
 import json
 import logging
-import math
 import os
 import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -56,7 +56,7 @@ from . import naming
 
 logger = logging.getLogger("kpi.addin")
 
-__all__ = ["ServerConfig", "create_app", "app_from_env", "BadRequest", "parse_call", "LicenceMissing"]
+__all__ = ["BadRequest", "LicenceMissing", "ServerConfig", "app_from_env", "create_app", "parse_call"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The xlwings-server "project directory": our manifest and task-pane templates
@@ -131,7 +131,7 @@ class ServerConfig:
             raise ValueError("the bearer token must be non-empty and contain no whitespace")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "ServerConfig":
+    def from_env(cls, environ: dict[str, str] | None = None) -> ServerConfig:
         env = os.environ if environ is None else environ
         return cls(
             host=env.get("KPI_HOST", "127.0.0.1"),
@@ -414,8 +414,8 @@ def create_app(config: ServerConfig | None = None) -> Callable:
     from xlwings_server.config import settings as xs_settings
     from xlwings_server.templates import templates as xs_templates
 
-    from kpi_functions import _docs
     from kpi_functions import __version__ as kpi_version
+    from kpi_functions import _docs
 
     xs_app = xs_main.app
     functions = dict(adapters.ADAPTERS)
@@ -539,7 +539,7 @@ def create_app(config: ServerConfig | None = None) -> Callable:
 
     delegated = re.compile(r"^/(manifest(\.xml)?|manifest/download|favicon\.ico|static/.*)$")
 
-    async def dispatch(scope, receive, send):  # noqa: ANN001
+    async def dispatch(scope, receive, send):
         if scope["type"] == "http" and delegated.match(scope.get("path", "")) and scope.get("method") in ("GET", "HEAD"):
             await xs_app(scope, receive, send)
         else:
@@ -605,7 +605,7 @@ class _Guard:
         self.token = config.token.encode() if config.token else None
         self.limit = config.max_request_bytes
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if self.token is not None and scope.get("path") == CALL_PATH and scope.get("method") != "OPTIONS":
@@ -646,7 +646,7 @@ class _Guard:
         got = f" ({n} bytes)" if n is not None else ""
         return f"request body too large{got}: the limit is {self.limit} bytes (kpi serve --max-request-bytes)"
 
-    def _check_token(self, scope) -> str | None:  # noqa: ANN001
+    def _check_token(self, scope) -> str | None:
         values = [v for k, v in scope.get("headers") or [] if k == b"authorization" and v.strip()]
         if not values:
             return "missing bearer token: send the header 'Authorization: Bearer <token>'"
@@ -664,7 +664,7 @@ class _LastResort:
     def __init__(self, app: Callable) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         started = False
 
         async def tracking_send(message):
@@ -681,7 +681,7 @@ class _LastResort:
                 await _send_json(send, 500, "internal error; the server log has details")
 
 
-async def _send_json(send, status: int, message: str, extra: dict[str, str] | None = None) -> None:  # noqa: ANN001
+async def _send_json(send, status: int, message: str, extra: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]

@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -134,7 +135,7 @@ def assert_matches(got: Any, want: Any, name: str, officejs: bool) -> None:
         assert_cell_equal(got, want, name, officejs)
 
 
-def first_cell_path(spec) -> tuple[int, int, int] | None:  # noqa: ANN001
+def first_cell_path(spec) -> tuple[int, int, int] | None:
     """(argument index, row, column) of the first cell of the first range argument
     given in the example, for error-cell payloads."""
     for i, (a, v) in enumerate(zip(spec.args, spec.example)):
@@ -229,15 +230,16 @@ def run_server(tmp: Path, *flags: str, token: str | None = None, env: dict[str, 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A throw-away certificate for 127.0.0.1 (cert, key) in PEM files."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from addin_helpers import MAX_BYTES, TOKEN, run_server
 
 

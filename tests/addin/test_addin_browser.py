@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from addin_helpers import TOKEN, assert_matches, expected_cells, need_playwright, need_program, officejs_arg
 
 import kpi_functions as k
 from kpi_functions import _docs
-
-from addin_helpers import TOKEN, assert_matches, expected_cells, need_playwright, need_program, officejs_arg
 
 pytestmark = pytest.mark.browser
 

@@ -15,11 +15,10 @@ import time
 
 import httpx
 import pytest
+from addin_helpers import MAX_BYTES, NA_CELL, TOKEN, assert_matches, expected_cells, first_cell_path, officejs_arg
 
 import kpi_functions as k
 from kpi_functions import KPIError
-
-from addin_helpers import MAX_BYTES, NA_CELL, TOKEN, assert_matches, expected_cells, first_cell_path, officejs_arg
 
 SPECS = list(k.REGISTRY.values())
 IDS = [s.excel_name for s in SPECS]
