@@ -51,6 +51,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 
 from kpi_functions import EXCEL_ERRORS
+from kpi_functions._registry import CATEGORIES
 
 from . import naming
 
@@ -496,8 +497,9 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         return JSONResponse(payload)
 
     def catalog(namespace: str | None) -> list[dict[str, Any]]:
+        order = {c: i for i, c in enumerate(CATEGORIES)}
         out = []
-        for spec in (a.kpi_spec for a in functions.values()):
+        for spec in sorted((a.kpi_spec for a in functions.values()), key=lambda sp: order.get(sp.category, len(order))):
             typed = naming.typed_name(spec.excel_name, "officejs", namespace)
             out.append({
                 "name": spec.excel_name,
@@ -512,6 +514,12 @@ def create_app(config: ServerConfig | None = None) -> Callable:
             })
         return out
 
+    @app.get("/xlwings/custom-scripts-meta")
+    @app.get("/xlwings/custom-scripts-meta.json")
+    async def custom_scripts_meta() -> Any:
+        # xlwings' task-pane runtime asks for the scripts it could run: none here
+        return xlwings.server.custom_scripts_meta(_NoScripts())
+
     @app.get("/taskpane")
     @app.get("/taskpane.html")
     async def taskpane(request: Request) -> Response:
@@ -519,7 +527,10 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         return xs_templates.TemplateResponse(
             request=request,
             name="kpi_taskpane.html",
-            context={"functions": catalog(config.namespace), "report_templates": tpls,
+            context={"functions": (fns := catalog(config.namespace)),
+                     "categories": [(c, [f for f in fns if f["category"] == c])
+                                    for c in dict.fromkeys(f["category"] for f in fns)],
+                     "report_templates": tpls,
                      "namespace": config.namespace, "token_required": bool(config.token)},
         )
 
@@ -572,6 +583,10 @@ def _fast_jsnull_check() -> None:
 
     if hasattr(_xlofficejs, "_is_jsnull"):
         _xlofficejs._is_jsnull = lambda value: False
+
+
+class _NoScripts:
+    """A module-like object without custom scripts."""
 
 
 class _OneFunction:

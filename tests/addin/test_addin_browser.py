@@ -20,6 +20,7 @@ from addin_helpers import TOKEN, assert_matches, expected_cells, need_playwright
 
 import kpi_functions as k
 from kpi_functions import _docs
+from kpi_functions._registry import CATEGORIES
 
 pytestmark = pytest.mark.browser
 
@@ -182,7 +183,9 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
     pg.goto(server.base + "/taskpane.html", wait_until="domcontentloaded")
     pg.wait_for_selector("#kpi-catalog li.kpi-fn")
     names = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn", "els => els.map(e => e.dataset.name)")
-    assert names == list(k.REGISTRY)
+    assert names == [spec.excel_name for spec in k.specs()]  # grouped by category, catalog order
+    headings = pg.eval_on_selector_all("#kpi-catalog .kpi-category h2", "els => els.map(e => e.textContent)")
+    assert headings == [c for c in CATEGORIES if list(k.specs(c))]
     for spec in k.REGISTRY.values():
         li = pg.locator(f'#kpi-catalog li[data-name="{spec.excel_name}"]')
         assert li.locator(".kpi-summary").text_content() == spec.summary
@@ -195,6 +198,8 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
     assert visible and all("NPS" in n for n in visible)
     assert set(visible) == {n for n in k.REGISTRY if "NPS" in n}
     assert pg.inner_text("#kpi-count") == f"{len(visible)} function{'s' if len(visible) != 1 else ''}"
+    shown = pg.eval_on_selector_all("#kpi-catalog .kpi-category", "els => els.filter(e => !e.hidden).map(e => e.dataset.category)")
+    assert shown == ["Satisfaction"]
 
     # "Insert" writes the example formula into the selected cell through Excel.run
     pg.evaluate("""() => {

@@ -19,6 +19,9 @@
       li.hidden = !match;
       if (match) shown += 1;
     });
+    document.querySelectorAll("#kpi-catalog .kpi-category").forEach((section) => {
+      section.hidden = !section.querySelector(".kpi-fn:not([hidden])");
+    });
     const count = document.getElementById("kpi-count");
     if (count) count.textContent = `${shown} function${shown === 1 ? "" : "s"}`;
   }
