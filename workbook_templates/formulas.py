@@ -809,4 +809,4 @@ class CountInMonth(Node):
 
 
 __all__.append("CountInMonth")
-NATIVE_FUNCTIONS = NATIVE_FUNCTIONS | {"COUNTIFS", "EDATE"}
+NATIVE_FUNCTIONS = NATIVE_FUNCTIONS | {"COUNTIFS", "EDATE", "ISERROR"}  # ISERROR: the add-in probe

@@ -1,0 +1,66 @@
+"""Helpers shared by the report tests (imported as a plain module: pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from workbook_templates.builder import BuildResult
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Built:
+    key: str
+    path: Path
+    result: BuildResult
+
+
+def need_program(*names: str) -> str:
+    """tests/conftest.py's rule: skip locally without the program, fail in CI."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kpi_tests_root_conftest_templates", ROOT / "tests" / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.need_program(*names)
+
+
+def expected_cells(res: BuildResult) -> Iterator[tuple[str, str, str, Any]]:
+    """(sheet, cell, kind, value) of every formula cell and every cell of a spilled result."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    for c in res.cells:
+        if c.kind in ("kpi", "native") or (c.kind == "spill" and c.formula):
+            yield c.sheet, c.cell, c.kind, c.value
+    for s in res.spills:
+        for j, h in enumerate(s.header):
+            if j:  # the anchor (j == 0) is listed above
+                yield s.sheet, xl_rowcol_to_cell(s.row, s.col + j), "spill", h
+        for j, (kind, vals) in enumerate(s.columns):
+            for i, v in enumerate(vals):
+                if isinstance(v, float) and math.isnan(v):
+                    v = None
+                yield s.sheet, xl_rowcol_to_cell(s.row + 1 + i, s.col + j), "spill", v
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality of a library value and a spreadsheet value (numbers to 1e-9; dates as serials; blank == "")."""
+    import datetime as dt
+
+    from workbook_templates.formulas import excel_serial
+
+    if isinstance(b, (dt.datetime, dt.date)):
+        b = excel_serial(b)
+    if isinstance(a, (dt.datetime, dt.date)):
+        a = excel_serial(a)
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
