@@ -169,6 +169,15 @@ def _paying_cells(codes: np.ndarray, months: np.ndarray, values: np.ndarray, n_c
     return pc, pm, pv
 
 
+def _too_large(fn: str, arg: str, what: str) -> KPIDomainError:
+    """Overflow is #NUM!, never a silent infinity (as in Excel)."""
+    return KPIDomainError(fn, f"{what} is too large to compute (beyond ±1.8e308)", argument=arg)
+
+
+def _month_text(month: int) -> str:
+    return str(np.datetime64(int(month), "M"))  # months since 1970-01 -> "2026-03"
+
+
 def _position(t: c.Table, k: int, j: int) -> str:
     """Position of column ``j`` of kept row ``k`` of a table, as the range names it."""
     return t.grid.position((int(t.rows[k]) - 1) * t.grid.ncols + j)
@@ -297,8 +306,20 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
     m0 = int(month.min())
     n_months = int(month.max()) - m0 + 1
-    pc, pm, pv = _paying_cells(codes, month - m0, mrr, customers.size, n_months)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+        out = _bridge(codes, month - m0, mrr, customers.size, n_months)
+    money_cols = np.column_stack([out[col] for col in MOVEMENT_COLUMNS[1:8]])
+    bad = ~np.isfinite(money_cols).all(axis=1)
+    if bad.any():
+        raise _too_large(fn, "table", f"the MRR of {_month_text(m0 + int(np.flatnonzero(bad)[0]))}")
+    out["month"] = c.index_to_month(np.arange(m0, m0 + n_months))
+    return pd.DataFrame(out, columns=list(MOVEMENT_COLUMNS))
 
+
+def _bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int,
+            n_months: int) -> dict[str, np.ndarray]:
+    """The columns of the MRR bridge but the month, from 0-based month numbers."""
+    pc, pm, pv = _paying_cells(codes, month, mrr, n_codes, n_months)
     n = pc.size
     # the previous paying cell of the same customer, if any
     same_prev = np.zeros(n, dtype=bool)
@@ -329,8 +350,7 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     starting = np.concatenate([[0.0], ending[:-1]])
     at_end = count(everyone)
     at_start = np.concatenate([[0], at_end[:-1]]).astype(np.int64)
-    out = {
-        "month": c.index_to_month(np.arange(m0, m0 + n_months)),
+    return {
         "starting MRR": starting,
         "new": money(is_new, pv),
         "expansion": money(is_kept & (delta > 0), delta),
@@ -344,7 +364,6 @@ def mrr_movements(table: Any) -> pd.DataFrame:
         "churned customers": count(is_churn, 1),
         "customers at end": at_end,
     }
-    return pd.DataFrame(out, columns=list(MOVEMENT_COLUMNS))
 
 
 # --------------------------------------------------------------------------
@@ -504,8 +523,13 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
     offset = np.arange(total) - np.repeat(np.cumsum(n_months) - n_months, n_months)
     month = first[which] + offset
     m0 = int(month.min())
-    pc, pm, pv = _paying_cells(sub_codes[which], month - m0, monthly[which], customers.size,
-                               int(month.max()) - m0 + 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+        pc, pm, pv = _paying_cells(sub_codes[which], month - m0, monthly[which], customers.size,
+                                   int(month.max()) - m0 + 1)
+    bad = ~np.isfinite(pv)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise _too_large(fn, arg, f"the MRR of customer {customers[pc[k]]!r} in {_month_text(m0 + int(pm[k]))}")
     return pd.DataFrame({
         "customer": pd.Series(customers[pc], dtype=object),
         "month": c.index_to_month(pm + m0),
@@ -614,7 +638,8 @@ def cohort_retention(table: Any, basis: Any = "logo", max_months: Any = None) ->
     codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
     m0 = int(month.min())
     last = int(month.max()) - m0
-    pc, pm, pv = _paying_cells(codes, month - m0, mrr, customers.size, last + 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+        pc, pm, pv = _paying_cells(codes, month - m0, mrr, customers.size, last + 1)
     if pc.size == 0:
         raise KPIUndefinedError(fn, "no customer ever pays (every MRR is 0 or blank), so there is no cohort",
                                 argument="table")
@@ -638,10 +663,15 @@ def cohort_retention(table: Any, basis: Any = "logo", max_months: Any = None) ->
         ret = num / size[:, None]
     else:
         num = np.bincount(flat, weights=pv[inside], minlength=cohorts.size * width).reshape(cohorts.size, width)
-        with np.errstate(over="ignore"):  # a ratio beyond the float range (a month 0 of 1e-320) is inf
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
             ret = num / num[:, :1]
     unseen = cohorts[:, None] + np.arange(width)[None, :] > last
     ret[unseen] = np.nan
+    bad = ~unseen & ~np.isfinite(ret)
+    if bad.any():
+        i, j = (int(v[0]) for v in np.nonzero(bad))
+        raise _too_large(fn, "table", f"the revenue retention of the {_month_text(m0 + int(cohorts[i]))} cohort "
+                                      f"in month {j}")
 
     out = pd.DataFrame({"cohort": c.index_to_month(cohorts + m0), "size": size})
     months = pd.DataFrame(ret, columns=[f"month {i}" for i in range(width)])

@@ -438,8 +438,8 @@ def test_reference_movements_reproduce_the_hand_worked_table():
 _row = st.tuples(
     st.sampled_from(["a", "b", "c", "d", 1, 2]),
     st.integers(0, 8),
-    st.one_of(st.none(), st.just(0.0), st.sampled_from([10.0, 20.5, 99.0]),
-              st.floats(0, 1e6, allow_nan=False, allow_infinity=False)),
+    # money from a millionth to a million (1e6 / 5e-324 would overflow: tested separately as #NUM!)
+    st.one_of(st.none(), st.just(0.0), st.sampled_from([10.0, 20.5, 99.0]), st.floats(1e-6, 1e6)),
 )
 
 
@@ -832,6 +832,28 @@ class TestCohortOptionErrors:
     def test_nobody_ever_paying_is_undefined(self):
         _raises(k.KPIUndefinedError, lambda: k.cohort_retention([["A", "2026-01", 0], ["B", "2026-02", None]]),
                 "KPI_COHORT_RETENTION", "no customer ever pays")
+
+
+class TestOverflowIsNumError:
+    """Finite inputs whose sums or ratios leave the range of a double are #NUM!, never inf."""
+
+    def test_movements(self):
+        e = _raises(k.KPIDomainError, lambda: k.mrr_movements([["a", "2026-01", 1], ["a", "2026-02", 1e308],
+                                                                ["b", "2026-02", 1e308]]),
+                    "KPI_MRR_MOVEMENTS", "argument 'table'", "2026-02", "too large")
+        assert e.excel_error == "#NUM!"
+
+    def test_revenue_cohorts(self):
+        _raises(k.KPIDomainError, lambda: k.cohort_retention([["a", "2026-01", 5e-324], ["a", "2026-02", 1e6]],
+                                                             "revenue"),
+                "KPI_COHORT_RETENTION", "2026-01 cohort in month 1", "too large")
+        # logo retention only counts customers: no overflow
+        assert k.cohort_retention([["a", "2026-01", 5e-324], ["a", "2026-02", 1e6]])["month 1"].tolist() == [1.0]
+
+    def test_schedule(self):
+        _raises(k.KPIDomainError, lambda: k.mrr_schedule([["a", "2026-01-01", None, 1e308, 1],
+                                                          ["a", "2026-01-01", None, 1e308, 1]]),
+                "KPI_MRR_SCHEDULE", "customer 'a' in 2026-01", "too large")
 
 
 class TestScheduleErrors:
