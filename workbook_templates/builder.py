@@ -493,10 +493,16 @@ class Builder:
             self.warnings.append(str(err))
             return ExcelError(err.excel_error, str(err))
         except KPIInputError as err:
-            raise ReportInputError(self._locate(err, spec, args)) from err
+            where = self._locate(err, spec, args)
+            if where is not None:  # bad data in an input file: the report fails and says where
+                raise ReportInputError(where) from err
+            # valid data, but a derived input outside the KPI's domain (a negative margin fed to CLV):
+            # the cell shows the Excel error, as the add-in would
+            self.warnings.append(str(err))
+            return ExcelError(err.excel_error, str(err))
 
-    def _locate(self, err: KPIError, spec: K.KPISpec, args: list[Any]) -> str:
-        """Map a library error position back to the data file row and column."""
+    def _locate(self, err: KPIError, spec: K.KPISpec, args: list[Any]) -> str | None:
+        """Map a library error position back to the data file row and column (None: not from a file)."""
         names = [a.name for a in spec.args]
         if err.argument in names:
             i = names.index(err.argument)
@@ -513,7 +519,9 @@ class Builder:
                         file_row = int(t.rows[int(idx)])
                         colname = v.columns[c - 1] if isinstance(v, pd.DataFrame) else v.name
                         return f"{t.file} row {file_row}, column {colname}: {err}"
-        return f"{err}"
+            if prov is not None:
+                return f"{self.data.tables[prov[1]].file}: {err}"
+        return None
 
     # ------------------------------------------------------------- rendering
     def _sheet_ref(self, sheet: str) -> str:
@@ -547,6 +555,11 @@ class Builder:
         else:
             c0 = c1 = s.col + self._spill_col_index(s, col)
         return f"{self._sheet_ref(s.sheet)}{_abs(r0, c0)}:{_abs(r1, c1)}"
+
+    def spill_header_range(self, name: str) -> str:
+        s = self._spill(name)
+        width = 1 if isinstance(s.value, ExcelError) else s.value.shape[1]
+        return f"{self._sheet_ref(s.sheet)}{_abs(s.row, s.col)}:{_abs(s.row, s.col + width - 1)}"
 
     def spill_cell(self, name: str, row: int, col: int | str) -> str:
         s = self._spill(name)
@@ -691,7 +704,10 @@ class Writer:
                 ws.write_blank(row, col, None, fmt)
             return
         if isinstance(v, ExcelError):
-            # a constant error: a formula that yields it (there is no error constant in the API)
+            if not self.live:  # values only: no formula at all, so the error is shown as its text
+                ws.write_string(row, col, v.code, fmt)
+                return
+            # a constant error: a formula that yields it (the writer has no error constant)
             ws.write_formula(row, col, _error_formula(v.code), fmt, v.code)
             return
         if isinstance(v, bool):

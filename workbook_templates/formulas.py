@@ -810,3 +810,58 @@ class CountInMonth(Node):
 
 __all__.append("CountInMonth")
 NATIVE_FUNCTIONS = NATIVE_FUNCTIONS | {"COUNTIFS", "EDATE", "ISERROR"}  # ISERROR: the add-in probe
+
+
+@dataclass(frozen=True, eq=False)
+class Lookup2D(Node):
+    """``INDEX(table, MATCH(key, keys, 0), MATCH(header, headers, 0))`` on a spilled result.
+
+    The column is found by its header at calculation time, so a result with
+    fewer columns (a young cohort table) gives ``#N/A`` instead of a broken
+    reference. A blank cell of the result reads as ``""`` (what its stored
+    copy holds).
+    """
+
+    key: Node
+    keys: Node
+    spill: str
+    header: str
+
+    def __init__(self, key: Any, keys: Node, spill: str, header: str) -> None:
+        object.__setattr__(self, "key", _wrap(key))
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "spill", spill)
+        object.__setattr__(self, "header", header)
+
+    def children(self) -> Iterable[Node]:
+        return (self.key, self.keys)
+
+    def render(self, ctx: Ctx) -> str:
+        table = ctx.spill_range(self.spill, None, header=False)
+        head = ctx.spill_header_range(self.spill)
+        return (f"INDEX({table},MATCH({self.key.render(ctx)},{self.keys.render(ctx)},0),"
+                f"MATCH({Const(self.header).render(ctx)},{head},0))")
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        k = self.key.evaluate(ctx)
+        if isinstance(k, ExcelError):
+            return k
+        table = ctx.spill_value(self.spill, None)
+        if isinstance(table, ExcelError):
+            return table
+        cols = [str(c).lower() for c in table.columns]
+        if self.header.lower() not in cols:
+            return ExcelError("#N/A", f"{self.spill} has no column {self.header!r}")
+        j = cols.index(self.header.lower())
+        keys = _keys_of(self.keys.evaluate(ctx))
+        try:
+            i = keys.index(_key(k))
+        except ValueError:
+            return ExcelError("#N/A", f"{k} not found")
+        v = table.iloc[i, j]
+        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+            return ""
+        return v.item() if isinstance(v, np.generic) else v
+
+
+__all__.append("Lookup2D")

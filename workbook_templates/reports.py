@@ -10,7 +10,8 @@ sheet's definitions come from the registry's summary and formula.
 from __future__ import annotations
 
 from .formulas import (
-    BlockCol, Col, Cols, CountInMonth, EDate, Filter, Fn, If, IfError, InMonth, KPI, ListCol, Lookup, Op, Ref,
+    BlockCol, Col, Cols, CountInMonth, EDate, Filter, Fn, If, IfError, InMonth, KPI, ListCol, Lookup, Lookup2D, Op,
+    Ref,
     RowRef, SpillAll, SpillCol, SumWhere,
 )
 from .schema import DATASETS
@@ -275,7 +276,7 @@ def _retention() -> ReportSpec:
         Item("churn", "Customer churn, report month",
              KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start"))),
         Item("m12", "12-month logo retention of the cohort a year back",
-             IfError(Lookup(EDate(RM, -12), SpillCol("cohorts", "cohort"), SpillCol("cohorts", "month 12")), "n/a"),
+             IfError(Lookup2D(EDate(RM, -12), SpillCol("cohorts", "cohort"), "cohorts", "month 12"), "n/a"),
              PCT, note="from the cohort table"),
         Item("repeat", "Repeat purchase rate", KPI("KPI_REPEAT_PURCHASE_RATE", Col("orders", "customer_id")),
              note="customers with 2+ orders ÷ customers who ordered"),

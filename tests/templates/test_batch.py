@@ -1,0 +1,372 @@
+"""`kpi build` / `kpi demo` / `kpi templates`: options, failure isolation, atomic writes, injection, paths."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from kpi_cli.main import app
+from workbook_templates import batch
+from workbook_templates.batch import SAMPLE_DIR, PlanError, Task, parse_periods, parse_shard, run_task, safe_component
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+HOSTILE_NAME = '=HYPERLINK("http://example.invalid/x","click")'
+
+
+def _small(src: Path, dst: Path, n_customers: int = 40) -> Path:
+    """A small copy of the sample data: the first customers and everything about them."""
+    dst.mkdir(parents=True, exist_ok=True)
+    cust = pd.read_csv(src / "customers.csv", dtype=str, keep_default_na=False)
+    keep = set(cust["customer_id"].head(n_customers))
+    for f in src.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "customer_id" in df.columns:
+            df = df[df["customer_id"].isin(keep)]
+        df.to_csv(dst / f.name, index=False)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return _small(SAMPLE_DIR, tmp_path_factory.mktemp("small") / "data")
+
+
+@pytest.fixture()
+def hostile(small, tmp_path) -> Path:
+    """Segment values that try to escape the output folder or name devices, and text that looks like formulas."""
+    d = tmp_path / "hostile"
+    d.mkdir()
+    for f in small.glob("*.csv"):
+        (d / f.name).write_bytes(f.read_bytes())
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    evil = ["../../escape", "CON", "x" * 300, "a/b\\c:d*?", "=1+1", "-2+3", "@SUM(A1)", "Zürich ünïcode"]
+    for i, v in enumerate(evil):
+        cust.loc[i, "region"] = v
+    cust.loc[len(evil), "name"] = HOSTILE_NAME
+    cust.to_csv(d / "customers.csv", index=False)
+    nps = pd.read_csv(d / "nps_responses.csv", dtype=str, keep_default_na=False)
+    nps.loc[0, "comment"] = "+cmd|' /C calc'!A0"
+    nps.loc[1, "comment"] = "=2*3"
+    nps.to_csv(d / "nps_responses.csv", index=False)
+    return d
+
+
+def invoke(*args: str):
+    r = CliRunner().invoke(app, list(args))
+    return r
+
+
+# --------------------------------------------------------------------------
+# Names and option parsing
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["../../x", "..", "/etc/passwd", "CON", "con.txt", "LPT1", "a" * 300, "a/b", "a\\b",
+                                   "", " ", "x\x00y", "\u202eevil", "..\\..\\win"])
+def test_file_name_parts_from_data_are_safe(value, tmp_path):
+    name = safe_component(value)
+    assert name and "/" not in name and "\\" not in name and ".." not in name and "\x00" not in name
+    assert len(name) <= 80
+    assert name.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "LPT1", "COM1"}
+    p = tmp_path / f"report__region-{name}.xlsx"
+    assert p.resolve().parent == tmp_path.resolve()
+
+
+def test_different_values_never_share_a_file_name():
+    values = ["a/b", "a_b", "a\\b", "A B", "a b", "a" * 300, "a" * 301]
+    names = [safe_component(v) for v in values]
+    assert len(set(names)) == len(names)
+    assert safe_component("Europe") == "Europe"  # plain values stay readable
+
+
+def test_periods_and_shards_parse():
+    months = list(pd.date_range("2026-01-01", "2026-06-01", freq="MS"))
+    assert parse_periods([], months) == [None]
+    assert parse_periods(["latest"], months) == ["2026-06"]
+    assert parse_periods(["2026-02:2026-04"], months) == ["2026-02", "2026-03", "2026-04"]
+    assert parse_periods(["2026-01,2026-03", "2026-01"], months) == ["2026-01", "2026-03"]
+    assert len(parse_periods(["all"], months)) == 6
+    for bad in ("2026-13", "26-01", "2026-04:2026-02", "soon"):
+        with pytest.raises(PlanError):
+            parse_periods([bad], months)
+    assert parse_shard("2/4") == (2, 4)
+    for bad in ("0/4", "5/4", "1/0", "x"):
+        with pytest.raises(PlanError):
+            parse_shard(bad)
+
+
+# --------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------
+def test_build_one_template_writes_it_and_prints_a_summary(small, tmp_path):
+    r = invoke("build", "marketing_funnel", "--data", str(small), "--out", str(tmp_path), "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "marketing_funnel.xlsx").is_file()
+    assert "1 report(s) written" in r.output and "ok" in r.output
+
+
+def test_usage_errors_exit_2(small, tmp_path):
+    for args in (["build", "--data", str(small)],  # nothing named
+                 ["build", "nope", "--data", str(small), "--out", str(tmp_path)],
+                 ["build", "--all", "--data", str(small), "--by", "no_such_column", "--out", str(tmp_path)],
+                 ["build", "--all", "--data", str(small), "--formulas", "lisp", "--out", str(tmp_path)],
+                 ["build", "--all", "--data", str(small), "--shard", "3/2", "--out", str(tmp_path)],
+                 ["build", "--all", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)]):
+        r = invoke(*args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "error" in r.output.lower()
+
+
+def test_by_segment_writes_one_workbook_per_value_inside_the_out_folder(hostile, tmp_path):
+    out = tmp_path / "out"
+    r = invoke("build", "customer_experience", "--data", str(hostile), "--out", str(out), "--by", "region",
+               "--no-progress", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    files = sorted(out.iterdir())
+    cust = pd.read_csv(hostile / "customers.csv", dtype=str, keep_default_na=False)
+    assert len(files) == cust["region"].nunique()
+    assert all(f.resolve().parent == out.resolve() for f in files)
+    assert not (tmp_path / "escape").exists() and not list(tmp_path.glob("*escape*"))
+    for f in files:
+        assert len(f.name) < 200 and f.name.startswith("customer_experience__region-")
+
+
+def test_text_that_looks_like_a_formula_is_stored_as_text(hostile, tmp_path):
+    r = invoke("build", "customer_experience", "retention_cohorts", "--data", str(hostile), "--out", str(tmp_path),
+               "--by", "region", "--no-progress")
+    assert r.exit_code == 0, r.output
+    seen = set()
+    for f in tmp_path.glob("*.xlsx"):
+        wb = openpyxl.load_workbook(f)
+        for ws in wb.worksheets:
+            if ws.title in ("NPS responses", "Customers", "Experience", "Retention"):
+                for row in ws.iter_rows():
+                    for c in row:
+                        if isinstance(c.value, str) and c.value[:1] in "=+-@" and c.data_type != "f":
+                            seen.add(c.value)
+                        if c.data_type == "f":  # a formula: must be one the builder wrote, never data
+                            assert "HYPERLINK" not in c.value and "cmd|" not in c.value and "SUM(A1)" not in c.value
+    assert HOSTILE_NAME in seen
+    assert "=2*3" in seen and "+cmd|' /C calc'!A0" in seen
+    assert any(v.startswith("region = =1+1") or v == "region = =1+1" for v in seen) or "=1+1" in str(seen)
+
+
+def test_one_bad_segment_fails_alone_and_the_exit_code_says_so(small, tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    for f in small.glob("*.csv"):
+        (d / f.name).write_bytes(f.read_bytes())
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    nps = pd.read_csv(d / "nps_responses.csv", dtype=str, keep_default_na=False)
+    victim = nps.loc[3, "customer_id"]
+    region = cust.loc[cust["customer_id"] == victim, "region"].iloc[0]
+    nps.loc[3, "score"] = "eleven"
+    nps.to_csv(d / "nps_responses.csv", index=False)
+    out = tmp_path / "out"
+    r = invoke("build", "customer_experience", "--data", str(d), "--out", str(out), "--by", "region", "--no-progress")
+    assert r.exit_code == 1, r.output
+    regions = cust["region"].unique()
+    written = {p.name for p in out.glob("*.xlsx")}
+    assert len(written) == len(regions) - 1
+    assert not any(safe_component(region) in n for n in written)
+    flat = " ".join(r.output.split())
+    assert "nps_responses.csv row 5, column score" in flat and "'eleven' is not a number" in flat
+    assert "FAILED" in r.output
+
+
+def test_a_library_error_is_mapped_back_to_the_file_row(small):
+    """A KPI that rejects a value names the data file's row and column (here: a 0 on CSAT's 1–5 scale)."""
+    from workbook_templates import formulas as F
+    from workbook_templates.builder import ReportInputError, evaluate
+    from workbook_templates.context import scope
+    from workbook_templates.data import load_all
+    from workbook_templates.spec import Item, ItemList, ReportSpec, SheetSpec
+
+    tables, _ = load_all(small)
+    spec = ReportSpec("t", "t", "t", ("nps_responses",), (SheetSpec("R", "report"),), (
+        ItemList("R", 0, 0, "", (Item("x", "x", F.KPI("KPI_CSAT", F.Col("nps_responses", "score"))),)),))
+    scores = tables["nps_responses"].df["score"]
+    first_bad = int((scores > 5).to_numpy().nonzero()[0][0])  # NPS 6…10 are outside CSAT's 1…5
+    with pytest.raises(ReportInputError) as ei:
+        evaluate(spec, scope(tables, ("nps_responses",), None, None))
+    row = int(tables["nps_responses"].rows[first_bad])
+    assert f"nps_responses.csv row {row}, column score" in str(ei.value)
+    assert "KPI_CSAT" in str(ei.value)
+
+
+def test_period_builds_the_report_as_of_that_month(small, tmp_path):
+    r = invoke("build", "customer_experience", "--data", str(small), "--out", str(tmp_path),
+               "--period", "2025-10:2025-11", "--no-progress")
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    assert names == ["customer_experience__2025-10.xlsx", "customer_experience__2025-11.xlsx"]
+    wb = openpyxl.load_workbook(tmp_path / "customer_experience__2025-10.xlsx", data_only=True)
+    assert wb["Experience"]["B5"].value.strftime("%Y-%m") == "2025-10"
+    created = [c.value for c in wb["Tickets"]["C"][1:] if c.value is not None]
+    assert created and max(created) < pd.Timestamp("2025-11-01")
+    resolved = [c.value for c in wb["Tickets"]["E"][1:] if c.value is not None]
+    assert max(resolved) < pd.Timestamp("2025-11-01")  # resolved later = still open at the end of October
+
+
+def test_shards_split_the_run_without_overlap(small, tmp_path):
+    tasks = batch.plan(["customer_experience", "marketing_funnel"], small, tmp_path, by="region")
+    parts = [batch.plan(["customer_experience", "marketing_funnel"], small, tmp_path, by="region", shard=(k, 3))
+             for k in (1, 2, 3)]
+    flat = [t.out_path for p in parts for t in p]
+    assert sorted(flat) == sorted(t.out_path for t in tasks) and len(set(flat)) == len(flat)
+    r = invoke("build", "marketing_funnel", "--data", str(small), "--out", str(tmp_path / "s"), "--by", "region",
+               "--shard", "1/2", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert len(list((tmp_path / "s").glob("*.xlsx"))) == len(batch.plan(["marketing_funnel"], small, tmp_path,
+                                                                         by="region", shard=(1, 2)))
+
+
+def test_parallel_and_serial_runs_write_the_same_reports(small, tmp_path):
+    for jobs, sub in ((1, "a"), (2, "b")):
+        r = invoke("build", "marketing_funnel", "customer_experience", "--data", str(small), "--out",
+                   str(tmp_path / sub), "--by", "plan_tier", "--jobs", str(jobs), "--no-progress")
+        assert r.exit_code == 0, r.output
+    for p in (tmp_path / "a").glob("*.xlsx"):
+        a = openpyxl.load_workbook(p, data_only=True)
+        b = openpyxl.load_workbook(tmp_path / "b" / p.name, data_only=True)
+        for ws in a.worksheets:
+            assert [[c.value for c in r] for r in ws.iter_rows()] == [[c.value for c in r] for r in b[ws.title].iter_rows()]
+
+
+def test_formula_flavours(small, tmp_path):
+    for flavour in ("classic", "officejs", "values"):
+        out = tmp_path / flavour
+        r = invoke("build", "customer_experience", "--data", str(small), "--out", str(out), "--formulas", flavour,
+                   "--no-progress")
+        assert r.exit_code == 0, r.output
+        wb = openpyxl.load_workbook(out / "customer_experience.xlsx")
+        formulas = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        text = " ".join(str(getattr(f, "text", f)) for f in formulas)
+        if flavour == "values":
+            assert formulas == []
+        elif flavour == "officejs":
+            assert "_xldudf_KPI_NPS(" in text and not re.search(r"(?<!_)KPI_NPS\(", text.replace("_xldudf_KPI", ""))
+        else:
+            assert "KPI_NPS(" in text and "_xldudf_" not in text
+    values = openpyxl.load_workbook(tmp_path / "values" / "customer_experience.xlsx", data_only=True)
+    live = openpyxl.load_workbook(tmp_path / "classic" / "customer_experience.xlsx", data_only=True)
+    for cell in ("B11", "B12", "B14"):
+        assert values["Experience"][cell].value == pytest.approx(live["Experience"][cell].value)
+
+
+def test_xlsx_and_parquet_data_give_the_same_report_as_csv(small, tmp_path):
+    from workbook_templates.data import load_all
+
+    tables, _ = load_all(small)
+    for fmt in ("xlsx", "parquet"):
+        d = tmp_path / fmt
+        d.mkdir()
+        for name, t in tables.items():
+            df = t.df.copy()
+            if fmt == "xlsx":
+                df.to_excel(d / f"{name}.xlsx", index=False)
+            else:
+                df.to_parquet(d / f"{name}.parquet", index=False)
+    outs = {}
+    for src, d in (("csv", small), ("xlsx", tmp_path / "xlsx"), ("parquet", tmp_path / "parquet")):
+        r = invoke("build", "saas_dashboard", "--data", str(d), "--out", str(tmp_path / f"o_{src}"), "--no-progress")
+        assert r.exit_code == 0, r.output
+        wb = openpyxl.load_workbook(tmp_path / f"o_{src}" / "saas_dashboard.xlsx", data_only=True)
+        outs[src] = [c.value for c in wb["Dashboard"]["B"][10:48]]
+    assert outs["csv"] == outs["xlsx"] == outs["parquet"]
+
+
+# --------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------
+def test_a_failure_mid_write_leaves_the_previous_report_intact(small, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    r = invoke("build", "marketing_funnel", "--data", str(small), "--out", str(out), "--no-progress")
+    assert r.exit_code == 0
+    before = (out / "marketing_funnel.xlsx").read_bytes()
+
+    from workbook_templates import builder
+
+    real = builder.Writer.write
+
+    def crash(self):
+        self.wb.filename = str(self.path)
+        self.wb.add_worksheet("half")
+        Path(self.path).write_bytes(b"PK\x03\x04 half a zip")  # something partial on disk
+        raise OSError("disk full")
+
+    monkeypatch.setattr(builder.Writer, "write", crash)
+    res = run_task(Task("marketing_funnel", str(small), str(out / "marketing_funnel.xlsx")))
+    monkeypatch.setattr(builder.Writer, "write", real)
+    assert not res.ok and "disk full" in res.error
+    assert (out / "marketing_funnel.xlsx").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["marketing_funnel.xlsx"]  # no temp file left behind
+
+
+def test_a_killed_run_leaves_the_previous_report_intact(small, tmp_path):
+    out = tmp_path / "out"
+    r = invoke("build", "marketing_funnel", "--data", str(small), "--out", str(out), "--no-progress")
+    assert r.exit_code == 0
+    before = (out / "marketing_funnel.xlsx").read_bytes()
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from workbook_templates import builder, batch
+        real_close = builder.xlsxwriter.Workbook.close
+        def close(self):
+            # the new report is half written to its temporary file when the process is killed
+            Path(self.filename).write_bytes(b"PK\\x03\\x04 partial")
+            os.kill(os.getpid(), signal.SIGKILL)
+        builder.xlsxwriter.Workbook.close = close
+        batch.run_task(batch.Task("marketing_funnel", {str(small)!r}, {str(out / "marketing_funnel.xlsx")!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    assert (out / "marketing_funnel.xlsx").read_bytes() == before
+    leftovers = [p for p in out.iterdir() if p.name != "marketing_funnel.xlsx"]
+    assert leftovers and all(p.name.startswith(".") and p.name.endswith(".kpi-tmp") for p in leftovers)
+    old = 10_000
+    for p in leftovers:
+        os.utime(p, (p.stat().st_atime - old, p.stat().st_mtime - old))
+    assert batch.clean_stale_temp(out) == leftovers
+    assert [p.name for p in out.iterdir()] == ["marketing_funnel.xlsx"]
+
+
+# --------------------------------------------------------------------------
+# demo and templates
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_demo_builds_every_report_and_prints_a_summary(tmp_path):
+    r = invoke("demo", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.glob("*.xlsx")) == sorted(
+        ["saas_dashboard.xlsx", "retention_cohorts.xlsx", "marketing_funnel.xlsx", "customer_experience.xlsx",
+         "executive_overview.xlsx"])
+    flat = " ".join(r.output.split())
+    assert re.search(r"MRR\s*│\s*340,365", flat) and "NPS" in flat and "5 report(s)" in flat
+
+
+def test_templates_lists_and_copies(tmp_path):
+    r = invoke("templates")
+    assert r.exit_code == 0
+    for k in ("saas_dashboard", "retention_cohorts", "marketing_funnel", "customer_experience", "executive_overview"):
+        assert k in r.output
+    r = invoke("templates", "--copy", str(tmp_path))
+    assert r.exit_code == 0 and len(list(tmp_path.glob("*.xlsx"))) == 5
+    r = invoke("templates", "--copy", str(tmp_path))
+    assert "skipped" in r.output
+
+
+def test_every_report_command_has_help():
+    for cmd in ("build", "demo", "templates"):
+        r = invoke(cmd, "--help")
+        assert r.exit_code == 0 and len(r.output) > 100

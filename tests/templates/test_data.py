@@ -1,0 +1,156 @@
+"""The sample data set and the data loader: schemas, bad cells reported by file/row/column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbook_templates import sample_data
+from workbook_templates.batch import SAMPLE_DIR
+from workbook_templates.context import ScopeError, scope
+from workbook_templates.data import DataError, find_files, load_all, load_dataset
+from workbook_templates.schema import DATASETS
+
+
+def test_the_bundled_sample_data_is_what_the_seeded_generator_writes(tmp_path):
+    sample_data.write_csvs(tmp_path)  # default seed and months
+    for name in DATASETS:
+        a = pd.read_csv(SAMPLE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
+        b = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
+        pd.testing.assert_frame_equal(a, b, obj=name)
+
+
+def test_generator_is_seeded_and_local():
+    state = np.random.get_state()[1].copy()
+    a, b = sample_data.generate(7, 14), sample_data.generate(7, 14)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    assert not sample_data.generate(8, 14)["subscriptions"].equals(a["subscriptions"])
+    assert (np.random.get_state()[1] == state).all()  # never seeds numpy's global generator
+
+
+def test_sample_data_is_small_and_loads_without_issues():
+    size = sum(p.stat().st_size for p in SAMPLE_DIR.glob("*.csv"))
+    assert size < 3_000_000
+    tables, errors = load_all(SAMPLE_DIR)
+    assert errors == {}
+    assert all(t.issues == [] for t in tables.values())
+
+
+def test_sample_company_has_what_the_reports_need():
+    tables, _ = load_all(SAMPLE_DIR)
+    subs = tables["subscriptions"].df
+    months = subs["start_date"].dt.to_period("M")
+    assert (months.max() - months.min()).n + 1 >= 24
+    assert set(subs["billing_months"]) == {1.0, 3.0, 12.0}
+    mrr = subs["amount"] / subs["billing_months"]
+    changes = upgrades = downgrades = reactivations = 0
+    for _, g in subs.assign(mrr=mrr).sort_values("start_date").groupby("customer_id"):
+        for (_, a), (_, b) in zip(g.iterrows(), g.iloc[1:].iterrows()):
+            if a["end_date"] == b["start_date"]:
+                changes += 1
+                upgrades += b["mrr"] > a["mrr"]
+                downgrades += b["mrr"] < a["mrr"]
+            elif pd.notna(a["end_date"]) and (b["start_date"] - a["end_date"]).days > 28:
+                reactivations += 1
+    assert upgrades > 20 and downgrades > 5 and reactivations > 5
+    assert subs["end_date"].notna().sum() > 100  # churn (and plan changes)
+    cust = tables["customers"].df
+    assert cust["region"].nunique() >= 3 and cust["plan_tier"].nunique() == 3
+    assert set(tables["nps_responses"].df["score"]) <= set(range(11))
+    assert set(tables["csat_responses"].df["score"]) <= {1, 2, 3, 4, 5}
+    t = tables["tickets"].df
+    assert (t["first_response_at"] >= t["created_at"]).all() and t["resolved_at"].isna().any()
+    m = tables["marketing"].df
+    assert (m["visitors"] >= m["leads"]).all() and (m["leads"] >= m["mql"]).all() and (m["sql"] >= m["customers"]).all()
+    assert m["followers"].notna().any() and m["followers"].isna().any()
+    assert len(tables["activity"].df) > 5000
+
+
+def _write(tmp_path, name, text):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path / name
+
+
+def test_bad_cells_are_reported_with_file_row_and_column(tmp_path):
+    p = _write(tmp_path, "nps_responses.csv",
+               "response_id,customer_id,date,score,comment\n"
+               "N1,C1,2026-01-05,9,\n"
+               "N2,C1,2026-01-06,11,too high\n"
+               "N3,C1,2026-13-01,7,\n"
+               "N4,,2026-01-07,abc,\n"
+               "N1,C1,2026-01-08,8.5,\n"
+               "N6,C1,2026-01-08,#N/A,\n")
+    t = load_dataset(DATASETS["nps_responses"], p)
+    got = [(i.row, i.column) for i in t.issues]
+    assert (3, "score") in got and (4, "date") in got and (5, "customer_id") in got and (5, "score") in got
+    assert (6, "response_id") in got and (6, "score") in got and (7, "score") in got
+    text = "\n".join(map(str, t.issues))
+    assert "nps_responses.csv row 3, column score: 11 is above the maximum 10" in text
+    assert "nps_responses.csv row 5, column score: 'abc' is not a number" in text
+    assert "nps_responses.csv row 6, column score: 8.5 is not a whole number" in text
+    assert "row 6, column response_id: 'N1' repeats the key of row 2" in text
+    assert "row 7, column score: holds the error #N/A" in text
+    assert t.bad.tolist() == [False, True, True, True, True, True]
+
+
+def test_a_report_with_bad_rows_in_scope_fails_and_lists_them(tmp_path):
+    for f in SAMPLE_DIR.glob("*.csv"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    subs = pd.read_csv(tmp_path / "subscriptions.csv", dtype=str, keep_default_na=False)
+    subs.loc[9, "end_date"] = "2020-01-01"  # before its start
+    subs.loc[10, "customer_id"] = "C99999"  # no such customer
+    subs.to_csv(tmp_path / "subscriptions.csv", index=False)
+    tables, _ = load_all(tmp_path)
+    with pytest.raises(ScopeError) as ei:
+        scope(tables, ("subscriptions", "customers"), None, None)
+    msg = str(ei.value)
+    assert "subscriptions.csv row 11, column end_date" in msg and "is before start_date" in msg
+    assert "subscriptions.csv row 12, column customer_id: 'C99999' is not a customer_id of customers.csv" in msg
+    # the other data sets are fine, so a report that does not read subscriptions still builds
+    scope(tables, ("nps_responses",), None, None)
+
+
+def test_xlsx_numbers_stored_as_text_are_text(tmp_path):
+    df = pd.DataFrame({"month": ["2026-01"], "region": ["Europe"], "plan_tier": ["Growth"], "cogs": ["5"],
+                       "sales_cost": [3.5]})
+    df.to_excel(tmp_path / "costs.xlsx", index=False)
+    t = load_dataset(DATASETS["costs"], tmp_path / "costs.xlsx")
+    assert [str(i) for i in t.issues] == [
+        "costs.xlsx row 2, column cogs: '5' is text; a number is needed (numbers stored as text are text)"]
+
+
+def test_columns_by_name_missing_extra_and_ambiguous_files(tmp_path):
+    _write(tmp_path, "Costs.CSV", "Plan Tier,month,region,sales_cost,cogs,extra\nGrowth,2026-01,EU,1,2,x\n")
+    t = load_dataset(DATASETS["costs"], find_files(tmp_path)["costs"])
+    assert t.issues == [] and list(t.df.columns) == DATASETS["costs"].column_names
+    assert t.df["cogs"].iloc[0] == 2.0 and any("extra" in n for n in t.notices)
+    _write(tmp_path, "orders.csv", "customer_id,product\nC1,x\n")
+    with pytest.raises(DataError, match="missing column"):
+        load_dataset(DATASETS["orders"], tmp_path / "orders.csv")
+    _write(tmp_path, "costs.parquet", "")
+    with pytest.raises(DataError, match="more than one file"):
+        find_files(tmp_path)
+
+
+def test_keys_that_differ_only_in_case_are_rejected(tmp_path):
+    p = _write(tmp_path, "customers.csv", "customer_id,name,region,plan_tier,signup_date,channel\n"
+                                          "abc,A,EU,Growth,2026-01-01,\nABC,B,EU,Growth,2026-01-01,\n")
+    t = load_dataset(DATASETS["customers"], p)
+    assert any("only in upper/lower case" in str(i) for i in t.issues)
+
+
+def test_as_of_scope_drops_later_rows_and_clears_later_timestamps():
+    tables, _ = load_all(SAMPLE_DIR)
+    d = scope(tables, ("tickets", "subscriptions", "customers", "activity"), None, pd.Timestamp("2025-06-01"))
+    t = d.tables["tickets"].df
+    assert t["created_at"].max() < pd.Timestamp("2025-07-01")
+    assert t["resolved_at"].max() < pd.Timestamp("2025-07-01") and t["resolved_at"].isna().sum() > 0
+    s = d.tables["subscriptions"].df
+    assert s["start_date"].max() < pd.Timestamp("2025-07-01")
+    assert s["end_date"].dropna().max() < pd.Timestamp("2025-07-01")
+    a = d.tables["activity"].df  # activity keeps its last six months (here: none, it starts 2026-01)
+    assert len(a) == 0
+    # the rows kept still know their file rows
+    assert d.tables["tickets"].rows[0] == 2
