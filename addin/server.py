@@ -551,7 +551,9 @@ def create_app(config: ServerConfig | None = None) -> Callable:
     delegated = re.compile(r"^/(manifest(\.xml)?|manifest/download|favicon\.ico|static/.*)$")
 
     async def dispatch(scope, receive, send):
-        if scope["type"] == "http" and delegated.match(scope.get("path", "")) and scope.get("method") in ("GET", "HEAD"):
+        path = scope.get("path", "")
+        if (scope["type"] == "http" and delegated.match(path) and scope.get("method") in ("GET", "HEAD")
+                and not _escapes(path)):
             await xs_app(scope, receive, send)
         else:
             await app(scope, receive, send)
@@ -606,6 +608,18 @@ def _call_adapter(adapter: Callable, args: tuple) -> Any:
         name = adapter.kpi_spec.excel_name
         logger.exception("%s raised an unexpected error", name)
         return adapters.ExcelError("#VALUE!", f"{name}: unexpected error in the KPI library; the server log has details")
+
+
+def _escapes(path: str) -> bool:
+    """True for a (decoded) path that could leave a static folder.
+
+    xlwings-server looks a static path up in the project folder first with no
+    containment check (``OverridableStaticFiles.lookup_path``), so
+    ``/static/../../etc/passwd`` would read any file the server can read.
+    Such paths never reach it: a ``..``/``.`` segment, a backslash, a drive
+    colon or a NUL byte is refused (404).
+    """
+    return any(p in ("..", ".") or "\\" in p or ":" in p or "\x00" in p for p in path.split("/"))
 
 
 def _log_safe(text: str) -> str:

@@ -1,0 +1,557 @@
+"""The Office.js backend under attack and load, on loopback only.
+
+A real `kpi serve` (token, 200 kB request limit, one allowed CORS origin) gets
+malformed and truncated JSON, wrong types in every field, unknown functions,
+wrong argument counts, oversize bodies, slow clients, bad tokens, foreign
+origins, path traversal on every static route, and a bounded load test. Every
+loop is bounded and stops by itself. The server must answer each with a 4xx and
+a message (or the right 200), never a 5xx or a traceback, keep serving, and
+keep its memory and open files stable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import time
+
+import httpx
+import pytest
+from conftest import ALLOWED_ORIGIN, MAX_BYTES, TOKEN
+
+import kpi_functions as k
+from reliability_figures import count
+from reliability_server import CALL, LOOPBACK, check_value, dumps, expected, officejs_arg, raw_request, status_of
+
+SPECS = list(k.REGISTRY.values())
+#: the load test: calls and concurrent clients (KPI_LOAD_CALLS / KPI_LOAD_CLIENTS to change)
+LOAD_CALLS = int(os.environ.get("KPI_LOAD_CALLS", "5000"))
+LOAD_CLIENTS = int(os.environ.get("KPI_LOAD_CLIENTS", "32"))
+SENSITIVE = (b"root:x:", b"[project]", b"XLWINGS_LICENSE_KEY", b"not a template", b"PRIVATE KEY", b"import ",
+             b"Traceback", TOKEN.encode())
+
+
+@pytest.fixture(scope="module")
+def client():
+    with httpx.Client(timeout=60) as c:
+        yield c
+
+
+def ok_call(server, client) -> None:
+    """The server still computes correctly."""
+    r = server.post(client, {"func_name": "KPI_NPS", "args": [[[10], [9], [3], [""]]], "runtime": "1.4"})
+    assert r.status_code == 200 and r.json() == {"result": [[100 / 3]]}, r.text
+
+
+def assert_clean(r: httpx.Response, *statuses: int) -> None:
+    assert r.status_code in statuses, f"{r.status_code} {r.text[:300]}"
+    assert r.status_code < 500
+    assert b"Traceback" not in r.content and b'File "' not in r.content
+    if r.status_code >= 400:
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and 0 < len(detail) < 2000
+
+
+# ------------------------------------------------------------------ malformed bodies
+VALID = {"func_name": "KPI_CHURN_REVENUE", "args": [[[10, 0], [40, 30], [30, 40]], [[True]]], "runtime": "1.4",
+         "caller_address": "[Book1.xlsx]Sheet1!B2", "date_format": "yyyy-mm-dd"}
+
+
+def test_every_truncation_of_a_valid_body_is_a_400(server, client):
+    body = dumps(VALID).encode()
+    assert server.post(client, body).status_code == 200
+    for cut in range(len(body)):
+        r = server.post(client, body[:cut])
+        count("requests sent (attack)", detail="truncated JSON")
+        assert_clean(r, 400)
+        assert "malformed JSON" in r.json()["detail"] or "must be" in r.json()["detail"]
+    ok_call(server, client)
+
+
+def test_random_byte_corruption_never_gets_a_5xx(server, client):
+    rng = random.Random(20260601)
+    body = dumps(VALID).encode()
+    for _ in range(300):
+        b = bytearray(body)
+        for _ in range(rng.randint(1, 4)):
+            how = rng.random()
+            i = rng.randrange(len(b))
+            if how < 0.4:
+                b[i] = rng.randrange(256)
+            elif how < 0.7:
+                del b[i]
+            else:
+                b.insert(i, rng.choice(b'{}[]",:0123456789.eE-+ntfaluse\\\x00\xff'))
+        r = server.post(client, bytes(b))
+        count("requests sent (attack)", detail="corrupted JSON")
+        assert_clean(r, 200, 400, 404)
+    ok_call(server, client)
+
+
+FIELDS = ["func_name", "args", "runtime", "date_format", "culture_info_name", "caller_address", "client", "version"]
+WRONG = [None, True, False, 0, -1, 2**70, 1.5, 1e308, "", "x" * 5000, [], {}, [[]], [[{}]], {"a": [1]}, [None],
+         "KPI_NPS", [[[1]]], "\u0000", "😀" * 100]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_wrong_types_in_every_field(server, client, field):
+    for value in WRONG:
+        payload = dict(VALID)
+        payload[field] = value
+        r = server.post(client, payload)
+        count("requests sent (attack)", detail="wrong field types")
+        assert_clean(r, 200, 400, 404)
+        if (field == "func_name" and value != "KPI_NPS") or (field == "args" and not isinstance(value, list)):
+            assert r.status_code in (400, 404), f"{field}={value!r}: {r.status_code} {r.text[:200]}"
+    # and each argument of the call, cell by cell
+    for value in WRONG:
+        for where in range(3):
+            payload = json.loads(dumps(VALID))
+            if where == 0:
+                payload["args"][0] = value
+            elif where == 1:
+                payload["args"][0][0] = value
+            else:
+                payload["args"][0][0][0] = value
+            r = server.post(client, payload)
+            count("requests sent (attack)", detail="wrong field types")
+            assert_clean(r, 200, 400)
+    ok_call(server, client)
+
+
+def test_a_missing_field_or_a_body_that_is_not_an_object(server, client):
+    for field in ("func_name", "args"):
+        payload = dict(VALID)
+        del payload[field]
+        assert_clean(server.post(client, payload), 400)
+    for body in ("null", "1", '"KPI_NPS"', "[]", "true", "{}", " ", "\ufeff{}", "[" * 50_000, '{"a":' * 10_000):
+        r = server.post(client, body.encode())
+        count("requests sent (attack)", detail="not an object")
+        assert_clean(r, 400)
+    ok_call(server, client)
+
+
+def test_unknown_function_names_are_404(server, client):
+    names = ["KPI_NOPE", "KPI_", "NPS_KPI", "kpi_nps_", "NS.", "..", "../KPI_NPS", "KPI_NPS\u0000", "KPI_NPS;DROP",
+             "x" * 50_000, "КПИ_NPS", "__import__('os')", "custom_functions", "ADAPTERS", "__class__",
+             "KPI_NPS.__globals__", "call_spec", "os.system", "kpi_functions.nps", "\ud800", "KPI_NPS KPI_ARR"]
+    for name in names:
+        r = server.post(client, {"func_name": name, "args": []})
+        count("requests sent (attack)", detail="unknown functions")
+        assert_clean(r, 404, 400)
+        assert "KPI" in r.json()["detail"] or "func_name" in r.json()["detail"]
+    ok_call(server, client)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.excel_name for s in SPECS])
+def test_too_many_or_too_few_arguments(server, client, spec):
+    one = [[1]]
+    for n in (len(spec.required) - 1, len(spec.args) + 1, len(spec.args) + 50):
+        if n < 0:
+            continue
+        r = server.post(client, {"func_name": spec.excel_name, "args": [one] * n})
+        count("requests sent (attack)", detail="argument counts")
+        assert_clean(r, 400)
+        assert r.json()["detail"].startswith(spec.excel_name + " takes")
+
+
+# ------------------------------------------------------------------ size limits
+def test_bodies_over_the_limit_are_413_and_within_it_are_read(server, client):
+    def sized(n: int) -> bytes:
+        head = b'{"func_name": "KPI_ARR", "args": [[[1]]], "caller_address": "'
+        tail = b'"}'
+        return head + b"A" * (n - len(head) - len(tail)) + tail
+
+    at_limit = sized(MAX_BYTES)
+    assert len(at_limit) == MAX_BYTES
+    r = server.post(client, at_limit)
+    assert_clean(r, 400)  # read in full (caller_address is too long), not refused for its size
+    for n in (MAX_BYTES + 1, MAX_BYTES * 5, 50 * 1024 * 1024):
+        r = server.post(client, sized(n) if n <= MAX_BYTES * 5 else b"x" * n)
+        count("requests sent (attack)", detail="oversize bodies")
+        assert_clean(r, 413)
+        assert f"the limit is {MAX_BYTES} bytes" in r.json()["detail"]
+
+    def stream():  # chunked, no Content-Length: refused while reading
+        yield b'{"func_name": "KPI_ARR", "args": [[[1]'
+        for _ in range(100):
+            yield b", [1]" * 1000
+        yield b"]]}"
+
+    r = client.post(server.base + CALL, content=stream(), headers=server.headers())
+    count("requests sent (attack)", detail="oversize bodies")
+    assert_clean(r, 413)
+    # a declared size far over the limit is refused before a byte of the body is sent
+    answer = raw_request(server.port, (
+        f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {10**12}\r\n\r\n").encode(), read_timeout=10)
+    count("requests sent (attack)", detail="oversize bodies")
+    assert status_of(answer) == 413, answer[:300]
+    ok_call(server, client)
+
+
+def test_malformed_framing_headers(server, client):
+    base = f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+    body = dumps(VALID).encode()
+    cases = [
+        base + "Content-Length: -1\r\n\r\n",
+        base + "Content-Length: abc\r\n\r\n",
+        base + "Content-Length: 1e3\r\n\r\n",
+        base + f"Content-Length: {len(body)}\r\nContent-Length: 5\r\n\r\n",
+        base + f"Content-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        base + "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        base + "Content-Length: 99999999999999999999999999\r\n\r\n",
+        "POST " + CALL + " HTTP/1.1\r\n" + "X-Long: " + "a" * 70_000 + "\r\n\r\n",
+        "GARBAGE\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + "\x00" * 40,  # a TLS hello on the plain port
+    ]
+    for head in cases:
+        data = head.encode("latin-1") + (body if head.endswith("\r\n\r\n") and "chunked" not in head else b"")
+        answer = raw_request(server.port, data, read_timeout=5)
+        count("requests sent (attack)", detail="malformed framing")
+        status = status_of(answer)
+        assert status == 0 or 400 <= status < 500 or status == 200, answer[:300]
+        assert b"Traceback" not in answer
+    ok_call(server, client)
+
+
+# ------------------------------------------------------------------ slow clients
+def _slow_sockets(port: int, n: int, partial: bytes) -> list[socket.socket]:
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection((LOOPBACK, port), timeout=5)
+        s.sendall(partial)
+        socks.append(s)
+    return socks
+
+
+def test_slow_clients_do_not_stop_others_from_being_served(server, client):
+    """A bounded slowloris: 150 connections stalled in their headers and 150 in their
+    body, held for 3 s while normal calls go on; then all are closed and the server's
+    open files return to where they were."""
+    fds_before = server.open_fds()
+    head_only = f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nX-Slow: ".encode()
+    part_body = (f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"func_name\": ").encode()
+    socks = _slow_sockets(server.port, 150, head_only) + _slow_sockets(server.port, 150, part_body)
+    count("slow clients held", len(socks))
+    try:
+        deadline = time.time() + 3
+        worst = 0.0
+        while time.time() < deadline:
+            t0 = time.perf_counter()
+            ok_call(server, client)
+            worst = max(worst, time.perf_counter() - t0)
+            for s in socks[::25]:  # trickle one more byte now and then
+                s.sendall(b"a")
+            time.sleep(0.1)
+        assert worst < 2.0, f"a normal call took {worst:.2f} s while slow clients were connected"
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.time() + 10
+    while server.open_fds() > fds_before + 5 and time.time() < deadline:
+        time.sleep(0.2)
+    assert server.open_fds() <= fds_before + 5, (fds_before, server.open_fds())
+    ok_call(server, client)
+
+
+def test_a_slow_but_honest_client_is_served(server, client):
+    body = dumps(VALID).encode()
+    head = (f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((LOOPBACK, server.port), timeout=10) as s:
+        s.sendall(head)
+        for i in range(0, len(body), len(body) // 8 + 1):
+            s.sendall(body[i:i + len(body) // 8 + 1])
+            time.sleep(0.15)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert status_of(answer) == 200 and b'"result"' in answer, answer[:300]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "kpi serve sets no read timeout: a client that stalls in its headers or body keeps its "
+    "connection (and a file descriptor) forever; uvicorn has no header timeout and the guard "
+    "reads the body without one. Handed back to the add-in backend; deployers put a reverse "
+    "proxy with client timeouts in front (docs/reliability.md)."))
+def test_a_stalled_client_is_disconnected(server):
+    s = _slow_sockets(server.port, 1, f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nX-Slow: ".encode())[0]
+    s.settimeout(35)
+    try:
+        assert s.recv(100) is not None  # the server answers (408) or closes within 35 s
+    except (TimeoutError, socket.timeout):
+        pytest.fail("the stalled connection was still open after 35 s")
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------ authentication
+def test_missing_or_wrong_bearer_token_is_401_and_never_computes(server, client):
+    bad = [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer wrong-token-4477"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": f"Bearer {TOKEN.upper()}"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Token {TOKEN}"},
+        {"Authorization": "Bearer " + "A" * 10_000},
+        {"X-Authorization": f"Bearer {TOKEN}"},
+    ]
+    for h in bad:
+        r = server.post(client, VALID, headers={"Content-Type": "application/json", **h})
+        count("requests sent (attack)", detail="bad tokens")
+        assert_clean(r, 401)
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert "result" not in r.json()
+    # the scheme name is case-insensitive (RFC 9110); the token is not
+    r = server.post(client, VALID, headers={"Content-Type": "application/json", "Authorization": f"bearer {TOKEN}"})
+    assert r.status_code == 200
+    # non-ASCII bytes in the header
+    answer = raw_request(server.port, (
+        f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer \xff\xfe{TOKEN}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").encode("latin-1"))
+    assert status_of(answer) in (400, 401), answer[:300]
+
+
+def test_no_path_variant_of_the_call_route_skips_the_token(server):
+    """The token guard compares the path: a variant of it must never reach the function."""
+    body = dumps(VALID).encode()
+    variants = ["/xlwings/custom-functions-call/", "//xlwings/custom-functions-call", "/xlwings//custom-functions-call",
+                "/xlwings/./custom-functions-call", "/xlwings/../xlwings/custom-functions-call",
+                "/xlwings/custom%2Dfunctions-call", "/xlwings%2Fcustom-functions-call", "/XLWINGS/custom-functions-call",
+                "/xlwings/custom-functions-call;x", "/xlwings/custom-functions-call%00", "/xlwings/custom-functions-call?x=1",
+                "/xlwings/custom-functions-call#x", f"http://{LOOPBACK}{CALL}", "/static/../xlwings/custom-functions-call",
+                "/xlwings/custom-functions-call%2f", "/./xlwings/custom-functions-call"]
+    for path in variants:
+        answer = raw_request(server.port, (
+            f"POST {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+        count("requests sent (attack)", detail="token bypass attempts")
+        status = status_of(answer)
+        assert status in (307, 400, 401, 404, 405), (path, answer[:300])
+        assert b'"result"' not in answer, path
+
+
+# ------------------------------------------------------------------ CORS
+def test_cors_is_granted_to_the_allowed_origin_only(server, client):
+    def preflight(origin: str) -> httpx.Response:
+        return client.options(server.base + CALL, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+
+    r = preflight(ALLOWED_ORIGIN)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "access-control-allow-credentials" not in r.headers
+    for origin in ("https://evil.example", "null", "http://excel.example", "https://excel.example:8443",
+                   "https://excel.example.evil.com", "https://sub.excel.example", "https://EXCEL.example.",
+                   "file://", "https://excel.example/path", ALLOWED_ORIGIN + "%00"):
+        r = preflight(origin)
+        count("requests sent (attack)", detail="foreign origins")
+        assert "access-control-allow-origin" not in r.headers, (origin, dict(r.headers))
+        assert r.status_code in (400, 401, 403, 405), (origin, r.status_code)
+        r = server.post(client, VALID, headers=server.headers(Origin=origin))
+        count("requests sent (attack)", detail="foreign origins")
+        assert "access-control-allow-origin" not in r.headers, origin
+    r = server.post(client, VALID, headers=server.headers(Origin=ALLOWED_ORIGIN))
+    assert r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+
+# ------------------------------------------------------------------ path traversal
+TRAVERSAL = [
+    "/taskpane.html?../../../../etc/passwd", "/taskpane.html?file=../../../../etc/passwd",
+    "/taskpane.html/../../../../etc/passwd", "/taskpane.html%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/%252e%252e/%252e%252e/etc/passwd", "/static/..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/static/....//....//....//etc/passwd", "/static/..\\..\\..\\..\\etc\\passwd",
+    "/static/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd", "/static/js/../../../../../../pyproject.toml",
+    "/static/js/../../../server.py", "/static/js/..%2f..%2f..%2fserver.py", "/static//etc/passwd",
+    "/static/js/%00.js", "/static/js/kpi-taskpane.js%00.txt", "/static/" + "../" * 40 + "etc/passwd",
+    "/templates/../secret.txt", "/templates/..%2fsecret.txt", "/templates/secret.txt",
+    "/templates/%2e%2e%2fsecret.txt", "/templates/%2e%2e/%2e%2e/pyproject.toml",
+    "/templates/saas_dashboard.xlsx%00.txt", "/templates/.%2e/secret.txt",
+    "/templates/saas_dashboard.xlsx/../secret.txt", "/templates/..\\secret.txt", "/templates//etc/passwd",
+    "/templates/%2fetc%2fpasswd", "/templates/~/.bashrc", "/manifest.xml/../../etc/passwd",
+    "/manifest/../../../etc/passwd", "/xlwings/../../etc/passwd", "/favicon.ico/..%2f..%2fetc/passwd",
+    "/..%2f..%2f..%2fetc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/static/css/../../templates/manifest.xml",
+    "/static/../templates/kpi_taskpane.html",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSAL)
+def test_path_traversal_on_static_routes(server, path):
+    for method in ("GET", "HEAD"):
+        answer = raw_request(server.port, (f"{method} {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\n"
+                                           "Connection: close\r\n\r\n").encode())
+        count("requests sent (attack)", detail="path traversal")
+        status = status_of(answer)
+        for marker in SENSITIVE:
+            assert marker not in answer, (path, marker, answer[:300])
+        if path.startswith("/taskpane.html?"):  # the query is ignored: the task pane itself
+            assert status == (200 if method == "GET" else 405) and (method == "HEAD" or b"KPI_NPS" in answer), \
+                (path, answer[:200])
+        else:
+            assert status in (400, 404, 405), (path, status, answer[:300])
+
+
+def test_the_static_route_reads_no_file_outside_its_folder(server):
+    """Regression: xlwings-server's OverridableStaticFiles joins the request path to the
+    project's static folder without a containment check; `/static/` + `../` × 40 +
+    `etc/passwd` answered 200 with the file, and `/static/js/../../../server.py` with
+    the backend's own source. The backend now refuses such paths before delegating."""
+    for path in ("/static/" + "../" * 40 + "etc/passwd", "/static/js/../../../server.py",
+                 "/static/js/%2e%2e/%2e%2e/%2e%2e/server.py", "/static/..%5c..%5cserver.py"):
+        answer = raw_request(server.port, f"GET {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\nConnection: close\r\n\r\n".encode())
+        assert status_of(answer) == 404, (path, answer[:200])
+        assert b"root:" not in answer and b"def create_app" not in answer
+    # the real static files are still served
+    answer = raw_request(server.port, f"GET /static/css/kpi.css HTTP/1.1\r\nHost: {LOOPBACK}\r\nConnection: close\r\n\r\n".encode())
+    assert status_of(answer) == 200
+
+
+def test_absolute_form_and_odd_request_targets(server):
+    for target in (f"http://{LOOPBACK}/../../etc/passwd", "*", "../../etc/passwd", "/%", "/%zz", "/" + "a" * 20_000):
+        answer = raw_request(server.port, f"GET {target} HTTP/1.1\r\nHost: {LOOPBACK}\r\nConnection: close\r\n\r\n".encode())
+        count("requests sent (attack)", detail="path traversal")
+        assert status_of(answer) == 0 or 400 <= status_of(answer) < 500, (target, answer[:200])
+        for marker in SENSITIVE:
+            assert marker not in answer
+
+
+def test_the_templates_route_serves_its_files_byte_for_byte(server, client, report_templates):
+    r = client.get(server.base + "/templates/saas_dashboard.xlsx")
+    assert r.status_code == 200 and r.content == (report_templates / "saas_dashboard.xlsx").read_bytes()
+    assert client.get(server.base + "/templates/secret.txt").status_code == 404
+
+
+# ------------------------------------------------------------------ load
+LOAD_SPECS = [s for s in SPECS if s.excel_name not in ("KPI_BGNBD_FIT", "KPI_CLV_BGNBD")]  # fits: seconds each
+
+
+def _load_payloads() -> list[tuple[dict, object, str]]:
+    """(payload, expected outcome, function) for every registry example, plus error cases."""
+    out = []
+    for spec in LOAD_SPECS:
+        full = list(spec.example) + [None] * (len(spec.args) - len(spec.example))
+        matrices = [officejs_arg(v, True) for v in full]
+        out.append(({"func_name": spec.excel_name, "args": matrices, "runtime": "1.4", "date_format": "yyyy-mm-dd"},
+                    expected(spec, matrices), spec.excel_name))
+    spec = k.get("KPI_ARPU")
+    for args in ([[[100], ["abc"]], [[3]]], [[[100]], [[0]]], [[[1], [{"type": "Error", "basicValue": "#N/A",
+                                                                      "errorType": "NotAvailable"}]], [[2]]]):
+        out.append(({"func_name": "KPI_ARPU", "args": args, "runtime": "1.4"}, expected(spec, args), "KPI_ARPU"))
+    return out
+
+
+def _check(payload, want, name, r: httpx.Response) -> str | None:
+    if r.status_code != 200:
+        return f"{name}: {r.status_code} {r.text[:200]}"
+    body = r.json()
+    try:
+        if want[0] == "error":
+            assert body["error"]["code"] == want[1] and want[2] in body["error"]["message"]
+        else:
+            assert "error" not in body
+            check_value(k.get(name), body["result"], want[1], payload["runtime"])
+    except AssertionError as err:
+        return f"{name}: wrong answer {err}"[:500]
+    return None
+
+
+async def _load(server, n: int, clients: int, cases) -> tuple[dict[int, int], list[str], list[float]]:
+    statuses: dict[int, int] = {}
+    wrong: list[str] = []
+    times: list[float] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(cases[i % len(cases)])
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as c:
+        async def worker():
+            while True:
+                try:
+                    payload, want, name = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                r = await c.post(server.base + CALL, content=dumps(payload), headers=server.headers())
+                times.append(time.perf_counter() - t0)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                problem = _check(payload, want, name, r)
+                if problem:
+                    wrong.append(problem)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return statuses, wrong, times
+
+
+def test_load_zero_5xx_zero_wrong_answers_and_stable_memory(server, client):
+    cases = _load_payloads()
+    asyncio.run(_load(server, 300, LOAD_CLIENTS, cases))  # warm up (imports, caches)
+    rss_before, fds_before = server.rss_kb(), server.open_fds()
+    t0 = time.perf_counter()
+    statuses, wrong, times = asyncio.run(_load(server, LOAD_CALLS, LOAD_CLIENTS, cases))
+    elapsed = time.perf_counter() - t0
+    rss_after = server.rss_kb()
+    statuses2, wrong2, _ = asyncio.run(_load(server, LOAD_CALLS // 2, LOAD_CLIENTS, cases))
+    rss_again = server.rss_kb()
+    times.sort()
+    count("load calls", LOAD_CALLS + LOAD_CALLS // 2 + 300)
+    count("load 5xx", sum(v for s, v in {**statuses}.items() if s >= 500) + sum(v for s, v in statuses2.items() if s >= 500))
+    count("load wrong answers", len(wrong) + len(wrong2))
+    from reliability_figures import DETAILS
+
+    DETAILS["load"].update({
+        "calls": LOAD_CALLS, "clients": LOAD_CLIENTS, "seconds": round(elapsed, 1),
+        "calls per second": round(LOAD_CALLS / elapsed), "median ms": round(times[len(times) // 2] * 1000, 1),
+        "p99 ms": round(times[int(len(times) * 0.99)] * 1000, 1), "rss before MB": round(rss_before / 1024, 1),
+        "rss after MB": round(rss_after / 1024, 1), "rss after second round MB": round(rss_again / 1024, 1),
+    })
+    assert statuses == {200: LOAD_CALLS}, statuses
+    assert statuses2 == {200: LOAD_CALLS // 2}, statuses2
+    assert not wrong and not wrong2, (wrong + wrong2)[:5]
+    # memory: the first round may grow caches; afterwards it stays flat
+    assert rss_after - rss_before < 64 * 1024, (rss_before, rss_after)
+    assert rss_again - rss_after < 16 * 1024, f"RSS grew from {rss_after} kB to {rss_again} kB on the second round"
+    time.sleep(1)
+    assert server.open_fds() <= fds_before + 5
+    ok_call(server, client)
+
+
+# ------------------------------------------------------------------ secure defaults
+def test_default_bind_is_loopback_and_the_banner_says_so(tmp_path):
+    from reliability_server import run_server
+
+    with run_server(tmp_path, host_flag=False) as srv:  # no --host: the default
+        addresses = srv.listening_addresses()
+        assert addresses and all(a in ("127.0.0.1", "::1") for a, _ in addresses), addresses
+        assert f"http://127.0.0.1:{srv.port}" in srv.log_text()
+        r = httpx.get(srv.base + "/health")
+        assert r.status_code == 200 and "server" not in r.headers  # no server banner
+
+
+def test_answers_carry_no_tracebacks_or_internals(server, client):
+    for r in (client.get(server.base + "/nope"), client.put(server.base + CALL), client.get(server.base + "/docs"),
+              client.get(server.base + "/openapi.json"), client.get(server.base + "/redoc"),
+              client.post(server.base + "/xlwings/custom-scripts-call/x"), client.get(server.base + "/socket.io/")):
+        assert r.status_code in (401, 404, 405), (r.request.url, r.status_code)
+        assert b"Traceback" not in r.content and b"site-packages" not in r.content
+
+
+def test_the_log_holds_no_token_and_no_traceback(server, client):
+    wrong = "Bearer wrong-token-secret-8812"
+    server.post(client, VALID, headers={"Content-Type": "application/json", "Authorization": wrong})
+    server.post(client, VALID)
+    time.sleep(0.5)
+    log = server.log_text()
+    assert TOKEN not in log and "wrong-token-secret-8812" not in log
+    assert "Authorization" not in log and "authorization" not in log
+    assert "Traceback" not in log, log[log.index("Traceback") - 500:][:3000]
