@@ -304,7 +304,7 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     for k in range(n):
         if not active_mask[k, months - ACTIVITY_MONTHS:].any():
             continue
-        users = int(rng.integers(1, 3)) + (1 if tier_arr[k] == "Enterprise" else 0)
+        users = 1 + (1 if tier_arr[k] == "Enterprise" or rng.uniform() < 0.25 else 0)
         for u in range(users):
             p = rng.beta(1.4, 7.0)  # daily activity propensity
             on = active_mask[k, month_of_day] & (rng.uniform(size=days.size) < np.where(weekday, p, p * 0.25))
