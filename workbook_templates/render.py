@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tool
             r = run_task(t)
             if not r.ok:
                 raise SystemExit(r.error)
-            pdf = render_pdf(Path(r.path), Path(tmp) / "pdf")
-            png = render_png(pdf, docs / f"report_{t.template}.png")
-            print(png)
+            pdf = render_pdf(Path(r.path), Path(tmp) / "pdf", pages="1-2")
+            print(render_png(pdf, docs / f"report_{t.template}.png"))
+            if t.template == "retention_cohorts":  # the cohort heat map is the second sheet
+                print(render_png(pdf, docs / "report_retention_cohorts_heatmap.png", page=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

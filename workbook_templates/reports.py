@@ -275,7 +275,7 @@ def _retention() -> ReportSpec:
                  BlockCol("rtrend", "cust_new")), note="the same sums over the trend months"),
         Item("churn", "Customer churn, report month",
              KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start"))),
-        Item("m12", "12-month logo retention of the cohort a year back",
+        Item("m12", "Month-12 retention, cohort of a year ago",
              IfError(Lookup2D(EDate(RM, -12), SpillCol("cohorts", "cohort"), "cohorts", "month 12"), "n/a"),
              PCT, note="from the cohort table"),
         Item("repeat", "Repeat purchase rate", KPI("KPI_REPEAT_PURCHASE_RATE", Col("orders", "customer_id")),
@@ -290,20 +290,20 @@ def _retention() -> ReportSpec:
     m = RowRef("month")
     D = "Details"
     blocks += [Text(D, 0, 0, "Details behind the retention report", "title"),
-               Text(D, 1, 0, "Retention and churn by month (from the Movements table), stickiness by month, and "
-                             "the survival table.", "subtitle")]
+               Text(D, 1, 0, "Retention and churn by month (from the Movements table) and the survival "
+                             "table.", "subtitle")]
     blocks.append(_trend("rtrend", D, 3, 0, "Retention by month", extra=(
         RowColumn("retention", "Retention",
                   KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
         RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
     )))
-    blocks.append(RowTable("stick", D, 18, 0, "Stickiness by month", "months:6", (
+    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", "months:6", (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("stickiness", "DAU/MAU",
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
     )))
-    blocks.append(Text(D, 27, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
-    blocks.append(Spill("survival", D, 28, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
+    blocks.append(Text(D, 18, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
+    blocks.append(Spill("survival", D, 19, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
                                                    BlockCol("life", "churned")),
                         col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT))))
     # cohorts
@@ -343,11 +343,11 @@ def _retention() -> ReportSpec:
     )
     sheets = [SheetSpec(S, "report", widths=((0, 34), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
                         print_area="A1:N50", fit_height=1, tab_color=BLUE),
-              _details_sheet(),
-              SheetSpec("Cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 7) for i in range(2, 17)),
+              SheetSpec("Cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
                         fit_height=1, tab_color=BLUE),
-              SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 7) for i in range(2, 17)),
-                        fit_height=1, tab_color=BLUE)]
+              SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
+                        fit_height=1, tab_color=BLUE),
+              _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets
     sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10)), hidden=True),
                SheetSpec("Notes", "notes")]

@@ -292,3 +292,18 @@ def schema_markdown() -> str:
             out.append(f"| `{c.name}` | {c.type} | {c.unit or '—'} | {'yes' if c.required else 'no'} | {desc} |")
         out.append("")
     return "\n".join(out)
+
+
+def schema_summary_markdown() -> str:
+    """One line per data set (for the README): file, columns with type and unit; * marks optional columns."""
+    out = ["| file | columns (type, unit; * may be blank) |", "|---|---|"]
+    for ds in DATASETS.values():
+        cols = []
+        for c in ds.columns:
+            t = c.type + (f", {c.unit}" if c.unit else "")
+            cols.append(f"`{c.name}`{'*' if not c.required else ''} ({t})")
+        out.append(f"| `{ds.name}.csv` | {', '.join(cols)} |")
+    return "\n".join(out)
+
+
+__all__.append("schema_summary_markdown")

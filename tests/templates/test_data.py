@@ -154,3 +154,16 @@ def test_as_of_scope_drops_later_rows_and_clears_later_timestamps():
     assert len(a) == 0
     # the rows kept still know their file rows
     assert d.tables["tickets"].rows[0] == 2
+
+
+def test_readme_and_docs_document_the_schemas_as_the_code_defines_them():
+    from workbook_templates.schema import schema_markdown, schema_summary_markdown
+
+    root = SAMPLE_DIR.parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("<!-- BEGIN reports -->"):readme.index("<!-- END reports -->")]
+    assert schema_summary_markdown() in section
+    assert schema_markdown() in (root / "docs" / "reports.md").read_text(encoding="utf-8")
+    for png in ("report_saas_dashboard.png", "report_retention_cohorts.png", "report_marketing_funnel.png",
+                "report_customer_experience.png", "report_executive_overview.png"):
+        assert (root / "docs" / png).is_file() and png in section
