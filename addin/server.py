@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -219,6 +220,26 @@ def _clean_cell(v: Any, fn: str, arg: str, r: int, c: int) -> Any:
     raise BadRequest(400, f"{fn}: argument '{arg}', row {r}, column {c}: unsupported value {_short(v)}")
 
 
+_PLAIN_CELLS = frozenset({str, bool, float, int, type(None)})
+
+
+def _plain_matrix(value: list, width: int) -> bool:
+    """True when every row has ``width`` cells and every cell is what :func:`_clean_cell` returns
+    unchanged (text, booleans, null, floats, integers within ±2**53).
+
+    The common case — a range of numbers or text — is checked with C-level passes
+    instead of a Python call per cell (a 10,000-cell range: ~0.5 ms instead of ~10 ms);
+    anything else takes the cell-by-cell path, which names the offending cell.
+    """
+    if set(map(len, value)) != {width}:
+        return False
+    cells = list(itertools.chain.from_iterable(value))
+    kinds = set(map(type, cells))
+    if not kinds <= _PLAIN_CELLS:
+        return False
+    return int not in kinds or all(-(2**53) <= v <= 2**53 for v in cells if type(v) is int)
+
+
 def _clean_arg(value: Any, fn: str, arg: str) -> Any:
     """One Office.js argument: ``null`` (omitted) or a 2-D matrix of cells."""
     if value is None:
@@ -231,6 +252,8 @@ def _clean_arg(value: Any, fn: str, arg: str) -> Any:
     width = len(value[0])
     if width == 0:
         raise BadRequest(400, f"{fn}: argument '{arg}' must be a 2-D array with at least one cell")
+    if _plain_matrix(value, width):
+        return value  # nothing to clean: every cell is already a plain value
     out = []
     for i, row in enumerate(value):
         if len(row) != width:
