@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import kpi_functions as k  # noqa: E402
 from kpi_functions import _coerce  # noqa: E402
-from kpi_functions.mrr_tables import _MRR_COLUMNS, _SUBSCRIPTION_COLUMNS, _frame_dates_as_serials  # noqa: E402
+from kpi_functions.mrr_tables import _MRR_COLUMNS, _SUBSCRIPTION_COLUMNS  # noqa: E402
 
 __all__ = ["make_mrr_table", "make_subscriptions", "as_nested", "time_call", "time_calls", "main"]
 
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     for label, data in {**forms, **nested}.items():
         print(f" {label}")
         if isinstance(data, pd.DataFrame):
-            _line("coercion only (_coerce.table)", lambda: _coerce.table(_frame_dates_as_serials(data), fn, "t",
+            _line("coercion only (_coerce.table)", lambda: _coerce.table(data, fn, "t",
                                                                           _MRR_COLUMNS), repeat)
         else:
             _line("coercion only (_coerce.table)", lambda: _coerce.table(data, fn, "t", _MRR_COLUMNS), repeat)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     }.items():
         print(f" {label}")
         _line("coercion only (_coerce.table)",
-              lambda: _coerce.table(_frame_dates_as_serials(subs), fn, "s", _SUBSCRIPTION_COLUMNS), repeat)
+              lambda: _coerce.table(subs, fn, "s", _SUBSCRIPTION_COLUMNS), repeat)
         _line("mrr_schedule", lambda: k.mrr_schedule(subs), repeat)
         out = k.mrr_schedule(subs)
         print(f"  ({len(out):,} customer-month rows out)")

@@ -111,10 +111,14 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
             return Grid(np.empty((0, 1), dtype=object), True)
         if all(pd.api.types.is_float_dtype(t) or pd.api.types.is_integer_dtype(t) for t in x.dtypes):
             return Grid(x.to_numpy(dtype=float, copy=True), True)
-        cols = [_series_values(x.iloc[:, j]) for j in range(x.shape[1])]
         out = np.empty((x.shape[0], x.shape[1]), dtype=object)
-        for j, col in enumerate(cols):
-            out[:, j] = col
+        for j in range(x.shape[1]):
+            s = x.iloc[:, j]
+            if pd.api.types.is_datetime64_any_dtype(s.dtype):
+                # into an object array as Timestamps: numpy would store datetime64[ns] as integers
+                out[:, j] = s.astype(object).to_numpy()
+            else:
+                out[:, j] = _series_values(s)
         return Grid(out, True)
     if isinstance(x, pd.Series):
         return Grid(_series_values(x).reshape(-1, 1), False)
@@ -163,8 +167,6 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
 def _object_array(x: Sequence, shape: tuple[int, ...], fn: str, arg: str) -> np.ndarray:
     """Build an array from Python data, keeping numbers numeric when they all are.
 
-    Cells that are themselves sequences (a 3-D list, or a row inside a flat
-    list) are refused: a range has at most two dimensions.
     """
     try:
         arr = np.array(x, dtype=object)
@@ -187,20 +189,16 @@ def _object_array(x: Sequence, shape: tuple[int, ...], fn: str, arg: str) -> np.
             out = np.full(shape, np.nan)
             out[~missing] = arr[~missing].astype(float)
             return out
-    if kind not in ("string", "empty", "boolean", "datetime", "date"):
-        nested = pd.Series(flat, dtype=object).map(_is_sequence).to_numpy(dtype=bool)
-        if nested.any():
-            i = int(np.flatnonzero(nested)[0])
-            if len(shape) == 1:
-                raise KPIInputError(fn, "mixes single values and rows; pass a flat list or a list of rows",
-                                    argument=arg, position=f"item {i + 1}")
-            r, c = divmod(i, shape[1])
-            raise KPIInputError(fn, "a range may have at most two dimensions", argument=arg,
-                                position=f"row {r + 1}, column {c + 1}")
+    # Cells that are themselves sequences (a 3-D list, a row inside a flat list)
+    # stay as objects here: every reader refuses a non-scalar cell with its
+    # position ("is a list; a number is needed"), so the common path pays no
+    # extra pass over every cell.
     return arr
 
 
-def _series_values(s: pd.Series) -> np.ndarray:
+def _series_values(s: pd.Series, keep_int: bool = False) -> np.ndarray:
+    if keep_int and pd.api.types.is_integer_dtype(s.dtype) and not s.isna().any():
+        return s.to_numpy(dtype=np.int64)  # exact (ids above 2**53 stay distinct)
     if pd.api.types.is_float_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
         if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
             return s.to_numpy(dtype=float, na_value=np.nan)
@@ -490,8 +488,9 @@ def labels(x: Any, fn: str, arg: str) -> np.ndarray:
                 out[i] = int(v)
         elif isinstance(v, np.integer):
             out[i] = int(v)
-        elif not isinstance(v, (str, int)):
-            out[i] = v if isinstance(v, (_dt.date,)) else str(v)
+        elif not isinstance(v, (str, int, _dt.date)):
+            raise KPIInputError(fn, f"is {_kind_name(v)}; an identifier (text or a number) is needed",
+                                argument=arg, position=g.position(i), value=v, has_value=True)
     return out
 
 
@@ -589,22 +588,25 @@ def _to_dt64(vals: np.ndarray) -> np.ndarray:
 
 
 def _parse_iso(vals: np.ndarray, idx: np.ndarray, fn: str, arg: str, pos) -> np.ndarray:
-    for k, v in zip(idx, vals):
-        if v in EXCEL_ERRORS:
-            raise KPIErrorValue(fn, v, argument=arg, position=pos(k))
-    s = pd.Series(vals, dtype=object).str.strip()
+    """Parse ISO date strings; each distinct string is parsed once (months repeat a lot)."""
+    codes, uniques = pd.factorize(pd.Series(vals, dtype=object), sort=False)
+    uniq = np.asarray(uniques, dtype=object)
+    err = pd.Series(uniq, dtype=object).isin(EXCEL_ERRORS).to_numpy(dtype=bool)
+    if err.any():
+        k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(err)))[0])
+        raise KPIErrorValue(fn, vals[k], argument=arg, position=pos(idx[k]))
+    s = pd.Series(uniq, dtype=object).str.strip()
     parsed = pd.to_datetime(s, format="ISO8601", errors="coerce")
     # ISO8601 parsing also accepts a bare year ("2026"); a month needs at least YYYY-MM
-    short = s.str.len() < 7
-    bad = parsed.isna().to_numpy() | short.to_numpy()
+    bad = parsed.isna().to_numpy() | (s.str.len() < 7).to_numpy()
     if bad.any():
-        k = int(np.flatnonzero(bad)[0])
+        k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
         raise KPIInputError(fn, "is text that is not a date; use a date, an Excel serial number "
                             "or an ISO date such as 2026-03 or 2026-03-15",
                             argument=arg, position=pos(idx[k]), value=vals[k], has_value=True)
     if getattr(parsed.dtype, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
-    return parsed.to_numpy(dtype="datetime64[ms]")
+    return parsed.to_numpy(dtype="datetime64[ms]")[codes]
 
 
 def month_index(d: np.ndarray) -> np.ndarray:
@@ -661,14 +663,34 @@ def _looks_like_header(row: np.ndarray, cols: Sequence[Column]) -> bool:
     return False
 
 
+def _table_columns(x: Any, fn: str, arg: str) -> tuple[list[np.ndarray], Grid]:
+    """The columns of a table argument, each 1-D in its own type, and a grid for positions.
+
+    A DataFrame is read column by column (integers stay exact, datetimes stay
+    datetime64), which is both faster and more faithful than one object array.
+    """
+    if isinstance(x, pd.DataFrame):
+        cols = []
+        for j in range(x.shape[1]):
+            s = x.iloc[:, j]
+            if pd.api.types.is_datetime64_any_dtype(s.dtype):
+                d = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
+                cols.append(d.to_numpy(dtype="datetime64[ms]"))
+            else:
+                cols.append(_series_values(s, keep_int=True))
+        shape = (x.shape[0], max(x.shape[1], 1))
+        return cols, Grid(np.broadcast_to(np.zeros((), dtype=bool), shape), True)
+    g = grid(x, fn, arg)
+    return [g.values[:, j] for j in range(g.ncols)] if g.values.ndim == 2 else [], g
+
+
 def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
     """Validate a table argument (2-D, columns by position, optional text header row).
 
     Rows that are entirely blank are dropped (ranges often reach past the
     data). In any other row a blank follows the column's rule.
     """
-    g = grid(x, fn, arg)
-    v = g.values
+    columns, g = _table_columns(x, fn, arg)
     required = sum(not c.optional for c in cols)
     if g.size == 0:
         raise KPIUndefinedError(fn, "has no rows", argument=arg)
@@ -680,25 +702,21 @@ def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
         raise KPIInputError(fn, f"needs {want} columns ({', '.join(c.name for c in cols)}); got {g.ncols}",
                             argument=arg)
     cols = list(cols[: g.ncols])
-    header = bool(v.shape[0]) and _looks_like_header(v[0], cols)
-    body = v[1:] if header else v
+    first = np.empty(len(columns), dtype=object)
+    for j, col in enumerate(columns):
+        first[j] = col[0]
+    header = g.nrows > 0 and _looks_like_header(first, cols)
     offset = 2 if header else 1
-    if body.dtype == object:
-        blank2d = _blank_mask(body.reshape(-1)).reshape(body.shape)
-    elif body.dtype.kind == "f":
-        blank2d = np.isnan(body)
-    elif body.dtype.kind == "M":
-        blank2d = np.isnat(body)
-    else:
-        blank2d = np.zeros(body.shape, dtype=bool)
-    keep = ~blank2d.all(axis=1)
-    kept = np.flatnonzero(keep)
+    bodies = [col[1:] if header else col for col in columns]
+    blanks = [_blank_mask(b) for b in bodies]
+    all_blank = np.logical_and.reduce(blanks) if blanks else np.zeros(0, dtype=bool)
+    kept = np.flatnonzero(~all_blank)
     rows = kept + offset
     out: dict[str, np.ndarray] = {}
     ncols = g.ncols
     for j, c in enumerate(cols):
-        colv = body[kept, j]
-        cblank = blank2d[kept, j]
+        colv = bodies[j][kept]
+        cblank = blanks[j][kept]
         flat_index = (rows - 1) * ncols + j  # position within the whole grid
         if c.blank == "error" and cblank.any():
             k = int(np.flatnonzero(cblank)[0])
@@ -709,8 +727,7 @@ def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
         elif c.kind == "date":
             out[c.name] = _dates_flat(g, colv, fn, arg, index=flat_index)
         elif c.kind in ("number", "flag"):
-            sub_g = g
-            vals = _numeric_sub(colv, sub_g, flat_index, fn, arg, c)
+            vals = _numeric_sub(colv, g, flat_index, fn, arg, c)
             if c.blank == "zero":
                 vals = np.where(np.isnan(vals), 0.0, vals)
             out[c.name] = vals

@@ -82,46 +82,13 @@ _DAY_MS = 86_400_000.0
 # --------------------------------------------------------------------------
 # Private helpers
 # --------------------------------------------------------------------------
-def _frame_dates_as_serials(x: Any) -> Any:
-    """A DataFrame's datetime columns as Excel serial numbers (other inputs unchanged).
-
-    ``_coerce.grid`` copies a DataFrame with mixed column types into one
-    object array, and numpy turns ``datetime64[ns]`` values into integers of
-    nanoseconds on the way, which then read as (invalid) date serials. Handing
-    the dates over as Excel serial numbers keeps them exact (to the
-    millisecond) and on the fast numeric path. Dates before 1900-03-01, where
-    Excel serials are not exact, go over as Timestamp objects instead.
-    """
-    if not isinstance(x, pd.DataFrame):
-        return x
-    positions = [j for j in range(x.shape[1]) if pd.api.types.is_datetime64_any_dtype(x.dtypes.iloc[j])]
-    if not positions:
-        return x
-    cols = {}
-    for j in range(x.shape[1]):
-        s = x.iloc[:, j]
-        if j in positions:
-            if getattr(s.dtype, "tz", None) is not None:
-                s = s.dt.tz_localize(None)
-            d = s.to_numpy(dtype="datetime64[ms]")
-            ok = ~np.isnat(d)
-            if (d[ok] < _FIRST_EXACT_SERIAL_DATE).any():
-                s = pd.Series(s.astype(object).to_numpy(), dtype=object)
-            else:
-                serial = np.full(d.shape, np.nan)
-                serial[ok] = (d[ok] - _EXCEL_EPOCH).astype(np.int64) / _DAY_MS
-                s = pd.Series(serial)
-        cols[j] = s.reset_index(drop=True)
-    return pd.DataFrame(cols)
-
-
 def _read_mrr_table(x: Any, fn: str, arg: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Coerce a customer, month, MRR table.
 
     Returns customer codes (first-appearance order), the customers, month
     indexes (months since 1970-01) and MRR (blank = 0), one entry per row.
     """
-    t = c.table(_frame_dates_as_serials(x), fn, arg, _MRR_COLUMNS)
+    t = c.table(x, fn, arg, _MRR_COLUMNS)
     if len(t) == 0:
         raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
     codes, customers = _factorize(t["customer"])
@@ -472,7 +439,7 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
            C 2026-03-01 100.0
     """
     fn, arg = "KPI_MRR_SCHEDULE", "subscriptions"
-    t = c.table(_frame_dates_as_serials(subscriptions), fn, arg, _SUBSCRIPTION_COLUMNS)
+    t = c.table(subscriptions, fn, arg, _SUBSCRIPTION_COLUMNS)
     if len(t) == 0:
         raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
     start, end = t["start"], t["end"]
