@@ -71,6 +71,8 @@ class _Flows:
     n_churned: int  # #(s > 0, e = 0)
     n_expanded: int  # #(s > 0, e > s)
     n_new: int  # #(s = 0, e > 0)
+    retained: float = 0.0  # Σ min(s, e) over s > 0 = starting − churned − contraction, without cancellation
+    paying_end: float = 0.0  # Σ e over s > 0 = retained + expansion
 
 
 def _flows(start: Any, end: Any, fn: str) -> _Flows:
@@ -91,6 +93,8 @@ def _flows(start: Any, end: Any, fn: str) -> _Flows:
         n_churned=int(churned.sum()),
         n_expanded=int(expanded.sum()),
         n_new=int(new.sum()),
+        retained=float(np.minimum(s[paying], e[paying]).sum()),
+        paying_end=float(e[paying].sum()),
     )
 
 
@@ -459,7 +463,7 @@ def nrr(start: Any, end: Any = None) -> float:
     """
     fn = "KPI_NRR"
     f = _flows(start, end, fn)
-    return _over_starting_mrr(f.starting - f.churned - f.contraction + f.expansion, f, fn)
+    return _over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
 
 
 @kpi(
@@ -514,7 +518,7 @@ def grr(start: Any, end: Any = None) -> float:
     """
     fn = "KPI_GRR"
     f = _flows(start, end, fn)
-    return _over_starting_mrr(f.starting - f.churned - f.contraction, f, fn)
+    return _over_starting_mrr(f.retained, f, fn)  # = starting − churned − contraction
 
 
 @kpi(

@@ -87,3 +87,18 @@ def test_an_empty_end_range_means_the_same_for_a_dataframe_as_for_rows():
     with pytest.raises(k.KPIInputError) as b:
         k.churn_revenue(pd.DataFrame(rows), [])
     assert str(a.value) == str(b.value)
+
+
+# ------------------------------------------------------------ GRR/NRR without cancellation
+def test_grr_and_nrr_never_fall_below_zero_by_rounding():
+    """GRR was computed as starting − churned − contraction: three sums that cancel. With a
+    customer contracted to almost nothing the result could come out slightly negative (the
+    fuzzer found GRR = −1e-307, a share below 0). It is now Σ min(start, end) over the
+    customers paying at the start (NRR: Σ end over them) — the same quantity, no cancellation."""
+    assert k.grr([[100, 1e-15], [50, 0]]) == pytest.approx(1e-15 / 150, rel=1e-12)
+    assert k.nrr([[100, 1e-15], [50, 0]]) == pytest.approx(1e-15 / 150, rel=1e-12)
+    tiny = [[3e-300, 1e-310], [7e-300, 0.0], [5e-300, 5e-300]]
+    assert 0.0 <= k.grr(tiny) <= 1.0 and k.nrr(tiny) >= 0.0
+    # the catalog example (SPEC §4 definitions): starting 100, churned 10, contraction 10, expansion 10
+    rows = [[10, 0], [40, 30], [30, 40], [20, 20], [0, 25]]
+    assert k.grr(rows) == pytest.approx(0.8) and k.nrr(rows) == pytest.approx(0.9)
