@@ -98,9 +98,19 @@ def _flows(start: Any, end: Any, fn: str) -> _Flows:
     )
 
 
+def _money_ratio(num: float, den: float, fn: str, what: str) -> float:
+    """num / den of MRR sums; a sum that overflowed (inf, or NaN from inf − inf) is #NUM!.
+
+    A finite numerator over an overflowed denominator would otherwise be a silent 0.
+    """
+    if den != 0 and not (np.isfinite(num) and np.isfinite(den)):
+        raise KPIDomainError(fn, "the MRR sums are too large to compute (beyond ±1.8e308)", argument="start")
+    return c.ratio(num, den, fn, "start", what)
+
+
 def _over_starting_mrr(num: float, f: _Flows, fn: str) -> float:
-    return c.ratio(num, f.starting, fn, "start",
-                   "no customer is paying at the start (starting MRR is 0), so the rate is undefined")
+    return _money_ratio(num, f.starting, fn,
+                        "no customer is paying at the start (starting MRR is 0), so the rate is undefined")
 
 
 def _over_paying_customers(num: int, f: _Flows, fn: str) -> float:
@@ -880,5 +890,5 @@ def quick_ratio(start: Any, end: Any = None) -> float:
     """
     fn = "KPI_QUICK_RATIO"
     f = _flows(start, end, fn)
-    return c.ratio(f.new + f.expansion, f.churned + f.contraction, fn, "start",
-                   "no MRR was lost to churn or contraction, so the quick ratio is undefined")
+    return _money_ratio(f.new + f.expansion, f.churned + f.contraction, fn,
+                        "no MRR was lost to churn or contraction, so the quick ratio is undefined")

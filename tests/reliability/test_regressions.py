@@ -102,3 +102,17 @@ def test_grr_and_nrr_never_fall_below_zero_by_rounding():
     # the catalog example (SPEC §4 definitions): starting 100, churned 10, contraction 10, expansion 10
     rows = [[10, 0], [40, 30], [30, 40], [20, 20], [0, 25]]
     assert k.grr(rows) == pytest.approx(0.8) and k.nrr(rows) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("fn", [k.grr, k.nrr, k.churn_revenue, k.expansion_rate, k.quick_ratio])
+def test_an_overflowing_starting_mrr_is_a_num_error_not_a_silent_zero(fn):
+    """Starting MRR 3e308 overflows to inf; a finite numerator over it was a silent 0.0."""
+    rows = [[1e308, 1e300], [1e308, 0], [0, 1e308], [1e308, 1e308]]
+    with pytest.raises(k.KPIDomainError, match="too large to compute"):
+        fn(rows)
+
+
+def test_count_based_rates_do_not_need_the_sums():
+    rows = [[1e308, 1e300], [1e308, 0], [0, 1e308], [1e308, 1e308]]
+    assert k.upsell_rate(rows) == 0.0 and k.new_customers(rows) == 1
+    assert k.churn_customers(rows) == pytest.approx(1 / 3)
