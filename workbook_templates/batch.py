@@ -14,6 +14,7 @@ in through ``distributed.Client(...).get_executor()``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import hashlib
 import os
 import re
@@ -185,6 +186,11 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         except KeyError as err:
             raise PlanError(err.args[0]) from None
     specs = list(dict.fromkeys(specs))  # keep order, drop repeats
+    for spec in specs:  # a formula naming no registered function: refuse the run before reading or writing
+        bad = unknown_kpis(spec)
+        if bad:
+            raise PlanError(f"template {spec.key!r} uses {', '.join(bad)}, which is not a registered KPI "
+                            "function (kpi functions lists them); nothing was built")
     tables = load_cached(str(data_dir))[0]
     names = list(dict.fromkeys(n for s in specs for n in s.datasets))
     months = all_months(tables, [n for n in names if n in tables])
@@ -218,6 +224,31 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         k, n = shard
         tasks = [t for i, t in enumerate(tasks) if i % n == k - 1]
     return tasks
+
+
+def unknown_kpis(spec: Any) -> list[str]:
+    """The KPI function names used anywhere in a report spec that the registry does not have."""
+    import kpi_functions as K
+
+    from .formulas import Node
+
+    found: dict[str, None] = {}
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, Node):
+            found.update(dict.fromkeys(obj.kpis()))
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for f in dataclasses.fields(obj):
+                walk(getattr(obj, f.name))
+        elif isinstance(obj, (tuple, list)):
+            for x in obj:
+                walk(x)
+        elif isinstance(obj, dict):
+            for x in obj.values():
+                walk(x)
+
+    walk(spec)
+    return [name for name in found if name not in K.REGISTRY]
 
 
 # --------------------------------------------------------------------------

@@ -43,9 +43,10 @@ Input, Domain, Undefined, ErrorValue, Model = (
 class Err(Exception):
     """The reference says: this input must raise exactly this KPIError class."""
 
-    def __init__(self, cls: type, why: str) -> None:
-        super().__init__(f"{cls.__name__}: {why}")
-        self.cls = cls
+    def __init__(self, cls: type | tuple[type, ...], why: str) -> None:
+        classes = cls if isinstance(cls, tuple) else (cls,)
+        super().__init__(f"{' or '.join(c.__name__ for c in classes)}: {why}")
+        self.classes = classes
         self.why = why
 
 
@@ -139,6 +140,26 @@ def fsum(xs: Any) -> float:
     if not math.isfinite(s):
         raise Err(Domain, "the sum overflows")
     return s
+
+
+def loose_sum(xs: Any) -> float:
+    """An exact sum that may overflow to ±inf (the caller decides what that means)."""
+    xs = list(xs)
+    try:
+        return math.fsum(xs)
+    except OverflowError:
+        return math.inf if sum(1 for x in xs if x > 0) >= sum(1 for x in xs if x < 0) else -math.inf
+    except ValueError:  # inf − inf inside
+        return math.nan
+
+
+def money_ratio(num: float, num_scale: float, den: float) -> Value:
+    """num / den of MRR sums: a zero denominator is #DIV/0!, an overflowed sum #NUM!."""
+    if den == 0:
+        raise Err(Undefined, "zero denominator")
+    if not (math.isfinite(num) and math.isfinite(den)):
+        raise Err(Domain, "an MRR sum overflows")
+    return ratio_value(num, num_scale, den, num_scale)
 
 
 def finite(x: float) -> float:
@@ -338,7 +359,11 @@ def ref_roi(raw: list[Any]) -> Value:
 # ---- per-customer start/end (SPEC: blank = 0, not paying)
 def pair(raw: list[Any]) -> tuple[list[float], list[float]]:
     start, end = arg(raw, 0), arg(raw, 1)
-    if end is None or (isinstance(end, list) and not end and not isinstance(start, list)):
+    if isinstance(end, list) and not end and not isinstance(start, list):
+        # an empty end range with a single-cell start: read as the two-column form when the empty
+        # range is a list, as a misaligned pair when it is an array — an error either way
+        raise Err((Input, ErrorValue, Domain), "an empty end range with a single start cell")
+    if end is None:
         cells, two_d, width = shape_of(start)
         if not cells:
             raise Err(Undefined, "no rows")
@@ -361,26 +386,43 @@ def pair(raw: list[Any]) -> tuple[list[float], list[float]]:
     return [0.0 if x is None else x for x in s], [0.0 if x is None else x for x in e]
 
 
-def flows(raw: list[Any]) -> dict[str, float]:
-    s, e = pair(raw)
-    rows = list(zip(s, e))
-    paying = [(a, b) for a, b in rows if a > 0]
-    return {
-        "starting": fsum(a for a, _ in paying),
-        "churned": fsum(a for a, b in paying if b == 0),
-        "contraction": fsum(a - b for a, b in paying if 0 < b < a),
-        "expansion": fsum(b - a for a, b in paying if b > a),
-        "new": fsum(b for a, b in rows if a == 0 and b > 0),
-        "n_paying": len(paying),
-        "n_churned": sum(1 for a, b in paying if b == 0),
-        "n_expanded": sum(1 for a, b in paying if b > a),
-        "n_new": sum(1 for a, b in rows if a == 0 and b > 0),
-        "scale": fsum(s) + fsum(e),
-    }
+class Flows:
+    """Per-customer movements; the money sums are taken only when asked for (a count-based
+    KPI such as the upsell rate is defined even when the MRR sums overflow)."""
+
+    def __init__(self, raw: list[Any]) -> None:
+        s, e = pair(raw)
+        self.rows = list(zip(s, e))
+        self.paying = [(a, b) for a, b in self.rows if a > 0]
+        self.n_paying = len(self.paying)
+        self.n_churned = sum(1 for a, b in self.paying if b == 0)
+        self.n_expanded = sum(1 for a, b in self.paying if b > a)
+        self.n_new = sum(1 for a, b in self.rows if a == 0 and b > 0)
+
+    def __getitem__(self, key: str) -> float:
+        if key.startswith("n_"):
+            return getattr(self, key)
+        p = self.paying
+        sums = {
+            "starting": lambda: (a for a, _ in p),
+            "churned": lambda: (a for a, b in p if b == 0),
+            "contraction": lambda: (a - b for a, b in p if 0 < b < a),
+            "expansion": lambda: (b - a for a, b in p if b > a),
+            "new": lambda: (b for a, b in self.rows if a == 0 and b > 0),
+            "retained": lambda: (min(a, b) for a, b in p),
+            "paying_end": lambda: (b for _, b in p),
+        }
+        if key == "scale":
+            return loose_sum(a + b for a, b in self.rows)
+        return loose_sum(sums[key]())
 
 
-def _over_start(f: dict[str, float], num: float) -> Value:
-    return ratio_value(num, f["scale"], f["starting"], f["scale"])
+def flows(raw: list[Any]) -> Flows:
+    return Flows(raw)
+
+
+def _over_start(f: Flows, num: float) -> Value:
+    return money_ratio(num, f["scale"], f["starting"])
 
 
 def ref_churn_customers(raw: list[Any]) -> Value:
@@ -392,17 +434,17 @@ def ref_churn_revenue(raw: list[Any]) -> Value:
     net = opt_bool(arg(raw, 2), False)
     f = flows(raw[:2])
     lost = f["churned"] + f["contraction"]
-    return _over_start(f, finite(lost - f["expansion"]) if net else lost)
+    return _over_start(f, lost - f["expansion"] if net else lost)
 
 
 def ref_nrr(raw: list[Any]) -> Value:
     f = flows(raw)
-    return _over_start(f, finite(f["starting"] - f["churned"] - f["contraction"] + f["expansion"]))
+    return _over_start(f, f["paying_end"])  # starting − churned − contraction + expansion
 
 
 def ref_grr(raw: list[Any]) -> Value:
     f = flows(raw)
-    return _over_start(f, finite(f["starting"] - f["churned"] - f["contraction"]))
+    return _over_start(f, f["retained"])  # starting − churned − contraction
 
 
 def ref_expansion_rate(raw: list[Any]) -> Value:
@@ -421,8 +463,7 @@ def ref_upsell_rate(raw: list[Any]) -> Value:
 
 def ref_quick_ratio(raw: list[Any]) -> Value:
     f = flows(raw)
-    return ratio_value(finite(f["new"] + f["expansion"]), f["scale"], finite(f["churned"] + f["contraction"]),
-                       f["scale"])
+    return money_ratio(f["new"] + f["expansion"], f["scale"], f["churned"] + f["contraction"])
 
 
 def ref_net_upsell(raw: list[Any]) -> Value:
@@ -543,8 +584,12 @@ def ref_cmgr(raw: list[Any]) -> Value:
     first, last = v[idx[0]], v[idx[-1]]
     if first == 0:
         raise Err(Undefined, "first value 0")
-    q = divide(last, first)
-    return Value(finite(q ** (1.0 / (idx[-1] - idx[0])) - 1.0), 1e-12 * (1 + q))
+    k_months = idx[-1] - idx[0]
+    q = last / first
+    if math.isinf(q):  # the ratio overflows, its k-th root may not
+        g = math.exp((math.log(last) - math.log(first)) / k_months)
+        return Value(finite(g - 1.0), 1e-9 * g)
+    return Value(finite(q ** (1.0 / k_months) - 1.0), 1e-12 * (1 + q))
 
 
 def ref_health_score(raw: list[Any]) -> list[float]:
@@ -670,7 +715,7 @@ def compare(excel_name: str, raw: list[Any], result: Any, error: k.KPIError | No
     if kind == "error":
         if error is None:
             return f"expected {want} but got the result {result!r}"
-        if type(error) is not want.cls:
+        if type(error) not in want.classes:
             return f"expected {want} but got {type(error).__name__}: {error}"
         return None
     if error is not None:
@@ -889,7 +934,7 @@ def _sbg(df: pd.DataFrame, raw: list[Any]) -> None:
 def _bgnbd(df: pd.DataFrame, raw: list[Any]) -> None:
     v = df["value"].to_numpy(float)
     _need(bool((v[:4] > 0).all()), f"KPI_BGNBD_FIT: a parameter not positive: {v!r}")
-    _need(v[4] <= 1e-9, f"KPI_BGNBD_FIT: a log-likelihood above 0: {v[4]!r}")
+    # the log-likelihood holds densities of recency (continuous time): it may be above 0
 
 
 def _breakdown(df: pd.DataFrame, raw: list[Any]) -> None:
