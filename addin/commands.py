@@ -47,6 +47,10 @@ def serve(
         help="Function namespace: empty for =KPI_NPS(...), NS for =NS.KPI_NPS(...).",
     ),
     workers: int = typer.Option(1, "--workers", envvar="KPI_WORKERS", help="Worker processes."),
+    client_timeout: float = typer.Option(
+        15.0, "--client-timeout", envvar="KPI_CLIENT_TIMEOUT",
+        help="Seconds a client has to send its request headers, and may pause while sending a body (408 after).",
+    ),
     templates_dir: Path | None = typer.Option(
         None, "--templates-dir", envvar="KPI_TEMPLATES_DIR",
         help="Folder of report templates (*.xlsx) offered in the task pane; default: the installed templates.",
@@ -84,6 +88,7 @@ def serve(
             namespace=namespace or None,
             workers=workers,
             templates_dir=str(templates_dir) if templates_dir else None,
+            client_timeout=client_timeout,
         )
     except ValueError as err:
         _fail(str(err))
@@ -100,6 +105,8 @@ def serve(
     typer.echo(f"KPI add-in backend on {scheme}://{shown}:{port}  (manifest: /manifest.xml, functions: ={example}(...))")
     import uvicorn
 
+    from .http_protocol import HeaderTimeoutProtocol
+
     uvicorn.run(
         "addin.server:app_from_env",
         factory=True,
@@ -110,6 +117,7 @@ def serve(
         ssl_keyfile=config.keyfile,
         log_level=log_level,
         server_header=False,
+        http=HeaderTimeoutProtocol or "auto",  # a deadline for request headers (slow clients)
     )
 
 

@@ -113,6 +113,7 @@ class ServerConfig:
     namespace: str | None = None
     workers: int = 1
     templates_dir: str | None = None
+    client_timeout: float = 15.0
 
     def __post_init__(self) -> None:
         ns = naming.validate_namespace(self.namespace)
@@ -122,6 +123,8 @@ class ServerConfig:
             raise ValueError("max_request_bytes must be at least 1024")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+        if not (0.5 <= self.client_timeout <= 3600):
+            raise ValueError("client_timeout must be between 0.5 and 3600 seconds")
         if not (1 <= self.port <= 65535):
             raise ValueError(f"port {self.port} is not between 1 and 65535")
         if bool(self.certfile) != bool(self.keyfile):
@@ -146,6 +149,7 @@ class ServerConfig:
             namespace=env.get("KPI_NAMESPACE") or None,
             workers=int(env.get("KPI_WORKERS", "1")),
             templates_dir=env.get("KPI_TEMPLATES_DIR") or None,
+            client_timeout=float(env.get("KPI_CLIENT_TIMEOUT", "15")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -160,6 +164,7 @@ class ServerConfig:
             "KPI_CERTFILE": self.certfile or "",
             "KPI_KEYFILE": self.keyfile or "",
             "KPI_TEMPLATES_DIR": self.templates_dir or "",
+            "KPI_CLIENT_TIMEOUT": f"{self.client_timeout:g}",
         }
         if self.token:
             env["KPI_TOKEN"] = self.token
@@ -656,6 +661,7 @@ class _Guard:
         self.app = app
         self.token = config.token.encode() if config.token else None
         self.limit = config.max_request_bytes
+        self.timeout = config.client_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -676,7 +682,10 @@ class _Guard:
         body = bytearray()
         more = True
         while more:
-            message = await receive()
+            try:  # a client that stops sending its body is cut off (slowloris)
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                return await _send_json(send, 408, "request body not received in time", {"connection": "close"})
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")

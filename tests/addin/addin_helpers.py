@@ -4,15 +4,18 @@ a real `kpi serve` subprocess on a free loopback port."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import json
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -281,3 +284,43 @@ def need_playwright():
             pytest.fail("needs the playwright package (dev extra) — missing in CI")
         pytest.skip("needs the playwright package (pip install -e '.[dev]')")
     return sync_playwright
+
+
+# ----------------------------------------------------------------- one shared server per test process
+# (not a conftest fixture: a second conftest.py breaks `--doctest-modules`
+# collection of tests/conftest.py, which shares the basename)
+_SHARED: dict[str, Any] = {}
+
+
+def make_report_templates(directory: Path) -> Path:
+    import openpyxl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("saas_dashboard.xlsx", "customer_experience.xlsx"):
+        wb = openpyxl.Workbook()
+        wb.active["A1"] = name
+        wb.save(directory / name)
+    (directory / "notes.txt").write_text("not a template")
+    return directory
+
+
+def shared_server() -> RunningServer:
+    """A `kpi serve` (token, small size limit, two report templates) shared by the
+    HTTP and browser tests; stopped when the test process exits."""
+    if "server" not in _SHARED:
+        tmp = Path(tempfile.mkdtemp(prefix="kpi_serve_"))
+        templates = make_report_templates(tmp / "report_templates")
+        cm = run_server(tmp, "--max-request-bytes", str(MAX_BYTES), token=TOKEN,
+                        env={"KPI_TEMPLATES_DIR": str(templates)})
+        srv = cm.__enter__()
+        srv.templates_dir = templates
+
+        def stop() -> None:
+            cm.__exit__(None, None, None)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        atexit.register(stop)
+        _SHARED["server"] = srv
+    srv = _SHARED["server"]
+    assert srv.proc.poll() is None, "the shared server has stopped:\n" + srv.log_text()
+    return srv

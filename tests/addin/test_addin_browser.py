@@ -16,11 +16,26 @@ from __future__ import annotations
 import json
 
 import pytest
-from addin_helpers import TOKEN, assert_matches, expected_cells, need_playwright, need_program, officejs_arg
+from addin_helpers import (
+    TOKEN,
+    assert_matches,
+    expected_cells,
+    need_playwright,
+    need_program,
+    officejs_arg,
+    shared_server,
+)
 
 import kpi_functions as k
 from kpi_functions import _docs
 from kpi_functions._registry import CATEGORIES
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = shared_server()
+    yield srv
+    assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()
 
 pytestmark = pytest.mark.browser
 

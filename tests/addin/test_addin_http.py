@@ -15,10 +15,31 @@ import time
 
 import httpx
 import pytest
-from addin_helpers import MAX_BYTES, NA_CELL, TOKEN, assert_matches, expected_cells, first_cell_path, officejs_arg
+from addin_helpers import (
+    MAX_BYTES,
+    NA_CELL,
+    TOKEN,
+    assert_matches,
+    expected_cells,
+    first_cell_path,
+    officejs_arg,
+    shared_server,
+)
 
 import kpi_functions as k
 from kpi_functions import KPIError
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = shared_server()
+    yield srv
+    assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()
+
+
+@pytest.fixture(scope="module")
+def report_templates_dir(server):
+    return server.templates_dir
 
 SPECS = list(k.REGISTRY.values())
 IDS = [s.excel_name for s in SPECS]
@@ -434,3 +455,45 @@ def test_random_input_gets_a_result_or_an_excel_error_never_a_5xx(server, client
             assert body["error"]["code"] in k.EXCEL_ERRORS
             assert body["error"]["message"].startswith(spec.excel_name + ":"), body
             assert "unexpected error" not in body["error"]["message"], (body, args)
+
+
+def test_stalled_clients_are_cut_off_and_steady_slow_ones_are_not(tmp_path):
+    """`--client-timeout 2`: stalled headers or body get 408 and the connection closes."""
+    import socket
+
+    from addin_helpers import run_server
+
+    def answer(sock: socket.socket, wait: float) -> bytes:
+        sock.settimeout(wait)
+        data = b""
+        try:
+            while chunk := sock.recv(4096):
+                data += chunk
+        except TimeoutError:
+            pytest.fail(f"the connection was still open after {wait} s; got {data[:200]!r}")
+        return data
+
+    with run_server(tmp_path, "--client-timeout", "2") as srv:
+        port = int(srv.base.rsplit(":", 1)[1])
+        call = b"POST /xlwings/custom-functions-call HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        with socket.create_connection(("127.0.0.1", port)) as s:  # stops inside its headers
+            s.sendall(call + b"X-Slow: ")
+            t0 = time.perf_counter()
+            got = answer(s, 10)
+            assert got.startswith(b"HTTP/1.1 408") and b"request headers not received in time" in got
+            assert time.perf_counter() - t0 < 6
+        with socket.create_connection(("127.0.0.1", port)) as s:  # opens and sends nothing
+            assert answer(s, 10).startswith(b"HTTP/1.1 408")
+        body = json.dumps({"func_name": "KPI_ARR", "args": [[[1], [2]]]}).encode()
+        with socket.create_connection(("127.0.0.1", port)) as s:  # stops inside its body
+            s.sendall(call + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+            got = answer(s, 10)
+            assert b" 408 " in got.split(b"\r\n", 1)[0] and b"request body not received in time" in got
+        with socket.create_connection(("127.0.0.1", port)) as s:  # slow but steady: answered
+            s.sendall(call + b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+            for i in range(0, len(body), 12):
+                time.sleep(0.5)
+                s.sendall(body[i:i + 12])
+            got = answer(s, 10)
+            assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"result":[[36.0]]}')
+        assert httpx.get(srv.base + "/health").status_code == 200
