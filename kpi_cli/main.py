@@ -25,14 +25,20 @@ def _root() -> None:
 
 from . import functions_cmd  # noqa: E402,F401  (registers `kpi functions`)
 
-try:  # the add-in commands (`kpi serve`, `kpi lite`)
-    from addin import commands as _addin_commands  # noqa: F401
-except ImportError:  # pragma: no cover - only while the add-in package is absent
-    pass
-try:  # the report commands (`kpi build`, `kpi demo`, `kpi templates`)
-    from workbook_templates import commands as _template_commands  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+
+def _register(module: str, package: str) -> None:
+    """Import a part's command module; only a part that is not installed is skipped."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:  # the part itself is absent: its commands are not offered
+        if err.name != package:
+            raise
+
+
+_register("addin.commands", "addin")  # `kpi serve`, `kpi lite`
+_register("workbook_templates.commands", "workbook_templates")  # `kpi build`, `kpi demo`, `kpi templates`
 
 
 def main() -> None:  # pragma: no cover
