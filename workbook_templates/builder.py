@@ -113,6 +113,7 @@ class BlockDef:
     spec: RowTable
     keys: list[Any]
     cells: dict[str, list[str]]
+    first_row: int = 0  #: sheet row of the first data row (where an empty table's data would start)
 
 
 @dataclass
@@ -360,7 +361,7 @@ class Builder:
                     self._add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, node,
                                            None if node else c.expr, c.fmt, st))
                 cells[c.key].append(names[c.key])
-        self.blocks[b.name] = BlockDef(b, keys, cells)
+        self.blocks[b.name] = BlockDef(b, keys, cells, first)
 
     # ------------------------------------------------------------ evaluation
     def cache(self) -> dict:
@@ -457,6 +458,8 @@ class Builder:
         b = self.blocks.get(table)
         if b is None:
             raise BuildError(f"{self.spec.key}: unknown row table {table!r}")
+        if key not in b.cells:
+            raise BuildError(f"{self.spec.key}: row table {table} has no column {key!r}")
         vals = [self.value(n) for n in b.cells[key]]
         if any(isinstance(v, pd.Timestamp) for v in vals):
             return pd.Series(vals)
@@ -566,13 +569,20 @@ class Builder:
         j = 0 if isinstance(s.value, ExcelError) else self._spill_col_index(s, col)
         return self._sheet_ref(s.sheet) + _abs(s.row + row, s.col + j)
 
-    def block_range(self, table: str, key: str) -> str:
+    def _block_span(self, table: str, key: str) -> tuple[str, int, int, int]:
+        """(sheet, first row, last row, column) of a row-table column; an empty table spans its first
+        (blank) data cell, so a formula over it reads a blank, as the library reads no rows."""
         b = self.blocks[table]
         names = b.cells[key]
-        if not names:
-            raise BuildError(f"{self.spec.key}: row table {table} is empty")
-        c0, c1 = self.cells[names[0]], self.cells[names[-1]]
-        return f"{self._sheet_ref(c0.sheet)}{_abs(c0.row, c0.col)}:{_abs(c1.row, c1.col)}"
+        if names:
+            c0, c1 = self.cells[names[0]], self.cells[names[-1]]
+            return c0.sheet, c0.row, c1.row, c0.col
+        j = [c.key for c in b.spec.columns].index(key)
+        return b.spec.sheet, b.first_row, b.first_row, b.spec.col + j
+
+    def block_range(self, table: str, key: str) -> str:
+        sheet, r0, r1, c = self._block_span(table, key)
+        return f"{self._sheet_ref(sheet)}{_abs(r0, c)}:{_abs(r1, c)}"
 
     def _list_cells(self, items: str, col: str | int) -> tuple[ItemList, int, int, int]:
         il, r0 = self.lists[items]
@@ -609,9 +619,8 @@ class Builder:
             n = max(self._spill_rows(s), 1)
             return [s.sheet, s.row + 1, s.col + j, s.row + n, s.col + j]
         if isinstance(node, F.BlockCol):
-            names = self.blocks[node.table].cells[node.key]
-            c0, c1 = self.cells[names[0]], self.cells[names[-1]]
-            return [c0.sheet, c0.row, c0.col, c1.row, c1.col]
+            sheet, r0, r1, c = self._block_span(node.table, node.key)
+            return [sheet, r0, c, r1, c]
         if isinstance(node, F.ListCol):
             il, r0, r1, c = self._list_cells(node.items, node.col)
             return [il.sheet, r0, c, r1, c]

@@ -606,7 +606,11 @@ class SumWhere(Node):
                  None if self.values is None else self.values.render(ctx))
         index = cache.get(ident)
         if index is None:
-            cols = [_keys_of(r.evaluate(ctx)) for r, _ in self.conds]
+            ranges = [r.evaluate(ctx) for r, _ in self.conds]
+            e = _err_of(*ranges)
+            if e:  # a spilled table that is itself an error
+                return e
+            cols = [_keys_of(r) for r in ranges]
             if self.values is None:
                 vals = np.ones(len(cols[0]))
             else:
@@ -717,8 +721,8 @@ class Lookup(Node):
         if isinstance(k, str):
             raise ValueError("Lookup is for dates and numbers (MATCH treats text keys as wildcard patterns)")
         keys = self.keys.evaluate(ctx)
-        if isinstance(keys, ExcelError):
-            return keys
+        if isinstance(keys, ExcelError):  # MATCH never finds a key among error cells: #N/A
+            return ExcelError("#N/A", f"{k} not found ({keys.code} in the look-up range)")
         cache = ctx.cache()
         ident = ("match", self.keys.render(ctx))
         pos = cache.get(ident)
@@ -847,8 +851,8 @@ class Lookup2D(Node):
         if isinstance(k, ExcelError):
             return k
         table = ctx.spill_value(self.spill, None)
-        if isinstance(table, ExcelError):
-            return table
+        if isinstance(table, ExcelError):  # the header row holds only the error: MATCH finds nothing
+            return ExcelError("#N/A", f"{self.spill} is {table.code}")
         cols = [str(c).lower() for c in table.columns]
         if self.header.lower() not in cols:
             return ExcelError("#N/A", f"{self.spill} has no column {self.header!r}")

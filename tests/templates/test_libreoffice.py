@@ -156,3 +156,41 @@ def test_every_report_renders_to_pdf_and_png(demo, tmp_path):
         height = int.from_bytes(data[20:24], "big")
         assert width > 400 and height > 300
         assert len(data) > 15_000, f"{key}: the rendered page looks empty"
+
+
+def test_undefined_kpis_show_the_same_excel_error_in_libreoffice(tmp_path, sample_tables):
+    """A segment with one customer and no activity: KPIs are undefined (#DIV/0!), spilled tables too.
+
+    LibreOffice recalculates cells whose stored result is an error; the fallback keeps the error the
+    library gave (not #NAME?), with default settings and with recalculation forced.
+    """
+    need_program("soffice", "libreoffice")
+    import shutil
+
+    from workbook_templates.batch import SAMPLE_DIR, atomic_build
+    from workbook_templates.context import scope
+    from workbook_templates.data import load_all
+    from workbook_templates.reports import REPORTS
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    with open(data / "customers.csv", "a", encoding="utf-8") as fh:
+        fh.write("C90000,Lonely Ltd,Antarctica,Starter,2026-06-01,\n")
+    tables, _ = load_all(data)
+    built = {}
+    for key, spec in REPORTS.items():
+        d = scope(tables, spec.datasets, ("region", "Antarctica"), None)
+        built[key] = atomic_build(spec, d, tmp_path / "out" / f"{key}.xlsx")
+    files = [r.path for r in built.values()]
+    convert(files, XLSX, tmp_path / "default")
+    convert(files, XLSX, tmp_path / "recalc", recalc=True)
+    errors = 0
+    for key, res in built.items():
+        for mode in ("default", "recalc"):
+            wb = _values(tmp_path / mode / f"{key}.xlsx")
+            for sheet, cell, kind, want in expected_cells(res):
+                got = wb[sheet][cell].value
+                assert same(want, got), f"{mode} {key} {sheet}!{cell} ({kind}): library {want!r}, LibreOffice {got!r}"
+                if isinstance(want, str) and want.startswith("#"):
+                    errors += 1
+    assert errors > 10  # the segment really is full of undefined KPIs
