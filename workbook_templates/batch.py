@@ -49,7 +49,7 @@ class Task:
     template: str
     data_dir: str
     out_path: str
-    segment: tuple[str, str] | None = None  #: (column, value)
+    segment: tuple[str, str | None] | None = None  #: (column, value); value None: the rows left blank
     period: str | None = None  #: "YYYY-MM"; None: the latest month in the data
     flavour: str = "classic"
     namespace: str | None = None
@@ -59,7 +59,7 @@ class Task:
     def label(self) -> str:
         parts = [self.template]
         if self.segment:
-            parts.append(f"{self.segment[0]}={self.segment[1]}")
+            parts.append(f"{self.segment[0]}={'(blank)' if self.segment[1] is None else self.segment[1]}")
         if self.period:
             parts.append(self.period)
         return " ".join(parts)
@@ -90,7 +90,8 @@ def safe_component(value: str, limit: int = MAX_COMPONENT) -> str:
     text = unicodedata.normalize("NFC", str(value))
     out = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in text)
     out = re.sub(r"_+", "_", out).strip("_-")
-    changed = out != text
+    # spaces read fine as "_" ("Paid search" -> "Paid_search"); any other change is marked with a hash
+    changed = out != re.sub(r"_+", "_", text.replace(" ", "_")).strip("_-")
     if len(out) > limit:
         out = out[:limit].rstrip("_-")
         changed = True
@@ -108,7 +109,8 @@ def safe_component(value: str, limit: int = MAX_COMPONENT) -> str:
 def output_name(template: str, segment: tuple[str, str] | None, period: str | None) -> str:
     name = template
     if segment is not None:
-        name += f"__{safe_component(segment[0], 30)}-{safe_component(segment[1])}"
+        value = "" if segment[1] is None else segment[1]  # blank: "blank-<hash>", never a real value's name
+        name += f"__{safe_component(segment[0], 30)}-{safe_component(value)}"
     if period is not None:
         name += f"__{period}"
     return name + ".xlsx"
@@ -205,12 +207,18 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         if not values:
             raise PlanError(f"--by {by!r}: the column holds no values")
         segments = [(col, v) for v in values]
+    # two values that read the same once made safe ("a b" and "a_b") get their hashes
+    seg_names = [output_name("x", s, None) for s in segments]
+    clash = {n for n in seg_names if seg_names.count(n) > 1}
     tasks = []
     used: dict[str, Task] = {}
     for spec in specs:
         for seg in segments:
             for per in period_list:
                 name = output_name(spec.key, seg, per)
+                if seg is not None and output_name("x", seg, None) in clash:
+                    digest = hashlib.sha1(str(seg[1]).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+                    name = name[: -len(".xlsx")] + f"-{digest}.xlsx"
                 path = out_dir / name
                 if not _inside(path, out_dir):  # defence in depth: safe_component already prevents it
                     raise PlanError(f"output name {name!r} would leave the output folder")

@@ -99,7 +99,8 @@ def _summary(results, console, out_dir: Path) -> int:
     failed = 0
     for r in results:
         task = r.task
-        seg = "" if task.segment is None else f"{task.segment[0]}={task.segment[1]}"
+        seg = "" if task.segment is None else \
+            f"{task.segment[0]}={'(blank)' if task.segment[1] is None else task.segment[1]}"
         if r.ok:
             labels = _labels(task.template)
             head = ", ".join(f"{labels.get(k, k).split(' (')[0]} {_fmt_value(v, _unit_of(task.template, k))}"

@@ -46,7 +46,7 @@ class ReportData:
     def segment_label(self) -> str:
         if self.segment is None:
             return "All"
-        return f"{self.segment[0]} = {self.segment[1]}"
+        return f"{self.segment[0]} = {'(blank)' if self.segment[1] is None else self.segment[1]}"
 
     def months(self, n: int) -> list[pd.Timestamp]:
         """The last ``n`` months up to the report month, not before the first month of data."""
@@ -117,8 +117,9 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
         cust = tables.get("customers")
         if cust is not None and col in cust.df.columns:
             c = cust.df
-            seg_customers = set(c.loc[c[col] == val, "customer_id"].dropna().tolist())
-            unknown_customers = set(c.loc[c[col].isna(), "customer_id"].dropna().tolist())
+            in_seg = c[col].isna() if val is None else (c[col] == val)
+            seg_customers = set(c.loc[in_seg, "customer_id"].dropna().tolist())
+            unknown_customers = set() if val is None else set(c.loc[c[col].isna(), "customer_id"].dropna().tolist())
 
     for n in names:
         t = tables[n]
@@ -129,8 +130,11 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
             col, val = segment
             if col in ds.column_names:
                 v = t.df[col]
-                mask &= (v == val).to_numpy(dtype=bool)
-                unknown |= v.isna().to_numpy(dtype=bool)
+                if val is None:  # the rows with a blank in the split column are a segment of their own
+                    mask &= v.isna().to_numpy(dtype=bool)
+                else:
+                    mask &= (v == val).to_numpy(dtype=bool)
+                    unknown |= (v.isna() & pd.Series(t.bad)).to_numpy(dtype=bool)
             elif ds.customer_column and seg_customers is not None:
                 ids = t.df[ds.customer_column]
                 mask &= ids.isin(seg_customers).to_numpy(dtype=bool)
@@ -166,14 +170,20 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
     return ReportData(out, month, segment, source, notices, first_month(tables, names))
 
 
-def segment_values(tables: dict[str, Table], column: str) -> list[str]:
-    """Distinct values of a segment column, in order of first appearance in customers (else any table)."""
+def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:
+    """Distinct values of a segment column, in order of first appearance in customers (else any table).
+
+    Rows with a blank in the column are a segment of their own (``None``), so no row is left out.
+    """
     order = ["customers"] + [n for n in tables if n != "customers"]
     for n in order:
         t = tables.get(n)
         if t is not None and column in t.df.columns:
-            vals = t.df[column].dropna()
-            return list(dict.fromkeys(vals.astype(str).tolist()))
+            col = t.df[column]
+            out: list[str | None] = list(dict.fromkeys(col.dropna().astype(str).tolist()))
+            if col.isna().any():
+                out.append(None)
+            return out
     raise ScopeError(f"no data set has a column {column!r}")
 
 

@@ -81,11 +81,31 @@ def test_file_name_parts_from_data_are_safe(value, tmp_path):
     assert p.resolve().parent == tmp_path.resolve()
 
 
-def test_different_values_never_share_a_file_name():
-    values = ["a/b", "a_b", "a\\b", "A B", "a b", "a" * 300, "a" * 301]
+def test_different_values_never_share_a_file_name(small, tmp_path):
+    values = ["a/b", "a_b", "a\\b", "A B", "a" * 300, "a" * 301]
     names = [safe_component(v) for v in values]
     assert len(set(names)) == len(names)
-    assert safe_component("Europe") == "Europe"  # plain values stay readable
+    assert safe_component("Europe") == "Europe" and safe_component("Paid search") == "Paid_search"
+    # values that only differ by space/underscore read the same: the planner tells them apart
+    d = tmp_path / "d"
+    d.mkdir()
+    for f in small.glob("*.csv"):
+        (d / f.name).write_bytes(f.read_bytes())
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    cust.loc[0, "region"], cust.loc[1, "region"] = "North East", "North_East"
+    cust.loc[2, "channel"] = ""  # a blank in an optional column: a segment of its own
+    cust.to_csv(d / "customers.csv", index=False)
+    names = [Path(t.out_path).name for t in batch.plan(["customer_experience"], d, tmp_path, by="region")]
+    assert len(set(names)) == len(names)
+    assert sum("North_East" in n for n in names) == 2
+    tasks = batch.plan(["customer_experience"], d, tmp_path / "o", by="channel")
+    blank = [t for t in tasks if t.segment[1] is None]
+    assert len(blank) == 1 and "channel-blank-" in blank[0].out_path
+    r = run_task(blank[0])
+    assert r.ok, r.error
+    wb = openpyxl.load_workbook(r.path, data_only=True)
+    assert wb["Experience"]["B6"].value == "channel = (blank)"
+    assert {c.value for c in wb["NPS responses"]["B"][1:]} <= {cust.loc[2, "customer_id"]}
 
 
 def test_periods_and_shards_parse():
