@@ -36,6 +36,7 @@ __all__ = [
     "is_blank_value",
     "numbers",
     "aligned_numbers",
+    "whole_numbers",
     "total",
     "pair",
     "labels",
@@ -338,11 +339,66 @@ def _check_domain(vals: np.ndarray, idx: np.ndarray, g: Grid, fn: str, arg: str,
 
 
 # --------------------------------------------------------------------------
+# The fast path: numbers already in a numeric array or Series
+# --------------------------------------------------------------------------
+def _plain_floats(x: Any) -> np.ndarray | None:
+    """A numeric ndarray (1-D or 2-D) or Series as a flat, read-only float64 array; else None.
+
+    A float64 input is not copied: the result is a read-only view of it (the
+    library never writes into a validated input). Everything else — lists,
+    DataFrames, object or extension dtypes, booleans, an empty input — returns
+    None and takes the general path.
+    """
+    if isinstance(x, pd.Series):
+        if not isinstance(x.dtype, np.dtype):
+            return None
+        x = x.to_numpy()
+    elif not isinstance(x, np.ndarray) or x.ndim not in (1, 2):
+        return None
+    if x.dtype.kind not in "fiu" or x.size == 0:
+        return None
+    flat = x.reshape(-1)
+    flat = flat.astype(np.float64) if flat.dtype != np.float64 else flat.view()
+    flat.flags.writeable = False
+    return flat
+
+
+def _plain_ok(v: np.ndarray, min: float | None, max: float | None) -> bool:
+    """True when ``v`` has no blank (NaN), no infinity and lies in [min, max]: two reductions.
+
+    ``min``/``max`` of an array holding a NaN are NaN, so one test rules out
+    blanks and infinities alike.
+    """
+    lo, hi = v.min(), v.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return False
+    return (min is None or lo >= min) and (max is None or hi <= max)
+
+
+def _fast_numbers(x: Any, min: float | None, max: float | None, integer: bool) -> np.ndarray | None:
+    """The values of a numeric array or Series when every one is valid (no blank, in the domain); else None.
+
+    Validation is a few whole-array reductions instead of the general path's
+    copies and masks; when anything is off, the general path runs and names
+    the offending cell.
+    """
+    v = _plain_floats(x)
+    if v is None or not _plain_ok(v, min, max):
+        return None
+    if integer and not bool((np.trunc(v) == v).all()):
+        return None
+    return v
+
+
+# --------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------
 def numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None,
             integer: bool = False, domain: str | None = None) -> np.ndarray:
     """The non-blank numbers of ``x``, row by row, as a 1-D float array."""
+    fast = _fast_numbers(x, min, max, integer)
+    if fast is not None:
+        return fast
     g = grid(x, fn, arg)
     flat = _numeric_flat(g, fn, arg)
     keep = np.flatnonzero(~np.isnan(flat))
@@ -354,6 +410,9 @@ def numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max: float |
 def aligned_numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None,
                     integer: bool = False, domain: str | None = None, blank: float | None = None) -> np.ndarray:
     """All cells of ``x`` row by row (1-D), blanks as NaN (or ``blank``), so rows stay aligned."""
+    fast = _fast_numbers(x, min, max, integer)
+    if fast is not None:
+        return fast  # no blank to fill
     g = grid(x, fn, arg)
     flat = _numeric_flat(g, fn, arg)
     keep = np.flatnonzero(~np.isnan(flat))
@@ -361,6 +420,25 @@ def aligned_numbers(x: Any, fn: str, arg: str, *, min: float | None = None, max:
     if blank is not None:
         flat[np.isnan(flat)] = blank
     return flat
+
+
+def whole_numbers(x: Any, fn: str, arg: str, *, min: int, max: int, domain: str | None = None) -> np.ndarray:
+    """:func:`numbers` for whole numbers from ``min`` to ``max`` (a rating scale).
+
+    A numeric array or Series without blanks whose values all lie in 0 … 255
+    is checked with one cast and one comparison — a cell that is blank,
+    infinite, fractional or outside 0 … 255 cannot survive the round trip
+    through ``uint8`` — and returned as a ``uint8`` array (exact for these
+    values; compare and count it like the float result). Anything else goes
+    through :func:`numbers`, which names the offending cell.
+    """
+    v = _plain_floats(x)
+    if v is not None and 0 <= min <= max <= 255:
+        with np.errstate(invalid="ignore"):
+            small = v.astype(np.uint8)
+        if bool((small == v).all()) and (min == 0 or small.min() >= min) and small.max() <= max:
+            return small
+    return numbers(x, fn, arg, min=min, max=max, integer=True, domain=domain)
 
 
 def total(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None) -> float:
@@ -404,6 +482,11 @@ def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str =
     """
     if end is None or (isinstance(end, (list, tuple)) and len(end) == 0
                        and not _is_sequence(start) and not isinstance(start, pd.DataFrame)):
+        if isinstance(start, np.ndarray) and start.ndim == 2 and start.shape[1] == 2:
+            both = _plain_floats(start)
+            if both is not None and _plain_ok(both, min, None):
+                both = both.reshape(-1, 2)
+                return both[:, 0], both[:, 1]
         g = grid(start, fn, start_arg)
         if g.size == 0:
             raise KPIUndefinedError(fn, "has no rows", argument=start_arg)
@@ -420,6 +503,9 @@ def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str =
         _check_domain(flat[keep], keep, g, fn, start_arg, min, None, False, None)
         flat = np.where(np.isnan(flat), 0.0, flat).reshape(-1, 2)
         return flat[:, 0].copy(), flat[:, 1].copy()
+    s, e = _plain_floats(start), _plain_floats(end)
+    if s is not None and e is not None and s.size == e.size and _plain_ok(s, min, None) and _plain_ok(e, min, None):
+        return s, e  # numeric arrays without a blank: nothing to align or fill
     s = aligned_numbers(start, fn, start_arg, min=min)
     e = aligned_numbers(end, fn, end_arg, min=min)
     if s.size != e.size:

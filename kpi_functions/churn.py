@@ -22,6 +22,7 @@ The cohort triangle (``cohort_retention``) lives with the MRR tables in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -60,42 +61,73 @@ _END_HELP = "MRR of the same customers at the end of the period, row by row (bla
 # --------------------------------------------------------------------------
 # The MRR movements between two per-customer snapshots
 # --------------------------------------------------------------------------
-@dataclass(frozen=True)
 class _Flows:
-    starting: float  # Σ s over s > 0
-    churned: float  # Σ s where s > 0, e = 0
-    contraction: float  # Σ (s − e) where 0 < e < s
-    expansion: float  # Σ (e − s) where s > 0, e > s
-    new: float  # Σ e where s = 0, e > 0
-    n_paying: int  # #(s > 0)
-    n_churned: int  # #(s > 0, e = 0)
-    n_expanded: int  # #(s > 0, e > s)
-    n_new: int  # #(s = 0, e > 0)
-    retained: float = 0.0  # Σ min(s, e) over s > 0 = starting − churned − contraction, without cancellation
-    paying_end: float = 0.0  # Σ e over s > 0 = retained + expansion
+    """The MRR movements between two aligned snapshots, each summed when first asked for.
+
+    A KPI reads two or three of these figures; computing only those keeps a
+    call on a million customers close to the cost of the sums themselves.
+    ``s`` and ``e`` are validated (finite, not negative, blank = 0), so sums
+    over ``s > 0`` are sums over all rows where the summand is 0 otherwise.
+    """
+
+    def __init__(self, s: np.ndarray, e: np.ndarray) -> None:
+        self.s, self.e = s, e
+
+    @cached_property
+    def starting(self) -> float:  # Σ s over s > 0
+        return float(self.s.sum())
+
+    @cached_property
+    def lost(self) -> float:  # churned + contraction = Σ max(s − e, 0), one sum without cancellation
+        return float(np.maximum(self.s - self.e, 0.0).sum())
+
+    @cached_property
+    def churned(self) -> float:  # Σ s where s > 0, e = 0
+        return float(self.s[self.e == 0].sum())
+
+    @cached_property
+    def contraction(self) -> float:  # Σ (s − e) where 0 < e < s
+        d = self.s - self.e
+        return float(d[(d > 0) & (self.e > 0)].sum())
+
+    @cached_property
+    def expansion(self) -> float:  # Σ (e − s) where s > 0, e > s
+        d = self.e - self.s
+        return float(d[(d > 0) & (self.s > 0)].sum())
+
+    @cached_property
+    def new(self) -> float:  # Σ e where s = 0, e > 0
+        return float(self.e[self.s == 0].sum())
+
+    @cached_property
+    def n_paying(self) -> int:  # #(s > 0)
+        return int(np.count_nonzero(self.s))
+
+    @cached_property
+    def n_churned(self) -> int:  # #(s > 0, e = 0)
+        return int(np.count_nonzero((self.e == 0) & (self.s > 0)))
+
+    @cached_property
+    def n_expanded(self) -> int:  # #(s > 0, e > s)
+        return int(np.count_nonzero((self.e > self.s) & (self.s > 0)))
+
+    @cached_property
+    def n_new(self) -> int:  # #(s = 0, e > 0)
+        return int(np.count_nonzero((self.s == 0) & (self.e > 0)))
+
+    @cached_property
+    def retained(self) -> float:  # Σ min(s, e) over s > 0 = starting − churned − contraction, without cancellation
+        return float(np.minimum(self.s, self.e).sum())
+
+    @cached_property
+    def paying_end(self) -> float:  # Σ e over s > 0 = retained + expansion
+        return float(np.where(self.s > 0, self.e, 0.0).sum())
 
 
 def _flows(start: Any, end: Any, fn: str) -> _Flows:
-    """Coerce start/end MRR (``_coerce.pair``) and sum the movements, vectorised."""
+    """Coerce start/end MRR (``_coerce.pair``); the movements are summed on demand, vectorised."""
     s, e = c.pair(start, end, fn)
-    paying = s > 0
-    churned = paying & (e == 0)
-    contracted = paying & (e > 0) & (e < s)
-    expanded = paying & (e > s)
-    new = (s == 0) & (e > 0)
-    return _Flows(
-        starting=float(s[paying].sum()),
-        churned=float(s[churned].sum()),
-        contraction=float((s[contracted] - e[contracted]).sum()),
-        expansion=float((e[expanded] - s[expanded]).sum()),
-        new=float(e[new].sum()),
-        n_paying=int(paying.sum()),
-        n_churned=int(churned.sum()),
-        n_expanded=int(expanded.sum()),
-        n_new=int(new.sum()),
-        retained=float(np.minimum(s[paying], e[paying]).sum()),
-        paying_end=float(e[paying].sum()),
-    )
+    return _Flows(s, e)
 
 
 def _money_ratio(num: float, den: float, fn: str, what: str) -> float:
@@ -339,8 +371,7 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     fn = "KPI_CHURN_REVENUE"
     use_net = c.option_bool(net, fn, "net", False)
     f = _flows(start, end, fn)
-    lost = f.churned + f.contraction
-    return _over_starting_mrr(lost - f.expansion if use_net else lost, f, fn)
+    return _over_starting_mrr(f.lost - f.expansion if use_net else f.lost, f, fn)
 
 
 @kpi(

@@ -35,8 +35,8 @@ _NPS_BREAKDOWN_LABELS = (
 
 def _nps_counts(scores: Any, fn: str) -> tuple[int, int, int, int]:
     """(promoters, passives, detractors, responses) of 0–10 scores; blanks ignored."""
-    v = c.numbers(scores, fn, "scores", min=0, max=10, integer=True,
-                  domain="must be a whole number from 0 to 10 (NPS is asked on a 0–10 scale)")
+    v = c.whole_numbers(scores, fn, "scores", min=0, max=10,
+                        domain="must be a whole number from 0 to 10 (NPS is asked on a 0–10 scale)")
     n = int(v.size)
     if n == 0:
         raise KPIUndefinedError(fn, "has no scores", argument="scores")
@@ -325,11 +325,11 @@ def csat(scores: Any, satisfied_min: Any = 4, scale_max: Any = 5) -> float:
     if low > top:
         raise KPIDomainError(fn, f"must be at most scale_max ({top:g})", argument="satisfied_min",
                              value=int(low) if low.is_integer() else low, has_value=True)
-    v = c.numbers(scores, fn, "scores", min=1, max=top, integer=True,
-                  domain=f"must be a whole number from 1 to {top:g} (the scale)")
+    v = c.whole_numbers(scores, fn, "scores", min=1, max=int(top),
+                        domain=f"must be a whole number from 1 to {top:g} (the scale)")
     if v.size == 0:
         raise KPIUndefinedError(fn, "has no responses", argument="scores")
-    return float(np.count_nonzero(v >= low) / v.size)
+    return float(np.count_nonzero(v >= math.ceil(low)) / v.size)  # whole ratings: ≥ 4.5 means ≥ 5
 
 
 @kpi(

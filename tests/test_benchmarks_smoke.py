@@ -195,3 +195,85 @@ def test_command_lists_its_groups(capsys):
     listed = capsys.readouterr().out
     for g in cli.GROUP_NAMES:
         assert g in listed
+
+
+# --------------------------------------------------------------------------
+# The fast paths the benchmarks led to (kpi_functions._coerce: numeric arrays
+# and Series) answer exactly as the general path does, errors included.
+# --------------------------------------------------------------------------
+def _outcome(fn, *args):
+    try:
+        return ("ok", fn(*args))
+    except ValueError as err:  # the typed KPI errors are ValueErrors
+        return (type(err).__name__, str(err))
+
+
+def _as_list(a):
+    return [None if (isinstance(v, float) and math.isnan(v)) else v for v in np.asarray(a).tolist()]
+
+
+SCORE_CASES = {
+    "valid": [0.0, 10.0, 9.0, 6.0, 7.0, 3.0],
+    "blank": [9.0, float("nan"), 3.0],
+    "infinite": [9.0, float("inf")],
+    "negative": [9.0, -1.0],
+    "above the scale": [9.0, 11.0],
+    "fractional": [9.0, 7.5],
+    "beyond uint8": [9.0, 256.0],
+    "negative zero": [9.0, -0.0],
+}
+
+
+@pytest.mark.parametrize("case", list(SCORE_CASES))
+@pytest.mark.parametrize("fn", [k.nps, k.csat, k.nps_breakdown, k.nps_moe])
+def test_fast_path_for_scores_matches_the_general_path(fn, case):
+    values = SCORE_CASES[case]
+    if fn is k.csat:
+        values = [min(max(v, 1.0), 5.0) if case == "valid" else v for v in values]
+    flat, column = _as_list(values), [[v] for v in _as_list(values)]
+    for fast, same_as in ((np.array(values), flat), (pd.Series(values), flat),
+                          (np.array(values).reshape(-1, 1), column)):
+        general, got = _outcome(fn, same_as), _outcome(fn, fast)
+        if general[0] == "ok" and isinstance(general[1], pd.DataFrame):
+            assert got[0] == "ok"
+            pd.testing.assert_frame_equal(got[1], general[1])
+        else:
+            assert got == general, (case, type(fast))
+
+
+PAIR_CASES = {
+    "valid": ([100.0, 50.0, 0.0, 80.0, 20.0], [0.0, 60.0, 40.0, 80.0, 10.0]),
+    "blank start": ([100.0, float("nan"), 30.0], [90.0, 20.0, 0.0]),
+    "negative end": ([100.0, 50.0], [90.0, -5.0]),
+    "infinite": ([100.0, float("inf")], [90.0, 20.0]),
+    "misaligned": ([100.0, 50.0, 10.0], [90.0, 20.0]),
+    "nobody paying": ([0.0, 0.0], [10.0, 0.0]),
+}
+PAIR_KPIS = [k.churn_revenue, k.nrr, k.grr, k.expansion_rate, k.churn_customers, k.upsell_rate, k.quick_ratio,
+             k.new_customers, k.net_upsell]
+
+
+@pytest.mark.parametrize("case", list(PAIR_CASES))
+@pytest.mark.parametrize("fn", PAIR_KPIS, ids=lambda f: f.__name__)
+def test_fast_path_for_start_end_pairs_matches_the_general_path(fn, case):
+    s, e = PAIR_CASES[case]
+    general = _outcome(fn, _as_list(s), _as_list(e))
+    assert _outcome(fn, np.array(s), np.array(e)) == general
+    assert _outcome(fn, pd.Series(s), pd.Series(e)) == general
+    if len(s) == len(e):  # one two-column range
+        assert _outcome(fn, np.column_stack([s, e])) == _outcome(fn, [list(r) for r in zip(_as_list(s), _as_list(e))])
+
+
+def test_fast_path_on_a_million_values_agrees_with_lists_and_leaves_inputs_alone():
+    start, end = bench_scalars.make_start_end(200_000, seed=5)
+    scores = bench_scalars.make_scores(200_000, 0, 10, seed=6)
+    before = (start.copy(), end.copy(), scores.copy())
+    for fn in PAIR_KPIS:
+        assert fn(start, end) == pytest.approx(fn(start.tolist(), end.tolist()), rel=1e-12)
+    assert k.churn_revenue(start, end, True) == pytest.approx(k.churn_revenue(start.tolist(), end.tolist(), True))
+    assert k.nps(scores) == k.nps(scores.tolist())
+    assert k.csat(np.clip(scores, 1, 5), 4.5) == k.csat(np.clip(scores, 1, 5).tolist(), 4.5)
+    np.testing.assert_array_equal(start, before[0])
+    np.testing.assert_array_equal(end, before[1])
+    np.testing.assert_array_equal(scores, before[2])
+    assert start.flags.writeable  # the caller's array is untouched, flags included
