@@ -969,8 +969,9 @@ class Writer:
                 ws.write_blank(r, spec.col + j, None, self.fmt.get("section"))
             r += 1
         hf = self.fmt.get("header")
-        if any(len(c.header) > 11 for c in spec.columns):
-            ws.set_row(r, 26)
+        longest = max((len(c.header) for c in spec.columns), default=0)
+        if longest > 11:
+            ws.set_row(r, 26 if longest <= 20 else 38)
         for j, c in enumerate(spec.columns):
             ws.write_string(r, spec.col + j, c.header, hf)
         for key in spec.columns:

@@ -80,11 +80,11 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- customers
-    # arrivals grow from ~14 to ~34 a month, with a seasonal dip in August/December
+    # arrivals grow from ~11 to ~26 a month, with a seasonal dip in August/December
     arrivals = []
     for i in range(months):
         season = 0.8 if _month(i).month in (8, 12) else 1.0
-        arrivals.append(int(rng.poisson((14 + 20 * i / (months - 1)) * season)))
+        arrivals.append(int(rng.poisson((11 + 15 * i / (months - 1)) * season)))
     n = sum(arrivals)
     signup_month = np.repeat(np.arange(months), arrivals)
     cust = pd.DataFrame({
@@ -189,10 +189,10 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     tier_arr = cust["plan_tier"].to_numpy()
     for i in range(months):
         idx = np.flatnonzero(active_mask[:, i])
-        resp = idx[rng.uniform(size=idx.size) < 0.14]
+        resp = idx[rng.uniform(size=idx.size) < 0.18]
         drift = 0.6 * i / months  # the product gets a little better
         for k in resp:
-            base = {"Starter": 7.0, "Growth": 7.6, "Enterprise": 8.0}[tier_arr[k]] + drift
+            base = {"Starter": 7.4, "Growth": 7.9, "Enterprise": 8.3}[tier_arr[k]] + drift
             score = int(np.clip(np.rint(rng.normal(base, 2.0)), 0, 10))
             comment = ""
             if rng.uniform() < 0.18:
@@ -304,7 +304,7 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     for k in range(n):
         if not active_mask[k, months - ACTIVITY_MONTHS:].any():
             continue
-        users = 1 + (1 if tier_arr[k] == "Enterprise" or rng.uniform() < 0.25 else 0)
+        users = 1 + (1 if tier_arr[k] == "Enterprise" or rng.uniform() < 0.15 else 0)
         for u in range(users):
             p = rng.beta(1.4, 7.0)  # daily activity propensity
             on = active_mask[k, month_of_day] & (rng.uniform(size=days.size) < np.where(weekday, p, p * 0.25))

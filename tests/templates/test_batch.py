@@ -372,7 +372,7 @@ def test_demo_builds_every_report_and_prints_a_summary(tmp_path):
         ["saas_dashboard.xlsx", "retention_cohorts.xlsx", "marketing_funnel.xlsx", "customer_experience.xlsx",
          "executive_overview.xlsx"])
     flat = " ".join(r.output.split())
-    assert re.search(r"MRR\s*│\s*340,365", flat) and "NPS" in flat and "5 report(s)" in flat
+    assert re.search(r"MRR\s*│\s*265,093", flat) and "NPS" in flat and "5 report(s)" in flat
 
 
 def test_templates_lists_and_copies(tmp_path):
