@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import numbers as _numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -726,8 +726,15 @@ class Table:
     rows: np.ndarray  # 1-based row number of each kept row within the range passed
     header: bool
     grid: Grid
+    #: id column -> (integer codes, identifiers in first-appearance order), when the
+    #: reader already factorised the column (DataFrames); callers that group by an
+    #: identifier can use them instead of hashing the labels again
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.columns and name in self.codes:  # labels of a factorised column, made when asked for
+            k, uniques = self.codes[name]
+            self.columns[name] = uniques[k]
         return self.columns[name]
 
     def __len__(self) -> int:
@@ -770,12 +777,70 @@ def _table_columns(x: Any, fn: str, arg: str) -> tuple[list[np.ndarray], Grid]:
     return [g.values[:, j] for j in range(g.ncols)] if g.values.ndim == 2 else [], g
 
 
+_ERROR_LIST = sorted(EXCEL_ERRORS)
+
+
+def _fast_table(x: Any, cols: Sequence[Column]) -> Table | None:
+    """A DataFrame whose columns already hold the right types, read with whole-column operations.
+
+    Identifiers in a string or integer column, dates in a datetime64 column,
+    numbers in a float or integer column; no blank identifier or date (unless
+    the column keeps blanks), numbers finite and in their domain. Identifier
+    columns are factorised once (``Table.codes``). Returns None for anything
+    else — the general path then reads the table and names any bad cell.
+    """
+    if not isinstance(x, pd.DataFrame) or x.shape[0] == 0:
+        return None
+    if not (sum(not c.optional for c in cols) <= x.shape[1] <= len(cols)):
+        return None
+    out: dict[str, np.ndarray] = {}
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for j, c in enumerate(cols[: x.shape[1]]):
+        s = x.iloc[:, j]
+        dt = s.dtype
+        numpy_dtype = isinstance(dt, np.dtype)
+        if c.kind == "id":
+            if isinstance(dt, pd.StringDtype):
+                k, uniq = pd.factorize(s)
+                u = np.asarray(uniq, dtype=object)
+                if (k < 0).any() or (u == "").any() or np.isin(u, _ERROR_LIST).any():
+                    return None
+            elif numpy_dtype and dt.kind in "iu":
+                k, uniq = pd.factorize(s.to_numpy(dtype=np.int64))
+                u = uniq.astype(object)  # Python ints, as the general path gives
+            else:
+                return None
+            codes[c.name] = (k.astype(np.int64, copy=False), u)  # the labels, u[k], are made on first use
+        elif c.kind == "date":
+            if not (numpy_dtype and dt.kind == "M"):
+                return None
+            d = s.to_numpy(dtype="datetime64[ms]")
+            if c.blank != "keep" and np.isnat(d).any():
+                return None
+            out[c.name] = d
+        else:  # number, flag
+            if not (numpy_dtype and dt.kind in "fiu"):
+                return None
+            v = s.to_numpy(dtype=np.float64)
+            if c.blank == "zero" and np.isnan(v).any():
+                v = np.where(np.isnan(v), 0.0, v)
+            if not _plain_ok(v, c.min, c.max):
+                return None
+            out[c.name] = v
+    n = x.shape[0]
+    grid_ = Grid(np.broadcast_to(np.zeros((), dtype=bool), (n, x.shape[1])), True)
+    return Table(out, np.arange(1, n + 1), False, grid_, codes)
+
+
 def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
     """Validate a table argument (2-D, columns by position, optional text header row).
 
     Rows that are entirely blank are dropped (ranges often reach past the
     data). In any other row a blank follows the column's rule.
     """
+    fast = _fast_table(x, cols)
+    if fast is not None:
+        return fast
     columns, g = _table_columns(x, fn, arg)
     required = sum(not c.optional for c in cols)
     if g.size == 0:

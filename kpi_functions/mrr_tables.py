@@ -91,7 +91,7 @@ def _read_mrr_table(x: Any, fn: str, arg: str) -> tuple[np.ndarray, np.ndarray, 
     t = c.table(x, fn, arg, _MRR_COLUMNS)
     if len(t) == 0:
         raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
-    codes, customers = _factorize(t["customer"])
+    codes, customers = t.codes["customer"] if "customer" in t.codes else _factorize(t["customer"])
     return codes, customers, c.month_index(t["month"]), t["mrr"]
 
 
@@ -478,7 +478,7 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
     keep = (n_months > 0) & (amount > 0)
     first, n_months = first[keep], n_months[keep]
     monthly = amount[keep] / billing[keep]
-    codes, customers = _factorize(t["customer"])
+    codes, customers = t.codes["customer"] if "customer" in t.codes else _factorize(t["customer"])
     sub_codes = codes[keep]
 
     total = int(n_months.sum())

@@ -277,3 +277,64 @@ def test_fast_path_on_a_million_values_agrees_with_lists_and_leaves_inputs_alone
     np.testing.assert_array_equal(end, before[1])
     np.testing.assert_array_equal(scores, before[2])
     assert start.flags.writeable  # the caller's array is untouched, flags included
+
+
+def _tables_outcome(fn, df):
+    try:
+        out = fn(df)
+    except ValueError as err:
+        return (type(err).__name__, str(err))
+    return ("ok", out)
+
+
+def _frame_cases() -> dict[str, pd.DataFrame]:
+    base = make_mrr_table(40, 5, seed=7, customer_ids="text")
+    base["customer"] = base["customer"].astype("str")
+    cases = {"valid": base}
+    blank_mrr = base.copy()
+    blank_mrr.loc[3, "MRR"] = np.nan
+    cases["blank MRR is 0"] = blank_mrr
+    neg = base.copy()
+    neg.loc[5, "MRR"] = -1.0
+    cases["negative MRR"] = neg
+    inf = base.copy()
+    inf.loc[6, "MRR"] = np.inf
+    cases["infinite MRR"] = inf
+    blank_id = base.copy()
+    blank_id.loc[7, "customer"] = None
+    cases["blank customer"] = blank_id
+    empty_id = base.copy()
+    empty_id.loc[8, "customer"] = ""
+    cases["empty-text customer"] = empty_id
+    err = base.copy()
+    err.loc[9, "customer"] = "#N/A"
+    cases["error value as customer"] = err
+    nat = base.copy()
+    nat.loc[10, "month"] = pd.NaT
+    cases["blank month"] = nat
+    ints = make_mrr_table(40, 5, seed=8, customer_ids="int")
+    cases["integer ids"] = ints
+    return cases
+
+
+@pytest.mark.parametrize("case", list(_frame_cases()))
+@pytest.mark.parametrize("fn", [k.mrr_movements, k.cohort_retention], ids=lambda f: f.__name__)
+def test_fast_table_path_matches_the_general_path(fn, case):
+    fast = _frame_cases()[case]
+    general = fast.copy()
+    general["customer"] = general["customer"].astype(object)  # object columns take the general path
+    want, got = _tables_outcome(fn, general), _tables_outcome(fn, fast)
+    assert got[0] == want[0]
+    if want[0] == "ok":
+        pd.testing.assert_frame_equal(got[1], want[1])
+    else:
+        assert got[1] == want[1]
+
+
+def test_fast_table_path_for_subscriptions_matches_the_general_path():
+    subs = make_subscriptions(300, 14, seed=9)
+    fast = subs.copy()
+    fast["customer"] = fast["customer"].astype("str")
+    general = subs.copy()
+    general["customer"] = general["customer"].astype(object)
+    pd.testing.assert_frame_equal(k.mrr_schedule(fast), k.mrr_schedule(general))
