@@ -707,20 +707,20 @@ def reference(excel_name: str, raw: list[Any]) -> tuple[str, Any]:
         return "none", str(e)
 
 
-def compare(excel_name: str, raw: list[Any], result: Any, error: k.KPIError | None) -> str | None:
-    """None when the library agrees with the reference, else what differs."""
+def compare(excel_name: str, raw: list[Any], result: Any, error: k.KPIError | None) -> tuple[str | None, bool]:
+    """(what differs or None, whether a reference decided this input)."""
     kind, want = reference(excel_name, raw)
     if kind == "none":
-        return None
+        return None, False
     if kind == "error":
         if error is None:
-            return f"expected {want} but got the result {result!r}"
+            return f"expected {want} but got the result {result!r}", True
         if type(error) not in want.classes:
-            return f"expected {want} but got {type(error).__name__}: {error}"
-        return None
+            return f"expected {want} but got {type(error).__name__}: {error}", True
+        return None, True
     if error is not None:
-        return f"expected a result ({_show(want)}) but got {type(error).__name__}: {error}"
-    return _compare_value(excel_name, want, result)
+        return f"expected a result ({_show(want)}) but got {type(error).__name__}: {error}", True
+    return _compare_value(excel_name, want, result), True
 
 
 def _show(want: Any) -> str:

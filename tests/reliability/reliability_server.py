@@ -32,6 +32,11 @@ import kpi_functions as k
 from kpi_functions import EXCEL_ERRORS
 
 LOOPBACK = "127.0.0.1"
+#: the shared test server's bearer token, request-size limit and the one origin CORS allows
+TOKEN = "rel-7Qm2-token-9d41c0"
+MAX_BYTES = 200_000
+ALLOWED_ORIGIN = "https://excel.example"
+CLIENT_TIMEOUT = 5.0
 CALL = "/xlwings/custom-functions-call"
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 ERROR_TYPES = {

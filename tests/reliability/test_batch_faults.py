@@ -122,7 +122,10 @@ def test_a_run_killed_at_random_moments_never_leaves_a_corrupt_report(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(moment)
         with_workers = proc.poll() is None
-        os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes: ours, by process group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes: ours, by process group
+        except ProcessLookupError:  # it had already finished
+            pass
         proc.wait(timeout=30)
         count("faults injected", detail="SIGKILL during kpi build")
         got = reports_in(out)  # every .xlsx opens (openpyxl) …
