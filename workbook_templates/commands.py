@@ -67,13 +67,13 @@ def _labels(template: str) -> dict[str, str]:
     return out
 
 
-def _run(tasks, jobs: int, console, show_progress: bool = True):
+def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .batch import make_executor, run_tasks
 
     results = []
-    with make_executor(min(jobs, max(1, len(tasks)))) as ex:
+    with (executor if executor is not None else make_executor(min(jobs, max(1, len(tasks))))) as ex:
         if show_progress and tasks:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, transient=False) as prog:
@@ -134,6 +134,12 @@ def build(
     period: Optional[List[str]] = typer.Option(None, "--period", help="Report month(s): 2026-03, 2026-01:2026-03, "
                                                                        "latest (default) or all; repeatable."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Reports built in parallel (local processes)."),
+    executor: str = typer.Option("local", "--executor", help="local (processes on this machine, --jobs) or dask "
+                                                             "(the workers of a Dask cluster, --scheduler)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="KPI_DASK_SCHEDULER",
+                                            help="Dask scheduler address for --executor dask, e.g. "
+                                                 "tcp://10.0.0.5:8786 (data and output folders must be at the "
+                                                 "same paths on every worker)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: build only this machine's share of the run."),
     formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Office.js function namespace "
@@ -153,6 +159,13 @@ def build(
     if formulas not in _FLAVOURS:
         err.print(f"[red]error:[/red] --formulas must be one of {', '.join(_FLAVOURS)}")
         raise typer.Exit(2)
+    if executor not in ("local", "dask"):
+        err.print("[red]error:[/red] --executor must be local or dask")
+        raise typer.Exit(2)
+    if (executor == "dask") != bool(scheduler):
+        err.print("[red]error:[/red] " + ("--executor dask needs --scheduler ADDRESS" if executor == "dask"
+                                          else "--scheduler only applies to --executor dask"))
+        raise typer.Exit(2)
     if namespace and formulas != "officejs":
         err.print("[red]error:[/red] --namespace only applies to --formulas officejs")
         raise typer.Exit(2)
@@ -169,8 +182,9 @@ def build(
             from addin.naming import validate_namespace
 
             validate_namespace(namespace)
-        tasks = plan(names, data_dir, out, by=by, periods=period or (), flavour=formulas, namespace=namespace,
-                     shard=parse_shard(shard), source=str(data_dir))
+        tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use
+                     out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir))
     except (PlanError, DataError, ValueError) as e:
         err.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2)
@@ -179,7 +193,17 @@ def build(
         return
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(out)
-    results = _run(tasks, jobs, console, progress)
+    if executor == "dask":
+        from .dask_executor import DaskUnavailable, dask_executor
+
+        try:
+            with dask_executor(scheduler, data_dir, out) as ex:
+                results = _run(tasks, jobs, console, progress, executor=ex)
+        except DaskUnavailable as e:
+            err.print(f"[red]error:[/red] {escape(str(e))}")
+            raise typer.Exit(2)
+    else:
+        results = _run(tasks, jobs, console, progress)
     failed = _summary(results, console, out)
     if failed:
         raise typer.Exit(1)
