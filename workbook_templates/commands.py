@@ -136,7 +136,7 @@ def build(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Reports built in parallel (local processes)."),
     executor: str = typer.Option("local", "--executor", help="local (processes on this machine, --jobs) or dask "
                                                              "(the workers of a Dask cluster, --scheduler)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="KPI_DASK_SCHEDULER",
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
                                             help="Dask scheduler address for --executor dask, e.g. "
                                                  "tcp://10.0.0.5:8786 (data and output folders must be at the "
                                                  "same paths on every worker)."),
