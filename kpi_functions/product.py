@@ -233,7 +233,10 @@ def stickiness(user_ids: Any, dates: Any, month: Any = None) -> float:
         raise KPIUndefinedError(fn, f"there is no activity in {m}, so MAU is 0", argument="month")
     active = users[inm]
     if pd.api.types.infer_dtype(active, skipna=False) == "integer":
-        active = active.astype(np.int64)  # factorising int64 is much faster than Python objects
+        try:
+            active = active.astype(np.int64)  # factorising int64 is much faster than Python objects
+        except OverflowError:  # ids beyond int64 (1e308 folded to a whole number): hash them as Python ints
+            pass
     codes, uniques = pd.factorize(active)
     mau = len(uniques)
     first = m.astype("datetime64[D]")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from reliability_figures import count
+from reliability_figures import PROFILE, count
 from reliability_server import kpi_command
 
 from workbook_templates.batch import SAMPLE_DIR
@@ -330,6 +330,65 @@ def test_bad_input_files_get_a_clear_error_and_no_report(tmp_path, fault):
         return
     assert r.returncode in (1, 2), text[-2000:]
     assert not list(out.glob("*.xlsx")) if out.exists() else True
+
+
+# ------------------------------------------------------------------ data-file fuzz
+#: cases of the data-file fuzz (KPI_BUILD_FUZZ_CASES to change; the deep fuzz profile runs 200)
+BUILD_FUZZ_CASES = int(os.environ.get("KPI_BUILD_FUZZ_CASES", "200" if PROFILE == "deep" else "16"))
+BUILD_DATASETS = {"customer_experience": ("nps_responses", "csat_responses", "tickets"),
+                  "marketing_funnel": ("marketing",),
+                  "saas_dashboard": ("subscriptions", "customers", "marketing", "costs")}
+CELL_JUNK = ["", " ", "abc", "1e308", "-1e308", "5e-324", "inf", "-inf", "NaN", "N/A", "NULL", "#N/A", "#DIV/0!",
+             "=1+1", "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3", "2026-02-30", "2026-13-01", "03/15/2026",
+             "1,234.5", "-5", "0", "999999999999999999999", "1.5", "TRUE", "日本", "😀", "\u202e", "a\nb", '"',
+             "2026-03", "2026", "1900-01-01", "9999-12-31", "2026-03-15T25:00", "-0", "1e-320", "  7  "]
+PLAUSIBLE = {"number": ["0", "1e308", "1e300", "1e15", "999999999999999", "1e-300", "0.0001", "12"],
+             "integer": ["0", "1", "999999999999999", "12"],
+             "text": ["=1+1", "@SUM(1,2)", "日本", "😀", "a" * 5000, "-", "+", " "],
+             "date": ["1900-03-01", "2099-12-31", "2026-03-01", "1970-01-01"],
+             "datetime": ["1900-03-01T00:00", "2099-12-31T23:59", "2026-03-01T09:30"],
+             "month": ["1900-03", "2099-12", "2026-03"], "id": ["x", "0", "1e308", "日本", " "]}
+
+
+def test_fuzzed_data_files_build_a_report_or_fail_cleanly(tmp_path):
+    """Random cells of the data files replaced by junk or by odd but valid values; each
+    run builds its report in process. No case may end in an unexpected error: either the
+    report is written (and opens, complete), or the run fails naming the file."""
+    from workbook_templates.batch import Task, run_task
+    from workbook_templates.schema import DATASETS
+
+    outcomes = {"built": 0, "refused": 0}
+    for case in range(BUILD_FUZZ_CASES):
+        rng = random.Random(1000 + case)
+        template = rng.choice(sorted(BUILD_DATASETS))
+        d = tmp_path / f"case{case}"
+        d.mkdir()
+        for name in BUILD_DATASETS[template]:
+            shutil.copy(SAMPLE_DIR / f"{name}.csv", d / f"{name}.csv")
+        name = rng.choice(BUILD_DATASETS[template])
+        rows = rows_of(d / f"{name}.csv")
+        changes = []
+        for _ in range(rng.randint(1, 4)):
+            r = len(rows) - 1 - rng.randrange(min(60, len(rows) - 1)) if rng.random() < 0.6 \
+                else rng.randrange(1, len(rows))  # mostly the latest rows: inside the report's window
+            c = rng.randrange(len(rows[0]))
+            kind = DATASETS[name].column(rows[0][c]).type
+            rows[r][c] = rng.choice(PLAUSIBLE[kind] if rng.random() < 0.6 else CELL_JUNK)
+            changes.append(f"{name}.csv row {r + 1} {rows[0][c]}={rows[r][c][:20]!r}")
+        write_rows(d / f"{name}.csv", rows)
+        out = d / "out" / f"{template}.xlsx"
+        res = run_task(Task(template, str(d), str(out)))
+        count("faults injected", detail="fuzzed data files")
+        assert res.ok or not (res.error or "").startswith("unexpected"), f"{changes}: {res.error}"
+        if res.ok:
+            outcomes["built"] += 1
+            fingerprint(out)
+        else:
+            outcomes["refused"] += 1
+            assert ".csv" in res.error, f"{changes}: {res.error}"
+            assert not out.exists()
+        shutil.rmtree(d)
+    print("data-file fuzz:", outcomes)
 
 
 # ------------------------------------------------------------------ formula injection

@@ -116,3 +116,13 @@ def test_count_based_rates_do_not_need_the_sums():
     rows = [[1e308, 1e300], [1e308, 0], [0, 1e308], [1e308, 1e308]]
     assert k.upsell_rate(rows) == 0.0 and k.new_customers(rows) == 1
     assert k.churn_customers(rows) == pytest.approx(1 / 3)
+
+
+# ------------------------------------------------------------ identifiers beyond int64
+def test_stickiness_with_user_ids_beyond_int64():
+    """A user id of 1e308 (a whole number, so read as the integer it is) made the int64
+    fast path raise OverflowError instead of answering."""
+    assert k.stickiness(1e308, "2026-02-01") == pytest.approx(1 / 28)
+    users = [1e308, 2**70, 5, 1e308]
+    days = ["2026-02-01", "2026-02-01", "2026-02-02", "2026-02-03"]
+    assert k.stickiness(users, days) == pytest.approx(4 / 28 / 3)  # 4 user-days, 28 days, 3 users
