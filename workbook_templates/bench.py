@@ -40,7 +40,7 @@ def _record(calls: list) -> dict:
 
 
 def _replay(calls: list, path: Path) -> None:
-    wb = xlsxwriter.Workbook(str(path))
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True})  # the same writer options as the builder
     sheets: dict[str, Worksheet] = {}
     for sheet, name, args, kw in calls:
         ws = sheets.get(sheet)

@@ -694,7 +694,8 @@ class Writer:
         self.b = b
         self.path = path
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                                  "strings_to_urls": False, "nan_inf_to_errors": False})
+                                                  "strings_to_urls": False, "nan_inf_to_errors": False,
+                                                  "in_memory": True})
         self.wb.set_properties({"title": b.spec.title, "subject": b.spec.description,
                                 "author": "KPI add-in report builder", "created": FIXED_TIME,
                                 "comments": "Built by `kpi build`. Regenerate rather than edit by hand."})

@@ -299,3 +299,12 @@ def test_kpi_nodes_refuse_names_outside_the_registry(sample_tables):
                       (ItemList("R", 0, 0, "", (Item("x", "x", F.KPI("KPI_NOPE", 1)),)),))
     with pytest.raises(BuildError, match="KPI_NOPE is not a registered KPI"):
         evaluate(spec, scope(sample_tables, ("orders",), None, None))
+
+
+@pytest.mark.slow
+def test_building_costs_less_than_three_times_writing_the_same_cells_with_bare_xlsxwriter(tmp_path):
+    from workbook_templates.bench import measure
+
+    r = measure(tmp_path, demo_wall=False)
+    assert r["cells"] > 100_000
+    assert r["ratio"] < 3.0, r
