@@ -101,14 +101,19 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
     missing = [n for n in names if n not in tables]
     if missing:
         raise ScopeError(f"needs data set(s) {', '.join(missing)}")
+    latest = latest_month(tables, names)
     if month is None:
-        month = latest_month(tables, names)
+        month = latest
         if month is None:
             raise ScopeError("the data has no dates, so there is no report month")
     month = pd.Timestamp(month).to_period("M").to_timestamp()
+    early_notice = []
+    if latest is not None and month > latest:
+        early_notice.append(f"the report month {month:%Y-%m} is after the last month in the data "
+                            f"({latest:%Y-%m}): subscriptions still running are counted as continuing")
     month_end = month + pd.DateOffset(months=1)  # exclusive
     out: dict[str, Table] = {}
-    notices: list[str] = []
+    notices: list[str] = list(early_notice)
 
     seg_customers = None
     unknown_customers: set = set()
