@@ -36,6 +36,10 @@ GROUPS: tuple[Group, ...] = (
           {}, {"n_synthetic": 2_000, "runs": 1}),
     Group("server", "benchmarks.bench_server", "Custom-function calls over HTTP (kpi serve)",
           {}, {"cells": 500, "calls": 5, "seconds": 0.5, "clients": 4}),
+    Group("reports", "benchmarks.bench_reports", "kpi demo against bare XlsxWriter",
+          {}, {"runs": 1}),
+    Group("build", "benchmarks.bench_build", "kpi build: 200 segment workbooks, local processes and Dask",
+          {}, {"subscriptions": 20_000, "segments": 6, "bare_sample": 1}),
 )
 GROUP_NAMES = tuple(g.name for g in GROUPS)
 
