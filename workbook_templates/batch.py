@@ -176,7 +176,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
          shard: tuple[int, int] | None = None, source: str | None = None) -> list[Task]:
     """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
     from .context import all_months, segment_values
-    from .reports import REPORTS, get_report
+    from .reports import get_report
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if out_dir.resolve() == TEMPLATES_DIR.resolve():

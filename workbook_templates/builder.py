@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 import kpi_functions as K
 from kpi_functions import KPIError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
@@ -917,7 +916,8 @@ class Writer:
         r = il.row
         if il.title:
             ws.write_string(r, il.col, il.title, self.fmt.get("section"))
-            for j in range(1, 2 + len(il.extra_headers) + (1 if il.note_header or any(i.note for i in il.items) else 0)):
+            width = 2 + len(il.extra_headers) + (1 if il.note_header or any(i.note for i in il.items) else 0)
+            for j in range(1, width):
                 ws.write_blank(r, il.col + j, None, self.fmt.get("section"))
             r += 1
         hf = self.fmt.get("header")

@@ -119,7 +119,8 @@ def _summary(results, console, out_dir: Path) -> int:
         for w in r.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(r.task.label)}: {escape(w)}")
     ok = len(results) - failed
-    console.print(f"{ok} report(s) written to {escape(str(out_dir))}" + (f", [red]{failed} failed[/red]" if failed else ""))
+    tail = f", [red]{failed} failed[/red]" if failed else ""
+    console.print(f"{ok} report(s) written to {escape(str(out_dir))}" + tail)
     return failed
 
 

@@ -285,7 +285,8 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
                 short = sv.str.len().to_numpy() < 7
                 ok = parsed.notna().to_numpy() & ~short
                 if col.type == "date":  # a date column takes a date, not a time of day
-                    has_time = ok & (parsed.fillna(pd.Timestamp(0)).dt.normalize() != parsed.fillna(pd.Timestamp(0))).to_numpy()
+                    filled = parsed.fillna(pd.Timestamp(0))
+                    has_time = ok & (filled.dt.normalize() != filled).to_numpy()
                     for j in np.flatnonzero(has_time):
                         badi.append(strs_k[j])
                     ok &= ~has_time

@@ -472,8 +472,8 @@ def _experience() -> ReportSpec:
 
     def dur(end_col, stat, month=RM, hours=None):
         cond = in_month("tickets", "created_at", month)
-        return KPI("KPI_AVG_DURATION", Filter(Col("tickets", "created_at"), cond), Filter(Col("tickets", end_col), cond),
-                   "hours", stat, hours)
+        return KPI("KPI_AVG_DURATION", Filter(Col("tickets", "created_at"), cond),
+                   Filter(Col("tickets", end_col), cond), "hours", stat, hours)
 
     blocks.append(ItemList(S, 8, 0, "Report month", (
         Item("nps", "NPS (promoters % − detractors %)", KPI("KPI_NPS", nps_m())),
@@ -573,7 +573,8 @@ def _executive() -> ReportSpec:
             KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
                 mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
             target=0.96, bench=(0.92, 0.97)),
-        row("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL), target=0.025, higher=False),
+        row("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL), target=0.025,
+            higher=False),
         row("nrr", "Net revenue retention, monthly", KPI("KPI_NRR", PREV_COL, NOW_COL), target=1.0),
         row("grr", "Gross revenue retention, monthly", KPI("KPI_GRR", PREV_COL, NOW_COL), target=0.97),
         row("quick_ratio", "Quick ratio", KPI("KPI_QUICK_RATIO", PREV_COL, NOW_COL), target=4.0),
@@ -599,7 +600,6 @@ def _executive() -> ReportSpec:
              KPI("KPI_CHURN_RATE", BlockCol("etrend", "cust_churned"), BlockCol("etrend", "cust_start"))),
         Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), Ref("churn_12m"), Ref("gross_margin"))),
     ), value_header="Value"))
-    m = RowRef("month")
     blocks += [Text("Details", 0, 0, "Details behind the overview", "title"),
                Text("Details", 1, 0, "The last 12 months of the Movements table and monthly churn.", "subtitle")]
     blocks.append(_trend("etrend", "Details", 3, 0, "Last 12 months", extra=(

@@ -16,7 +16,6 @@ draw comes from one ``np.random.default_rng(seed)``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

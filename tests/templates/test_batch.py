@@ -259,7 +259,8 @@ def test_parallel_and_serial_runs_write_the_same_reports(small, tmp_path):
         a = openpyxl.load_workbook(p, data_only=True)
         b = openpyxl.load_workbook(tmp_path / "b" / p.name, data_only=True)
         for ws in a.worksheets:
-            assert [[c.value for c in r] for r in ws.iter_rows()] == [[c.value for c in r] for r in b[ws.title].iter_rows()]
+            rows_b = [[c.value for c in r] for r in b[ws.title].iter_rows()]
+            assert [[c.value for c in r] for r in ws.iter_rows()] == rows_b
 
 
 def test_formula_flavours(small, tmp_path):

@@ -14,8 +14,6 @@ Skipped locally without LibreOffice; fails in CI (tests/conftest.need_program).
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import math
 from pathlib import Path
 
 import openpyxl

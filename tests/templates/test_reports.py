@@ -184,7 +184,8 @@ def test_committed_templates_are_what_the_builder_makes(tmp_path):
         made = _content(path)
         assert committed.keys() == made.keys(), key
         for part in made:
-            assert committed[part] == made[part], f"{key}: {part} differs — run python -m workbook_templates.make_templates"
+            assert committed[part] == made[part], \
+                f"{key}: {part} differs — run python -m workbook_templates.make_templates"
 
 
 def test_building_never_touches_the_templates(tmp_path, monkeypatch):
