@@ -143,9 +143,12 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
             elif ds.customer_column and seg_customers is not None:
                 ids = t.df[ds.customer_column]
                 mask &= ids.isin(seg_customers).to_numpy(dtype=bool)
-                unknown |= (ids.isna() | ids.isin(unknown_customers)).to_numpy(dtype=bool)
-                unknown |= t.bad & ~ids.isin(seg_customers | unknown_customers).to_numpy(dtype=bool) & \
-                    ~ids.isin(set(tables["customers"].df["customer_id"].dropna())).to_numpy(dtype=bool)
+                unknown |= ids.isna().to_numpy(dtype=bool)
+                if unknown_customers:
+                    unknown |= ids.isin(unknown_customers).to_numpy(dtype=bool)
+                if t.bad.any():  # (each isin is a pass over every row: only when it can change the answer)
+                    unknown |= t.bad & ~ids.isin(seg_customers | unknown_customers).to_numpy(dtype=bool) & \
+                        ~ids.isin(set(tables["customers"].df["customer_id"].dropna())).to_numpy(dtype=bool)
             else:
                 raise ScopeError(f"cannot split {t.file} by {col!r}: it has no such column and no customer_id "
                                  f"(columns: {', '.join(ds.column_names)})")
