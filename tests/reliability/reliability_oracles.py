@@ -96,7 +96,9 @@ def shape_of(raw: Any) -> tuple[list[Any], bool, int]:
     width = widths.pop()
     cells = [x for r in raw for x in r]
     if any(isinstance(x, (list, tuple)) for x in cells):
-        raise Err(Input, "three dimensions")
+        # a cell that is itself a list: refused where it is read (#VALUE!), unless an error
+        # value comes first in the same range (it propagates)
+        raise Err((Input, ErrorValue), "three dimensions")
     return cells, True, width
 
 
@@ -129,7 +131,7 @@ def total(raw: Any, *, min: float | None = None) -> tuple[float, float]:
     vals = [x for x in numeric_cells(raw, min=min) if x is not None]
     if not vals:
         raise Err(Undefined, "no numbers")
-    return fsum(vals), fsum(abs(x) for x in vals)
+    return fsum(vals), loose_sum(abs(x) for x in vals)  # the scale (a tolerance) may overflow
 
 
 def fsum(xs: Any) -> float:
@@ -186,7 +188,7 @@ class Value:
 
     def __init__(self, value: float, tol: float = 0.0) -> None:
         self.value = value
-        self.tol = tol
+        self.tol = math.inf if math.isnan(tol) else tol  # a scale that overflowed: no bound
 
     def matches(self, got: float) -> bool:
         if isinstance(self.value, int) and not isinstance(self.value, bool):
@@ -362,7 +364,7 @@ def pair(raw: list[Any]) -> tuple[list[float], list[float]]:
     if isinstance(end, list) and not end and not isinstance(start, list):
         # an empty end range with a single-cell start: read as the two-column form when the empty
         # range is a list, as a misaligned pair when it is an array — an error either way
-        raise Err((Input, ErrorValue, Domain), "an empty end range with a single start cell")
+        raise Err((Input, ErrorValue, Domain, Undefined), "an empty end range with a single start cell")
     if end is None:
         cells, two_d, width = shape_of(start)
         if not cells:
@@ -587,7 +589,10 @@ def ref_cmgr(raw: list[Any]) -> Value:
     k_months = idx[-1] - idx[0]
     q = last / first
     if math.isinf(q):  # the ratio overflows, its k-th root may not
-        g = math.exp((math.log(last) - math.log(first)) / k_months)
+        try:
+            g = math.exp((math.log(last) - math.log(first)) / k_months)
+        except OverflowError:
+            raise Err(Domain, "the growth factor overflows") from None
         return Value(finite(g - 1.0), 1e-9 * g)
     return Value(finite(q ** (1.0 / k_months) - 1.0), 1e-12 * (1 + q))
 
