@@ -545,6 +545,10 @@ class Builder:
         return len(s.grid) - 1 if s.grid else 0
 
     def spill_range(self, name: str, col: int | str | None, header: bool) -> str:
+        key = ("spill_range", self.sheet, name, col, header)  # the text depends on the sheet being rendered
+        hit = self._cache.get(key)
+        if hit is not None:  # per-row formulas (one per customer) ask for the same range thousands of times
+            return hit
         s = self._spill(name)
         n = self._spill_rows(s)
         if isinstance(s.value, ExcelError):
@@ -556,7 +560,10 @@ class Builder:
             c0, c1 = s.col, s.col + width - 1
         else:
             c0 = c1 = s.col + self._spill_col_index(s, col)
-        return f"{self._sheet_ref(s.sheet)}{_abs(r0, c0)}:{_abs(r1, c1)}"
+        text = f"{self._sheet_ref(s.sheet)}{_abs(r0, c0)}:{_abs(r1, c1)}"
+        if s.value is not None and s.row is not None:  # placed and evaluated: the range can no longer change
+            self._cache[key] = text
+        return text
 
     def spill_header_range(self, name: str) -> str:
         s = self._spill(name)
