@@ -121,6 +121,14 @@ def markdown(figures: list[Figure], info: dict[str, Any], groups: list[Group], q
             "the baseline's (for times: below 1× the project is faster; 0.1× = ten times faster). "
             "*Status* says whether the target of the performance issue is met; rows without a target are "
             "context.", ""]
+    try:
+        busy = float(info["load average at start"]) > 0.5 * info["cores"]
+    except (TypeError, ValueError):
+        busy = False
+    if busy:
+        out += [f"**The machine was busy when the run started (load average {info['load average at start']} on "
+                f"{info['cores']} cores): other processes shared the cores, so times are pessimistic — the "
+                "ratios, measured with runs interleaved, suffer less.**", ""]
     out += ["## Machine", "", "| | |", "|---|---|"]
     for key in ("cores", "memory", "cpu", "os", "load average at start"):
         out.append(f"| {key} | {info[key]} |")
