@@ -5,6 +5,8 @@
                                                        #     and the README's reliability section
     KPI_FUZZ_PROFILE=deep python tests/reliability/report.py   # the larger local profile
     python tests/reliability/report.py --from figures.json --write   # render an earlier run
+    KPI_FUZZ_PROFILE=deep python tests/reliability/report.py --block deep-figures --write --paths
+        tests/reliability/test_fuzz_library.py tests/reliability/test_fuzz_http.py   # the deep fuzz alone
 
 The figures come from counters the tests keep while they run (see
 ``reliability_figures.py``) and from the test server's own access log; nothing
@@ -29,13 +31,13 @@ DOC = ROOT / "docs" / "reliability.md"
 README = ROOT / "README.md"
 
 
-def run_suite(extra: list[str]) -> dict:
+def run_suite(extra: list[str], paths: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "figures.json"
         env = dict(os.environ, KPI_RELIABILITY_FIGURES=str(path))
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability",
-                               *extra], cwd=ROOT, env=env, check=False)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths, *extra],
+                              cwd=ROOT, env=env, check=False)
         wall = time.perf_counter() - t0
         if not path.exists():
             sys.exit(f"the suite wrote no figures (pytest exit {proc.returncode})")
@@ -73,7 +75,9 @@ def render(d: dict) -> str:
     ld = (f"{_n(f.get('load calls', 0))} calls ({_n(load.get('calls', 0))} timed at {load.get('clients', '?')} "
           f"concurrent clients: {_n(load.get('calls per second', 0))} calls/s, median {load.get('median ms', '?')} ms, "
           f"p99 {load.get('p99 ms', '?')} ms); server RSS {load.get('rss before MB', '?')} → "
-          f"{load.get('rss after MB', '?')} → {load.get('rss after second round MB', '?')} MB")
+          f"{load.get('rss after MB', '?')} → {load.get('rss after second round MB', '?')} MB; "
+          f"{_n(f.get('load resends after a closed keep-alive connection', 0))} resent after the server closed an "
+          "idle keep-alive connection as the request went out")
     log = (f"{_n(f.get('requests answered by the shared server', 0))}: "
            + ", ".join(f"{k}: {_n(v)}" for k, v in sorted(by_status.items())))
     flt = f"{_n(f.get('faults injected', 0))}: " + ", ".join(f"{k} {_n(v)}" for k, v in sorted(faults.items()))
@@ -83,23 +87,21 @@ def render(d: dict) -> str:
     if out.get("xfailed"):
         tests += f", {_n(out['xfailed'])} expected failures (known open issues, marked xfail)"
     head = (f"Run of {d['finished']} ({d['machine']}), profile `{d['profile']}`, "
-            f"{_n(d.get('wall_seconds', 0))} s for the whole suite.")
-    lines = [
-        head,
-        "",
-        row("What", "Figure"),
-        "|---|---|",
-        row(f"Library calls fuzzed (every registry function: {len(det.get('library cases', {}))})", lib),
-        row("HTTP fuzz requests (the same strategies as Office.js payloads)", http),
-        row("Attack requests (malformed, oversize, tokens, origins, traversal …)", att),
-        row("Load test", ld),
-        row("Slow clients held open while others were served", _n(f.get("slow clients held", 0))),
-        row("Requests answered by the test server (its own access log)", log),
-        row("Faults injected into `kpi build`", flt),
-        row("5xx answers · wrong answers · tracebacks in answers", bad),
-        row("Tests", tests),
-        row("**Failures**", f"**{failures}**"),
+            f"{_n(d.get('wall_seconds', 0))} s in all.")
+    rows = [
+        ("library cases", f"Library calls fuzzed (every registry function: {len(det.get('library cases', {}))})", lib),
+        ("HTTP fuzz requests", "HTTP fuzz requests (the same strategies as Office.js payloads)", http),
+        ("requests sent (attack)", "Attack requests (malformed, oversize, tokens, origins, traversal …)", att),
+        ("load calls", "Load test", ld),
+        ("slow clients held", "Slow clients held open while others were served", _n(f.get("slow clients held", 0))),
+        ("requests answered by the shared server", "Requests answered by the test server (its own access log)", log),
+        ("faults injected", "Faults injected into `kpi build`", flt),
     ]
+    lines = [head, "", row("What", "Figure"), "|---|---|"]
+    lines += [row(what, figure) for key, what, figure in rows if f.get(key)]
+    if f.get("requests answered by the shared server") or f.get("load calls"):
+        lines.append(row("5xx answers · wrong answers · tracebacks in answers", bad))
+    lines += [row("Tests", tests), row("**Failures**", f"**{failures}**")]
     return "\n".join(lines)
 
 
@@ -124,9 +126,13 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the figures into docs/reliability.md and README.md")
     ap.add_argument("--from", dest="source", type=Path, help="render the figures of an earlier run (JSON)")
     ap.add_argument("--save", type=Path, help="also save the run's figures (JSON) here")
+    ap.add_argument("--paths", nargs="+", default=["tests/reliability"], help="what to run (default: the suite)")
+    ap.add_argument("--block", default="figures",
+                    help="the marked block of docs/reliability.md to write (figures, deep-figures)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = ap.parse_args()
-    data = json.loads(args.source.read_text(encoding="utf-8")) if args.source else run_suite(args.pytest_args)
+    data = json.loads(args.source.read_text(encoding="utf-8")) if args.source else run_suite(args.pytest_args,
+                                                                                              args.paths)
     if args.save:
         args.save.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     table = render(data)
@@ -134,12 +140,14 @@ def main() -> None:
     print()
     print(summary(data))
     if args.write:
-        DOC.write_text(replace_between(DOC.read_text(encoding="utf-8"), "<!-- BEGIN figures -->",
-                                       "<!-- END figures -->", table), encoding="utf-8")
-        readme = README.read_text(encoding="utf-8")
-        README.write_text(replace_between(readme, "<!-- BEGIN reliability-figures -->",
-                                          "<!-- END reliability-figures -->", summary(data)), encoding="utf-8")
-        print(f"wrote {DOC.relative_to(ROOT)} and the README's reliability section")
+        DOC.write_text(replace_between(DOC.read_text(encoding="utf-8"), f"<!-- BEGIN {args.block} -->",
+                                       f"<!-- END {args.block} -->", table), encoding="utf-8")
+        print(f"wrote the {args.block} of {DOC.relative_to(ROOT)}")
+        if args.block == "figures":
+            readme = README.read_text(encoding="utf-8")
+            README.write_text(replace_between(readme, "<!-- BEGIN reliability-figures -->",
+                                              "<!-- END reliability-figures -->", summary(data)), encoding="utf-8")
+            print("wrote the README's reliability figures")
 
 
 if __name__ == "__main__":

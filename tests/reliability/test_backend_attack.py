@@ -492,7 +492,8 @@ def _check(payload, want, name, r: httpx.Response) -> str | None:
     return None
 
 
-async def _load(server, n: int, clients: int, cases) -> tuple[dict[int, int], list[str], list[float]]:
+async def _load(server, n: int, clients: int, cases,
+                retries: list[str]) -> tuple[dict[int, int], list[str], list[float]]:
     statuses: dict[int, int] = {}
     wrong: list[str] = []
     times: list[float] = []
@@ -508,7 +509,14 @@ async def _load(server, n: int, clients: int, cases) -> tuple[dict[int, int], li
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                r = await c.post(server.base + CALL, content=dumps(payload), headers=server.headers())
+                try:
+                    r = await c.post(server.base + CALL, content=dumps(payload), headers=server.headers())
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # the server closed an idle keep-alive connection (uvicorn: after 5 s) just as this
+                    # request went out on it; browsers resend on a fresh connection, and so do we, once
+                    # (a KPI call is a pure function). Counted, and reported with the figures.
+                    retries.append(name)
+                    r = await c.post(server.base + CALL, content=dumps(payload), headers=server.headers())
                 times.append(time.perf_counter() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 problem = _check(payload, want, name, r)
@@ -521,18 +529,20 @@ async def _load(server, n: int, clients: int, cases) -> tuple[dict[int, int], li
 
 def test_load_zero_5xx_zero_wrong_answers_and_stable_memory(server, client):
     cases = _load_payloads()
-    asyncio.run(_load(server, 300, LOAD_CLIENTS, cases))  # warm up (imports, caches)
+    retries: list[str] = []
+    asyncio.run(_load(server, 300, LOAD_CLIENTS, cases, retries))  # warm up (imports, caches)
     rss_before, fds_before = server.rss_kb(), server.open_fds()
     t0 = time.perf_counter()
-    statuses, wrong, times = asyncio.run(_load(server, LOAD_CALLS, LOAD_CLIENTS, cases))
+    statuses, wrong, times = asyncio.run(_load(server, LOAD_CALLS, LOAD_CLIENTS, cases, retries))
     elapsed = time.perf_counter() - t0
     rss_after = server.rss_kb()
-    statuses2, wrong2, _ = asyncio.run(_load(server, LOAD_CALLS // 2, LOAD_CLIENTS, cases))
+    statuses2, wrong2, _ = asyncio.run(_load(server, LOAD_CALLS // 2, LOAD_CLIENTS, cases, retries))
     rss_again = server.rss_kb()
     times.sort()
     count("load calls", LOAD_CALLS + LOAD_CALLS // 2 + 300)
     count("load 5xx", sum(v for s, v in {**statuses}.items() if s >= 500) + sum(v for s, v in statuses2.items() if s >= 500))
     count("load wrong answers", len(wrong) + len(wrong2))
+    count("load resends after a closed keep-alive connection", len(retries))
     from reliability_figures import DETAILS
 
     DETAILS["load"].update({
