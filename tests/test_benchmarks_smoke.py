@@ -338,3 +338,24 @@ def test_fast_table_path_for_subscriptions_matches_the_general_path():
     general = subs.copy()
     general["customer"] = general["customer"].astype(object)
     pd.testing.assert_frame_equal(k.mrr_schedule(fast), k.mrr_schedule(general))
+
+
+def test_reports_and_build_groups_run():
+    from benchmarks import bench_build, bench_reports
+
+    _check(bench_reports.run(runs=1, **QUIET), "reports", ["kpi demo (five reports)"])
+    figures = bench_build.run(segments=2, subscriptions=2_000, full_segments=2, bare_sample=1, **QUIET)
+    _check(figures, "build", ["kpi build --by region --jobs 2", "kpi build --by region --jobs 1",
+                              "scaling --jobs 1 → --jobs 2", "kpi build --by region --executor dask"])
+
+
+def test_build_data_is_the_requested_size_and_loads_cleanly(tmp_path):
+    from benchmarks.build_data import write
+    from workbook_templates.data import load_all
+
+    write(tmp_path, 5_000, 7)
+    tables, errors = load_all(tmp_path)
+    assert set(tables) >= {"subscriptions", "customers", "marketing", "costs"}  # what the SaaS dashboard reads
+    assert not any(name in errors for name in ("subscriptions", "customers", "marketing", "costs")), errors
+    assert len(tables["subscriptions"].df) == 5_000
+    assert tables["customers"].df["region"].nunique() == 7
