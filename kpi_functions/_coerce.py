@@ -50,6 +50,7 @@ __all__ = [
     "finite",
     "month_index",
     "index_to_month",
+    "parse_iso",
     "excel_serial_to_datetime64",
 ]
 
@@ -205,7 +206,8 @@ def _series_values(s: pd.Series, keep_int: bool = False) -> np.ndarray:
             return s.to_numpy(dtype=float, na_value=np.nan)
         return s.to_numpy(dtype=float, copy=True)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.to_numpy(dtype="datetime64[ns]") if getattr(s.dtype, "tz", None) is None else s.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        # milliseconds, never nanoseconds: datetime64[ns] ends at 2262-04-11 and numpy's casts wrap silently
+        return s.to_numpy(dtype="datetime64[ms]") if getattr(s.dtype, "tz", None) is None else s.dt.tz_localize(None).to_numpy(dtype="datetime64[ms]")
     return s.to_numpy(dtype=object, na_value=None)
 
 
@@ -667,10 +669,52 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
 
 
 def _to_dt64(vals: np.ndarray) -> np.ndarray:
-    ser = pd.to_datetime(pd.Series(vals, dtype=object), utc=False, errors="raise")
+    """date / datetime / Timestamp / datetime64 objects to datetime64[ms] (time-zone aware: wall time)."""
+    try:
+        ser = pd.to_datetime(pd.Series(vals, dtype=object), utc=False, errors="raise")
+    except pd.errors.OutOfBoundsDatetime:
+        # pandas 2 holds parsed values in nanoseconds (to 2262-04-11); numpy's own
+        # conversion has the whole calendar (rare inputs only, one pass over them)
+        return np.array([v.replace(tzinfo=None) if isinstance(v, _dt.datetime) and v.tzinfo is not None else v
+                         for v in vals], dtype="datetime64[ms]")
     if getattr(ser.dtype, "tz", None) is not None:
         ser = ser.dt.tz_localize(None)
     return ser.to_numpy(dtype="datetime64[ms]")
+
+
+#: what the wide-range fallback of :func:`parse_iso` accepts: YYYY-MM, YYYY-MM-DD,
+#: then optionally a time (T or a space, HH:MM, :SS, fractions), no time zone
+_ISO_PLAIN = r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?"
+
+
+def parse_iso(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse stripped ISO date strings to datetime64[ms]; returns (dates, not-a-date mask).
+
+    pandas parses what it can (every ISO 8601 form); strings it cannot hold
+    (pandas 2 keeps nanoseconds, which end at 2262-04-11) are parsed again by
+    numpy in milliseconds when they are plain ISO dates, so every date from
+    year 1 to 9999 is exact under every pandas version — never a wrapped one.
+    A bare year ("2026") is not a date: a month needs at least YYYY-MM.
+    """
+    s = s.astype(object)
+    parsed = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    out = parsed.to_numpy(dtype="datetime64[ms]")
+    short = (s.str.len() < 7).to_numpy(dtype=bool)
+    retry = np.isnat(out) & ~short & s.str.fullmatch(_ISO_PLAIN).to_numpy(dtype=bool, na_value=False)
+    if retry.any():
+        idx = np.flatnonzero(retry)
+        texts = s.to_numpy(dtype=object)[idx].tolist()
+        try:
+            out[idx] = np.array(texts, dtype="datetime64[ms]")
+        except ValueError:  # some are not calendar dates (2600-02-30): find them one by one
+            for i, t in zip(idx, texts):
+                try:
+                    out[i] = np.datetime64(t, "ms")
+                except ValueError:
+                    pass
+    return out, np.isnat(out) | short
 
 
 def _parse_iso(vals: np.ndarray, idx: np.ndarray, fn: str, arg: str, pos) -> np.ndarray:
@@ -681,18 +725,13 @@ def _parse_iso(vals: np.ndarray, idx: np.ndarray, fn: str, arg: str, pos) -> np.
     if err.any():
         k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(err)))[0])
         raise KPIErrorValue(fn, vals[k], argument=arg, position=pos(idx[k]))
-    s = pd.Series(uniq, dtype=object).str.strip()
-    parsed = pd.to_datetime(s, format="ISO8601", errors="coerce")
-    # ISO8601 parsing also accepts a bare year ("2026"); a month needs at least YYYY-MM
-    bad = parsed.isna().to_numpy() | (s.str.len() < 7).to_numpy()
+    parsed, bad = parse_iso(pd.Series(uniq, dtype=object).str.strip())
     if bad.any():
         k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
         raise KPIInputError(fn, "is text that is not a date; use a date, an Excel serial number "
                             "or an ISO date such as 2026-03 or 2026-03-15",
                             argument=arg, position=pos(idx[k]), value=vals[k], has_value=True)
-    if getattr(parsed.dtype, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.to_numpy(dtype="datetime64[ms]")[codes]
+    return parsed[codes]
 
 
 def month_index(d: np.ndarray) -> np.ndarray:
@@ -701,8 +740,12 @@ def month_index(d: np.ndarray) -> np.ndarray:
 
 
 def index_to_month(m: np.ndarray | int) -> np.ndarray:
-    """Inverse of :func:`month_index`: the first day of each month, datetime64[ns]."""
-    return np.asarray(m, dtype=np.int64).astype("datetime64[M]").astype("datetime64[ns]")
+    """Inverse of :func:`month_index`: the first day of each month, datetime64[ms].
+
+    Milliseconds, not nanoseconds: datetime64[ns] ends at 2262-04-11 and numpy's
+    cast to it wraps later months round silently.
+    """
+    return np.asarray(m, dtype=np.int64).astype("datetime64[M]").astype("datetime64[ms]")
 
 
 # --------------------------------------------------------------------------
@@ -749,10 +792,8 @@ def _looks_like_header(row: np.ndarray, cols: Sequence[Column]) -> bool:
     for v, c in zip(row, cols):
         if c.kind in ("number", "flag"):
             return True
-        if c.kind == "date":
-            p = pd.to_datetime(pd.Series([v]), format="ISO8601", errors="coerce")
-            if p.isna().iloc[0] or len(v.strip()) < 7:
-                return True
+        if c.kind == "date" and parse_iso(pd.Series([v.strip()], dtype=object))[1][0]:
+            return True
     return False
 
 

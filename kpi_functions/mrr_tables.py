@@ -484,7 +484,7 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
     total = int(n_months.sum())
     if total == 0:
         return pd.DataFrame({"customer": pd.Series([], dtype=object),
-                             "month": pd.Series([], dtype="datetime64[ns]"),
+                             "month": pd.Series([], dtype="datetime64[ms]"),
                              "MRR": pd.Series([], dtype=float)})
     which = np.repeat(np.arange(first.size), n_months)
     offset = np.arange(total) - np.repeat(np.cumsum(n_months) - n_months, n_months)
