@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["Task", "TaskResult", "plan", "run_task", "run_tasks", "atomic_build", "safe_component",
@@ -125,13 +126,52 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: the months a spreadsheet holds (1900-01 … 9999-12), as year * 12 + month - 1
+_FIRST_SHEET_MONTH, _LAST_SHEET_MONTH = 1900 * 12, 9999 * 12 + 11
+#: how far after the last month of data a report may look (subscriptions still running continue)
+MONTHS_AFTER_DATA = 12
+
+
+def _month_number(label: str) -> int:
+    """"2026-03" -> 2026 * 12 + 2: calendar arithmetic on integers, exact in every year."""
+    y, m = label.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def _month_label(n: int) -> str:
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def _check_month(v: str, p: str, bounds: tuple[int, int] | None) -> int:
+    """The month number of ``p`` (from the ``--period`` value ``v``), or PlanError naming both."""
+    if not _MONTH.match(p):
+        raise PlanError(f"--period {v!r}: {p!r} is not a month like 2026-03")
+    n = _month_number(p)
+    if not _FIRST_SHEET_MONTH <= n <= _LAST_SHEET_MONTH:
+        raise PlanError(f"--period {v!r}: {p!r} is outside the months a spreadsheet can hold "
+                        f"({_month_label(_FIRST_SHEET_MONTH)} to {_month_label(_LAST_SHEET_MONTH)})")
+    if bounds is not None and not bounds[0] <= n <= bounds[1]:
+        raise PlanError(f"--period {v!r}: {p!r} is outside the months this data can report on, "
+                        f"{_month_label(bounds[0])} to {_month_label(bounds[1])} (from the first month of "
+                        f"data to {MONTHS_AFTER_DATA} months after the last)")
+    return n
 
 
 def parse_periods(values: Iterable[str], available: list[pd.Timestamp]) -> list[str | None]:
-    """``--period`` values -> month labels. ``latest`` (default), ``YYYY-MM``, ``A:B`` ranges, ``all``."""
+    """``--period`` values -> month labels. ``latest`` (default), ``YYYY-MM``, ``A:B`` ranges, ``all``.
+
+    A month must be one a spreadsheet holds (1900-01 … 9999-12) and, when the
+    data has dates, lie between the first month of data and
+    :data:`MONTHS_AFTER_DATA` months after the last; anything else is a usage
+    error naming the value (never a report for a month the data cannot speak for).
+    """
     values = [v for raw in values for v in str(raw).split(",") if v.strip()]
     if not values:
         return [None]
+    bounds = None
+    if available:
+        lo, hi = (_month_number(m.strftime("%Y-%m")) for m in (available[0], available[-1]))
+        bounds = (max(lo, _FIRST_SHEET_MONTH), min(hi + MONTHS_AFTER_DATA, _LAST_SHEET_MONTH))
     out: list[str] = []
     for v in (x.strip() for x in values):
         if v.lower() == "latest":
@@ -142,14 +182,12 @@ def parse_periods(values: Iterable[str], available: list[pd.Timestamp]) -> list[
             out.extend(m.strftime("%Y-%m") for m in available)
         elif ":" in v:
             a, b = (p.strip() for p in v.split(":", 1))
-            for p in (a, b):
-                if not _MONTH.match(p):
-                    raise PlanError(f"--period {v!r}: {p!r} is not a month like 2026-03")
-            lo, hi = pd.Timestamp(a + "-01"), pd.Timestamp(b + "-01")
-            if hi < lo:
+            lo_n, hi_n = _check_month(v, a, bounds), _check_month(v, b, bounds)
+            if hi_n < lo_n:
                 raise PlanError(f"--period {v!r}: the range ends before it starts")
-            out.extend(m.strftime("%Y-%m") for m in pd.date_range(lo, hi, freq="MS"))
+            out.extend(_month_label(n) for n in range(lo_n, hi_n + 1))
         elif _MONTH.match(v):
+            _check_month(v, v, bounds)
             out.append(v)
         else:
             raise PlanError(f"--period {v!r}: use a month like 2026-03, a range 2026-01:2026-03, 'latest' or 'all'")
@@ -355,7 +393,8 @@ def run_task(task: Task) -> TaskResult:
         bad = [errors[n] for n in spec.datasets if n in errors]
         if bad:
             raise ScopeError("; ".join(bad))
-        month = pd.Timestamp(task.period + "-01") if task.period else None
+        # numpy's month numbers, not a parsed string: exact for every month to 9999-12
+        month = pd.Timestamp(np.datetime64(task.period, "M").astype("datetime64[ms]")) if task.period else None
         data = scope(tables, spec.datasets, task.segment, month, task.source)
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in HEADLINES.get(spec.key, ())}

@@ -56,8 +56,20 @@ class ReportData:
         return out
 
 
-def _month_of(ts: pd.Series) -> pd.Series:
-    return ts.dt.to_period("M").dt.to_timestamp()
+def month_start(ts) -> pd.Timestamp:
+    """The first day of ``ts``'s month, in milliseconds.
+
+    Not ``to_period().to_timestamp()``: under pandas 2 that goes through
+    nanoseconds, which end at 2262-04-11; months are computed on numpy's
+    month numbers, exact for every date a spreadsheet holds (to 9999-12-31).
+    """
+    return pd.Timestamp(np.datetime64(pd.Timestamp(ts).to_datetime64(), "M").astype("datetime64[ms]"))
+
+
+def month_range(lo: pd.Timestamp, hi: pd.Timestamp) -> list[pd.Timestamp]:
+    """Every month from ``lo``'s to ``hi``'s, as first days (``pd.date_range`` is nanoseconds in pandas 2)."""
+    a, b = (np.datetime64(pd.Timestamp(x).to_datetime64(), "M") for x in (lo, hi))
+    return [pd.Timestamp(m) for m in np.arange(a, b + 1).astype("datetime64[ms]")]
 
 
 def latest_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
@@ -71,7 +83,7 @@ def latest_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
         m = t.df[ds.time_column].max()
         if pd.notna(m) and (best is None or m > best):
             best = m
-    return None if best is None else pd.Timestamp(best).to_period("M").to_timestamp()
+    return None if best is None else month_start(best)
 
 
 def first_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
@@ -84,14 +96,14 @@ def first_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
         m = t.df[ds.time_column].min()
         if pd.notna(m) and (best is None or m < best):
             best = m
-    return None if best is None else pd.Timestamp(best).to_period("M").to_timestamp()
+    return None if best is None else month_start(best)
 
 
 def all_months(tables: dict[str, Table], names) -> list[pd.Timestamp]:
     lo, hi = first_month(tables, names), latest_month(tables, names)
     if lo is None or hi is None:
         return []
-    return list(pd.date_range(lo, hi, freq="MS"))
+    return month_range(lo, hi)
 
 
 def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
@@ -106,7 +118,7 @@ def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
         month = latest
         if month is None:
             raise ScopeError("the data has no dates, so there is no report month")
-    month = pd.Timestamp(month).to_period("M").to_timestamp()
+    month = month_start(month)
     early_notice = []
     if latest is not None and month > latest:
         early_notice.append(f"the report month {month:%Y-%m} is after the last month in the data "

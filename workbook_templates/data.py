@@ -20,6 +20,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from kpi_functions._coerce import parse_iso
+
 from .schema import DATASETS, ColumnSchema, Dataset
 
 __all__ = ["RowIssue", "Table", "DataError", "find_files", "load_dataset", "load_all", "MAX_TEXT", "MAX_ROWS"]
@@ -167,6 +169,12 @@ def _is_text_series(s: pd.Series) -> bool:
     return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
 
 
+#: the dates a spreadsheet cell holds exactly (serial 61 … 2958465); dates stay in
+#: milliseconds, so every one of them compares and computes exactly
+_FIRST_SHEET_DATE = np.datetime64("1900-03-01", "ms")
+_AFTER_LAST_SHEET_DATE = np.datetime64("10000-01-01", "ms")
+
+
 def _show(v: object) -> str:
     t = repr(v)
     return t if len(t) <= 40 else t[:37] + "..."
@@ -255,11 +263,13 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
         return pd.Series(out, name=col.name)
 
     if col.type in ("date", "datetime", "month"):
-        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
+        # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ms]")
         nb = np.flatnonzero(~blank)
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):  # Parquet timestamps in any unit, with or without a zone
             ser = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
-            out[nb] = ser.to_numpy(dtype="datetime64[ns]")[nb]
+            out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
             badi = []
         else:
             raw = values[nb]
@@ -267,31 +277,26 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
             strs_k, strs_v = [], []
             for k, v in enumerate(raw):
                 if isinstance(v, pd.Timestamp):
-                    out[nb[k]] = v.tz_localize(None).to_datetime64() if v.tz is not None else v.to_datetime64()
+                    out[nb[k]] = (v.tz_localize(None) if v.tz is not None else v).to_datetime64().astype("datetime64[ms]")
                 elif isinstance(v, _dt.datetime):
-                    out[nb[k]] = np.datetime64(v.replace(tzinfo=None), "ns")
+                    out[nb[k]] = np.datetime64(v.replace(tzinfo=None), "ms")
                 elif isinstance(v, _dt.date):
-                    out[nb[k]] = np.datetime64(v, "ns")
+                    out[nb[k]] = np.datetime64(v, "D").astype("datetime64[ms]")
                 elif isinstance(v, str):
                     strs_k.append(k)
                     strs_v.append(v.strip())
                 else:
                     badi.append(k)
             if strs_v:
-                sv = pd.Series(strs_v, dtype=object)
-                parsed = pd.to_datetime(sv, format="ISO8601", errors="coerce")
-                if getattr(parsed.dtype, "tz", None) is not None:
-                    parsed = parsed.dt.tz_localize(None)
-                short = sv.str.len().to_numpy() < 7
-                ok = parsed.notna().to_numpy() & ~short
+                parsed, not_a_date = parse_iso(pd.Series(strs_v, dtype=object))
+                ok = ~not_a_date
                 if col.type == "date":  # a date column takes a date, not a time of day
-                    filled = parsed.fillna(pd.Timestamp(0))
-                    has_time = ok & (filled.dt.normalize() != filled).to_numpy()
+                    has_time = ok & (parsed != parsed.astype("datetime64[D]").astype("datetime64[ms]"))
                     for j in np.flatnonzero(has_time):
                         badi.append(strs_k[j])
                     ok &= ~has_time
                 pk = np.array(strs_k)
-                out[nb[pk[ok]]] = parsed.to_numpy(dtype="datetime64[ns]")[ok]
+                out[nb[pk[ok]]] = parsed[ok]
                 badi.extend(pk[~ok].tolist())
             badi = nb[np.array(sorted(badi), dtype=int)] if badi else np.array([], dtype=int)
         what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
@@ -304,14 +309,20 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
             return f"{_show(v)} is not {what}"
 
         flag(badi, not_date)
-        res = pd.Series(out, name=col.name)
-        ok = res.notna().to_numpy()
-        oor = np.flatnonzero(ok & ((res < pd.Timestamp("1900-03-01")) | (res > pd.Timestamp("9999-12-31"))).to_numpy())
-        flag(oor, lambda i: f"{res.iloc[i]} is outside the dates a spreadsheet can hold")
-        res.iloc[oor] = pd.NaT
+        ok = ~np.isnat(out)
+        oor = np.flatnonzero(ok & ((out < _FIRST_SHEET_DATE) | (out >= _AFTER_LAST_SHEET_DATE)))
+
+        def outside(i: int) -> str:
+            v = values[i]
+            shown = _show(v) if isinstance(v, str) else str(out[i].astype("datetime64[D]" if col.type != "datetime"
+                                                                           else "datetime64[s]"))
+            return f"{shown} is outside the dates a spreadsheet can hold (1900-03-01 to 9999-12-31)"
+
+        flag(oor, outside)
+        out[oor] = np.datetime64("NaT")
         if col.type == "month":
-            res = res.dt.to_period("M").dt.to_timestamp()
-        return res
+            out = out.astype("datetime64[M]").astype("datetime64[ms]")
+        return pd.Series(out, name=col.name)
 
     # id and text
     out = np.empty(n, dtype=object)

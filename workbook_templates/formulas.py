@@ -44,20 +44,26 @@ class ExcelError:
         return self.code
 
 
-_EPOCH_NS = EPOCH.value
+#: milliseconds, never nanoseconds: datetime64[ns] ends at 2262-04-11 and its
+#: casts wrap later dates round silently; serials run to 9999-12-31 (2958465)
+_EPOCH_MS = np.datetime64("1899-12-30", "ms")
 
 
 def excel_serial(ts: pd.Timestamp | _dt.datetime | _dt.date) -> float:
     """Excel serial number of a date (1900 date system, dates from 1900-03-01)."""
-    if not isinstance(ts, pd.Timestamp):
-        ts = pd.Timestamp(ts)
-    return (ts.as_unit("ns").value - _EPOCH_NS) / 86_400e9
+    if isinstance(ts, pd.Timestamp):
+        v = ts.to_datetime64()
+    elif isinstance(ts, _dt.datetime):
+        v = np.datetime64(ts.replace(tzinfo=None), "ms")
+    else:
+        v = np.datetime64(ts, "D")
+    return float((v.astype("datetime64[ms]") - _EPOCH_MS) / np.timedelta64(1, "D"))
 
 
 def to_serial_array(s: pd.Series) -> np.ndarray:
     """Vectorised :func:`excel_serial`; NaT -> NaN."""
-    v = s.to_numpy(dtype="datetime64[ns]")
-    out = (v - np.datetime64("1899-12-30", "ns")) / np.timedelta64(1, "D")
+    v = s.to_numpy(dtype="datetime64[ms]")
+    out = (v - _EPOCH_MS) / np.timedelta64(1, "D")
     return out.astype(float)
 
 
