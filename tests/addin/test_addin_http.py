@@ -181,6 +181,34 @@ def test_dates_without_a_date_format_from_excel_spill_as_iso_dates(server, clien
     assert month == {"type": "FormattedNumber", "basicValue": 46023.0, "numberFormat": "yyyy-mm-dd"}
 
 
+def _serial(year: int, month: int, day: int) -> float:
+    import datetime as dt
+
+    return float((dt.date(year, month, day) - dt.date(1899, 12, 30)).days)
+
+
+def test_dates_past_2262_come_back_as_their_own_serials(server, client):
+    # datetime64[ns] ends at 2262-04-11; 2600-01 once answered 42168.02 and serial 250000 (2584-06-21) 36476
+    spec = k.get("KPI_MRR_MOVEMENTS")
+    table = [["customer", "month", "MRR"], ["A", "2600-01", 100], ["A", "2600-02", 150]]
+    rows = server.call(client, _payload(spec, [table])).json()["result"]
+    assert [r[0]["basicValue"] for r in rows[1:]] == [_serial(2600, 1, 1), _serial(2600, 2, 1)]
+    assert [r[2] for r in rows[1:]] == [100.0, 0.0]  # new MRR
+    rows = server.call(client, _payload(spec, [[["A", 250000, 100], ["A", _serial(9999, 12, 31), 100]]])).json()
+    months = [r[0]["basicValue"] for r in rows["result"][1:]]
+    assert months[0] == _serial(2584, 6, 1) and months[-1] == _serial(9999, 12, 1)
+    spec = k.get("KPI_MRR_SCHEDULE")
+    body = server.call(client, _payload(spec, [[["A", 250000, None, 120, 1]], 250000 + 40])).json()
+    assert [r[1]["basicValue"] for r in body["result"][1:]] == [_serial(2584, 6, 1), _serial(2584, 7, 1)]
+
+
+def test_a_date_excel_cannot_hold_is_refused_with_the_callers_value(server, client):
+    spec = k.get("KPI_MRR_MOVEMENTS")
+    body = server.call(client, _payload(spec, [[["A", 2958466, 100]]])).json()
+    assert body["error"]["code"] == "#NUM!"
+    assert "2958466" in body["error"]["message"] and "1816" not in body["error"]["message"]
+
+
 def test_namespaced_and_lower_case_names_are_accepted(server, client):
     for name in ("kpi_arr", "NS.KPI_ARR"):
         body = server.call(client, {"func_name": name, "args": [[[1], [2]]]}).json()
