@@ -57,8 +57,22 @@ def _np_scalars() -> st.SearchStrategy:
     )
 
 
+#: dates across Excel's whole calendar (1900-01-01 … 9999-12-31), weighted to both
+#: sides of 2262-04-11, where datetime64[ns] ends and casts to it once wrapped round
+_NS_END = dt.datetime(2262, 4, 11, 23, 47, 16)
+WIDE_DATE = st.one_of(
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59)),
+    st.datetimes(min_value=_NS_END - dt.timedelta(days=3), max_value=_NS_END + dt.timedelta(days=3)),
+    st.dates(min_value=dt.date(2262, 1, 1), max_value=dt.date(9999, 12, 31)),
+    st.dates(min_value=dt.date(2262, 4, 1), max_value=dt.date(2262, 5, 31)).map(lambda d: d.isoformat()),
+    st.dates(min_value=dt.date(2262, 4, 1), max_value=dt.date(9999, 12, 31)).map(lambda d: d.isoformat()[:7]),
+    st.integers(min_value=1, max_value=2958465).map(float),  # Excel serials, 1900-01-01 … 9999-12-31
+    st.sampled_from([float(x) for x in (132320, 132321, 250000, 2958465)]),  # 2262-04-11/12, 2584-06-21, 9999-12-31
+)
+
 JUNK_CELL = st.one_of(
     st.sampled_from(JUNK_CONSTANTS),
+    WIDE_DATE,
     st.sampled_from(ERROR_VALUES),
     st.sampled_from([pd.NA, pd.NaT, np.datetime64("NaT"), np.nan]),
     st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 12, 31)),
@@ -308,6 +322,7 @@ OPTION_VALUES = {
     "bool": [None, "", True, False, 0, 1, 2, 0.5, "TRUE", "false", " True ", "yes", "#N/A", NAN, INF, [[True]],
              [[True, False]], []],
     "dates": [None, "", "2026-03", "2026-03-15", dt.datetime(2026, 3, 1), 46082, 46082.5, "abc", True, -5,
+              "2262-04-12", "2600-01", dt.datetime(9999, 12, 31), 250000, 2958465, 2958466,
               1e308, "#N/A", [["2026-02"]], [["2026-02", "2026-03"]], [], ["2026-03-16", "2026-03-17"], [None]],
     "range": [None, 0, 1, "", "abc", [[1]], [[None]], [], "#N/A"],
     "table": [None, [], [[None]]],
