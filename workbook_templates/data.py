@@ -122,6 +122,9 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
                 ws = wb.worksheets[0]
+                # read-only mode trusts the sheet's <dimension>, which some writers get wrong (too small):
+                # forget it so every row in the sheet is read
+                ws.reset_dimensions()
                 rows = ws.iter_rows(values_only=True)
                 header = next(rows, None)
                 if header is None:

@@ -167,3 +167,29 @@ def test_readme_and_docs_document_the_schemas_as_the_code_defines_them():
     for png in ("report_saas_dashboard.png", "report_retention_cohorts.png", "report_marketing_funnel.png",
                 "report_customer_experience.png", "report_executive_overview.png"):
         assert (root / "docs" / png).is_file() and png in section
+
+
+def test_an_xlsx_whose_dimension_is_too_small_is_read_to_its_last_row(tmp_path):
+    import re
+    import zipfile
+
+    src = pd.read_csv(SAMPLE_DIR / "nps_responses.csv", dtype=str, keep_default_na=False)
+    assert len(src) > 1000
+    df = src.copy()
+    df["score"] = df["score"].astype(int)
+    df.to_excel(tmp_path / "full.xlsx", index=False, engine="xlsxwriter",
+                engine_kwargs={"options": {"strings_to_formulas": False}})  # comments like "=..." stay text
+    with zipfile.ZipFile(tmp_path / "full.xlsx") as zin, \
+            zipfile.ZipFile(tmp_path / "nps_responses.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, k = re.subn(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:E100"/>', data)
+                assert k == 1
+            zout.writestr(item, data)
+    t = load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.xlsx")
+    ref = load_dataset(DATASETS["nps_responses"], SAMPLE_DIR / "nps_responses.csv")
+    assert len(t.df) == len(src) and t.rows[-1] == len(src) + 1
+    assert t.df["response_id"].tolist() == src["response_id"].tolist()
+    assert t.df["score"].tolist() == src["score"].astype(float).tolist()
+    pd.testing.assert_frame_equal(t.df.drop(columns=["date"]), ref.df.drop(columns=["date"]), check_dtype=False)
