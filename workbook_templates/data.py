@@ -138,8 +138,17 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
             df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
             return df, 2
         if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            # the row count is in the file's metadata: refuse a table too long for a worksheet before
+            # reading (and decompressing) any of it
+            n = pq.ParquetFile(path).metadata.num_rows
+            if n > MAX_ROWS:
+                raise DataError(f"{path.name}: {n} rows; a worksheet holds at most {MAX_ROWS}")
             df = pd.read_parquet(path)
             return df, 2
+    except DataError:
+        raise
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
         raise DataError(f"{path.name}: cannot be read ({err})") from err
     except Exception as err:  # parser errors of the readers (pyarrow, openpyxl, csv) have many types

@@ -193,3 +193,18 @@ def test_an_xlsx_whose_dimension_is_too_small_is_read_to_its_last_row(tmp_path):
     assert t.df["response_id"].tolist() == src["response_id"].tolist()
     assert t.df["score"].tolist() == src["score"].astype(float).tolist()
     pd.testing.assert_frame_equal(t.df.drop(columns=["date"]), ref.df.drop(columns=["date"]), check_dtype=False)
+
+
+def test_a_parquet_too_long_for_a_worksheet_is_refused_from_its_metadata(tmp_path, monkeypatch):
+    from workbook_templates import data
+
+    assert data.MAX_ROWS == 1_048_576 - 1  # Excel's grid less the header row
+    src = pd.read_csv(SAMPLE_DIR / "nps_responses.csv", dtype=str, keep_default_na=False).iloc[:50]
+    src.to_parquet(tmp_path / "nps_responses.parquet")
+    monkeypatch.setattr(data, "MAX_ROWS", 49)
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: pytest.fail("read the data before the row count"))
+    with pytest.raises(DataError, match=r"^nps_responses\.parquet: 50 rows; a worksheet holds at most 49$"):
+        load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.parquet")
+    monkeypatch.setattr(data, "MAX_ROWS", 50)
+    monkeypatch.undo()
+    assert len(load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.parquet").df) == 50
