@@ -27,6 +27,7 @@ __all__ = ["RowIssue", "Table", "DataError", "find_files", "load_dataset", "load
 #: Excel's limits: characters in a cell, rows in a sheet (minus the header).
 MAX_TEXT = 32767
 MAX_ROWS = 1_048_575
+MAX_COLUMNS = 16_384  #: columns in a sheet
 _ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
            "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
 
@@ -113,6 +114,20 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
+            import csv
+
+            # the header first: too wide a file is refused before pandas builds its columns, and a name
+            # used twice is an error (pandas would rename the second one "x.1" without a word)
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
+            if len(header) > MAX_COLUMNS:
+                raise DataError(f"{path.name}: {len(header)} columns; a worksheet holds at most {MAX_COLUMNS}")
+            seen: set[str] = set()
+            for h in header:
+                key = h.strip().lower().replace(" ", "_")
+                if key in seen:
+                    raise DataError(f"{path.name}: column {h!r} appears twice")
+                seen.add(key)
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
                              skip_blank_lines=False)
             return df.astype(object), 2

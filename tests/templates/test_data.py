@@ -208,3 +208,15 @@ def test_a_parquet_too_long_for_a_worksheet_is_refused_from_its_metadata(tmp_pat
     monkeypatch.setattr(data, "MAX_ROWS", 50)
     monkeypatch.undo()
     assert len(load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.parquet").df) == 50
+
+
+def test_csv_headers_too_wide_or_with_a_name_twice_are_refused(tmp_path):
+    from workbook_templates.data import MAX_COLUMNS
+
+    assert MAX_COLUMNS == 16_384
+    p = _write(tmp_path, "nps_responses.csv", ",".join(f"c{i}" for i in range(20_000)) + "\n" + "1," * 19_999 + "1\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: 20000 columns; a worksheet holds at most 16384$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score,score\nN1,C1,2026-01-05,9,10\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: column 'score' appears twice$"):
+        load_dataset(DATASETS["nps_responses"], p)
