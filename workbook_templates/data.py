@@ -29,6 +29,7 @@ __all__ = ["RowIssue", "Table", "DataError", "find_files", "load_dataset", "load
 #: Excel's limits: characters in a cell, rows in a sheet (minus the header).
 MAX_TEXT = 32767
 MAX_ROWS = 1_048_575
+MAX_COLUMNS = 16_384  #: columns in a sheet
 _ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
            "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
 
@@ -115,6 +116,20 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
+            import csv
+
+            # the header first: too wide a file is refused before pandas builds its columns, and a name
+            # used twice is an error (pandas would rename the second one "x.1" without a word)
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
+            if len(header) > MAX_COLUMNS:
+                raise DataError(f"{path.name}: {len(header)} columns; a worksheet holds at most {MAX_COLUMNS}")
+            seen: set[str] = set()
+            for h in header:
+                key = h.strip().lower().replace(" ", "_")
+                if key in seen:
+                    raise DataError(f"{path.name}: column {h!r} appears twice")
+                seen.add(key)
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
                              skip_blank_lines=False)
             return df.astype(object), 2
@@ -124,6 +139,9 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
                 ws = wb.worksheets[0]
+                # read-only mode trusts the sheet's <dimension>, which some writers get wrong (too small):
+                # forget it so every row in the sheet is read
+                ws.reset_dimensions()
                 rows = ws.iter_rows(values_only=True)
                 header = next(rows, None)
                 if header is None:
@@ -137,8 +155,17 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
             df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
             return df, 2
         if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            # the row count is in the file's metadata: refuse a table too long for a worksheet before
+            # reading (and decompressing) any of it
+            n = pq.ParquetFile(path).metadata.num_rows
+            if n > MAX_ROWS:
+                raise DataError(f"{path.name}: {n} rows; a worksheet holds at most {MAX_ROWS}")
             df = pd.read_parquet(path)
             return df, 2
+    except DataError:
+        raise
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
         raise DataError(f"{path.name}: cannot be read ({err})") from err
     except Exception as err:  # parser errors of the readers (pyarrow, openpyxl, csv) have many types

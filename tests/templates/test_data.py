@@ -167,3 +167,56 @@ def test_readme_and_docs_document_the_schemas_as_the_code_defines_them():
     for png in ("report_saas_dashboard.png", "report_retention_cohorts.png", "report_marketing_funnel.png",
                 "report_customer_experience.png", "report_executive_overview.png"):
         assert (root / "docs" / png).is_file() and png in section
+
+
+def test_an_xlsx_whose_dimension_is_too_small_is_read_to_its_last_row(tmp_path):
+    import re
+    import zipfile
+
+    src = pd.read_csv(SAMPLE_DIR / "nps_responses.csv", dtype=str, keep_default_na=False)
+    assert len(src) > 1000
+    df = src.copy()
+    df["score"] = df["score"].astype(int)
+    df.to_excel(tmp_path / "full.xlsx", index=False, engine="xlsxwriter",
+                engine_kwargs={"options": {"strings_to_formulas": False}})  # comments like "=..." stay text
+    with zipfile.ZipFile(tmp_path / "full.xlsx") as zin, \
+            zipfile.ZipFile(tmp_path / "nps_responses.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, k = re.subn(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:E100"/>', data)
+                assert k == 1
+            zout.writestr(item, data)
+    t = load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.xlsx")
+    ref = load_dataset(DATASETS["nps_responses"], SAMPLE_DIR / "nps_responses.csv")
+    assert len(t.df) == len(src) and t.rows[-1] == len(src) + 1
+    assert t.df["response_id"].tolist() == src["response_id"].tolist()
+    assert t.df["score"].tolist() == src["score"].astype(float).tolist()
+    pd.testing.assert_frame_equal(t.df.drop(columns=["date"]), ref.df.drop(columns=["date"]), check_dtype=False)
+
+
+def test_a_parquet_too_long_for_a_worksheet_is_refused_from_its_metadata(tmp_path, monkeypatch):
+    from workbook_templates import data
+
+    assert data.MAX_ROWS == 1_048_576 - 1  # Excel's grid less the header row
+    src = pd.read_csv(SAMPLE_DIR / "nps_responses.csv", dtype=str, keep_default_na=False).iloc[:50]
+    src.to_parquet(tmp_path / "nps_responses.parquet")
+    monkeypatch.setattr(data, "MAX_ROWS", 49)
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: pytest.fail("read the data before the row count"))
+    with pytest.raises(DataError, match=r"^nps_responses\.parquet: 50 rows; a worksheet holds at most 49$"):
+        load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.parquet")
+    monkeypatch.setattr(data, "MAX_ROWS", 50)
+    monkeypatch.undo()
+    assert len(load_dataset(DATASETS["nps_responses"], tmp_path / "nps_responses.parquet").df) == 50
+
+
+def test_csv_headers_too_wide_or_with_a_name_twice_are_refused(tmp_path):
+    from workbook_templates.data import MAX_COLUMNS
+
+    assert MAX_COLUMNS == 16_384
+    p = _write(tmp_path, "nps_responses.csv", ",".join(f"c{i}" for i in range(20_000)) + "\n" + "1," * 19_999 + "1\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: 20000 columns; a worksheet holds at most 16384$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score,score\nN1,C1,2026-01-05,9,10\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: column 'score' appears twice$"):
+        load_dataset(DATASETS["nps_responses"], p)
