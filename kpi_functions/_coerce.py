@@ -48,6 +48,7 @@ __all__ = [
     "option_bool",
     "ratio",
     "finite",
+    "to_float",
     "month_index",
     "index_to_month",
     "parse_iso",
@@ -186,10 +187,15 @@ def _object_array(x: Sequence, shape: tuple[int, ...], fn: str, arg: str) -> np.
     if kind in ("integer", "floating", "mixed-integer-float"):
         try:
             return arr.astype(float)
+        except OverflowError:  # an integer beyond a double: the readers name it
+            return arr
         except TypeError:  # pd.NA among the numbers (skipped by infer_dtype): a blank
             missing = np.asarray(pd.isna(arr), dtype=bool)
             out = np.full(shape, np.nan)
-            out[~missing] = arr[~missing].astype(float)
+            try:
+                out[~missing] = arr[~missing].astype(float)
+            except OverflowError:
+                return arr
             return out
     # Cells that are themselves sequences (a 3-D list, a row inside a flat list)
     # stay as objects here: every reader refuses a non-scalar cell with its
@@ -268,6 +274,36 @@ def _is_real(v: Any) -> bool:
     return isinstance(v, _numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
+TOO_LARGE = "is beyond the range of a number (about ±1.8e308)"
+
+
+def to_float(v: Any, fn: str, arg: str, position: str | None = None, reason: str = TOO_LARGE) -> float:
+    """``float(v)`` for one real number; a value beyond a double (``10**400``) is #NUM! naming it.
+
+    Python integers (and fractions) have no size limit, doubles stop at
+    about 1.8e308: ``float()`` raises OverflowError, which is not a
+    ValueError and would escape as an unexpected error.
+    """
+    try:
+        return float(v)
+    except OverflowError:
+        raise KPIDomainError(fn, reason, argument=arg, position=position, value=v, has_value=True) from None
+
+
+def _floats(vals: np.ndarray, fn: str, arg: str, pos, reason: str = TOO_LARGE) -> np.ndarray:
+    """``vals.astype(float)``; the first value beyond a double is #NUM! at ``pos(k)``.
+
+    One cast on the common path; the cells are looked at one by one only
+    once the cast has failed, to name the offending one.
+    """
+    try:
+        return vals.astype(float)
+    except OverflowError:
+        for k, v in enumerate(vals):
+            to_float(v, fn, arg, pos(k), reason)
+        raise  # pragma: no cover - the cast failed, so one cell does
+
+
 def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndarray:
     """Flat float array of the grid, NaN where blank. Raises on anything else."""
     flat = g.flat()
@@ -291,7 +327,8 @@ def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndar
         kind = pd.api.types.infer_dtype(nb, skipna=False) if nb.size else "empty"
         if kind in _NUMERIC_KINDS:
             out = np.full(flat.shape, np.nan)
-            out[~blank] = nb.astype(float)
+            nbi = np.flatnonzero(~blank)
+            out[~blank] = _floats(nb, fn, arg, lambda k: g.position(int(nbi[k])))
         else:
             _first_error_value(flat, g, fn, arg, np.flatnonzero(~blank))
             out = np.full(flat.shape, np.nan)
@@ -303,7 +340,7 @@ def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndar
                         + (" (numbers stored as text are text)" if isinstance(v, str) else ""),
                         argument=arg, position=g.position(i), value=v, has_value=True,
                     )
-                out[i] = float(v)
+                out[i] = to_float(v, fn, arg, g.position(i))
     bad = np.isinf(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -597,6 +634,9 @@ def excel_serial_to_datetime64(serial: np.ndarray) -> np.ndarray:
     return out
 
 
+_NOT_A_SERIAL = "is not a valid Excel date serial number"
+
+
 def dates(x: Any, fn: str, arg: str, *, min_serial: float = 1.0) -> np.ndarray:
     """Dates row by row as datetime64[ms] (NaT for blanks).
 
@@ -620,7 +660,7 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
         bad = ok & ((vals < min_serial) | ~np.isfinite(vals) | (vals > 2958465.99999))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise KPIDomainError(fn, "is not a valid Excel date serial number", argument=arg,
+            raise KPIDomainError(fn, _NOT_A_SERIAL, argument=arg,
                                  position=pos(k), value=float(vals[k]), has_value=True)
         out[ok] = excel_serial_to_datetime64(vals[ok])
         return out
@@ -638,7 +678,8 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
         out[nbi] = _to_dt64(nb)
         return out
     if kind in _NUMERIC_KINDS:
-        out[nbi] = _dates_flat(g, nb.astype(float), fn, arg, min_serial, index=nbi if index is None else index[nbi])
+        out[nbi] = _dates_flat(g, _floats(nb, fn, arg, lambda k: pos(nbi[k]), _NOT_A_SERIAL), fn, arg, min_serial,
+                               index=nbi if index is None else index[nbi])
         return out
     # mixed kinds: classify one by one (only on unusual inputs)
     for k, v in zip(nbi, nb):
@@ -663,7 +704,7 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
         out[idx] = _to_dt64(flat[idx])
     if nums:
         idx = np.array(nums)
-        out[idx] = _dates_flat(g, flat[idx].astype(float), fn, arg, min_serial,
+        out[idx] = _dates_flat(g, _floats(flat[idx], fn, arg, lambda k: pos(idx[k]), _NOT_A_SERIAL), fn, arg, min_serial,
                                index=idx if index is None else index[idx])
     return out
 
@@ -986,7 +1027,7 @@ def option_number(x: Any, fn: str, arg: str, default: float | None, *, min: floa
         return default
     if not _is_real(v):
         raise KPIInputError(fn, f"is {_kind_name(v)}; a number is needed", argument=arg, value=v, has_value=True)
-    f = float(v)
+    f = to_float(v, fn, arg)
     if not np.isfinite(f):
         raise KPIDomainError(fn, "is not a finite number", argument=arg, value=f, has_value=True)
     bad = (min is not None and (f < min or (min_open and f == min))) \
@@ -1024,7 +1065,7 @@ def option_bool(x: Any, fn: str, arg: str, default: bool) -> bool:
         return default
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if _is_real(v) and float(v) in (0.0, 1.0):
+    if _is_real(v) and (v == 0 or v == 1):
         return bool(v)
     if isinstance(v, str) and v.strip().upper() in ("TRUE", "FALSE"):
         return v.strip().upper() == "TRUE"

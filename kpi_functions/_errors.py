@@ -44,8 +44,30 @@ EXCEL_ERRORS = frozenset(
 
 def _show(value: Any) -> str:
     """A short, unambiguous rendering of an offending value."""
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return _show_big_int(value)
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. a Fraction of an integer past Python's 4,300-digit str limit
+        text = f"a {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show_big_int(value: int) -> str:
+    """A huge integer as its first and last digits and its length: ``10000…000 (401 digits)``.
+
+    Its full text would flood the message (and Python refuses ``str()`` of
+    integers past 4,300 digits), and a double would print ``inf``.
+    """
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    try:
+        digits = str(v)
+    except ValueError:  # past the str limit: the length from the bit length, exactly
+        n = int(v.bit_length() * 0.30102999566398120) + 1
+        if v < 10 ** (n - 1):
+            n -= 1
+        return f"{sign}{v // 10 ** (n - 5)}…{v % 1000:03d} ({n:,} digits)"
+    return f"{sign}{digits[:5]}…{digits[-3:]} ({len(digits):,} digits)"
 
 
 class KPIError(ValueError):

@@ -32,13 +32,13 @@ def _is_real(v: Any) -> bool:
 def _single_number(x: Any, fn: str, arg: str) -> bool:
     """True when ``x`` is one number (or a one-cell range holding one number)."""
     if _is_real(x):
-        return not np.isnan(float(x))
+        return not np.isnan(c.to_float(x, fn, arg))
     if isinstance(x, (list, tuple, np.ndarray, pd.Series, pd.DataFrame)):
         g = c.grid(x, fn, arg)
         if g.size != 1:
             return False
         v = g.flat()[0]
-        return _is_real(v) and not np.isnan(float(v))
+        return _is_real(v) and not np.isnan(c.to_float(v, fn, arg))
     return False
 
 

@@ -126,3 +126,21 @@ def test_stickiness_with_user_ids_beyond_int64():
     users = [1e308, 2**70, 5, 1e308]
     days = ["2026-02-01", "2026-02-01", "2026-02-02", "2026-02-03"]
     assert k.stickiness(users, days) == pytest.approx(4 / 28 / 3)  # 4 user-days, 28 days, 3 users
+
+
+# ------------------------------------------------------------ integers beyond a double
+@pytest.mark.parametrize("spec", list(k.REGISTRY.values()), ids=list(k.REGISTRY))
+def test_a_huge_int_in_a_number_option_is_a_num_error(spec):
+    """float(10**400) raised OverflowError (not a ValueError) out of every numeric
+    option: csat(…, 10**400), nps_moe(…, 10**400), cohort_retention(…, 10**400)."""
+    example = list(spec.example) + [None] * (len(spec.args) - len(spec.example))
+    options = [i for i, a in enumerate(spec.args) if a.kind == "number"]
+    if not options:
+        pytest.skip("no number option")
+    for i in options:
+        args = list(example)
+        args[i] = 10**400
+        with pytest.raises(k.KPIDomainError) as info:
+            spec.func(*args)
+        assert f"argument '{spec.args[i].name}'" in str(info.value)
+        assert "10000…000 (401 digits)" in str(info.value)
