@@ -39,7 +39,7 @@ def serve(
         help="Require 'Authorization: Bearer <token>' on function calls (prefer the KPI_TOKEN variable).",
     ),
     max_request_bytes: int = typer.Option(
-        16 * 1024 * 1024, "--max-request-bytes", envvar="KPI_MAX_REQUEST_BYTES",
+        8 * 1024 * 1024, "--max-request-bytes", envvar="KPI_MAX_REQUEST_BYTES",
         help="Largest request body accepted; bigger requests get 413.",
     ),
     namespace: str = typer.Option(
@@ -54,6 +54,11 @@ def serve(
     templates_dir: Path | None = typer.Option(
         None, "--templates-dir", envvar="KPI_TEMPLATES_DIR",
         help="Folder of report templates (*.xlsx) offered in the task pane; default: the installed templates.",
+    ),
+    public_url: str | None = typer.Option(
+        None, "--public-url", envvar="KPI_PUBLIC_URL",
+        help="The origin Excel reaches the backend at, e.g. https://kpi.example.com (behind a reverse proxy: "
+             "the proxy's). Every URL in the manifest and in redirects uses it; default: the address served on.",
     ),
     log_level: str = typer.Option("info", "--log-level", envvar="KPI_LOG_LEVEL", help="uvicorn log level."),
 ) -> None:
@@ -89,6 +94,7 @@ def serve(
             workers=workers,
             templates_dir=str(templates_dir) if templates_dir else None,
             client_timeout=client_timeout,
+            public_url=public_url or None,
         )
     except ValueError as err:
         _fail(str(err))
@@ -103,6 +109,11 @@ def serve(
     shown = "[::1]" if host == "::1" else host
     example = naming.typed_name("KPI_NPS", "officejs", config.namespace)
     typer.echo(f"KPI add-in backend on {scheme}://{shown}:{port}  (manifest: /manifest.xml, functions: ={example}(...))")
+    if config.public_url:
+        typer.echo(f"Manifest and redirect URLs use {config.public_url} (--public-url).")
+    elif host in ("0.0.0.0", "::", ""):
+        typer.echo("Warning: manifest URLs point to localhost; set --public-url (KPI_PUBLIC_URL) to the address "
+                   "Excel reaches this backend at.", err=True)
     import uvicorn
 
     from .http_protocol import HeaderTimeoutProtocol
@@ -117,6 +128,7 @@ def serve(
         ssl_keyfile=config.keyfile,
         log_level=log_level,
         server_header=False,
+        proxy_headers=False,  # X-Forwarded-* is never trusted: --public-url pins the origin
         http=HeaderTimeoutProtocol or "auto",  # a deadline for request headers (slow clients)
     )
 

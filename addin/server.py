@@ -33,7 +33,9 @@ the environment *before* importing xlwings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import gc
 import importlib.util
 import itertools
 import json
@@ -42,10 +44,12 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -67,7 +71,8 @@ PROJECT_DIR = PACKAGE_DIR / "xlwings_project"
 #: Our own add-in id (xlwings-server's default id is shared by every project).
 MANIFEST_ID = "5cdec51c-43a8-43f0-a280-44fb7df84938"
 CALL_PATH = "/xlwings/custom-functions-call"
-DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: the largest body answered without stalling other requests (docs/addin.md: measured)
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 #: Office.js error cell types (``Excel.ErrorCellValue.errorType``) -> error value.
 ERROR_TYPES = {
@@ -99,6 +104,46 @@ def _env_list(text: str | None) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def validate_public_url(url: str) -> str:
+    """``https://host[:port]`` (or ``http://``) as ``scheme://host[:port]``; ValueError otherwise.
+
+    The public URL is the origin Excel reaches the backend at (behind a reverse
+    proxy, the proxy's). It must be an origin only: no path, query, fragment or
+    user name, since every URL in the manifest is built on it.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    bad = f"public URL {url!r} must look like https://host[:port] (an origin: no path, query or user name)"
+    if not isinstance(url, str) or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValueError(bad)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(bad) from None
+    if parts.scheme.lower() not in ("https", "http") or parts.path not in ("", "/") or parts.query or parts.fragment \
+            or "?" in url or "#" in url or parts.username is not None or parts.password is not None:
+        raise ValueError(bad)
+    host = parts.hostname or ""
+    if host.startswith("[") or ":" in host:  # IPv6 literal
+        try:
+            ipaddress.IPv6Address(host.strip("[]"))
+        except ValueError:
+            raise ValueError(bad) from None
+        host = f"[{host.strip('[]')}]"
+    elif not _HOSTNAME.match(host):
+        raise ValueError(bad)
+    scheme = parts.scheme.lower()
+    default = 443 if scheme == "https" else 80
+    if port == 0:
+        raise ValueError(bad)
+    return f"{scheme}://{host.lower().rstrip('.')}" + (f":{port}" if port not in (None, default) else "")
+
+
 @dataclasses.dataclass(frozen=True)
 class ServerConfig:
     """Everything ``kpi serve`` can configure (flag ``--x-y`` = env ``KPI_X_Y``)."""
@@ -114,10 +159,13 @@ class ServerConfig:
     workers: int = 1
     templates_dir: str | None = None
     client_timeout: float = 15.0
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         ns = naming.validate_namespace(self.namespace)
         object.__setattr__(self, "namespace", ns)
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", validate_public_url(self.public_url))
         object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
         if self.max_request_bytes < 1024:
             raise ValueError("max_request_bytes must be at least 1024")
@@ -150,6 +198,7 @@ class ServerConfig:
             workers=int(env.get("KPI_WORKERS", "1")),
             templates_dir=env.get("KPI_TEMPLATES_DIR") or None,
             client_timeout=float(env.get("KPI_CLIENT_TIMEOUT", "15")),
+            public_url=env.get("KPI_PUBLIC_URL") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -165,6 +214,7 @@ class ServerConfig:
             "KPI_KEYFILE": self.keyfile or "",
             "KPI_TEMPLATES_DIR": self.templates_dir or "",
             "KPI_CLIENT_TIMEOUT": f"{self.client_timeout:g}",
+            "KPI_PUBLIC_URL": self.public_url or "",
         }
         if self.token:
             env["KPI_TOKEN"] = self.token
@@ -278,6 +328,40 @@ def _optional_text(data: dict, key: str, limit: int = 200) -> str | None:
     return v
 
 
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(data: dict) -> None:
+    """A lone UTF-16 surrogate (``"\\ud800"``) is not a character: it cannot be
+    encoded, compared or written back, so it is refused with where it is (400)."""
+
+    def bad(where: str, text: str) -> BadRequest:
+        c = _LONE_SURROGATE.search(text).group()
+        return BadRequest(400, f"{where}: text {_short(text)} holds a lone UTF-16 surrogate (U+{ord(c):04X}), "
+                               "which is not a character")
+
+    name = data.get("func_name")
+    for key, value in data.items():
+        if isinstance(value, str) and _LONE_SURROGATE.search(value):
+            raise bad(f"'{key}'", value)
+        if isinstance(key, str) and _LONE_SURROGATE.search(key):
+            raise bad("a field name", key)
+    args = data.get("args")
+    if not isinstance(args, list):
+        return
+    fn = name if isinstance(name, str) and not _LONE_SURROGATE.search(name) else "the call"
+    for i, arg in enumerate(args):
+        rows = arg if isinstance(arg, list) else [[arg]]
+        for r, row in enumerate(rows):
+            for c, cell in enumerate(row if isinstance(row, list) else [row]):
+                texts = [cell] if isinstance(cell, str) else [
+                    v for v in (cell.values() if isinstance(cell, dict) else []) if isinstance(v, str)]
+                for t in texts:
+                    if _LONE_SURROGATE.search(t):
+                        raise bad(f"{fn}: argument {i + 1}, row {r + 1}, column {c + 1}", t)
+
+
 def parse_call(body: bytes, functions: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Validate a custom-functions call; return the adapter name and clean xlwings data.
 
@@ -296,6 +380,8 @@ def parse_call(body: bytes, functions: dict[str, Any]) -> tuple[str, dict[str, A
         raise BadRequest(400, f"malformed JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "the request body must be a JSON object with 'func_name' and 'args'")
+    if _MAYBE_SURROGATE.search(body):  # a \uD800-\uDFFF escape: only then look for a lone one
+        _refuse_lone_surrogates(data)
     name = data.get("func_name")
     if not isinstance(name, str) or not name:
         raise BadRequest(400, "'func_name' must be the name of a KPI function, e.g. \"KPI_NPS\"")
@@ -412,7 +498,7 @@ def list_templates(directory: Path | None) -> list[dict[str, Any]]:
         if real.parent != root or not real.is_file():  # no symlinks out of the folder
             continue
         size = real.stat().st_size
-        out.append({"name": p.name, "path": real, "size": size, "url": f"/templates/{p.name}"})
+        out.append({"name": p.name, "path": real, "size": size, "url": "/templates/" + quote(p.name, safe="")})
     return out
 
 
@@ -493,36 +579,14 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         return Response(code_js, media_type="text/javascript")
 
     @app.post(CALL_PATH)
-    async def custom_functions_call(request: Request) -> JSONResponse:
-        body = await request.body()
-        t0 = time.perf_counter()
-        try:
-            name, data = parse_call(body, functions)
-        except BadRequest as err:
-            logger.info("call rejected (%s): %s", err.status, _log_safe(err.message))
-            return error_json(err.status, err.message)
-        adapter = functions[name]
-        box: list[Any] = []
-
-        async def run(*args: Any) -> Any:
-            rv = await asyncio.to_thread(_call_adapter, adapter, args)
-            box.append(rv)
-            return rv
-
-        run.__xlfunc__ = adapter.__xlfunc__  # type: ignore[attr-defined]
-        module = _OneFunction(name, run)
-        try:
-            result = await xlwings.server.custom_functions_call(data, module)
-        except Exception:  # conversion problem: our bug, never the caller's
-            logger.exception("%s: converting the call failed", name)
-            return error_json(500, f"{name}: the backend could not convert this call; the server log has details")
-        payload: dict[str, Any] = {"result": result}
-        rv = box[0] if box else None
-        if isinstance(rv, adapters.ExcelError):
-            payload["error"] = {"code": rv.code, "message": rv.message}
-        logger.info("%s answered in %.1f ms%s", name, (time.perf_counter() - t0) * 1000,
-                    f" ({rv.code})" if isinstance(rv, adapters.ExcelError) else "")
-        return JSONResponse(payload)
+    async def custom_functions_call(request: Request) -> Response:
+        body = await request.body()  # already buffered (and size-checked) by _Guard
+        # everything CPU-bound — JSON parsing, validation, xlwings' argument
+        # conversion, the KPI, the result's conversion and serialisation — runs in
+        # a worker thread, so one large call does not stop the event loop from
+        # answering others (/health, small calls)
+        status, content = await asyncio.to_thread(_answer_call, body, functions, xlwings.server, adapters)
+        return Response(content, status_code=status, media_type="application/json")
 
     def catalog(namespace: str | None) -> list[dict[str, Any]]:
         order = {c: i for i, c in enumerate(CATEGORIES)}
@@ -586,7 +650,7 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         else:
             await app(scope, receive, send)
 
-    guarded = _Guard(dispatch, config)
+    guarded = _Guard(dispatch, config, security_headers())
     if config.allowed_origins:
         guarded = CORSMiddleware(
             guarded,
@@ -642,6 +706,96 @@ def _call_adapter(adapter: Callable, args: tuple) -> Any:
         return adapters.ExcelError("#VALUE!", f"{name}: unexpected error in the KPI library; the server log has details")
 
 
+_LOOPS = threading.local()
+#: bodies from this size on are answered with the cyclic garbage collector paused
+GC_PAUSE_BYTES = 256 * 1024
+_GC_LOCK = threading.Lock()
+_GC_HOLDERS = 0
+_GC_WAS_ENABLED = [False]
+
+
+class _NoCyclicGC:
+    """Pause Python's *cyclic* garbage collector while a large call is answered.
+
+    Parsing a large body and converting its cells allocates millions of small,
+    acyclic objects (lists, floats, strings) that stay alive until the call ends.
+    Each allocation burst triggers generation-2 passes of the cyclic collector
+    that rescan every live object while holding the GIL — measured at up to
+    0.5 s each for a 4 M-cell call, during which no other request (``/health``,
+    a small call) is served, and they tripled ``json.loads``' time. Reference
+    counting still frees everything as usual; only the cycle detector waits.
+    Paused only for bodies of ``GC_PAUSE_BYTES`` or more, counted across
+    concurrent calls (re-enabled when the last one ends), and never if the
+    application had disabled it itself.
+    """
+
+    def __enter__(self) -> None:
+        global _GC_HOLDERS
+        with _GC_LOCK:
+            if _GC_HOLDERS == 0:
+                _GC_WAS_ENABLED[0] = gc.isenabled()
+                gc.disable()
+            _GC_HOLDERS += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _GC_HOLDERS
+        with _GC_LOCK:
+            _GC_HOLDERS -= 1
+            if _GC_HOLDERS == 0 and _GC_WAS_ENABLED[0]:
+                gc.enable()
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """Run a coroutine to completion in this worker thread (its own event loop)."""
+    loop = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOOPS.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+
+def _json_bytes(payload: Any) -> bytes:
+    # as Starlette's JSONResponse renders, but in the worker thread
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+
+
+def _answer_call(body: bytes, functions: dict[str, Any], xlserver: Any, adapters: Any) -> tuple[int, bytes]:
+    """One custom-functions call, start to finish, in a worker thread: (status, JSON body)."""
+    with _NoCyclicGC() if len(body) >= GC_PAUSE_BYTES else contextlib.nullcontext():
+        return _answer_call_inner(body, functions, xlserver, adapters)
+
+
+def _answer_call_inner(body: bytes, functions: dict[str, Any], xlserver: Any, adapters: Any) -> tuple[int, bytes]:
+    t0 = time.perf_counter()
+    try:
+        name, data = parse_call(body, functions)
+    except BadRequest as err:
+        logger.info("call rejected (%s): %s", err.status, _log_safe(err.message))
+        return err.status, _json_bytes({"detail": err.message})
+    del body
+    adapter = functions[name]
+    box: list[Any] = []
+
+    async def run(*args: Any) -> Any:  # called by xlwings once it has converted the arguments
+        rv = _call_adapter(adapter, args)
+        box.append(rv)
+        return rv
+
+    run.__xlfunc__ = adapter.__xlfunc__  # type: ignore[attr-defined]
+    try:
+        result = _run_coroutine(xlserver.custom_functions_call(data, _OneFunction(name, run)))
+        payload: dict[str, Any] = {"result": result}
+        rv = box[0] if box else None
+        if isinstance(rv, adapters.ExcelError):
+            payload["error"] = {"code": rv.code, "message": rv.message}
+        content = _json_bytes(payload)
+    except Exception:  # conversion problem: our bug, never the caller's
+        logger.exception("%s: converting the call failed", name)
+        return 500, _json_bytes({"detail": f"{name}: the backend could not convert this call; the server log has details"})
+    logger.info("%s answered in %.1f ms%s", name, (time.perf_counter() - t0) * 1000,
+                f" ({rv.code})" if isinstance(rv, adapters.ExcelError) else "")
+    return 200, content
+
+
 def _escapes(path: str) -> bool:
     """True for a (decoded) path that could leave a static folder.
 
@@ -658,44 +812,123 @@ def _log_safe(text: str) -> str:
     return text.replace("\n", "\\n").replace("\r", "\\r")[:300]
 
 
-class _Guard:
-    """Bearer token (call route) and request-size limit (every request), as pure ASGI."""
+#: a request body must arrive in full within this many times ``--client-timeout``
+BODY_DEADLINE_FACTOR = 4
+#: routes whose pages Office frames (the task pane); every other answer forbids framing
+FRAMED_PATHS = frozenset({"/taskpane", "/taskpane.html"})
+_JSON_TYPE = re.compile(rb"^\s*application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?$", re.IGNORECASE)
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
-    def __init__(self, app: Callable, config: ServerConfig) -> None:
+
+def security_headers() -> dict[str, str]:
+    """The headers xlwings-server adds to its own answers (its OWASP set, for Excel on
+    the web), for ours too; framing is decided per route by :class:`_Guard`."""
+    from xlwings_server.config import settings as xs_settings
+    from xlwings_server.security_headers import resolve_security_headers
+
+    return resolve_security_headers(excel_online=xs_settings.enable_excel_online,
+                                    cdn_officejs=xs_settings.cdn_officejs)
+
+
+def _host_value(host: str, port: int) -> str:
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{host}:{port}"
+
+
+class _Guard:
+    """The backend's front door, as pure ASGI, before anything reads a body:
+
+    - the origin: every URL the backend writes (manifest, redirects) is built on
+      ``--public-url``, or on the address it listens on; a ``Host`` header
+      naming another host is replaced, ``X-Forwarded-*`` headers are dropped;
+    - security headers on every answer (xlwings-server's set, no framing except
+      the task pane);
+    - routes that take no body refuse one (400) without reading it;
+    - the call route: bearer token (401), ``Content-Type: application/json`` (415),
+      size (413) — all before the body is read — then the body, in full within
+      ``--client-timeout`` seconds (408).
+    """
+
+    def __init__(self, app: Callable, config: ServerConfig, headers: dict[str, str] | None = None) -> None:
         self.app = app
         self.token = config.token.encode() if config.token else None
         self.limit = config.max_request_bytes
         self.timeout = config.client_timeout
+        scheme = "https" if config.certfile else "http"
+        if config.public_url:
+            self.scheme, _, hostport = config.public_url.partition("://")
+            self.trusted: frozenset[bytes] = frozenset()
+        else:
+            self.scheme = scheme
+            bind = "localhost" if config.host in _WILDCARD_HOSTS else config.host
+            hostport = _host_value(bind, config.port)
+            names = {*_LOOPBACK_NAMES, _host_value(bind, config.port).rsplit(":", 1)[0]}
+            trusted = {f"{n}:{config.port}" for n in names}
+            if config.port == (443 if scheme == "https" else 80):
+                trusted |= names
+            self.trusted = frozenset(t.lower().encode() for t in trusted)
+        self.host = hostport.encode()
+        name, colon, port = hostport.rpartition(":")
+        if not colon or not port.isdigit() or name.endswith("[") or hostport.endswith("]"):
+            name, port = hostport, ("443" if self.scheme == "https" else "80")
+        self.server = (name.strip("[]"), int(port))
+        base = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        self.headers = base
+        self.no_frame = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'")]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if self.token is not None and scope.get("path") == CALL_PATH and scope.get("method") != "OPTIONS":
+        scope = self._pinned(scope)
+        path, method = scope.get("path", ""), scope.get("method")
+        send = self._with_headers(send, path)
+        headers = scope["headers"]
+        declared = [v for k, v in headers if k == b"content-length"]
+        chunked = any(k == b"transfer-encoding" for k, _ in headers)
+        takes_body = path == CALL_PATH and method == "POST"
+        if not takes_body:
+            if chunked or any(v.strip() not in (b"0", b"") for v in declared):
+                return await _send_json(send, 400, f"{method} {_log_safe(path)[:100]} takes no request body",
+                                        {"connection": "close"})
+            return await self.app(scope, receive, send)
+        if self.token is not None:
             problem = self._check_token(scope)
             if problem:
                 return await _send_json(send, 401, problem, {"www-authenticate": 'Bearer realm="kpi"'})
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None:
+        types = [v for k, v in headers if k == b"content-type"]
+        if len(types) != 1 or not _JSON_TYPE.match(types[0]):
+            given = types[0].decode("latin-1") if types else "none"
+            return await _send_json(send, 415, f"the call route takes Content-Type: application/json "
+                                               f"(the request has {_short(given)})", {"connection": "close"})
+        if declared:
             try:
-                n = int(declared)
+                n = int(declared[0])
             except ValueError:
                 return await _send_json(send, 400, "malformed Content-Length header")
             if n > self.limit:
-                return await _send_json(send, 413, self._too_big(n))
+                return await _send_json(send, 413, self._too_big(n), {"connection": "close"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BODY_DEADLINE_FACTOR * self.timeout
         body = bytearray()
         more = True
         while more:
-            try:  # a client that stops sending its body is cut off (slowloris)
-                message = await asyncio.wait_for(receive(), self.timeout)
+            # no pause over --client-timeout, and the whole body within BODY_DEADLINE_FACTOR
+            # times that: a client trickling a byte now and then is cut off too (slowloris)
+            left = deadline - loop.time()
+            try:
+                message = await asyncio.wait_for(receive(), max(min(self.timeout, left), 0.0))
             except TimeoutError:
-                return await _send_json(send, 408, "request body not received in time", {"connection": "close"})
+                why = (f"paused over {self.timeout:g} s" if left > self.timeout else
+                       f"not complete within {BODY_DEADLINE_FACTOR * self.timeout:g} s")
+                return await _send_json(send, 408, f"request body not received in time ({why}; "
+                                                   "kpi serve --client-timeout)", {"connection": "close"})
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.limit:
-                return await _send_json(send, 413, self._too_big(None))
+                return await _send_json(send, 413, self._too_big(None), {"connection": "close"})
         sent = False
 
         async def replay():
@@ -706,6 +939,39 @@ class _Guard:
             return await receive()
 
         return await self.app(scope, replay, send)
+
+    def _pinned(self, scope: dict) -> dict:
+        """The scope with its origin pinned: scheme, Host and server from the configuration."""
+        scope = dict(scope)
+        headers = []
+        host = None
+        for k, v in scope.get("headers") or []:
+            if k == b"host":
+                host = v if host is None else b""
+            elif k.startswith(b"x-forwarded-") or k == b"forwarded":
+                continue  # never trusted: --public-url says where the backend is reached
+            else:
+                headers.append((k, v))
+        if host and host.strip().lower() in self.trusted:
+            headers.append((b"host", host.strip()))
+        else:
+            headers.append((b"host", self.host))
+            scope["server"] = self.server
+        scope["headers"] = headers
+        scope["scheme"] = self.scheme
+        return scope
+
+    def _with_headers(self, send: Callable, path: str) -> Callable:
+        extra = self.headers if path in FRAMED_PATHS else self.headers + self.no_frame
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers") or []}
+                add = [(k, v) for k, v in extra if k not in have]
+                message = {**message, "headers": [*(message.get("headers") or []), *add]}
+            await send(message)
+
+        return sending
 
     def _too_big(self, n: int | None) -> str:
         got = f" ({n} bytes)" if n is not None else ""

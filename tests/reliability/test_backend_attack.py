@@ -591,3 +591,72 @@ def test_the_log_holds_no_token_and_no_traceback(server, client):
     assert TOKEN not in log and "wrong-token-secret-8812" not in log
     assert "Authorization" not in log and "authorization" not in log
     assert "Traceback" not in log, log[log.index("Traceback") - 500:][:3000]
+
+
+# ------------------------------------------------------------------ issue 9: bodies, types, origin, headers
+def _raw(server, head: str, body: bytes = b"", read_timeout: float = 10.0) -> bytes:
+    return raw_request(server.port, head.encode("latin-1") + body, read_timeout=read_timeout)
+
+
+def test_bodies_on_routes_that_take_none_are_refused_unread(server, client):
+    """Regression: every route buffered its body (40 x GET /health with 16 MiB bodies held
+    670 MB). A route without a body answers 400 from the headers alone: the declared
+    16 MiB never arrive, yet the answer comes (a server waiting for them would answer
+    408 only after 4 x --client-timeout = 20 s, past the 10 s the client waits)."""
+    rss_before = server.rss_kb()
+    socks = []
+    for path, method in [("/health", "GET"), ("/taskpane.html", "GET"), ("/manifest.xml", "GET"),
+                         ("/templates", "GET"), ("/health", "POST"), ("/xlwings/custom-functions-meta", "GET")]:
+        answer = _raw(server, f"{method} {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Length: {16 * 2**20}\r\n\r\n",
+                      b"x" * 1000)
+        count("requests sent (attack)", detail="bodies on routes without one")
+        assert status_of(answer) == 400 and b"takes no request body" in answer, (path, answer[:300])
+        answer = _raw(server, f"{method} {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                      b"10\r\n" + b"y" * 16 + b"\r\n")
+        assert status_of(answer) == 400 and b"takes no request body" in answer, (path, answer[:300])
+    for _ in range(40):  # 40 connections each sending 1 MiB of a declared 16 MiB body to /health
+        s = socket.create_connection((LOOPBACK, server.port), timeout=10)
+        s.sendall(f"GET /health HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Length: {16 * 2**20}\r\n\r\n".encode())
+        socks.append(s)
+    try:
+        for s in socks:
+            try:
+                s.sendall(b"z" * 2**20)
+            except OSError:
+                pass  # the server answered and closed: it does not want the body
+        assert server.rss_kb() - rss_before < 64 * 1024, (rss_before, server.rss_kb())
+    finally:
+        for s in socks:
+            s.close()
+    # the call route checks its token before reading a byte of the body
+    answer = _raw(server, f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {MAX_BYTES}\r\n\r\n")
+    assert status_of(answer) == 401, answer[:300]
+    assert client.get(server.base + "/health", headers={"Content-Length": "0"}).status_code == 200
+    ok_call(server, client)
+
+
+@pytest.mark.parametrize("ctype", [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                                   "multipart/form-data; boundary=x", "text/json", "application/jsonx",
+                                   "application/json-patch+json", "application/json; charset=latin-1",
+                                   "application/json, text/plain", ""])
+def test_the_call_route_takes_json_only(server, client, ctype):
+    """Regression: any Content-Type ran the call, so a page on any site could run calls
+    with a CORS "simple request" (text/plain, a form) that no preflight guards."""
+    headers = {k: v for k, v in server.headers().items() if k != "Content-Type"}
+    if ctype is not None:
+        headers["Content-Type"] = ctype
+    r = client.post(server.base + CALL, content=dumps(VALID), headers=headers)
+    count("requests sent (attack)", detail="wrong content types")
+    assert_clean(r, 415)
+    assert "application/json" in r.json()["detail"] and "result" not in r.json()
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8",
+                                   "Application/JSON;charset=UTF-8", 'application/json; charset="utf-8"'])
+def test_json_content_types_are_served(server, client, ctype):
+    """What Excel's custom-functions runtime sends (xlwings' custom-functions-code.js
+    posts "Content-Type": "application/json"), with or without a UTF-8 charset."""
+    r = server.post(client, {"func_name": "KPI_NPS", "args": [[[10], [9], [3], [""]]], "runtime": "1.4"},
+                    headers=server.headers(**{"Content-Type": ctype}))
+    assert r.status_code == 200 and r.json() == {"result": [[100 / 3]]}, r.text

@@ -23,7 +23,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 from reliability_figures import HTTP_EXAMPLES, count, examples_for, fuzz_settings
 from reliability_server import ERROR_TYPES, RETURNABLE, check_value, expected, officejs_arg, well_formed
-from reliability_strategies import call_case
+from reliability_strategies import LONE_SURROGATE_TEXT, call_case
 
 import kpi_functions as k
 
@@ -41,20 +41,32 @@ def client():
 def test_fuzz_every_function_over_http(server, client, spec):
     @fuzz_settings(examples_for(spec.excel_name, HTTP_EXAMPLES))
     @given(case=call_case(spec), error_objects=st.booleans(), runtime=st.sampled_from(["1.4", "1.4", "1.3"]),
-           omit_trailing=st.booleans())
-    def fuzz(case, error_objects, runtime, omit_trailing):
+           omit_trailing=st.booleans(),
+           surrogate=st.one_of(st.none(), st.none(), st.none(), st.tuples(LONE_SURROGATE_TEXT, st.booleans())))
+    def fuzz(case, error_objects, runtime, omit_trailing, surrogate):
         matrices = [officejs_arg(v, error_objects) for v in case.raw]
         full = matrices + [None] * (len(spec.args) - len(matrices))
         sent = matrices if omit_trailing else full  # Excel sends null for omitted optionals; accept both
         payload = {"func_name": spec.excel_name, "args": sent, "runtime": runtime, "client": "Office.js",
                    "caller_address": "[Book1.xlsx]Sheet1!B2", "culture_info_name": "en-US",
                    "date_format": "yyyy-mm-dd", "version": "0.37.8"}
+        if surrogate is not None:  # a lone surrogate in the first text cell, or in date_format
+            text, in_cell = surrogate
+            cells = [m for m in sent if isinstance(m, list) and m and isinstance(m[0], list) and m[0]]
+            if in_cell and cells:
+                cells[0][0][0] = text
+            else:
+                payload["date_format"] = text
         note(f"payload={payload!r}"[:3000])
         r = server.post(client, payload)
         count("HTTP fuzz requests", detail=spec.excel_name)
         assert r.status_code < 500, f"{spec.excel_name}: {r.status_code} {r.text[:500]}"
         assert "Traceback" not in r.text and 'File "' not in r.text
         body = r.json()
+        if surrogate is not None:
+            assert r.status_code == 400 and "lone UTF-16 surrogate" in body["detail"], r.text[:500]
+            count("HTTP fuzz 4xx answers", detail="lone surrogates")
+            return
         if not all(well_formed(m) for m in full):
             assert r.status_code == 400 and spec.excel_name in body["detail"], r.text[:500]
             count("HTTP fuzz 4xx answers")
