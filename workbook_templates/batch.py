@@ -31,7 +31,7 @@ import pandas as pd
 
 __all__ = ["Task", "TaskResult", "plan", "run_task", "run_tasks", "atomic_build", "safe_component",
            "output_name", "parse_periods", "parse_shard", "PlanError", "TEMPLATES_DIR", "SAMPLE_DIR",
-           "InProcessExecutor", "make_executor"]
+           "InProcessExecutor", "make_executor", "name_clashes"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
@@ -55,6 +55,9 @@ class Task:
     flavour: str = "classic"
     namespace: str | None = None
     source: str = ""
+    #: the other segment values whose file name would be the same file (case or Unicode form only);
+    #: this task's name then ends with a hash of its value
+    name_clash: tuple[str | None, ...] = ()
 
     @property
     def label(self) -> str:
@@ -245,31 +248,54 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         if not values:
             raise PlanError(f"--by {by!r}: the column holds no values")
         segments = [(col, v) for v in values]
-    # two values that read the same once made safe ("a b" and "a_b") get their hashes
-    seg_names = [output_name("x", s, None) for s in segments]
-    clash = {n for n in seg_names if seg_names.count(n) > 1}
+    clashes = name_clashes(segments)
     tasks = []
     used: dict[str, Task] = {}
     for spec in specs:
         for seg in segments:
             for per in period_list:
                 name = output_name(spec.key, seg, per)
-                if seg is not None and output_name("x", seg, None) in clash:
-                    digest = hashlib.sha1(str(seg[1]).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-                    name = name[: -len(".xlsx")] + f"-{digest}.xlsx"
+                if seg is not None and _name_key(output_name("x", seg, None)) in clashes:
+                    name = name[: -len(".xlsx")] + f"-{_digest(seg[1])}.xlsx"
                 path = out_dir / name
                 if not _inside(path, out_dir):  # defence in depth: safe_component already prevents it
                     raise PlanError(f"output name {name!r} would leave the output folder")
-                if name in used:
+                if _name_key(name) in used:
                     raise PlanError(f"two reports would share the file {name}")
                 task = Task(spec.key, str(data_dir), str(path), seg, per, flavour, namespace,
-                            source or str(data_dir))
-                used[name] = task
+                            source or str(data_dir),
+                            clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else ())
+                used[_name_key(name)] = task
                 tasks.append(task)
     if shard is not None:
         k, n = shard
         tasks = [t for i, t in enumerate(tasks) if i % n == k - 1]
     return tasks
+
+
+def _name_key(name: str) -> str:
+    """What a file name is to a file system that ignores case and Unicode form (Windows, macOS):
+    two names with the same key are the same file there."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def _digest(value: str | None) -> str:
+    return hashlib.sha1(str(value).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def name_clashes(segments: list[tuple[str, str | None] | None]) -> dict[str, tuple[str | None, ...]]:
+    """Segment values whose file names would be the same file somewhere: ``{name key: values}``.
+
+    Values that read the same once made safe (``a b``, ``a_b``), that differ only in Unicode
+    form (NFC ``Zürich``, NFD ``Zürich``) or only in case (``Europe``, ``EUROPE``: one file
+    on Windows and macOS) each get a hash of their own value appended — the same suffix
+    whatever the order of the rows, so a rerun writes the same names.
+    """
+    groups: dict[str, list[str | None]] = {}
+    for seg in segments:
+        if seg is not None:
+            groups.setdefault(_name_key(output_name("x", seg, None)), []).append(seg[1])
+    return {k: tuple(v) for k, v in groups.items() if len(v) > 1}
 
 
 def unknown_kpis(spec: Any) -> list[str]:

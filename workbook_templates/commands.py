@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+import unicodedata
 from pathlib import Path
 from typing import List, Optional
 
@@ -84,6 +85,22 @@ def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None):
     return results
 
 
+def clash_notes(results) -> list[str]:
+    """One line per group of segment values whose file names had to be told apart."""
+    seen: dict[tuple, None] = {}
+    for r in results:
+        t = r.task
+        if t.segment is not None and t.name_clash:
+            seen.setdefault((t.segment[0], t.name_clash), None)
+    out = []
+    for column, values in seen:
+        shown = ", ".join("(blank)" if v is None else repr(v) + ("" if unicodedata.is_normalized("NFC", v) else " (NFD)")
+                          for v in sorted(values, key=lambda v: (v is None, str(v))))
+        out.append(f"the {column} values {shown} would get the same file name (Windows and macOS ignore case and "
+                   "Unicode form in file names), so each of their files ends with a hash of its value")
+    return out
+
+
 def _summary(results, console, out_dir: Path) -> int:
     from rich.markup import escape
     from rich.table import Table
@@ -118,6 +135,8 @@ def _summary(results, console, out_dir: Path) -> int:
             console.print(f"[red]FAILED[/red] {escape(r.task.label)}: {escape(r.error or '')}")
         for w in r.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(r.task.label)}: {escape(w)}")
+    for note in clash_notes(results):
+        console.print(f"[cyan]note[/cyan] {escape(note)}")
     ok = len(results) - failed
     tail = f", [red]{failed} failed[/red]" if failed else ""
     console.print(f"{ok} report(s) written to {escape(str(out_dir))}" + tail)

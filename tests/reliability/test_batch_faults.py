@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -434,7 +435,9 @@ def test_cell_text_that_looks_like_a_formula_is_stored_as_text(tmp_path):
 # ------------------------------------------------------------------ hostile segment names
 HOSTILE_SEGMENTS = ["../../x", "..", ".", "CON", "NUL.txt", "con.xlsx", "COM1", "LPT9", "a" * 300, "a/b", "a\\b",
                     "日本語の地域", "😀 region", " trailing ", "x:y", "<>|?*\"", "/etc/passwd", "C:\\Windows",
-                    "~", "-rf", "=HYPERLINK(\"http://evil.example\")", "\u202ertl", "a\tb"]
+                    "~", "-rf", "=HYPERLINK(\"http://evil.example\")", "\u202ertl", "a\tb",
+                    # one file on Windows / macOS (case, Unicode form)
+                    "Europe", "EUROPE", "europe", "Z\u00fcrich", "Zu\u0308rich", "STRASSE", "stra\u00dfe"]
 
 
 def test_segment_names_make_safe_file_names_inside_the_output_folder(tmp_path):
@@ -460,6 +463,8 @@ def test_segment_names_make_safe_file_names_inside_the_output_folder(tmp_path):
     assert all(p.startswith(os.path.join("work", "out")) for p in new), sorted(new)
     files = sorted(out.iterdir())
     assert len(files) == len(set(HOSTILE_SEGMENTS)), [f.name for f in files]
+    folded = {unicodedata.normalize("NFC", unicodedata.normalize("NFC", f.name).casefold()) for f in files}
+    assert len(folded) == len(files), [f.name for f in files]  # distinct where case and Unicode form are ignored
     for f in files:
         name = f.name
         assert f.parent == out and f.is_file()

@@ -391,3 +391,57 @@ def test_every_report_command_has_help():
     for cmd in ("build", "demo", "templates"):
         r = invoke(cmd, "--help")
         assert r.exit_code == 0 and len(r.output) > 100
+
+
+# --------------------------------------------------------------------------
+# File names that one file system tells apart and another does not
+# --------------------------------------------------------------------------
+NFC, NFD = "Z\u00fcrich", "Zu\u0308rich"
+
+
+def _with_regions(small: Path, d: Path, values: list[str], reverse: bool = False) -> Path:
+    d.mkdir()
+    for f in small.glob("*.csv"):
+        (d / f.name).write_bytes(f.read_bytes())
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    for i, v in enumerate(values):
+        cust.loc[i, "region"] = v
+    if reverse:
+        cust = cust.iloc[::-1]
+    cust.to_csv(d / "customers.csv", index=False)
+    return d
+
+
+def test_values_that_differ_only_in_case_or_unicode_form_never_share_a_file(small, tmp_path):
+    """Europe / EUROPE / europe are one file on Windows and macOS, as NFC and NFD Zürich are on macOS."""
+    import hashlib
+    import unicodedata
+
+    clashing = ["EUROPE", "europe", NFC, NFD, "ZÜRICH"]
+    d = _with_regions(small, tmp_path / "d", clashing)
+    out = tmp_path / "out"
+    r = invoke("build", "customer_experience", "--data", str(d), "--out", str(out), "--by", "region", "--no-progress")
+    assert r.exit_code == 0, r.output
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    values = list(dict.fromkeys(cust["region"]))
+    files = sorted(p.name for p in out.glob("*.xlsx"))
+    assert len(files) == len(values)
+    folded = {unicodedata.normalize("NFC", unicodedata.normalize("NFC", f).casefold()) for f in files}
+    assert len(folded) == len(files), files  # distinct even where case and Unicode form are ignored
+    by_label = {}
+    for f in files:
+        wb = openpyxl.load_workbook(out / f, data_only=True)
+        by_label[wb["Experience"]["B6"].value] = f
+    for v in ["Europe", *clashing]:  # each value's own file, named with a hash of its own value
+        digest = hashlib.sha1(v.encode()).hexdigest()[:8]
+        assert by_label[f"region = {v}"].endswith(f"-{digest}.xlsx"), (v, by_label)
+    others = [v for v in values if v not in ["Europe", *clashing]]
+    assert others and all(by_label[f"region = {v}"] == f"customer_experience__region-{v.replace(' ', '_')}.xlsx"
+                          for v in others)
+    flat = " ".join(r.output.split())
+    assert "note the region values 'EUROPE', 'Europe', 'europe' would get the same file name" in flat, flat
+    assert f"'{NFD}' (NFD), 'ZÜRICH', '{NFC}' would get the same file name" in flat, flat
+    # the same names whatever the order of the rows
+    d2 = _with_regions(small, tmp_path / "d2", clashing, reverse=True)
+    again = {t.segment[1]: Path(t.out_path).name for t in batch.plan(["customer_experience"], d2, out, by="region")}
+    assert {v: by_label[f"region = {v}"] for v in values} == again
