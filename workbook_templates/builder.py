@@ -81,6 +81,15 @@ class ReportInputError(BuildError):
     """A KPI rejected input that came from a data file; the message names file, row and column."""
 
 
+class GridLimitError(BuildError):
+    """A table does not fit on a worksheet (Excel's grid); the report is refused rather than truncated."""
+
+
+#: Excel's grid: a worksheet holds at most this many rows and columns (XlsxWriter silently drops the rest)
+MAX_ROWS = 1_048_576
+MAX_COLS = 16_384
+
+
 @dataclass
 class CellDef:
     name: str
@@ -1300,12 +1309,98 @@ def _error_formula(code: str) -> str:
     return "=NA()" if code == "#N/A" else f"={code}"
 
 
+def _grid_extents(b: Builder) -> list[tuple[str, str, int, int]]:
+    """Every rectangle the writer will fill: (sheet, what, rows needed, columns needed), counted from A1.
+
+    Mirrors :class:`Writer`: header rows and start offsets included, hidden sheets and the hidden values
+    sheet (its stored KPI values and spill tables, in the order the writer stores them) as well.
+    """
+    spec = b.spec
+    out: list[tuple[str, str, int, int]] = []
+    for sh in spec.sheets:
+        if sh.kind == "input":
+            ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
+            n = len(b.data.tables[ds_name].df)
+            out.append((sh.name, f"input table {DATASETS[ds_name].table} of {n:,} rows and its header",
+                        max(n, 1) + 1, len(DATASETS[ds_name].columns)))
+    for c in b.cells.values():
+        out.append((c.sheet, f"cell {c.name}", c.row + 1, c.col + 1))
+    live = b.flavour != "values"
+    values_row = 2  # Writer.values_row: rows 1-2 hold the add-in probe and its note
+    values_max = 2
+
+    def stash_cell(name: str) -> None:
+        nonlocal values_row, values_max
+        c = b.cells.get(name)
+        if live and c is not None and c.node is not None and _top_kpi(c.node):
+            values_max = max(values_max, values_row + 1)
+            values_row += 1
+
+    for blk in spec.blocks:
+        if isinstance(blk, (Text, Banner)):
+            out.append((blk.sheet, "a text cell", blk.row + 1, blk.col + 1))
+        elif isinstance(blk, Spill):
+            s = b.spills[blk.name]
+            if isinstance(s.value, ExcelError):
+                width, n = 1, 0
+            else:
+                width, n = max(len(s.value.columns), 1), len(s.value)
+            out.append((s.sheet, f"table {s.name} of {n:,} rows and its header", s.row + 1 + n, s.col + width))
+            if live:
+                if isinstance(s.value, ExcelError):
+                    values_max = max(values_max, values_row + 1)
+                    values_row += 1
+                else:
+                    values_max = max(values_max, values_row + 1 + n)
+                    out.append((VALUES_SHEET, f"stored copy of table {s.name} ({n:,} rows and its header)",
+                                values_row + 1 + n, width))
+                    values_row += n + 2
+        elif isinstance(blk, ItemList):
+            extra = len(blk.extra_headers) + (1 if blk.note_header or any(i.note for i in blk.items) else 0)
+            rows = blk.row + (1 if blk.title else 0) + (1 if blk.header else 0) + len(blk.items)
+            out.append((blk.sheet, f"list of {len(blk.items):,} items", rows, blk.col + 2 + extra))
+            for it in blk.items:
+                stash_cell(it.name)
+                for j in range(len(blk.extra_headers)):
+                    stash_cell(f"{it.name}.{j}")
+        elif isinstance(blk, RowTable):
+            bd = b.blocks[blk.name]
+            n = len(bd.keys)
+            out.append((blk.sheet, f"table {blk.name} of {n:,} rows and its header", bd.first_row + n,
+                        blk.col + len(blk.columns)))
+            for col in blk.columns:
+                for name in bd.cells[col.key]:
+                    stash_cell(name)
+    if live:
+        out.append((VALUES_SHEET, "stored KPI values", values_max, 2))
+    return out
+
+
+def check_grid(b: Builder) -> None:
+    """Refuse a report that would not fit Excel's grid (:data:`MAX_ROWS` × :data:`MAX_COLS`).
+
+    Called before any file is written: XlsxWriter would drop the cells past the grid without a word,
+    and a report must never hold a truncated table. Reads the module constants at call time.
+    """
+    max_rows, max_cols = MAX_ROWS, MAX_COLS
+    hint = ("split the data with `kpi build --by <column>` (one workbook per value), "
+            "or use the large-data layout (to come)")
+    for sheet, what, rows, cols in _grid_extents(b):
+        if rows > max_rows:
+            raise GridLimitError(f"sheet {sheet!r} needs {rows:,} rows ({what}); a worksheet holds at most "
+                                 f"{max_rows:,} rows: {hint}")
+        if cols > max_cols:
+            raise GridLimitError(f"sheet {sheet!r} needs {cols:,} columns ({what}); a worksheet holds at most "
+                                 f"{max_cols:,} columns: {hint}")
+
+
 def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", namespace: str | None = None) -> Builder:
-    """Lay out and evaluate a report without writing it."""
+    """Lay out and evaluate a report without writing it; refuses one that would not fit the grid."""
     b = Builder(spec, data, flavour, namespace)
     b.layout()
     for s in b.spills:
         b._spill(s)
+    check_grid(b)  # every table's size is known now: fail before any cell is evaluated or written
     for name in b.order:
         b.value(name)
     return b
