@@ -56,6 +56,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 
 from kpi_functions import EXCEL_ERRORS
+from kpi_functions._errors import _show_big_int
 from kpi_functions._registry import CATEGORIES
 
 from . import naming
@@ -252,7 +253,12 @@ def _clean_cell(v: Any, fn: str, arg: str, r: int, c: int) -> Any:
         try:
             return float(v)  # huge JSON integers: Excel only has doubles
         except OverflowError:
-            raise BadRequest(400, f"{fn}: argument '{arg}', row {r}, column {c}: number out of range") from None
+            # Excel cannot hold it (its numbers are doubles), so no real workbook sends it
+            raise BadRequest(
+                400,
+                f"{fn}: argument '{arg}', row {r}, column {c}: number out of range: {_show_big_int(v)} "
+                "is beyond what Excel holds (about ±1.8e308)",
+            ) from None
     if isinstance(v, float):
         return v
     if isinstance(v, dict):

@@ -102,6 +102,14 @@ def shape_of(raw: Any) -> tuple[list[Any], bool, int]:
     return cells, True, width
 
 
+def real(v: Any) -> float:
+    """A number cell as a float; a Python int beyond a double is outside the domain (#NUM!)."""
+    try:
+        return float(v)
+    except OverflowError:
+        raise Err(Domain, "an integer beyond the range of a double") from None
+
+
 def numeric_cells(raw: Any, *, min: float | None = None, max: float | None = None,
                   integer: bool = False) -> list[float | None]:
     """Every cell as a float, None for blanks; Err in the library's precedence."""
@@ -115,7 +123,7 @@ def numeric_cells(raw: Any, *, min: float | None = None, max: float | None = Non
         elif not is_real(v):
             raise Err(Input, f"{v!r} is not a number")
         else:
-            out.append(float(v))
+            out.append(real(v))
     if any(x is not None and math.isinf(x) for x in out):
         raise Err(Domain, "infinity")
     for x in out:
@@ -230,7 +238,7 @@ def opt_number(raw: Any, default: float | None, *, min: float | None = None, max
         return default
     if not is_real(v):
         raise Err(Input, f"{v!r} is not a number")
-    f = float(v)
+    f = real(v)
     if not math.isfinite(f):
         raise Err(Domain, "not finite")
     if (min is not None and (f < min or (min_open and f == min))) or (max is not None and f > max) \
@@ -245,7 +253,7 @@ def opt_bool(raw: Any, default: bool) -> bool:
         return default
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if is_real(v) and float(v) in (0.0, 1.0):
+    if is_real(v) and real(v) in (0.0, 1.0):
         return bool(v)
     if isinstance(v, str) and v.strip().upper() in ("TRUE", "FALSE"):
         return v.strip().upper() == "TRUE"
@@ -639,7 +647,7 @@ def ref_survival_curve(raw: list[Any]) -> list[tuple[float, int, int, float]]:
         elif not is_real(x):
             raise Err(Input, f"{x!r} is not a flag")
         else:
-            flags.append(float(x))
+            flags.append(real(x))
     if any(f is not None and math.isinf(f) for f in flags):
         raise Err(Domain, "infinity")
     if any(f is not None and f not in (0.0, 1.0) for f in flags):
