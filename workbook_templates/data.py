@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -117,11 +118,14 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
     try:
         if suffix == ".csv":
             import csv
+            import itertools
 
             # the header first: too wide a file is refused before pandas builds its columns, and a name
             # used twice is an error (pandas would rename the second one "x.1" without a word)
             with open(path, encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
+                records = csv.reader(fh)
+                header = next(records, [])
+                first = next(records, None) if len(header) <= MAX_COLUMNS else None
             if len(header) > MAX_COLUMNS:
                 raise DataError(f"{path.name}: {len(header)} columns; a worksheet holds at most {MAX_COLUMNS}")
             seen: set[str] = set()
@@ -130,8 +134,29 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
                 if key in seen:
                     raise DataError(f"{path.name}: column {h!r} appears twice")
                 seen.add(key)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-                             skip_blank_lines=False)
+            # a first data row with more fields than the header would make pandas take the first column as
+            # the index and shift every value one column left: refuse it (later rows are pandas' field check)
+            if first is not None and len(first) > len(header):
+                extra = next((v for v in first[len(header):] if v.strip()), first[len(header)])
+                raise DataError(f"{path.name} row 2: {len(first)} fields but the header has {len(header)} "
+                                f"columns (extra value {_show(extra)})")
+            try:
+                # index_col=False: never a column as the index; nrows: stop one row past the limit
+                df = pd.read_csv(path, header=0, names=header, index_col=False, nrows=MAX_ROWS + 1, dtype=str,
+                                 keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                                 skip_blank_lines=False)
+            except pd.errors.ParserError as err:
+                m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+                if not m:
+                    raise
+                line = int(m.group(2))
+                with open(path, encoding="utf-8-sig", newline="") as fh:  # the error path only: find the value
+                    rec = next(itertools.islice(csv.reader(fh), line - 1, None), [])
+                extra = next((v for v in rec[len(header):] if v.strip()), "".join(rec[len(header):len(header) + 1]))
+                raise DataError(f"{path.name} row {line}: {m.group(3)} fields but the header has "
+                                f"{len(header)} columns (extra value {_show(extra)})") from err
+            if len(df) > MAX_ROWS:
+                raise DataError(f"{path.name}: more than {MAX_ROWS} rows; a worksheet holds at most {MAX_ROWS}")
             return df.astype(object), 2
         if suffix == ".xlsx":
             import openpyxl

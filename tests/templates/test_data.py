@@ -220,3 +220,42 @@ def test_csv_headers_too_wide_or_with_a_name_twice_are_refused(tmp_path):
     p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score,score\nN1,C1,2026-01-05,9,10\n")
     with pytest.raises(DataError, match=r"^nps_responses\.csv: column 'score' appears twice$"):
         load_dataset(DATASETS["nps_responses"], p)
+
+
+def test_csv_rows_with_more_fields_than_the_header_are_refused_never_shifted(tmp_path):
+    hdr = "response_id,customer_id,date,score\n"
+    # the first data row one field too long: pandas used to take response_id as the index and shift every
+    # value one column left (customer_id read 'N1'... score read 'extra'); now an error naming row and value
+    p = _write(tmp_path, "nps_responses.csv", hdr + "N1,C1,2026-01-05,9,7\nN2,C2,2026-01-06,3\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv row 2: 5 fields but the header has 4 columns "
+                                        r"\(extra value '7'\)$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    # a later row: named by its row (a quoted line break does not shift the row number)
+    p = _write(tmp_path, "nps_responses.csv", hdr + 'N1,C1,2026-01-05,9\n"N\n2",C2,2026-01-06,3\nN3,C3,2026-01-07,8,,42\n')
+    with pytest.raises(DataError, match=r"^nps_responses\.csv row 4: 6 fields but the header has 4 columns "
+                                        r"\(extra value '42'\)$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    # rows of the header's width read as written (values checked independently of the loader)
+    p = _write(tmp_path, "nps_responses.csv", hdr + "N1,C1,2026-01-05,9\nN2,C2,2026-01-06,3\n\n")
+    t = load_dataset(DATASETS["nps_responses"], p)
+    assert list(t.df["response_id"]) == ["N1", "N2"] and list(t.df["customer_id"]) == ["C1", "C2"]
+    assert list(t.df["score"]) == [9, 3] and not t.issues
+
+
+def test_a_csv_longer_than_a_worksheet_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    from workbook_templates import data
+
+    monkeypatch.setattr(data, "MAX_ROWS", 3)
+    body = "".join(f"N{i},C{i},2026-01-05,9\n" for i in range(10))
+    p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score\n" + body)
+    seen = []
+    real = pd.read_csv
+
+    def spy(*a, **k):
+        seen.append(k.get("nrows"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(pd, "read_csv", spy)
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: more than 3 rows; a worksheet holds at most 3$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    assert seen == [4]
