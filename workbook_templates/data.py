@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -111,17 +112,110 @@ def find_files(data_dir: Path) -> dict[str, Path]:
     return out
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
-    """The file as an object DataFrame (all columns) and the row number of its first data row."""
+#: Excel's grid: row and column indexes a sheet can hold
+_SHEET_ROWS = 1_048_576
+_SHEET_COLUMNS = 16_384
+
+
+def _is_blank_value(v: object) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "")
+
+
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first sheet of an .xlsx, streamed row by row with the sheet's own row numbers.
+
+    openpyxl's read-only ``iter_rows`` pads: a row at r=30,000,000 yields 30 M empty rows, one cell at XFD pads
+    every row to 16,384 values, and it trusts ``<dimension>``. Its row parser (the loop ``iter_rows`` itself runs)
+    yields (row index, cells present) instead, so the grid limits are checked on sight, only the header's columns
+    are kept, and rows out of order (which ``iter_rows`` drops without a word) are refused. The parser is private
+    to openpyxl, hence the upper bound on openpyxl in pyproject.toml.
+    """
+    import inspect
+
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        where = f"{path.name}, sheet {ws.title!r}"
+        kw = {"data_only": True, "epoch": wb.epoch, "date_formats": wb._date_formats}
+        if "timedelta_formats" in inspect.signature(WorkSheetParser.__init__).parameters:  # openpyxl >= 3.1.3
+            kw["timedelta_formats"] = wb._timedelta_formats
+        src = ws._get_source()
+        try:
+            header: list | None = None
+            width = 0
+            data: list[list] = []
+            numbers: list[int] = []
+            prev = 0
+            for idx, cells in WorkSheetParser(src, ws._shared_strings, **kw).parse():
+                if idx > _SHEET_ROWS or idx < 1:
+                    ref = f"{get_column_letter(min(cells[0]['column'], _SHEET_COLUMNS))}{idx}" if cells else f"row {idx}"
+                    raise DataError(f"{where}: cell {ref} is past the last row of a worksheet ({_SHEET_ROWS})")
+                for c in cells:
+                    if c["column"] > _SHEET_COLUMNS:
+                        raise DataError(f"{where}: cell {get_column_letter(c['column'])}{c['row']} is past the "
+                                        f"last column of a worksheet ({_SHEET_COLUMNS}, XFD)")
+                    if c["row"] > _SHEET_ROWS:
+                        raise DataError(f"{where}: cell {get_column_letter(c['column'])}{c['row']} is past the "
+                                        f"last row of a worksheet ({_SHEET_ROWS})")
+                if idx <= prev:
+                    raise DataError(f"{where}: row {idx} comes after row {prev} in the file; rows out of order "
+                                    "or repeated cannot be read safely (save the sheet again from a spreadsheet)")
+                prev = idx
+                if header is None:
+                    if idx != 1:  # no header row: nothing matches a column (as before)
+                        return pd.DataFrame(), np.arange(2, 2)
+                    vals = [None] * (max((c["column"] for c in cells), default=0))
+                    for c in cells:
+                        vals[c["column"] - 1] = c["value"]
+                    while vals and _is_blank_value(vals[-1]):  # trailing blank cells are not columns
+                        vals.pop()
+                    header, width = vals, len(vals)
+                    continue
+                if len(numbers) >= MAX_ROWS:
+                    raise DataError(f"{path.name}: more than {MAX_ROWS} rows; a worksheet holds at most {MAX_ROWS}")
+                row = [None] * width
+                for c in cells:
+                    col = c["column"]
+                    if col <= width:
+                        row[col - 1] = c["value"]
+                    elif not _is_blank_value(c["value"]):
+                        raise DataError(f"{where}: cell {get_column_letter(col)}{idx} holds {_show(c['value'])} "
+                                        f"to the right of the header (its last column is {get_column_letter(width)})"
+                                        if width else f"{where}: cell {get_column_letter(col)}{idx} holds "
+                                        f"{_show(c['value'])} but the header row is empty")
+                data.append(row)
+                numbers.append(idx)
+        finally:
+            src.close()
+    finally:
+        wb.close()
+    if header is None:
+        return pd.DataFrame(), np.arange(2, 2)
+    cols = ["" if h is None else str(h) for h in header]
+    df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
+    return df, np.array(numbers, dtype=np.int64)
+
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray | int]:
+    """The file as an object DataFrame (all columns) and the sheet row numbers of its data rows (or the row
+    number of its first data row when they follow one another)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             import csv
+            import itertools
 
             # the header first: too wide a file is refused before pandas builds its columns, and a name
             # used twice is an error (pandas would rename the second one "x.1" without a word)
             with open(path, encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
+                records = csv.reader(fh)
+                header = next(records, [])
+                first = next(records, None) if len(header) <= MAX_COLUMNS else None
             if len(header) > MAX_COLUMNS:
                 raise DataError(f"{path.name}: {len(header)} columns; a worksheet holds at most {MAX_COLUMNS}")
             seen: set[str] = set()
@@ -130,30 +224,32 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
                 if key in seen:
                     raise DataError(f"{path.name}: column {h!r} appears twice")
                 seen.add(key)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-                             skip_blank_lines=False)
+            # a first data row with more fields than the header would make pandas take the first column as
+            # the index and shift every value one column left: refuse it (later rows are pandas' field check)
+            if first is not None and len(first) > len(header):
+                extra = next((v for v in first[len(header):] if v.strip()), first[len(header)])
+                raise DataError(f"{path.name} row 2: {len(first)} fields but the header has {len(header)} "
+                                f"columns (extra value {_show(extra)})")
+            try:
+                # index_col=False: never a column as the index; nrows: stop one row past the limit
+                df = pd.read_csv(path, header=0, names=header, index_col=False, nrows=MAX_ROWS + 1, dtype=str,
+                                 keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                                 skip_blank_lines=False)
+            except pd.errors.ParserError as err:
+                m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+                if not m:
+                    raise
+                line = int(m.group(2))
+                with open(path, encoding="utf-8-sig", newline="") as fh:  # the error path only: find the value
+                    rec = next(itertools.islice(csv.reader(fh), line - 1, None), [])
+                extra = next((v for v in rec[len(header):] if v.strip()), "".join(rec[len(header):len(header) + 1]))
+                raise DataError(f"{path.name} row {line}: {m.group(3)} fields but the header has "
+                                f"{len(header)} columns (extra value {_show(extra)})") from err
+            if len(df) > MAX_ROWS:
+                raise DataError(f"{path.name}: more than {MAX_ROWS} rows; a worksheet holds at most {MAX_ROWS}")
             return df.astype(object), 2
         if suffix == ".xlsx":
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = wb.worksheets[0]
-                # read-only mode trusts the sheet's <dimension>, which some writers get wrong (too small):
-                # forget it so every row in the sheet is read
-                ws.reset_dimensions()
-                rows = ws.iter_rows(values_only=True)
-                header = next(rows, None)
-                if header is None:
-                    return pd.DataFrame(), 2
-                data = list(rows)
-            finally:
-                wb.close()
-            width = len(header)
-            data = [tuple(r) + (None,) * (width - len(r)) if len(r) < width else tuple(r[:width]) for r in data]
-            cols = ["" if h is None else str(h) for h in header]
-            df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
-            return df, 2
+            return _read_xlsx(path)
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -404,6 +500,7 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
 def load_dataset(ds: Dataset, path: Path) -> Table:
     """Read and check one data file."""
     raw, first_row = _read_raw(path)
+    given_rows = first_row if isinstance(first_row, np.ndarray) else None
     file = path.name
     issues: list[RowIssue] = []
     notices: list[str] = []
@@ -427,7 +524,7 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
     n = len(raw)
     if n > MAX_ROWS:
         raise DataError(f"{file}: {n} rows; a worksheet holds at most {MAX_ROWS}")
-    rows = np.arange(first_row, first_row + n)
+    rows = given_rows if given_rows is not None else np.arange(first_row, first_row + n)
     # rows blank in every cell are layout, not data (a trailing empty line); keep them out quietly only when
     # every column is blank — they hold nothing that could be dropped
     if n:

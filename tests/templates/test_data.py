@@ -220,3 +220,127 @@ def test_csv_headers_too_wide_or_with_a_name_twice_are_refused(tmp_path):
     p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score,score\nN1,C1,2026-01-05,9,10\n")
     with pytest.raises(DataError, match=r"^nps_responses\.csv: column 'score' appears twice$"):
         load_dataset(DATASETS["nps_responses"], p)
+
+
+def test_csv_rows_with_more_fields_than_the_header_are_refused_never_shifted(tmp_path):
+    hdr = "response_id,customer_id,date,score\n"
+    # the first data row one field too long: pandas used to take response_id as the index and shift every
+    # value one column left (customer_id read 'N1'... score read 'extra'); now an error naming row and value
+    p = _write(tmp_path, "nps_responses.csv", hdr + "N1,C1,2026-01-05,9,7\nN2,C2,2026-01-06,3\n")
+    with pytest.raises(DataError, match=r"^nps_responses\.csv row 2: 5 fields but the header has 4 columns "
+                                        r"\(extra value '7'\)$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    # a later row: named by its row (a quoted line break does not shift the row number)
+    p = _write(tmp_path, "nps_responses.csv", hdr + 'N1,C1,2026-01-05,9\n"N\n2",C2,2026-01-06,3\nN3,C3,2026-01-07,8,,42\n')
+    with pytest.raises(DataError, match=r"^nps_responses\.csv row 4: 6 fields but the header has 4 columns "
+                                        r"\(extra value '42'\)$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    # rows of the header's width read as written (values checked independently of the loader)
+    p = _write(tmp_path, "nps_responses.csv", hdr + "N1,C1,2026-01-05,9\nN2,C2,2026-01-06,3\n\n")
+    t = load_dataset(DATASETS["nps_responses"], p)
+    assert list(t.df["response_id"]) == ["N1", "N2"] and list(t.df["customer_id"]) == ["C1", "C2"]
+    assert list(t.df["score"]) == [9, 3] and not t.issues
+
+
+def test_a_csv_longer_than_a_worksheet_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    from workbook_templates import data
+
+    monkeypatch.setattr(data, "MAX_ROWS", 3)
+    body = "".join(f"N{i},C{i},2026-01-05,9\n" for i in range(10))
+    p = _write(tmp_path, "nps_responses.csv", "response_id,customer_id,date,score\n" + body)
+    seen = []
+    real = pd.read_csv
+
+    def spy(*a, **k):
+        seen.append(k.get("nrows"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(pd, "read_csv", spy)
+    with pytest.raises(DataError, match=r"^nps_responses\.csv: more than 3 rows; a worksheet holds at most 3$"):
+        load_dataset(DATASETS["nps_responses"], p)
+    assert seen == [4]
+
+
+def _xlsx_with_sheet_rows(tmp_path, rows_xml: str):
+    """An nps_responses.xlsx whose sheet XML is written by hand (inline strings), for grid edge cases."""
+    import zipfile
+
+    import xlsxwriter
+
+    base = tmp_path / "base.xlsx"
+    wb = xlsxwriter.Workbook(str(base))
+    ws = wb.add_worksheet("Responses")
+    ws.write_row(0, 0, ["response_id"])
+    ws.write_number(1, 0, 46027, wb.add_format({"num_format": "yyyy-mm-dd"}))  # style 1: a date format
+    wb.close()
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<sheetData>{rows_xml}</sheetData></worksheet>')
+    out = tmp_path / "nps_responses.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = sheet.encode() if item.filename == "xl/worksheets/sheet1.xml" else zin.read(item.filename)
+            zout.writestr(item, data)
+    return out
+
+
+def _c(ref, v):
+    if isinstance(v, str):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{v}</t></is></c>'
+    style = ' s="1"' if ref.startswith("C") else ""  # column C holds dates
+    return f'<c r="{ref}"{style}><v>{v}</v></c>'
+
+
+def _row(r, cells):
+    return f'<row r="{r}">' + "".join(_c(ref, v) for ref, v in cells) + "</row>"
+
+
+_HEAD = _row(1, [("A1", "response_id"), ("B1", "customer_id"), ("C1", "date"), ("D1", "score")])
+
+
+def _resp(r, i, score=9):
+    return _row(r, [(f"A{r}", f"N{i}"), (f"B{r}", f"C{i}"), (f"C{r}", 46027), (f"D{r}", score)])
+
+
+def test_xlsx_rows_keep_their_sheet_numbers_and_gaps_are_not_padded(tmp_path):
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _resp(5, 2, 11) + _resp(900_000, 3, 4))
+    t = load_dataset(DATASETS["nps_responses"], p)
+    assert list(t.df["response_id"]) == ["N1", "N2", "N3"] and list(t.df["customer_id"]) == ["C1", "C2", "C3"]
+    assert t.df["score"].iloc[0] == 9 and t.df["score"].iloc[2] == 4 and list(t.bad) == [False, True, False]
+    assert list(t.rows) == [2, 5, 900_000]
+    assert [(i.row, i.column) for i in t.issues] == [(5, "score")]  # 11 > 10, named at its real row
+
+
+def test_xlsx_cells_past_the_grid_or_right_of_the_header_or_rows_out_of_order_are_refused(tmp_path):
+    ds = DATASETS["nps_responses"]
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _resp(30_000_000, 2))
+    with pytest.raises(DataError, match=r"^nps_responses\.xlsx, sheet 'Responses': cell A30000000 is past the last "
+                                        r"row of a worksheet \(1048576\)$"):
+        load_dataset(ds, p)
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _row(3, [("XFE3", 1)]))
+    with pytest.raises(DataError, match=r"cell XFE3 is past the last column of a worksheet \(16384, XFD\)$"):
+        load_dataset(ds, p)
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _row(3, [("A3", "N2"), ("XFD3", 7)]))
+    with pytest.raises(DataError, match=r"^nps_responses\.xlsx, sheet 'Responses': cell XFD3 holds 7 to the right "
+                                        r"of the header \(its last column is D\)$"):
+        load_dataset(ds, p)
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _resp(4, 2) + _resp(3, 3))
+    with pytest.raises(DataError, match=r"row 3 comes after row 4 in the file"):
+        load_dataset(ds, p)
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _resp(2, 2))
+    with pytest.raises(DataError, match=r"row 2 comes after row 2 in the file"):
+        load_dataset(ds, p)
+    # a blank cell right of the header (a styled empty cell) is layout, not data
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + _resp(2, 1) + _row(3, [("A3", "N2"), ("B3", "C2"), ("C3", 46028),
+                                                                         ("D3", 3), ("XFD3", " ")]))
+    t = load_dataset(ds, p)
+    assert list(t.df["response_id"]) == ["N1", "N2"] and list(t.df["score"]) == [9, 3] and not t.issues
+
+
+def test_an_xlsx_longer_than_a_worksheet_stops_one_row_past_the_limit(tmp_path, monkeypatch):
+    from workbook_templates import data
+
+    monkeypatch.setattr(data, "MAX_ROWS", 3)
+    p = _xlsx_with_sheet_rows(tmp_path, _HEAD + "".join(_resp(r, r) for r in range(2, 12)))
+    with pytest.raises(DataError, match=r"^nps_responses\.xlsx: more than 3 rows; a worksheet holds at most 3$"):
+        load_dataset(DATASETS["nps_responses"], p)
