@@ -879,9 +879,11 @@ def test_health_is_served_while_a_large_call_runs(public_server):
     assert len(latencies) >= 1
     from reliability_figures import DETAILS
 
-    DETAILS["health during a large call"].update({
+    figure = {
         "cells": n, "body MB": round(len(body) / 1e6, 1), "health polls": len(latencies),
         "max ms": round(max(latencies) * 1000), "median ms": round(statistics.median(latencies) * 1000, 1),
         "server RSS before MB": round(rss0 / 1024), "server RSS peak MB": round(peak[0] / 1024),
-    })
+    }
+    DETAILS["health during a large call"].update(figure)
+    print("\n/health during a large KPI_NPS call:", figure)
     count("large calls while /health was polled", 1)
