@@ -12,6 +12,7 @@ keep its memory and open files stable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,7 @@ from reliability_server import (
     expected,
     officejs_arg,
     raw_request,
+    run_server,
     status_of,
 )
 
@@ -660,3 +662,228 @@ def test_json_content_types_are_served(server, client, ctype):
     r = server.post(client, {"func_name": "KPI_NPS", "args": [[[10], [9], [3], [""]]], "runtime": "1.4"},
                     headers=server.headers(**{"Content-Type": ctype}))
     assert r.status_code == 200 and r.json() == {"result": [[100 / 3]]}, r.text
+
+
+def test_lone_surrogates_are_a_400_never_a_500(server, client):
+    """Regression: a lone UTF-16 surrogate ("\\ud800": valid JSON, not a character)
+    answered 500 in date_format and in a customer id of KPI_MRR_SCHEDULE."""
+    schedule = [["customer", "start", "end", "amount", "billing months"], ["\ud800A", 46023, "", 100, 1]]
+    cases = [
+        ({**VALID, "date_format": "\ud800"}, "'date_format'"),
+        ({"func_name": "KPI_MRR_SCHEDULE", "args": [schedule, None], "runtime": "1.4"},
+         "KPI_MRR_SCHEDULE: argument 1, row 2, column 1"),
+        ({**VALID, "caller_address": "x\udfff"}, "'caller_address'"),
+        ({**VALID, "culture_info_name": "\udc00"}, "'culture_info_name'"),
+        ({"func_name": "KPI_NPS", "args": [[[10], [{"type": "String", "basicValue": "\ud83d"}]]]},
+         "KPI_NPS: argument 1, row 2, column 1"),
+    ]
+    for payload, where in cases:
+        r = server.post(client, payload)
+        count("requests sent (attack)", detail="lone surrogates")
+        assert_clean(r, 400)
+        assert r.json()["detail"].startswith(where) and "lone UTF-16 surrogate" in r.json()["detail"], r.text
+    # a surrogate *pair* is one character (an emoji): served as any text
+    ok = server.post(client, {"func_name": "KPI_MRR_SCHEDULE", "runtime": "1.4",
+                              "args": [[*schedule[:1], ["\U0001f600A", 46023, "", 100, 1]], None]})
+    assert ok.status_code == 200 and "\U0001f600A" in ok.text, ok.text[:300]
+    for path in ("/%ED%A0%80", "/templates/%ED%A0%80.xlsx", "/static/%ED%A0%80", "/%FF"):
+        answer = _raw(server, f"GET {path} HTTP/1.1\r\nHost: {LOOPBACK}\r\nConnection: close\r\n\r\n")
+        assert 400 <= status_of(answer) < 500, (path, answer[:300])
+    ok_call(server, client)
+
+
+SECURITY = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
+
+
+def test_security_headers_on_every_answer(server, client):
+    """Regression: only xlwings-server's own routes (manifest, static) carried its security
+    headers. Every answer now does; only the task pane — which Office shows in a frame —
+    may be framed (as xlwings-server, no X-Frame-Options for Excel on the web)."""
+    answers = {
+        "/health": client.get(server.base + "/health"),
+        "call": server.post(client, VALID),
+        "bad call": server.post(client, b"{"),
+        "401": client.post(server.base + CALL, content=b"{}", headers={"Content-Type": "application/json"}),
+        "404": client.get(server.base + "/nope"),
+        "/templates": client.get(server.base + "/templates"),
+        "template": client.get(server.base + "/templates/saas_dashboard.xlsx"),
+        "/xlwings/custom-functions-code.js": client.get(server.base + "/xlwings/custom-functions-code.js"),
+        "/manifest.xml": client.get(server.base + "/manifest.xml"),
+        "/static/css/kpi.css": client.get(server.base + "/static/css/kpi.css"),
+    }
+    for what, r in answers.items():
+        for name, value in SECURITY.items():
+            assert r.headers.get(name) == value, (what, r.status_code, dict(r.headers))
+        assert r.headers.get("x-frame-options") == "DENY", (what, dict(r.headers))
+    pane = client.get(server.base + "/taskpane.html")
+    assert pane.status_code == 200
+    for name, value in SECURITY.items():
+        assert pane.headers.get(name) == value, dict(pane.headers)
+    assert "x-frame-options" not in pane.headers, dict(pane.headers)
+    assert "frame-ancestors" not in pane.headers.get("content-security-policy", ""), dict(pane.headers)
+
+
+@pytest.fixture(scope="module")
+def public_server(tmp_path_factory):
+    """`kpi serve --public-url https://kpi.example.com:8443 --client-timeout 2`, default body
+    limit, a report template whose name needs URL-encoding."""
+    tmp = tmp_path_factory.mktemp("kpi_serve_public")
+    templates = tmp / "templates"
+    templates.mkdir()
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "odd name"
+    wb.save(templates / "Q1 #2 & <b>.xlsx")
+    with run_server(tmp, "--public-url", "https://KPI.example.com:8443/", "--client-timeout", "2",
+                    env={"KPI_TEMPLATES_DIR": str(templates)}) as srv:
+        srv.templates = templates
+        yield srv
+        assert srv.alive(), srv.log_text()[-3000:]
+        assert "Traceback" not in srv.log_text()
+
+
+PUBLIC = "https://kpi.example.com:8443"
+
+
+def _urls(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"https?://[^\s\"'<>]+", text)
+
+
+def test_the_manifest_and_redirects_use_the_public_url(public_server, client):
+    """Regression: the Host header was copied into manifest.xml and redirects (Host:
+    evil.example.com -> every URL pointed there; X-Forwarded-Proto was trusted)."""
+    srv = public_server
+    for headers in ({}, {"Host": "evil.example.com"}, {"Host": "evil.example.com", "X-Forwarded-Proto": "http",
+                                                       "X-Forwarded-Host": "evil.example.com", "Forwarded": "host=evil"}):
+        r = client.get(srv.base + "/manifest.xml", headers=headers)
+        assert r.status_code == 200, r.text[:300]
+        urls = [u for u in _urls(r.text) if "schemas.microsoft.com" not in u and "w3.org" not in u]
+        # every URL is on the public origin (the AppDomain entry is the bare origin)
+        assert urls and all(u == PUBLIC or u.startswith(PUBLIC + "/") for u in urls), (headers, urls)
+        assert "evil" not in r.text
+        moved = client.get(srv.base + "/health/", headers=headers, follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == PUBLIC + "/health", dict(moved.headers)
+
+
+def test_without_public_url_a_foreign_host_is_not_echoed(server, client):
+    """The default origin is the address served on; a Host header naming another host
+    (DNS rebinding, a poisoned cache) is not written into any URL; loopback names are."""
+    for headers in ({"Host": "evil.example.com"}, {"Host": f"evil.example.com:{server.port}"},
+                    {"Host": "evil.example.com", "X-Forwarded-Proto": "https"}):
+        r = client.get(server.base + "/manifest.xml", headers=headers)
+        assert "evil" not in r.text and f"http://{LOOPBACK}:{server.port}/" in r.text, (headers, r.text[:500])
+        assert "https://" + LOOPBACK not in r.text
+    r = client.get(server.base + "/manifest.xml", headers={"Host": f"localhost:{server.port}"})
+    assert f"http://localhost:{server.port}/" in r.text
+
+
+@pytest.mark.parametrize("url", ["https://kpi.example.com/addin", "ftp://kpi.example.com", "kpi.example.com",
+                                 "https://user@kpi.example.com", "https://kpi.example.com?x=1", "https://",
+                                 "https://kpi.example.com:99999", "https://kpi example.com"])
+def test_a_bad_public_url_is_a_usage_error(tmp_path, url):
+    import subprocess
+
+    from reliability_server import kpi_command, server_env
+
+    for how in (["--public-url", url], []):
+        env = server_env({"KPI_PUBLIC_URL": url} if not how else None)
+        p = subprocess.run([*kpi_command(), "serve", "--port", "1", *how], check=False, capture_output=True, text=True,
+                           env=env, cwd=str(tmp_path), timeout=60)
+        assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+        assert "public URL" in p.stderr and "https://host[:port]" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_template_links_are_url_encoded(public_server, client):
+    srv = public_server
+    pane = client.get(srv.base + "/taskpane.html").text
+    assert 'href="/templates/Q1%20%232%20%26%20%3Cb%3E.xlsx"' in pane, pane[pane.find("templates/"):][:300]
+    r = client.get(srv.base + "/templates/Q1%20%232%20%26%20%3Cb%3E.xlsx")
+    assert r.status_code == 200 and r.content == (srv.templates / "Q1 #2 & <b>.xlsx").read_bytes()
+
+
+def test_a_trickled_body_is_cut_off_at_its_deadline(public_server):
+    """Regression: a client sending one byte every 2.5 s, each pause under --client-timeout 3,
+    held its connection forever. With --client-timeout 2 a body must arrive in full
+    within 8 s: one byte a second (pauses of 1 s) gets 408 and the connection closes."""
+    srv = public_server
+    body = dumps(VALID).encode()
+    with socket.create_connection((LOOPBACK, srv.port), timeout=30) as s:
+        s.sendall((f"POST {CALL} HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode())
+        answer = b""
+        for i in range(len(body)):  # stops when the server answers and closes
+            try:
+                s.sendall(body[i:i + 1])
+            except OSError:
+                break
+            s.settimeout(1.0)
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                continue
+            answer += chunk
+            break
+        s.settimeout(30)
+        with contextlib.suppress(OSError):
+            while chunk := s.recv(65536):
+                answer += chunk
+    count("slow clients held", 1)
+    assert status_of(answer) == 408 and b"not complete within 8 s" in answer, answer[:300]
+
+
+def test_health_is_served_while_a_large_call_runs(public_server):
+    """Regression: a 4.19 M-cell KPI_NPS (16.8 MB) blocked /health for 20 s, since JSON
+    parsing and xlwings' conversion ran on the event loop. Now the whole call runs in a
+    worker thread. The test checks that /health keeps answering and that the large call
+    (just under the default 8 MiB limit) computes the right value; the latencies are
+    figures for docs/reliability.md, not assertions."""
+    import statistics
+    import threading
+
+    srv = public_server
+    n = 1_300_000
+    cells = [[10] if i % 3 else [3] for i in range(n)]
+    body = json.dumps({"func_name": "KPI_NPS", "args": [cells], "runtime": "1.4"}).encode()
+    assert len(body) <= 8 * 2**20
+    want = (sum(1 for i in range(n) if i % 3) - sum(1 for i in range(n) if not i % 3)) / n * 100
+    done = threading.Event()
+    out: dict = {}
+
+    def large() -> None:
+        try:
+            with httpx.Client(timeout=300) as c:
+                out["r"] = c.post(srv.base + CALL, content=body, headers={"Content-Type": "application/json"})
+        finally:
+            done.set()
+
+    rss0 = srv.rss_kb()
+    peak = [rss0]
+    th = threading.Thread(target=large)
+    th.start()
+    latencies = []
+    with httpx.Client(timeout=120) as c:
+        while not done.is_set():
+            t0 = time.perf_counter()
+            r = c.get(srv.base + "/health")
+            latencies.append(time.perf_counter() - t0)
+            assert r.status_code == 200 and r.json()["status"] == "ok"
+            peak[0] = max(peak[0], srv.rss_kb())
+            time.sleep(0.01)
+    th.join()
+    r = out["r"]
+    assert r.status_code == 200, r.text[:300]
+    assert abs(r.json()["result"][0][0] - want) < 1e-9 * abs(want)
+    assert len(latencies) >= 1
+    from reliability_figures import DETAILS
+
+    figure = {
+        "cells": n, "body MB": round(len(body) / 1e6, 1), "health polls": len(latencies),
+        "max ms": round(max(latencies) * 1000), "median ms": round(statistics.median(latencies) * 1000, 1),
+        "server RSS before MB": round(rss0 / 1024), "server RSS peak MB": round(peak[0] / 1024),
+    }
+    DETAILS["health during a large call"].update(figure)
+    print("\n/health during a large KPI_NPS call:", figure)
+    count("large calls while /health was polled", 1)
