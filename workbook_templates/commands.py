@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -12,8 +11,44 @@ from typing import List, Optional
 import typer
 
 from kpi_cli.main import app
+from kpi_functions._terminal import terminal_safe
 
 _FLAVOURS = ("classic", "officejs", "values")
+
+
+# --------------------------------------------------------------------------
+# Output: every text from data or the file system is printed literally (no Rich markup or
+# emoji codes) with control and bidi characters escaped; a log gets plain lines
+# --------------------------------------------------------------------------
+def _console(stderr: bool = False):
+    """A Rich console for data: markup only where the program passes a style, no emoji codes
+    (``:smile:`` in a segment name stays text), no highlighting. Not on a terminal (cron,
+    ``> log``): no colours, no progress bar, and lines are not cut at 80 columns."""
+    import os
+
+    from rich.console import Console
+
+    c = Console(stderr=stderr, emoji=False, highlight=False)
+    if not c.is_terminal and not os.environ.get("COLUMNS"):
+        c = Console(stderr=stderr, emoji=False, highlight=False, width=200)
+    return c
+
+
+def _text(*parts):
+    """A line of literal text: ``str`` parts are data (escaped), ``(text, style)`` parts styled."""
+    from rich.text import Text
+
+    return Text.assemble(*((terminal_safe(p[0], keep_newlines=True), p[1]) if isinstance(p, tuple)
+                           else terminal_safe(p, keep_newlines=True) for p in parts))
+
+
+def _say(console, *parts) -> None:
+    """Print one message (never wrapped by Rich: a log keeps one line per message)."""
+    console.print(_text(*parts), soft_wrap=True)
+
+
+def _error(console, message: str) -> None:
+    _say(console, ("error:", "red"), " ", message)
 
 
 def _fmt_value(v, unit: str | None) -> str:
@@ -75,7 +110,7 @@ def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None):
 
     results = []
     with (executor if executor is not None else make_executor(min(jobs, max(1, len(tasks))))) as ex:
-        if show_progress and tasks:
+        if show_progress and tasks and console.is_terminal:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, transient=False) as prog:
                 bar = prog.add_task("building reports", total=len(tasks))
@@ -102,8 +137,8 @@ def clash_notes(results) -> list[str]:
 
 
 def _summary(results, console, out_dir: Path) -> int:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title="Reports", title_justify="left", show_lines=False)
     t.add_column("report")
@@ -122,24 +157,23 @@ def _summary(results, console, out_dir: Path) -> int:
             labels = _labels(task.template)
             head = ", ".join(f"{labels.get(k, k).split(' (')[0]} {_fmt_value(v, _unit_of(task.template, k))}"
                              for k, v in r.headline.items())
-            status = "[green]ok[/green]" + (f" [yellow]({len(r.warnings)} warning(s))[/yellow]" if r.warnings else "")
+            status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
             name = Path(r.path).name if r.path else ""
         else:
             failed += 1
-            head, status, name = "", "[red]FAILED[/red]", Path(task.out_path).name
-        t.add_row(escape(task.template), escape(seg), task.period or "latest", status, escape(name),
-                  f"{r.seconds:.1f}", escape(head))
+            head, status, name = "", _text(("FAILED", "red")), Path(task.out_path).name
+        t.add_row(*(Text(terminal_safe(x)) for x in (task.template, seg, task.period or "latest")), status,
+                  *(Text(terminal_safe(x)) for x in (name, f"{r.seconds:.1f}", head)))
     console.print(t)
     for r in results:
         if not r.ok:
-            console.print(f"[red]FAILED[/red] {escape(r.task.label)}: {escape(r.error or '')}")
+            _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
         for w in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {escape(r.task.label)}: {escape(w)}")
+            _say(console, ("warning", "yellow"), " ", terminal_safe(r.task.label), ": ", w)
     for note in clash_notes(results):
-        console.print(f"[cyan]note[/cyan] {escape(note)}")
+        _say(console, ("note", "cyan"), " ", note)
     ok = len(results) - failed
-    tail = f", [red]{failed} failed[/red]" if failed else ""
-    console.print(f"{ok} report(s) written to {escape(str(out_dir))}" + tail)
+    _say(console, f"{ok} report(s) written to ", terminal_safe(out_dir), (f", {failed} failed", "red") if failed else "")
     return failed
 
 
@@ -167,34 +201,31 @@ def build(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Regenerate reports from data files, in batch."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from .batch import SAMPLE_DIR, PlanError, clean_stale_temp, parse_shard, plan
     from .data import DataError
     from .reports import REPORTS
 
-    console = Console(stderr=False)
-    err = Console(stderr=True)
+    console = _console()
+    err = _console(stderr=True)
     if formulas not in _FLAVOURS:
-        err.print(f"[red]error:[/red] --formulas must be one of {', '.join(_FLAVOURS)}")
+        _error(err, f"--formulas must be one of {', '.join(_FLAVOURS)}")
         raise typer.Exit(2)
     if executor not in ("local", "dask"):
-        err.print("[red]error:[/red] --executor must be local or dask")
+        _error(err, "--executor must be local or dask")
         raise typer.Exit(2)
     if (executor == "dask") != bool(scheduler):
-        err.print("[red]error:[/red] " + ("--executor dask needs --scheduler ADDRESS" if executor == "dask"
-                                          else "--scheduler only applies to --executor dask"))
+        _error(err, "--executor dask needs --scheduler ADDRESS" if executor == "dask"
+               else "--scheduler only applies to --executor dask")
         raise typer.Exit(2)
     if namespace and formulas != "officejs":
-        err.print("[red]error:[/red] --namespace only applies to --formulas officejs")
+        _error(err, "--namespace only applies to --formulas officejs")
         raise typer.Exit(2)
     if all_ and templates:
-        err.print("[red]error:[/red] give template names or --all, not both")
+        _error(err, "give template names or --all, not both")
         raise typer.Exit(2)
     names = list(REPORTS) if all_ else list(templates or [])
     if not names:
-        err.print("[red]error:[/red] name a template (kpi templates lists them) or use --all")
+        _error(err, "name a template (kpi templates lists them) or use --all")
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
     try:
@@ -206,10 +237,10 @@ def build(
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
                      namespace=namespace, shard=parse_shard(shard), source=str(data_dir))
     except (PlanError, DataError, ValueError) as e:
-        err.print(f"[red]error:[/red] {escape(str(e))}")
+        _error(err, str(e))
         raise typer.Exit(2)
     if not tasks:
-        console.print("nothing to build for this shard")
+        _say(console, "nothing to build for this shard")
         return
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(out)
@@ -220,7 +251,7 @@ def build(
             with dask_executor(scheduler, data_dir, out) as ex:
                 results = _run(tasks, jobs, console, progress, executor=ex)
         except DaskUnavailable as e:
-            err.print(f"[red]error:[/red] {escape(str(e))}")
+            _error(err, str(e))
             raise typer.Exit(2)
     else:
         results = _run(tasks, jobs, console, progress)
@@ -236,26 +267,25 @@ def demo(
     formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
 ) -> None:
     """Build every report from the bundled sample data and print a short KPI summary."""
-    from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from .batch import SAMPLE_DIR, plan
     from .reports import REPORTS
 
-    console = Console()
+    console = _console()
     if formulas not in _FLAVOURS:
-        console.print(f"[red]error:[/red] --formulas must be one of {', '.join(_FLAVOURS)}")
+        _error(console, f"--formulas must be one of {', '.join(_FLAVOURS)}")
         raise typer.Exit(2)
     t0 = time.perf_counter()
     from .make_templates import SOURCE_LABEL
 
     tasks = plan(list(REPORTS), SAMPLE_DIR, out, flavour=formulas, source=SOURCE_LABEL)
     out.mkdir(parents=True, exist_ok=True)
-    results = _run(tasks, jobs, console, show_progress=sys.stdout.isatty())
+    results = _run(tasks, jobs, console)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        console.print(f"[red]FAILED[/red] {escape(r.task.label)}: {escape(r.error or '')}")
+        _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
     heads: dict[str, tuple[str, str]] = {}
     for r in results:
         if r.ok:
@@ -267,13 +297,13 @@ def demo(
     t.add_column("value", justify="right")
     t.add_column("report")
     for label, (v, tpl) in heads.items():
-        t.add_row(escape(label), escape(v), tpl)
+        t.add_row(*(Text(terminal_safe(x)) for x in (label, v, tpl)))
     console.print(t)
     for r in results:
         if r.ok:
-            console.print(f"  {escape(r.path or '')}")
-    console.print(f"{len(results) - len(failed)} report(s) in {escape(str(out))} "
-                  f"({time.perf_counter() - t0:.1f} s). Open them in Excel or LibreOffice.")
+            _say(console, "  ", terminal_safe(r.path or ""))
+    _say(console, f"{len(results) - len(failed)} report(s) in ", terminal_safe(out),
+         f" ({time.perf_counter() - t0:.1f} s). Open them in Excel or LibreOffice.")
     if failed:
         raise typer.Exit(1)
 
@@ -284,24 +314,24 @@ def templates_cmd(
     force: bool = typer.Option(False, "--force", help="With --copy: overwrite existing files."),
 ) -> None:
     """List the report templates (and copy them out)."""
-    from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from .batch import TEMPLATES_DIR
     from .reports import REPORTS
     from .schema import DATASETS
 
-    console = Console()
+    console = _console()
     t = Table(title="Report templates", title_justify="left")
     t.add_column("template", no_wrap=True)
     t.add_column("what it shows")
     t.add_column("data sets")
     for key, spec in REPORTS.items():
-        t.add_row(key, escape(spec.description), ", ".join(DATASETS[d].name for d in spec.datasets))
+        t.add_row(*(Text(terminal_safe(x)) for x in (key, spec.description,
+                                                     ", ".join(DATASETS[d].name for d in spec.datasets))))
     console.print(t)
-    console.print(f"Template workbooks: {escape(str(TEMPLATES_DIR))}")
-    console.print("Build one from your data: kpi build saas_dashboard --data DIR --out reports")
+    _say(console, "Template workbooks: ", terminal_safe(TEMPLATES_DIR))
+    _say(console, "Build one from your data: kpi build saas_dashboard --data DIR --out reports")
     if copy_to is not None:
         copy_to.mkdir(parents=True, exist_ok=True)
         n = 0
@@ -309,11 +339,11 @@ def templates_cmd(
             src = TEMPLATES_DIR / f"{key}.xlsx"
             dst = copy_to / src.name
             if not src.exists():
-                console.print(f"[red]error:[/red] missing template {escape(str(src))}")
+                _error(console, f"missing template {terminal_safe(src)}")
                 raise typer.Exit(1)
             if dst.exists() and not force:
-                console.print(f"[yellow]skipped[/yellow] {escape(str(dst))} exists (use --force)")
+                _say(console, ("skipped", "yellow"), " ", terminal_safe(dst), " exists (use --force)")
                 continue
             shutil.copyfile(src, dst)
             n += 1
-        console.print(f"{n} template(s) copied to {escape(str(copy_to))}")
+        _say(console, f"{n} template(s) copied to ", terminal_safe(copy_to))
