@@ -20,7 +20,7 @@ H = 10**400
     (lambda v: k.mrr([v]), "mrr_or_arpu"),
     (lambda v: k.mrr([[1], [v]]), "mrr_or_arpu"),
     (lambda v: k.mrr(np.array([1, v], dtype=object)), "mrr_or_arpu"),
-    (lambda v: k.mrr(pd.Series([1, v])), "mrr_or_arpu"),
+    (lambda v: k.mrr(pd.Series([1, v], dtype=object)), "mrr_or_arpu"),  # pandas 2.1 cannot infer it
     (lambda v: k.nps([None, v]), "scores"),
     (lambda v: k.csat([4, 5], v), "satisfied_min"),
     (lambda v: k.stickiness([100, 120], v), "dates"),
