@@ -121,11 +121,50 @@ def output_name(template: str, segment: tuple[str, str] | None, period: str | No
 
 
 def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` names an entry directly inside ``folder``. The entry itself is not
+    resolved: a symbolic link already there fails only its own report, when it is written."""
+    return path.name not in ("", ".", "..") and path.parent.resolve() == folder.resolve()
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Make sure ``--out`` is a folder reports can be written to — before any data is read.
+
+    Creates it when missing, then writes and removes a probe file; every failure is a
+    :class:`PlanError` naming the folder and the system's reason (not a traceback).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PlanError(f"--out {str(out_dir)!r} is a file, not a folder; choose a folder for the reports")
     try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return path.resolve().parent == folder.resolve()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".kpi-probe.", suffix=_TMP_SUFFIX, dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise PlanError(f"--out {str(out_dir)!r} cannot be used for reports: {_reason(err)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    """The system's words for a failed file operation (``No space left on device``), found
+    also inside a library's wrapper (XlsxWriter's ``FileCreateError`` carries the OSError)."""
+    seen: set[int] = set()
+    stack: list[Any] = [err]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror
+        stack.extend([e.__cause__, e.__context__, *e.args])
+    return str(err)
+
+
+def _os_error(err: BaseException) -> bool:
+    """An error of the file system (a full disk, a read-only folder), possibly wrapped."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    return isinstance(err, (OSError, FileCreateError))
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -405,6 +444,16 @@ HEADLINES = {
 }
 
 
+def _check_target(out_path: Path) -> None:
+    """A report replaces a regular file only: never a symbolic link (which may point anywhere)
+    or a folder that happens to carry the report's name."""
+    if out_path.is_symlink():
+        raise PlanError(f"{out_path.name} in the output folder is a symbolic link (to {os.readlink(out_path)!r}); "
+                        "refusing to replace it: remove the link or choose another --out")
+    if out_path.is_dir():
+        raise PlanError(f"{out_path.name} in the output folder is a folder; refusing to replace it")
+
+
 def run_task(task: Task) -> TaskResult:
     """Build one report. Never raises: failures come back as ``ok=False`` with a message."""
     from .builder import BuildError, ReportInputError
@@ -422,6 +471,7 @@ def run_task(task: Task) -> TaskResult:
         # numpy's month numbers, not a parsed string: exact for every month to 9999-12
         month = pd.Timestamp(np.datetime64(task.period, "M").astype("datetime64[ms]")) if task.period else None
         data = scope(tables, spec.datasets, task.segment, month, task.source)
+        _check_target(Path(task.out_path))
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in HEADLINES.get(spec.key, ())}
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
@@ -429,6 +479,10 @@ def run_task(task: Task) -> TaskResult:
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError) as err:
         return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
     except Exception as err:  # a bug or an unexpected input: report it, keep the other reports going
+        if _os_error(err):  # the file system refused (full disk, read-only): one line, no traceback
+            return TaskResult(task, False, None, time.perf_counter() - t0,
+                              f"cannot write {task.out_path}: {_reason(err)}; the previous report, if any, "
+                              "is unchanged")
         tb = traceback.format_exc(limit=4)
         return TaskResult(task, False, None, time.perf_counter() - t0,
                           f"unexpected {type(err).__name__}: {err}\n{tb}")

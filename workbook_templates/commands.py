@@ -201,7 +201,7 @@ def build(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Regenerate reports from data files, in batch."""
-    from .batch import SAMPLE_DIR, PlanError, clean_stale_temp, parse_shard, plan
+    from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
     from .data import DataError
     from .reports import REPORTS
 
@@ -229,6 +229,7 @@ def build(
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
     try:
+        check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
             from addin.naming import validate_namespace
 
