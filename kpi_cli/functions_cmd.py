@@ -27,7 +27,10 @@ def functions(
         try:
             spec = k.get(name)
         except KeyError as err:
-            console.print(f"[red]error:[/red] {err.args[0]}; run 'kpi functions' for the list")
+            from kpi_functions._terminal import terminal_safe
+
+            # the user's own text: printed literally (no Rich markup), control characters escaped
+            console.print(f"[red]error:[/red] {escape(terminal_safe(err.args[0]))}; run 'kpi functions' for the list")
             raise typer.Exit(2)
         console.print(f"[bold]{escape(spec.signature_text)}[/bold]  ({spec.category})")
         console.print(spec.summary)

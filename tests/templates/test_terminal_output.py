@@ -42,3 +42,11 @@ def test_build_output_escapes_segment_names(tmp_path):
     for shown in ("\\x1b", "\\u202e", "[bold]", ":smile:"):
         assert shown in out, out
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out), repr(out)
+
+
+def test_an_unknown_function_name_is_printed_literally():
+    """`kpi functions NAME` quoted the user's name with Rich markup on: `[bold]` vanished."""
+    r = CliRunner().invoke(app, ["functions", "[bold]KPI_X[/bold]\x1b[2J"])
+    assert r.exit_code == 2
+    assert "no KPI function named '[bold]KPI_X[/bold]\\x1b[2J'" in r.output
+    assert "\x1b" not in r.output
