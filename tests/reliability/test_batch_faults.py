@@ -295,6 +295,58 @@ def _two_files(d: Path) -> str:
     return "nps_responses"
 
 
+def _first_row_too_long(d: Path) -> str:
+    """pandas took the first column as the index when the first data row had one field more,
+    shifting every value one column left."""
+    text = (d / "nps_responses.csv").read_text(encoding="utf-8").splitlines()
+    text[1] = text[1] + ",7"
+    (d / "nps_responses.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return "nps_responses.csv row 2"
+
+
+def _column_twice(d: Path) -> str:
+    rows = rows_of(d / "nps_responses.csv")
+    rows[0][-1] = rows[0][0]
+    write_rows(d / "nps_responses.csv", rows)
+    return "nps_responses.csv"
+
+
+def _too_wide_header(d: Path) -> str:
+    rows = rows_of(d / "nps_responses.csv")
+    rows[0] += [f"extra{i}" for i in range(16_400)]
+    write_rows(d / "nps_responses.csv", rows[:3])
+    return "nps_responses.csv"
+
+
+def _doctored_xlsx(d: Path, cell: str) -> None:
+    """The data as an .xlsx with one more cell written into the sheet's XML at ``cell``."""
+    import re
+
+    import pandas as pd
+
+    pd.read_csv(d / "nps_responses.csv", dtype=str).to_excel(d / "plain.xlsx", index=False)
+    (d / "nps_responses.csv").unlink()
+    row = re.sub(r"[A-Z]+", "", cell)
+    with zipfile.ZipFile(d / "plain.xlsx") as src, zipfile.ZipFile(d / "nps_responses.xlsx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                extra = f'<row r="{row}"><c r="{cell}" t="inlineStr"><is><t>x</t></is></c></row>'
+                data = data.replace(b"</sheetData>", extra.encode() + b"</sheetData>")
+            dst.writestr(item, data)
+    (d / "plain.xlsx").unlink()
+
+
+def _xlsx_row_past_the_grid(d: Path) -> str:
+    _doctored_xlsx(d, "A30000000")
+    return "nps_responses.xlsx"
+
+
+def _xlsx_cell_past_xfd(d: Path) -> str:
+    _doctored_xlsx(d, "XFE2000")
+    return "nps_responses.xlsx"
+
+
 FAULTS = {
     "a text cell where a number is needed": _bad_cell,
     "an impossible date": _bad_date,
@@ -313,6 +365,11 @@ FAULTS = {
     "a cell longer than Excel allows": _long_cell,
     "more rows than a worksheet holds": _too_many_rows,
     "two files for one data set": _two_files,
+    "a first data row with one field too many": _first_row_too_long,
+    "a column named twice": _column_twice,
+    "a header wider than a worksheet": _too_wide_header,
+    "an .xlsx row past the last row of a worksheet": _xlsx_row_past_the_grid,
+    "an .xlsx cell past column XFD": _xlsx_cell_past_xfd,
 }
 
 
