@@ -37,7 +37,24 @@ def _register(module: str, package: str) -> None:
             raise
 
 
-_register("addin.commands", "addin")  # `kpi serve`, `kpi lite`
+def _add_addin() -> None:
+    """`kpi serve`, `kpi lite`; `kpi serve` offers the installed report templates (workbook_templates')."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        from addin.commands import make_app
+    except ModuleNotFoundError as err:  # the part itself is absent: its commands are not offered
+        if err.name != "addin":
+            raise
+        return
+    spec = importlib.util.find_spec("workbook_templates")  # found, not imported
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    part = make_app(Path(locations[0]) / "templates" if locations else None)
+    app.registered_commands.extend(part.registered_commands)  # at the top level, before the later parts
+
+
+_add_addin()
 _register("workbook_templates.commands", "workbook_templates")  # `kpi build`, `kpi demo`, `kpi templates`
 
 

@@ -16,7 +16,7 @@ from ._errors import (
     KPIModelError,
     KPIUndefinedError,
 )
-from ._registry import REGISTRY, Arg, KPISpec, get, specs
+from ._registry import CATEGORIES, REGISTRY, Arg, KPISpec, get, specs
 
 # Domain modules register their functions on import, in catalog order.
 # Within a category the catalog order is the import order: churn's scalars come
@@ -31,14 +31,18 @@ from .marketing import *  # noqa: F401,F403
 from .satisfaction import *  # noqa: F401,F403
 from .product import *  # noqa: F401,F403
 
+from ._docs import example_formula  # noqa: E402  (after the domain modules: the catalog is complete)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATEGORIES",
     "REGISTRY",
     "Arg",
     "KPISpec",
     "get",
     "specs",
+    "example_formula",
     "EXCEL_ERRORS",
     "KPIError",
     "KPIInputError",
