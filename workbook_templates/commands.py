@@ -262,6 +262,7 @@ def build(
     if executor == "dask":
         from .dask_executor import DaskUnavailable, dask_executor
 
+        assert scheduler is not None  # --executor dask without --scheduler was refused above
         try:
             with dask_executor(scheduler, data_dir, out) as ex:
                 results = _run(tasks, jobs, console, progress, executor=ex)
