@@ -29,6 +29,8 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
+
 __all__ = ["Task", "TaskResult", "plan", "run_task", "run_tasks", "atomic_build", "safe_component",
            "output_name", "parse_periods", "parse_shard", "PlanError", "TEMPLATES_DIR", "SAMPLE_DIR",
            "InProcessExecutor", "make_executor", "name_clashes"]
@@ -365,22 +367,6 @@ def unknown_kpis(spec: Any) -> list[str]:
 # --------------------------------------------------------------------------
 # Running one task
 # --------------------------------------------------------------------------
-_CACHE: dict[str, tuple[tuple, Any]] = {}
-
-
-def load_cached(data_dir: str) -> tuple[dict, dict]:
-    """Load (and check) every data file of ``data_dir`` once per process; reloaded when a file changes."""
-    from .data import file_signature, load_all
-
-    sig = file_signature(Path(data_dir))
-    hit = _CACHE.get(data_dir)
-    if hit is not None and hit[0] == sig:
-        return hit[1]
-    loaded = load_all(Path(data_dir))
-    _CACHE[data_dir] = (sig, loaded)
-    return loaded
-
-
 def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
                  namespace: str | None = None, _write: Callable[..., Any] | None = None) -> Any:
     """Build into a temporary file next to ``out_path``, then move it into place in one step."""
