@@ -10,6 +10,8 @@ stays fast and the library works without the server extras installed.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 
 import typer
 
@@ -39,6 +41,13 @@ def _root() -> None:
 app.command("functions")(functions)
 
 
+def _installed_templates() -> Path | None:
+    """The report templates of workbook_templates (found, not imported), or None."""
+    spec = importlib.util.find_spec("workbook_templates")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) / "templates" if locations else None
+
+
 def _add_part(module: str, package: str) -> None:
     """Add a part's commands; only a part that is not installed is skipped."""
     try:
@@ -48,6 +57,8 @@ def _add_part(module: str, package: str) -> None:
             raise
         return
     sub = getattr(part, "app", None)
+    if module == "addin.commands":  # `kpi serve` offers the installed report templates by default
+        sub = part.make_app(_installed_templates())
     if isinstance(sub, typer.Typer) and sub is not app:  # (a part that still registers on `app` itself adds nothing)
         app.add_typer(sub)
 
