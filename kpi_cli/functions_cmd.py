@@ -1,18 +1,17 @@
-"""``kpi functions``: the catalog, or one function's help with a worked example."""
+"""``kpi functions``: the catalog, or one function's help with a worked example (added by :mod:`kpi_cli.main`)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated
 
 import typer
 
-from .main import app
+__all__ = ["functions"]
 
 
-@app.command("functions")
 def functions(
-    name: Optional[str] = typer.Argument(None, help="A function (KPI_NPS or nps) to show in full."),
-    category: Optional[str] = typer.Option(None, "--category", "-c", help="Only this category."),
+    name: Annotated[str | None, typer.Argument(help="A function (KPI_NPS or nps) to show in full.")] = None,
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
 ) -> None:
     """List the KPI functions, or show one function's help with an example."""
     from rich.console import Console
@@ -20,7 +19,6 @@ def functions(
     from rich.table import Table
 
     import kpi_functions as k
-    from kpi_functions._docs import example_formula, example_result_text
 
     console = Console()
     if name:
@@ -39,12 +37,12 @@ def functions(
         for a in spec.args:
             opt = " (optional" + (f", default {a.default!r})" if a.default is not None else ")") if a.optional else ""
             console.print(f"  {a.name}{escape(opt)}: {escape(a.help)}")
-        console.print(f"\n[bold]Returns[/bold]  {spec.shape}, {k._registry.UNITS[spec.unit]}")
-        console.print(f"\n[bold]Example[/bold]  {escape(example_formula(spec))}")
-        console.print(escape(example_result_text(spec)))
+        console.print(f"\n[bold]Returns[/bold]  {spec.shape}, {k.UNITS[spec.unit]}")
+        console.print(f"\n[bold]Example[/bold]  {escape(k.example_formula(spec))}")
+        console.print(escape(k.example_result_text(spec)))
         console.print(f"\nPython: kpi_functions.{spec.name}   —   help(kpi_functions.{spec.name}) for the full docstring")
         return
-    cats = [category] if category else list(k._registry.CATEGORIES)
+    cats = [category] if category else list(k.CATEGORIES)
     for cat in cats:
         rows = list(k.specs(cat))
         if not rows:

@@ -1,12 +1,24 @@
-"""``kpi`` — one console script; each part of the project registers its commands.
+"""``kpi`` — one console script that composes the parts' commands.
 
-Commands are imported lazily so ``kpi --help`` stays fast and the library
-works without the server extras installed.
+The parts never import ``kpi_cli`` nor each other: each part's ``commands`` module offers
+its own Typer app (no callback; the add-in's from ``make_app``, told where the installed
+report templates are), and this module adds its commands here, at the top level (``kpi
+build``, not ``kpi workbook_templates build``). A part that is not installed is skipped.
+The command modules import their heavy dependencies inside the commands, so ``kpi --help``
+stays fast and the library works without the server extras installed.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
 import typer
+
+from .functions_cmd import functions
 
 app = typer.Typer(
     name="kpi",
@@ -16,29 +28,53 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-
 @app.callback()
 def _root() -> None:
     """Business-KPI formulas for Excel: the function catalog, the add-in backend and the report builder."""
 
 
-from . import functions_cmd  # noqa: E402,F401  (registers `kpi functions`)
+app.command("functions")(functions)
 
 
-def _register(module: str, package: str) -> None:
-    """Import a part's command module; only a part that is not installed is skipped."""
-    import importlib
+def _installed_templates() -> Path | None:
+    """The report templates of workbook_templates (found, not imported), or None."""
+    spec = importlib.util.find_spec("workbook_templates")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) / "templates" if locations else None
 
+
+def _addin_app(part: ModuleType) -> typer.Typer:
+    """`kpi serve` offers the installed report templates by default (the add-in never imports them)."""
+    sub: typer.Typer = part.make_app(_installed_templates())
+    return sub
+
+
+def _own_app(part: ModuleType) -> typer.Typer:
+    sub: typer.Typer = part.app
+    return sub
+
+
+#: the parts whose commands ``kpi`` offers, in the order ``kpi --help`` lists them:
+#: (command module, the package that may be absent, the part's Typer app from the module)
+PARTS: tuple[tuple[str, str, Callable[[ModuleType], typer.Typer]], ...] = (
+    ("addin.commands", "addin", _addin_app),  # `kpi serve`, `kpi lite`
+    ("workbook_templates.commands", "workbook_templates", _own_app),  # `kpi build`, `kpi demo`, `kpi templates`
+)
+
+
+def _add_part(module: str, package: str, part_app: Callable[[ModuleType], typer.Typer]) -> None:
+    """Add a part's commands; only a part that is not installed is skipped."""
     try:
-        importlib.import_module(module)
+        part = importlib.import_module(module)
     except ModuleNotFoundError as err:  # the part itself is absent: its commands are not offered
         if err.name != package:
             raise
+        return
+    app.add_typer(part_app(part))
 
 
-_register("addin.commands", "addin")  # `kpi serve`, `kpi lite`
-_register("workbook_templates.commands", "workbook_templates")  # `kpi build`, `kpi demo`, `kpi templates`
+for _part in PARTS:
+    _add_part(*_part)
 
 
 def main() -> None:  # pragma: no cover

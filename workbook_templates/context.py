@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .data import RowIssue, Table
+from .data import Table
 from .schema import DATASETS
 
-__all__ = ["ReportData", "ScopeError", "scope", "latest_month", "all_months"]
+__all__ = ["ReportData", "ScopeError", "all_months", "latest_month", "scope", "segment_values"]
 
 
 class ScopeError(Exception):
@@ -37,7 +37,7 @@ class ScopeError(Exception):
 class ReportData:
     tables: dict[str, Table]
     report_month: pd.Timestamp
-    segment: tuple[str, str] | None = None
+    segment: tuple[str, str | None] | None = None  #: (column, value); value None: the rows left blank
     source: str = ""  #: where the data came from (shown in the notes)
     notices: list[str] = field(default_factory=list)
     first_month: pd.Timestamp | None = None
@@ -106,7 +106,7 @@ def all_months(tables: dict[str, Table], names) -> list[pd.Timestamp]:
     return month_range(lo, hi)
 
 
-def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
+def scope(tables: dict[str, Table], names, segment: tuple[str, str | None] | None,
           month: pd.Timestamp | None, source: str = "") -> ReportData:
     """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`."""
     names = list(names)
@@ -205,11 +205,3 @@ def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:
                 out.append(None)
             return out
     raise ScopeError(f"no data set has a column {column!r}")
-
-
-def row_issue_for(table: Table, position: int) -> int:
-    """Spreadsheet row (in the data file) of the table's row at ``position``."""
-    return int(table.rows[position])
-
-
-__all__ += ["segment_values", "row_issue_for", "RowIssue"]
