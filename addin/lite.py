@@ -48,9 +48,10 @@ def build_archive() -> bytes:
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for pkg, only in EMBEDDED_PACKAGES.items():
             root = _package_dir(pkg)
-            files = sorted(p for p in root.glob("*.py")) if only is None else [root / f for f in only]
+            # a package's subpackages too (kpi_functions._coerce); never __pycache__
+            files = sorted(root.rglob("*.py")) if only is None else [root / f for f in only]
             for path in files:
-                info = zipfile.ZipInfo(f"{pkg}/{path.name}", date_time=(2020, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(f"{pkg}/{path.relative_to(root).as_posix()}", date_time=(2020, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, path.read_bytes())
