@@ -58,6 +58,7 @@ from starlette.middleware.cors import CORSMiddleware
 from kpi_functions import EXCEL_ERRORS
 from kpi_functions._errors import _show_big_int
 from kpi_functions._registry import CATEGORIES
+from kpi_functions.excel import officejs_error_types, officejs_errors_js
 
 from . import naming
 
@@ -76,23 +77,7 @@ CALL_PATH = "/xlwings/custom-functions-call"
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 #: Office.js error cell types (``Excel.ErrorCellValue.errorType``) -> error value.
-ERROR_TYPES = {
-    "Div0": "#DIV/0!",
-    "NotAvailable": "#N/A",
-    "Value": "#VALUE!",
-    "Num": "#NUM!",
-    "Name": "#NAME?",
-    "Null": "#NULL!",
-    "Ref": "#REF!",
-    "Spill": "#SPILL!",
-    "Calc": "#CALC!",
-    "Field": "#FIELD!",
-    "Busy": "#BUSY!",
-    "Connect": "#CONNECT!",
-    "Blocked": "#BLOCKED!",
-    "GettingData": "#GETTING_DATA",
-    "Unknown": "#UNKNOWN!",
-}
+ERROR_TYPES = officejs_error_types()
 
 
 class LicenceMissing(RuntimeError):
@@ -1040,14 +1025,7 @@ _KPI_JS = r"""
 // #N/A only; for #NUM! and #DIV/0! the message goes to the task pane's
 // "Recent errors" list and the console).
 // ---------------------------------------------------------------------------
-const KPI_ERROR_CODES = {
-  "#VALUE!": "invalidValue",
-  "#N/A": "notAvailable",
-  "#DIV/0!": "divisionByZero",
-  "#NUM!": "invalidNumber",
-  "#NULL!": "nullReference",
-};
-const KPI_MESSAGE_CODES = new Set(["#VALUE!", "#N/A"]);
+placeholder_kpi_error_codes
 globalThis.kpiRecentErrors = globalThis.kpiRecentErrors || [];
 
 function kpiHookRequests() {
@@ -1129,7 +1107,7 @@ def _custom_functions_js(functions: dict[str, Any], xlwings_version: str, call_p
     js = js.replace("placeholder_xlwings_version", xlwings_version).replace(
         "placeholder_custom_functions_call_path", call_path
     )
-    js += _KPI_JS.replace("placeholder_kpi_call_path", call_path)
+    js += _KPI_JS.replace("placeholder_kpi_call_path", call_path).replace("placeholder_kpi_error_codes", officejs_errors_js())
     for name in functions:
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):  # registry names only; never user input
             raise ValueError(f"unexpected function name {name!r}")

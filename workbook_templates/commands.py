@@ -12,8 +12,7 @@ import typer
 
 from kpi_cli.main import app
 from kpi_functions._terminal import terminal_safe
-
-_FLAVOURS = ("classic", "officejs", "values")
+from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
 
 
 # --------------------------------------------------------------------------
@@ -231,7 +230,7 @@ def build(
     try:
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
-            from addin.naming import validate_namespace
+            from kpi_functions.excel import validate_namespace
 
             validate_namespace(namespace)
         tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use

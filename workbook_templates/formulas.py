@@ -23,25 +23,16 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 import pandas as pd
 
+from kpi_functions.excel import ExcelError  # the one Excel error value (a str: the code, with .code and .message)
+from kpi_functions.excel import literal as _literal
+
 __all__ = [
     "ExcelError", "Node", "Const", "Ref", "Col", "Cols", "SpillCol", "SpillAll", "SpillCell", "RowRef",
     "KPI", "Fn", "Op", "Neg", "SumWhere", "Filter", "InMonth", "Index", "Match", "Lookup", "If", "IfError",
-    "EDate", "excel_serial", "to_serial_array", "ERROR_CODES",
+    "EDate", "excel_serial", "to_serial_array",
 ]
 
-ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 EPOCH = pd.Timestamp("1899-12-30")
-
-
-@dataclass(frozen=True)
-class ExcelError:
-    """An Excel error value (``#DIV/0!``) with the reason, when we know it."""
-
-    code: str
-    message: str = ""
-
-    def __str__(self) -> str:
-        return self.code
 
 
 #: milliseconds, never nanoseconds: datetime64[ns] ends at 2262-04-11 and its
@@ -128,15 +119,7 @@ class Const(Node):
 
     def render(self, ctx: Ctx) -> str:
         v = self.value
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "TRUE" if v else "FALSE"
-        if isinstance(v, (int, float)):
-            return repr(float(v)) if not float(v).is_integer() else str(int(v))
-        if isinstance(v, str):
-            return '"' + v.replace('"', '""') + '"'
-        raise TypeError(f"cannot write {v!r} in a formula")
+        return "" if v is None else _literal(v)
 
     def evaluate(self, ctx: Ctx) -> Any:
         v = self.value
