@@ -1,18 +1,17 @@
-"""``kpi functions``: the catalog, or one function's help with a worked example."""
+"""``kpi functions``: the catalog, or one function's help with a worked example (added by :mod:`kpi_cli.main`)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated
 
 import typer
 
-from .main import app
+__all__ = ["functions"]
 
 
-@app.command("functions")
 def functions(
-    name: Optional[str] = typer.Argument(None, help="A function (KPI_NPS or nps) to show in full."),
-    category: Optional[str] = typer.Option(None, "--category", "-c", help="Only this category."),
+    name: Annotated[str | None, typer.Argument(help="A function (KPI_NPS or nps) to show in full.")] = None,
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
 ) -> None:
     """List the KPI functions, or show one function's help with an example."""
     from rich.console import Console

@@ -435,15 +435,6 @@ def clean_stale_temp(out_dir: Path, older_than: float = 3600.0) -> list[Path]:
     return removed
 
 
-HEADLINES = {
-    "saas_dashboard": ("mrr", "logo_churn", "nrr"),
-    "retention_cohorts": ("retention", "stickiness"),
-    "marketing_funnel": ("cac", "roas"),
-    "customer_experience": ("nps", "csat"),
-    "executive_overview": ("mrr", "churn", "nps"),
-}
-
-
 def _check_target(out_path: Path) -> None:
     """A report replaces a regular file only: never a symbolic link (which may point anywhere)
     or a folder that happens to carry the report's name."""
@@ -473,7 +464,7 @@ def run_task(task: Task) -> TaskResult:
         data = scope(tables, spec.datasets, task.segment, month, task.source)
         _check_target(Path(task.out_path))
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
-        head = {k: result.headline.get(k) for k in HEADLINES.get(spec.key, ())}
+        head = {k: result.headline.get(k) for k in spec.headline}
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
                           list(dict.fromkeys(data.notices + result.warnings)), head)
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError) as err:
@@ -509,15 +500,16 @@ def make_executor(jobs: int) -> cf.Executor:
     return cf.ProcessPoolExecutor(max_workers=jobs)
 
 
-#: relative build cost of each report (the biggest go first, so parallel workers finish together)
-_COST = {"executive_overview": 5, "retention_cohorts": 4, "saas_dashboard": 3, "customer_experience": 2,
-         "marketing_funnel": 1}
-
-
 def run_tasks(tasks: list[Task], executor: cf.Executor,
               on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
     """Run tasks on any ``concurrent.futures.Executor``; results in task order."""
-    order = sorted(range(len(tasks)), key=lambda i: -_COST.get(tasks[i].template, 0))
+    from .reports import REPORTS
+
+    def cost(task: Task) -> int:  # ReportSpec.cost: the costliest first, so parallel workers finish together
+        spec = REPORTS.get(task.template)
+        return spec.cost if spec is not None else 0
+
+    order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))
     futures = {executor.submit(run_task, tasks[i]): i for i in order}
     results: list[TaskResult | None] = [None] * len(tasks)
     for fut in cf.as_completed(futures):

@@ -1,4 +1,8 @@
-"""``kpi build``, ``kpi demo`` and ``kpi templates``: the report commands."""
+"""``kpi build``, ``kpi demo`` and ``kpi templates``: the report commands.
+
+They are registered on this part's own Typer :data:`app`; the ``kpi`` console script
+(:mod:`kpi_cli.main`) adds them to its commands. Nothing here imports ``kpi_cli``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,19 @@ import shutil
 import time
 import unicodedata
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated
 
 import typer
 
-from kpi_cli.main import app
 from kpi_functions._terminal import terminal_safe
 from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
+
+__all__ = ["app", "build", "clash_notes", "demo", "templates_cmd"]
+
+#: the report commands; ``kpi`` adds them (``app.add_typer(commands.app)``: no group of their own)
+app = typer.Typer(add_completion=False)
+
+_DEFAULT_OUT = Path("reports")
 
 
 # --------------------------------------------------------------------------
@@ -178,26 +188,31 @@ def _summary(results, console, out_dir: Path) -> int:
 
 @app.command("build")
 def build(
-    templates: Optional[List[str]] = typer.Argument(None, help="Report templates to build (see 'kpi templates')."),
-    all_: bool = typer.Option(False, "--all", help="Build every template."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder with the data files (CSV, XLSX or Parquet, "
-                                                              "one per data set). Default: the bundled sample data."),
-    out: Path = typer.Option(Path("reports"), "--out", help="Output folder."),
-    by: Optional[str] = typer.Option(None, "--by", help="One workbook per value of this column (e.g. region)."),
-    period: Optional[List[str]] = typer.Option(None, "--period", help="Report month(s): 2026-03, 2026-01:2026-03, "
-                                                                       "latest (default) or all; repeatable."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Reports built in parallel (local processes)."),
-    executor: str = typer.Option("local", "--executor", help="local (processes on this machine, --jobs) or dask "
-                                                             "(the workers of a Dask cluster, --scheduler)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler",
-                                            help="Dask scheduler address for --executor dask, e.g. "
-                                                 "tcp://10.0.0.5:8786 (data and output folders must be at the "
-                                                 "same paths on every worker)."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: build only this machine's share of the run."),
-    formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
-    namespace: Optional[str] = typer.Option(None, "--namespace", help="Office.js function namespace "
-                                                                      "(as for 'kpi serve --namespace')."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    templates: Annotated[list[str] | None, typer.Argument(
+        help="Report templates to build (see 'kpi templates').")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Build every template.")] = False,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Folder with the data files (CSV, XLSX or Parquet, one per data set). Default: the bundled "
+                       "sample data.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="One workbook per value of this column (e.g. region).")] = None,
+    period: Annotated[list[str] | None, typer.Option(
+        "--period", help="Report month(s): 2026-03, 2026-01:2026-03, latest (default) or all; repeatable.")] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, help="Reports built in parallel (local processes).")] = 1,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="local (processes on this machine, --jobs) or dask (the workers of a Dask cluster, "
+                           "--scheduler).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786 (data and output "
+                            "folders must be at the same paths on every worker).")] = None,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", help="K/N: build only this machine's share of the run.")] = None,
+    formulas: Annotated[str, typer.Option("--formulas", help="classic | officejs | values")] = "classic",
+    namespace: Annotated[str | None, typer.Option(
+        "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Regenerate reports from data files, in batch."""
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
@@ -247,6 +262,7 @@ def build(
     if executor == "dask":
         from .dask_executor import DaskUnavailable, dask_executor
 
+        assert scheduler is not None  # --executor dask without --scheduler was refused above
         try:
             with dask_executor(scheduler, data_dir, out) as ex:
                 results = _run(tasks, jobs, console, progress, executor=ex)
@@ -262,9 +278,9 @@ def build(
 
 @app.command("demo")
 def demo(
-    out: Path = typer.Option(Path("reports"), "--out", help="Output folder."),
-    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Reports built in parallel."),
-    formulas: str = typer.Option("classic", "--formulas", help="classic | officejs | values"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built in parallel.")] = 2,
+    formulas: Annotated[str, typer.Option("--formulas", help="classic | officejs | values")] = "classic",
 ) -> None:
     """Build every report from the bundled sample data and print a short KPI summary."""
     from rich.table import Table
@@ -310,8 +326,9 @@ def demo(
 
 @app.command("templates")
 def templates_cmd(
-    copy_to: Optional[Path] = typer.Option(None, "--copy", help="Copy the template workbooks into this folder."),
-    force: bool = typer.Option(False, "--force", help="With --copy: overwrite existing files."),
+    copy_to: Annotated[Path | None, typer.Option(
+        "--copy", help="Copy the template workbooks into this folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --copy: overwrite existing files.")] = False,
 ) -> None:
     """List the report templates (and copy them out)."""
     from rich.table import Table

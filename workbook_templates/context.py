@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .data import RowIssue, Table
+from .data import Table
 from .schema import DATASETS
 
-__all__ = ["ReportData", "ScopeError", "scope", "latest_month", "all_months"]
+__all__ = ["ReportData", "ScopeError", "all_months", "latest_month", "scope", "segment_values"]
 
 
 class ScopeError(Exception):
@@ -205,11 +205,3 @@ def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:
                 out.append(None)
             return out
     raise ScopeError(f"no data set has a column {column!r}")
-
-
-def row_issue_for(table: Table, position: int) -> int:
-    """Spreadsheet row (in the data file) of the table's row at ``position``."""
-    return int(table.rows[position])
-
-
-__all__ += ["segment_values", "row_issue_for", "RowIssue"]

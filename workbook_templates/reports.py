@@ -251,7 +251,8 @@ def _saas_dashboard() -> ReportSpec:
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
     return ReportSpec("saas_dashboard", "SaaS subscription dashboard",
                       "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, CAC, LTV:CAC "
-                      "and payback.", ds, tuple(sheets), tuple(blocks), charts)
+                      "and payback.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("mrr", "logo_churn", "nrr"), cost=3)
 
 
 # --------------------------------------------------------------------------
@@ -353,7 +354,8 @@ def _retention() -> ReportSpec:
                SheetSpec("Notes", "notes")]
     return ReportSpec("retention_cohorts", "Retention and cohorts",
                       "Logo and revenue cohort triangles, retention and churn by month, the survival curve, "
-                      "repeat purchases, cross-sell and stickiness.", ds, tuple(sheets), tuple(blocks), charts)
+                      "repeat purchases, cross-sell and stickiness.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("retention", "stickiness"), cost=4)
 
 
 # --------------------------------------------------------------------------
@@ -451,7 +453,8 @@ def _marketing() -> ReportSpec:
     sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
     return ReportSpec("marketing_funnel", "Marketing funnel",
                       "Per channel and month: spend, visitors, leads, MQL, SQL, customers, conversion rates, CPA, "
-                      "CAC, CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts)
+                      "CAC, CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("cac", "roas"), cost=1)
 
 
 # --------------------------------------------------------------------------
@@ -520,7 +523,8 @@ def _experience() -> ReportSpec:
     sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
     return ReportSpec("customer_experience", "Customer experience",
                       "NPS with its breakdown and margin of error, CSAT, first-response and resolution times, and "
-                      "their monthly trends.", ds, tuple(sheets), tuple(blocks), charts)
+                      "their monthly trends.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("nps", "csat"), cost=2)
 
 
 # --------------------------------------------------------------------------
@@ -625,7 +629,8 @@ def _executive() -> ReportSpec:
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes")]
     return ReportSpec("executive_overview", "Executive overview",
                       "One page: headline KPIs against targets and the benchmarks (monthly churn 3–8 %, retention "
-                      "92–97 %), with a status per KPI.", ds, tuple(sheets), tuple(blocks), charts)
+                      "92–97 %), with a status per KPI.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("mrr", "churn", "nps"), cost=5)
 
 
 REPORTS: dict[str, ReportSpec] = {r.key: r for r in (

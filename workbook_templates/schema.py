@@ -9,7 +9,7 @@ generated from this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["ColumnSchema", "Dataset", "DATASETS", "get_dataset", "TYPES", "schema_markdown"]
 
@@ -65,7 +65,6 @@ class Dataset:
     ordered: tuple[tuple[str, str], ...] = ()
     #: columns that must name a customer of customers.csv
     customer_column: str | None = None
-    segment_columns: tuple[str, ...] = field(default=())
 
     @property
     def filenames(self) -> tuple[str, ...]:
@@ -82,8 +81,6 @@ class Dataset:
         return [c.name for c in self.columns]
 
 
-_SEGMENTS = ("region", "plan_tier")
-
 DATASETS: dict[str, Dataset] = {}
 
 
@@ -97,7 +94,6 @@ _add(Dataset(
     table="Customers",
     description="One row per customer account, with the segments reports can be split by.",
     key="customer_id",
-    segment_columns=_SEGMENTS,
     columns=(
         ColumnSchema("customer_id", "id", "Customer identifier, unique"),
         ColumnSchema("name", "text", "Account name"),
@@ -214,7 +210,6 @@ _add(Dataset(
     description="Marketing funnel by month, channel and target segment: one row per month × channel × region × "
                 "plan tier.",
     time_column="month",
-    segment_columns=_SEGMENTS,
     columns=(
         ColumnSchema("month", "month", "Calendar month"),
         ColumnSchema("channel", "text", "Marketing channel"),
@@ -239,7 +234,6 @@ _add(Dataset(
     table="Costs",
     description="Monthly costs by segment: cost of revenue and the sales cost outside marketing spend.",
     time_column="month",
-    segment_columns=_SEGMENTS,
     columns=(
         ColumnSchema("month", "month", "Calendar month"),
         ColumnSchema("region", "text", "Region"),

@@ -184,6 +184,8 @@ class ReportSpec:
     blocks: tuple[Any, ...]  #: Text, Banner, ItemList, Spill, RowTable
     charts: tuple[Chart, ...] = ()
     params: tuple[Item, ...] = field(default=())  #: report parameters (report month, segment) — placed by blocks
+    headline: tuple[str, ...] = ()  #: names of the items ``kpi build`` prints in its summary of the report
+    cost: int = 0  #: relative build cost: the costliest reports start first, so parallel workers finish together
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,16 @@ def test_there_are_five_templates_and_their_files():
         assert (TEMPLATES_DIR / f"{k}.xlsx").is_file()
 
 
+def test_each_report_names_its_headline_items_and_build_cost():
+    """ReportSpec.headline (the items `kpi build` summarises) names items of the report; ReportSpec.cost
+    orders a parallel run (the costliest first)."""
+    for spec in REPORTS.values():
+        items = {it.name for b in spec.blocks if hasattr(b, "items") for it in b.items}
+        assert spec.headline and set(spec.headline) <= items, spec.key
+        assert spec.cost > 0, spec.key
+    assert sorted(REPORTS, key=lambda k: -REPORTS[k].cost)[0] == "executive_overview"
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_template_formulas_call_only_registry_kpis_and_known_native_functions(key):
     kpis = set()

@@ -1,0 +1,287 @@
+"""Nodes over whole ranges: conditional sums and counts, month filters, exact-match look-ups.
+
+Each is one Excel construct (``SUMPRODUCT``, ``FILTER``, ``COUNTIFS``,
+``INDEX``/``MATCH``) evaluated with Excel's equality; the sums and look-ups
+build their index once per range through the build's cache, so a column of
+these formulas costs one pass over the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .nodes import Const, Ctx, Node, wrap
+from .values import ExcelError, first_error, lookup_key, lookup_keys
+
+__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumWhere"]
+
+
+@dataclass(frozen=True, eq=False)
+class SumWhere(Node):
+    """``SUMPRODUCT((r1=k1)*(r2=k2)*values)`` — sum of ``values`` where every range equals its key.
+
+    With ``values`` None it counts the matching rows. SUMPRODUCT with ``=``
+    tests exact equality (no wildcards, no criteria operators), so keys taken
+    from the data (``*``, ``>5``, ``=x``) mean themselves, as in Python; text
+    compares without regard to case, as in Excel. Evaluated through a grouped
+    index built once per set of ranges, so a column of these formulas costs
+    one pass over the data.
+    """
+
+    values: Node | None
+    conds: tuple[tuple[Node, Node], ...]
+
+    def __init__(self, values: Node | None, *conds: tuple[Node, Any]) -> None:
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "conds", tuple((r, wrap(k)) for r, k in conds))
+
+    def children(self) -> Iterable[Node]:
+        out = [r for r, _ in self.conds] + [k for _, k in self.conds]
+        return out + ([self.values] if self.values is not None else [])
+
+    def render(self, ctx: Ctx) -> str:
+        terms = [f"({r.render(ctx)}={k.render(ctx)})" for r, k in self.conds]
+        if self.values is not None:
+            terms.append(self.values.render(ctx))
+        elif len(terms) == 1:
+            terms.append("1")
+        return f"SUMPRODUCT({'*'.join(terms)})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        keys = [k.evaluate(ctx) for _, k in self.conds]
+        e = first_error(*keys)
+        if e:
+            return e
+        cache = ctx.cache()
+        ident = ("sumwhere", tuple(r.render(ctx) for r, _ in self.conds),
+                 None if self.values is None else self.values.render(ctx))
+        index = cache.get(ident)
+        if index is None:
+            ranges = [r.evaluate(ctx) for r, _ in self.conds]
+            e = first_error(*ranges)
+            if e:  # a spilled table that is itself an error
+                return e
+            cols = [lookup_keys(r) for r in ranges]
+            if self.values is None:
+                vals = np.ones(len(cols[0]))
+            else:
+                v = self.values.evaluate(ctx)
+                if isinstance(v, ExcelError):
+                    return v
+                vals = v.to_numpy(dtype=float, na_value=np.nan) if isinstance(v, pd.Series) else np.asarray(v, float)
+                vals = np.where(np.isnan(vals), 0.0, vals)  # a blank multiplies as 0
+            index = {}
+            for i, key in enumerate(zip(*cols)):
+                index[key] = index.get(key, 0.0) + vals[i]
+            cache[ident] = index
+        # blank cells compare equal to a blank key and to 0 / ""
+        norm = tuple(lookup_key(k) for k in keys)
+        total = index.get(norm, 0.0)
+        return float(total)
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return SumWhere(None if self.values is None else self.values.substitute(row_cells),
+                        *[(r.substitute(row_cells), k.substitute(row_cells)) for r, k in self.conds])
+
+
+@dataclass(frozen=True, eq=False)
+class InMonth(Node):
+    """Condition for :class:`Filter`: a date column falls in the month starting at ``month``."""
+
+    dates: Node
+    month: Node
+
+    def children(self) -> Iterable[Node]:
+        return (self.dates, self.month)
+
+    def render(self, ctx: Ctx) -> str:
+        d, m = self.dates.render(ctx), self.month.render(ctx)
+        return f"({d}>={m})*({d}<EDATE({m},1))"
+
+    def mask(self, ctx: Ctx) -> np.ndarray | ExcelError:
+        m = self.month.evaluate(ctx)
+        if isinstance(m, ExcelError):
+            return m
+        d = self.dates.evaluate(ctx)
+        start = pd.Timestamp(m)
+        end = start + pd.DateOffset(months=1)
+        v = pd.to_datetime(d)
+        return ((v >= start) & (v < end)).to_numpy(dtype=bool)
+
+    def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover - only used through Filter
+        raise RuntimeError("InMonth is a FILTER condition")
+
+    def substitute(self, row_cells: dict[str, str]) -> InMonth:
+        return InMonth(self.dates.substitute(row_cells), self.month.substitute(row_cells))
+
+
+@dataclass(frozen=True, eq=False)
+class Filter(Node):
+    """``FILTER(range, condition, "")``: the rows of ``range`` where the condition holds.
+
+    Written with its ``_xlfn._xlws.`` prefix (a dynamic-array function). With no
+    matching row it gives ``""`` — one blank — so a KPI over it reports an
+    empty input (``#DIV/0!``) rather than FILTER's ``#CALC!``.
+    """
+
+    source: Node
+    cond: InMonth
+
+    def children(self) -> Iterable[Node]:
+        return (self.source, self.cond)
+
+    def render(self, ctx: Ctx) -> str:
+        return f'_xlfn._xlws.FILTER({self.source.render(ctx)},{self.cond.render(ctx)},"")'
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        mask = self.cond.mask(ctx)
+        if isinstance(mask, ExcelError):
+            return mask
+        src = self.source.evaluate(ctx)
+        if isinstance(src, ExcelError):
+            return src
+        return src.loc[mask].reset_index(drop=True)
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return Filter(self.source.substitute(row_cells), self.cond.substitute(row_cells))
+
+
+@dataclass(frozen=True, eq=False)
+class Lookup(Node):
+    """``INDEX(values, MATCH(key, keys, 0))``: exact-match lookup (dates, numbers)."""
+
+    key: Node
+    keys: Node
+    values: Node
+
+    def __init__(self, key: Any, keys: Node, values: Node) -> None:
+        object.__setattr__(self, "key", wrap(key))
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "values", values)
+
+    def children(self) -> Iterable[Node]:
+        return (self.key, self.keys, self.values)
+
+    def render(self, ctx: Ctx) -> str:
+        return f"INDEX({self.values.render(ctx)},MATCH({self.key.render(ctx)},{self.keys.render(ctx)},0))"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        k = self.key.evaluate(ctx)
+        if isinstance(k, ExcelError):
+            return k
+        if isinstance(k, str):
+            # a spec error (a text key in a report spec), not a cell value: never shown as an Excel error
+            raise ValueError("Lookup is for dates and numbers (MATCH treats text keys as wildcard patterns)")  # noqa: TRY004
+        keys = self.keys.evaluate(ctx)
+        if isinstance(keys, ExcelError):  # MATCH never finds a key among error cells: #N/A
+            return ExcelError("#N/A", f"{k} not found ({keys.code} in the look-up range)")
+        cache = ctx.cache()
+        ident = ("match", self.keys.render(ctx))
+        pos = cache.get(ident)
+        if pos is None:
+            pos = {}
+            for i, kk in enumerate(lookup_keys(keys)):
+                pos.setdefault(kk, i)
+            cache[ident] = pos
+        at = pos.get(lookup_key(k))
+        if at is None:
+            return ExcelError("#N/A", f"{k} not found")
+        vals = self.values.evaluate(ctx)
+        if isinstance(vals, ExcelError):
+            return vals
+        v = vals.iloc[at]
+        if isinstance(v, (float, np.floating)) and math.isnan(v):
+            return 0.0  # INDEX of a blank cell is 0 in a numeric context
+        if isinstance(v, np.generic):
+            v = v.item()
+        return v
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return Lookup(self.key.substitute(row_cells), self.keys.substitute(row_cells),
+                      self.values.substitute(row_cells))
+
+
+
+@dataclass(frozen=True, eq=False)
+class CountInMonth(Node):
+    """``COUNTIFS(dates,">="&month,dates,"<"&EDATE(month,1))``: rows dated in the month."""
+
+    dates: Node
+    month: Node
+
+    def children(self) -> Iterable[Node]:
+        return (self.dates, self.month)
+
+    def render(self, ctx: Ctx) -> str:
+        d, m = self.dates.render(ctx), self.month.render(ctx)
+        return f'COUNTIFS({d},">="&{m},{d},"<"&EDATE({m},1))'
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        mask = InMonth(self.dates, self.month).mask(ctx)
+        if isinstance(mask, ExcelError):
+            return mask
+        return float(mask.sum())
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return CountInMonth(self.dates.substitute(row_cells), self.month.substitute(row_cells))
+
+
+
+@dataclass(frozen=True, eq=False)
+class Lookup2D(Node):
+    """``INDEX(table, MATCH(key, keys, 0), MATCH(header, headers, 0))`` on a spilled result.
+
+    The column is found by its header at calculation time, so a result with
+    fewer columns (a young cohort table) gives ``#N/A`` instead of a broken
+    reference. A blank cell of the result reads as ``""`` (what its stored
+    copy holds).
+    """
+
+    key: Node
+    keys: Node
+    spill: str
+    header: str
+
+    def __init__(self, key: Any, keys: Node, spill: str, header: str) -> None:
+        object.__setattr__(self, "key", wrap(key))
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "spill", spill)
+        object.__setattr__(self, "header", header)
+
+    def children(self) -> Iterable[Node]:
+        return (self.key, self.keys)
+
+    def render(self, ctx: Ctx) -> str:
+        table = ctx.spill_range(self.spill, None, header=False)
+        head = ctx.spill_header_range(self.spill)
+        return (f"INDEX({table},MATCH({self.key.render(ctx)},{self.keys.render(ctx)},0),"
+                f"MATCH({Const(self.header).render(ctx)},{head},0))")
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        k = self.key.evaluate(ctx)
+        if isinstance(k, ExcelError):
+            return k
+        table = ctx.spill_value(self.spill, None)
+        if isinstance(table, ExcelError):  # the header row holds only the error: MATCH finds nothing
+            return ExcelError("#N/A", f"{self.spill} is {table.code}")
+        cols = [str(c).lower() for c in table.columns]
+        if self.header.lower() not in cols:
+            return ExcelError("#N/A", f"{self.spill} has no column {self.header!r}")
+        j = cols.index(self.header.lower())
+        keys = lookup_keys(self.keys.evaluate(ctx))
+        try:
+            i = keys.index(lookup_key(k))
+        except ValueError:
+            return ExcelError("#N/A", f"{k} not found")
+        v = table.iloc[i, j]
+        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+            return ""
+        return v.item() if isinstance(v, np.generic) else v
+
+

@@ -1,0 +1,328 @@
+"""The formula nodes: what a cell's formula is made of, and the context they render and evaluate in.
+
+Each node renders to Excel formula text and evaluates in Python; :class:`Ctx`
+is what a node needs from the builder (addresses of named cells, input tables,
+spilled results, row tables and item lists, KPI calls, a per-build cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kpi_functions.excel import literal
+
+from .values import ExcelError, compare, number
+
+__all__ = [
+    "KPI", "BlockCol", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "Ref", "RowRef", "SpillAll",
+    "SpillCell", "SpillCol", "wrap",
+]
+
+
+class Ctx(Protocol):
+    """What nodes need from the builder: every ``ctx.<method>`` a node calls is declared here."""
+
+    sheet: str  #: sheet of the cell being rendered (addresses on it need no sheet name)
+
+    # named cells (Ref)
+    def addr(self, name: str, absolute: bool = True) -> str: ...
+    def value(self, name: str) -> Any: ...
+    # input tables (Col, Cols)
+    def table_ref(self, dataset: str, first: str, last: str | None) -> str: ...
+    def table_value(self, dataset: str, first: str, last: str | None) -> Any: ...
+    # spilled results (SpillCol, SpillAll, SpillCell, Lookup2D)
+    def spill_range(self, name: str, col: int | str | None, header: bool) -> str: ...
+    def spill_header_range(self, name: str) -> str: ...
+    def spill_value(self, name: str, col: int | str | None) -> Any: ...
+    def spill_cell(self, name: str, row: int, col: int | str) -> str: ...
+    def spill_cell_value(self, name: str, row: int, col: int | str) -> Any: ...
+    # row tables (BlockCol) and item lists (ListCol)
+    def block_range(self, table: str, key: str) -> str: ...
+    def block_value(self, table: str, key: str) -> Any: ...
+    def list_range(self, items: str, col: str | int) -> str: ...
+    def list_value(self, items: str, col: str | int) -> Any: ...
+    # KPI calls (KPI)
+    def kpi_name(self, excel_name: str) -> str: ...
+    def call_kpi(self, node: KPI, vals: list[Any]) -> Any: ...
+    # per-build memo of look-up indexes (SumWhere, Lookup)
+    def cache(self) -> dict[Any, Any]: ...
+
+
+class Node:
+    """A formula node."""
+
+    def render(self, ctx: Ctx) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kpis(self) -> Iterable[str]:
+        """Excel names of the KPI functions used in this node."""
+        for c in self.children():
+            yield from c.kpis()
+
+    def children(self) -> Iterable[Node]:
+        return ()
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        """Replace :class:`RowRef` placeholders by references to the cells of one row."""
+        return self
+
+    # operators build Op nodes, so specs read like formulas
+    def __add__(self, o: Any) -> Op: return Op("+", self, wrap(o))
+    def __radd__(self, o: Any) -> Op: return Op("+", wrap(o), self)
+    def __sub__(self, o: Any) -> Op: return Op("-", self, wrap(o))
+    def __rsub__(self, o: Any) -> Op: return Op("-", wrap(o), self)
+    def __mul__(self, o: Any) -> Op: return Op("*", self, wrap(o))
+    def __rmul__(self, o: Any) -> Op: return Op("*", wrap(o), self)
+    def __truediv__(self, o: Any) -> Op: return Op("/", self, wrap(o))
+    def __neg__(self) -> Neg: return Neg(self)
+
+
+def wrap(x: Any) -> Node:
+    """A node as is; any other value as a :class:`Const`."""
+    return x if isinstance(x, Node) else Const(x)
+
+
+# --------------------------------------------------------------------------
+# Leaves
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Const(Node):
+    value: Any
+
+    def render(self, ctx: Ctx) -> str:
+        v = self.value
+        return "" if v is None else literal(v)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        v = self.value
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Node):
+    """A named cell of the report."""
+
+    name: str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.addr(self.name)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.value(self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class RowRef(Node):
+    """Placeholder in a per-row template: the cell of column ``key`` in the same row."""
+
+    key: str
+
+    def render(self, ctx: Ctx) -> str:  # pragma: no cover - always substituted first
+        raise RuntimeError(f"RowRef({self.key!r}) outside a row table")
+
+    def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover
+        raise RuntimeError(f"RowRef({self.key!r}) outside a row table")
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return Ref(row_cells[self.key])
+
+
+@dataclass(frozen=True, eq=False)
+class Col(Node):
+    """One column of an input table: ``Table[column]``."""
+
+    dataset: str
+    column: str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.table_ref(self.dataset, self.column, None)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.table_value(self.dataset, self.column, None)
+
+
+@dataclass(frozen=True, eq=False)
+class Cols(Node):
+    """Adjacent columns of an input table: ``Table[[first]:[last]]``."""
+
+    dataset: str
+    first: str
+    last: str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.table_ref(self.dataset, self.first, self.last)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.table_value(self.dataset, self.first, self.last)
+
+
+@dataclass(frozen=True, eq=False)
+class SpillCol(Node):
+    """The data rows of one column of a spilled result (by position or header)."""
+
+    spill: str
+    col: int | str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.spill_range(self.spill, self.col, header=False)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.spill_value(self.spill, self.col)
+
+
+@dataclass(frozen=True, eq=False)
+class SpillAll(Node):
+    """A whole spilled table with its header row (what a table argument reads)."""
+
+    spill: str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.spill_range(self.spill, None, header=True)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.spill_value(self.spill, None)
+
+
+@dataclass(frozen=True, eq=False)
+class SpillCell(Node):
+    """One cell of a spilled result: data row ``row`` (1-based) of column ``col``."""
+
+    spill: str
+    row: int
+    col: int | str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.spill_cell(self.spill, self.row, self.col)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.spill_cell_value(self.spill, self.row, self.col)
+
+
+# --------------------------------------------------------------------------
+# Calls
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class KPI(Node):
+    """A call of a registered KPI function. Trailing ``None`` arguments are omitted."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+    def __init__(self, name: str, *args: Any) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", tuple(None if a is None else wrap(a) for a in args))
+
+    def children(self) -> Iterable[Node]:
+        return [a for a in self.args if a is not None]
+
+    def kpis(self) -> Iterable[str]:
+        yield self.name
+        yield from super().kpis()
+
+    def _trimmed(self) -> list[Node | None]:
+        args = list(self.args)
+        while args and args[-1] is None:
+            args.pop()
+        return args
+
+    def render(self, ctx: Ctx) -> str:
+        parts = ["" if a is None else a.render(ctx) for a in self._trimmed()]
+        return f"{ctx.kpi_name(self.name)}({','.join(parts)})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        vals = [None if a is None else a.evaluate(ctx) for a in self.args]
+        return ctx.call_kpi(self, vals)
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return KPI(self.name, *[None if a is None else a.substitute(row_cells) for a in self.args])
+
+
+@dataclass(frozen=True, eq=False)
+class Op(Node):
+    op: str
+    a: Node
+    b: Node
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "a", wrap(self.a))
+        object.__setattr__(self, "b", wrap(self.b))
+
+    def children(self) -> Iterable[Node]:
+        return (self.a, self.b)
+
+    def render(self, ctx: Ctx) -> str:
+        return f"({self.a.render(ctx)}{self.op}{self.b.render(ctx)})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        a, b = self.a.evaluate(ctx), self.b.evaluate(ctx)
+        if self.op in ("=", "<>", "<", "<=", ">", ">="):
+            return compare(self.op, a, b)
+        x, y = number(a), number(b)
+        if isinstance(x, ExcelError):  # the first error wins
+            return x
+        if isinstance(y, ExcelError):
+            return y
+        if self.op == "+":
+            return x + y
+        if self.op == "-":
+            return x - y
+        if self.op == "*":
+            return x * y
+        if self.op == "/":
+            return ExcelError("#DIV/0!", "division by zero") if y == 0 else x / y
+        raise ValueError(self.op)
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return Op(self.op, self.a.substitute(row_cells), self.b.substitute(row_cells))
+
+
+@dataclass(frozen=True, eq=False)
+class Neg(Node):
+    a: Node
+
+    def children(self) -> Iterable[Node]:
+        return (self.a,)
+
+    def render(self, ctx: Ctx) -> str:
+        return f"(-{self.a.render(ctx)})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        x = number(self.a.evaluate(ctx))
+        return x if isinstance(x, ExcelError) else -x
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return Neg(self.a.substitute(row_cells))
+
+@dataclass(frozen=True, eq=False)
+class BlockCol(Node):
+    """The data cells of one column of a :class:`~workbook_templates.spec.RowTable`."""
+
+    table: str
+    key: str
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.block_range(self.table, self.key)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.block_value(self.table, self.key)
+
+
+
+@dataclass(frozen=True, eq=False)
+class ListCol(Node):
+    """A column of an :class:`~workbook_templates.spec.ItemList`: ``label``, ``value`` or an extra column index."""
+
+    items: str
+    col: str | int
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.list_range(self.items, self.col)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.list_value(self.items, self.col)
+
