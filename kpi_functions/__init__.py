@@ -3,6 +3,14 @@
 Every function here is also an Excel formula (``kpi_functions.nps`` is
 ``=KPI_NPS``). See :data:`REGISTRY` for the catalog, and ``kpi functions`` on
 the command line.
+
+Public names besides the KPI functions: the registry (``REGISTRY``, ``get``,
+``specs``, ``KPISpec``, ``Arg``, ``CATEGORIES``, ``SHAPES``, ``ARG_KINDS``,
+the units: ``Unit``, ``UNIT_RECORDS``, ``unit``, ``UNITS``), its rendering as
+documentation (``example_formula``, ``example_result``,
+``example_result_text``, ``render_markdown``) and the errors (``KPIError``
+and its subclasses, ``Location``, ``EXCEL_ERRORS``). Modules whose name
+starts with ``_`` are private to the package.
 """
 
 from __future__ import annotations
@@ -15,21 +23,40 @@ from ._errors import (
     KPIInputError,
     KPIModelError,
     KPIUndefinedError,
+    Location,
 )
-from ._registry import REGISTRY, Arg, KPISpec, get, specs
+from ._registry import (
+    ARG_KINDS,
+    CATEGORIES,
+    REGISTRY,
+    SHAPES,
+    UNIT_RECORDS,
+    UNITS,
+    Arg,
+    KPISpec,
+    Unit,
+    get,
+    specs,
+    unit,
+)
 
 # Domain modules register their functions on import, in catalog order.
 # Within a category the catalog order is the import order: churn's scalars come
 # before the cohort triangle (mrr_tables) and the survival models.
-from .revenue import *  # noqa: F401,F403
-from .churn import *  # noqa: F401,F403
-from .mrr_tables import *  # noqa: F401,F403
-from .survival import *  # noqa: F401,F403
-from .value import *  # noqa: F401,F403
-from .bgnbd import *  # noqa: F401,F403
-from .marketing import *  # noqa: F401,F403
-from .satisfaction import *  # noqa: F401,F403
-from .product import *  # noqa: F401,F403
+# isort: off
+from .revenue import *
+from .churn import *
+from .mrr_tables import *
+from .survival import *
+from .value import *
+from .bgnbd import *
+from .marketing import *
+from .satisfaction import *
+from .product import *
+
+# isort: on
+# The registry rendered as documentation.
+from ._docs import example_formula, example_result, example_result_text, render_markdown
 
 __version__ = "0.1.0"
 
@@ -39,6 +66,17 @@ __all__ = [
     "KPISpec",
     "get",
     "specs",
+    "CATEGORIES",
+    "SHAPES",
+    "UNITS",
+    "UNIT_RECORDS",
+    "Unit",
+    "unit",
+    "ARG_KINDS",
+    "example_formula",
+    "example_result",
+    "example_result_text",
+    "render_markdown",
     "EXCEL_ERRORS",
     "KPIError",
     "KPIInputError",
@@ -46,4 +84,5 @@ __all__ = [
     "KPIUndefinedError",
     "KPIErrorValue",
     "KPIModelError",
+    "Location",
 ] + [s.name for s in REGISTRY.values()]

@@ -28,6 +28,7 @@ from ._errors import (
     KPIErrorValue,
     KPIInputError,
     KPIUndefinedError,
+    Location,
 )
 
 __all__ = [
@@ -86,12 +87,15 @@ class Grid:
     def nrows(self) -> int:
         return int(self.values.shape[0])
 
-    def position(self, flat_index: int) -> str:
+    def location(self, flat_index: int, name: str | None = None) -> Location:
+        """The 1-based location of a cell given its flat (row-by-row) index."""
         ncols = max(self.ncols, 1)
         r, c = divmod(int(flat_index), ncols)
-        if self.is2d:
-            return f"row {r + 1}, column {c + 1}"
-        return f"item {r + 1}"
+        return Location(r + 1, c + 1 if self.is2d else None, name)
+
+    def position(self, flat_index: int) -> str:
+        """The location as text: ``item 3`` or ``row 4, column 2``."""
+        return self.location(flat_index).text
 
     def flat(self) -> np.ndarray:
         return self.values.reshape(-1)
@@ -145,14 +149,14 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
                 i = next(i for i, v in enumerate(x) if not _is_sequence(v))
                 raise KPIInputError(
                     fn, "mixes single values and rows; pass a flat list or a list of rows",
-                    argument=arg, position=f"item {i + 1}",
+                    argument=arg, location=Location(i + 1),
                 ) from None
             if len(widths) != 1:
                 first = len(x[0])
                 bad = next(i for i, v in enumerate(x) if len(v) != first)
                 raise KPIInputError(
                     fn, f"rows differ in length ({first} cells in row 1, {len(x[bad])} in row {bad + 1})",
-                    argument=arg, position=f"row {bad + 1}",
+                    argument=arg, location=Location(bad + 1), position=f"row {bad + 1}",
                 )
             width = widths.pop()
             if width == 0:
@@ -267,7 +271,7 @@ def _first_error_value(flat: np.ndarray, g: Grid, fn: str, arg: str, idx: Iterab
     hit = sub.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
     if hit.any():
         k = int(np.flatnonzero(hit)[0])
-        raise KPIErrorValue(fn, flat[idx[k]], argument=arg, position=g.position(int(idx[k])))
+        raise KPIErrorValue(fn, flat[idx[k]], argument=arg, location=g.location(int(idx[k])))
 
 
 def _is_real(v: Any) -> bool:
@@ -277,7 +281,7 @@ def _is_real(v: Any) -> bool:
 TOO_LARGE = "is beyond the range of a number (about ±1.8e308)"
 
 
-def to_float(v: Any, fn: str, arg: str, position: str | None = None, reason: str = TOO_LARGE) -> float:
+def to_float(v: Any, fn: str, arg: str, location: Location | None = None, reason: str = TOO_LARGE) -> float:
     """``float(v)`` for one real number; a value beyond a double (``10**400``) is #NUM! naming it.
 
     Python integers (and fractions) have no size limit, doubles stop at
@@ -287,7 +291,7 @@ def to_float(v: Any, fn: str, arg: str, position: str | None = None, reason: str
     try:
         return float(v)
     except OverflowError:
-        raise KPIDomainError(fn, reason, argument=arg, position=position, value=v, has_value=True) from None
+        raise KPIDomainError(fn, reason, argument=arg, location=location, value=v, has_value=True) from None
 
 
 def _floats(vals: np.ndarray, fn: str, arg: str, pos, reason: str = TOO_LARGE) -> np.ndarray:
@@ -312,14 +316,14 @@ def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndar
     elif flat.dtype.kind == "b":
         if flat.size:
             raise KPIInputError(fn, f"is a boolean; {what} is needed", argument=arg,
-                                position=g.position(0), value=bool(flat[0]), has_value=True)
+                                location=g.location(0), value=bool(flat[0]), has_value=True)
         out = np.empty(0)
     elif flat.dtype.kind == "M":
         nonblank = np.flatnonzero(~np.isnat(flat))
         if nonblank.size:
             i = int(nonblank[0])
             raise KPIInputError(fn, f"is a date; {what} is needed", argument=arg,
-                                position=g.position(i), value=str(flat[i]), has_value=True)
+                                location=g.location(i), value=str(flat[i]), has_value=True)
         out = np.full(flat.shape, np.nan)
     else:
         blank = _blank_mask(flat)
@@ -328,7 +332,7 @@ def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndar
         if kind in _NUMERIC_KINDS:
             out = np.full(flat.shape, np.nan)
             nbi = np.flatnonzero(~blank)
-            out[~blank] = _floats(nb, fn, arg, lambda k: g.position(int(nbi[k])))
+            out[~blank] = _floats(nb, fn, arg, lambda k: g.location(int(nbi[k])))
         else:
             _first_error_value(flat, g, fn, arg, np.flatnonzero(~blank))
             out = np.full(flat.shape, np.nan)
@@ -338,13 +342,13 @@ def _numeric_flat(g: Grid, fn: str, arg: str, what: str = "a number") -> np.ndar
                     raise KPIInputError(
                         fn, f"is {_kind_name(v)}; {what} is needed"
                         + (" (numbers stored as text are text)" if isinstance(v, str) else ""),
-                        argument=arg, position=g.position(i), value=v, has_value=True,
+                        argument=arg, location=g.location(i), value=v, has_value=True,
                     )
-                out[i] = to_float(v, fn, arg, g.position(i))
+                out[i] = to_float(v, fn, arg, g.location(i))
     bad = np.isinf(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise KPIDomainError(fn, "is not a finite number", argument=arg, position=g.position(i),
+        raise KPIDomainError(fn, "is not a finite number", argument=arg, location=g.location(i),
                              value=float(out[i]), has_value=True)
     return out
 
@@ -373,7 +377,7 @@ def _check_domain(vals: np.ndarray, idx: np.ndarray, g: Grid, fn: str, arg: str,
             domain = ("must not be negative" if parts == ["not negative"]
                       else "must be " + ", ".join(parts))
         v = vals[k]
-        raise KPIDomainError(fn, domain, argument=arg, position=g.position(int(idx[k])),
+        raise KPIDomainError(fn, domain, argument=arg, location=g.location(int(idx[k])),
                              value=int(v) if float(v).is_integer() else float(v), has_value=True)
 
 
@@ -580,7 +584,7 @@ def labels(x: Any, fn: str, arg: str) -> np.ndarray:
         out[nan] = None
         if np.isinf(flat).any():
             i = int(np.flatnonzero(np.isinf(flat))[0])
-            raise KPIDomainError(fn, "is not a valid identifier", argument=arg, position=g.position(i),
+            raise KPIDomainError(fn, "is not a valid identifier", argument=arg, location=g.location(i),
                                  value=float(flat[i]), has_value=True)
         return out
     if flat.dtype.kind in "iu":
@@ -588,7 +592,7 @@ def labels(x: Any, fn: str, arg: str) -> np.ndarray:
     if flat.dtype.kind != "O":
         if flat.dtype.kind == "b" and flat.size:
             raise KPIInputError(fn, "is a boolean; an identifier is needed", argument=arg,
-                                position=g.position(0), value=bool(flat[0]), has_value=True)
+                                location=g.location(0), value=bool(flat[0]), has_value=True)
         return flat.astype(object)
     blank = _blank_mask(flat)
     out = flat.copy()
@@ -604,18 +608,18 @@ def labels(x: Any, fn: str, arg: str) -> np.ndarray:
         v = flat[i]
         if isinstance(v, (bool, np.bool_)):
             raise KPIInputError(fn, "is a boolean; an identifier is needed", argument=arg,
-                                position=g.position(i), value=v, has_value=True)
+                                location=g.location(i), value=v, has_value=True)
         if isinstance(v, float) or isinstance(v, np.floating):
             if not np.isfinite(v):
                 raise KPIDomainError(fn, "is not a valid identifier", argument=arg,
-                                     position=g.position(i), value=float(v), has_value=True)
+                                     location=g.location(i), value=float(v), has_value=True)
             if float(v).is_integer():
                 out[i] = int(v)
         elif isinstance(v, np.integer):
             out[i] = int(v)
         elif not isinstance(v, (str, int, _dt.date)):
             raise KPIInputError(fn, f"is {_kind_name(v)}; an identifier (text or a number) is needed",
-                                argument=arg, position=g.position(i), value=v, has_value=True)
+                                argument=arg, location=g.location(i), value=v, has_value=True)
     return out
 
 
@@ -650,7 +654,7 @@ def dates(x: Any, fn: str, arg: str, *, min_serial: float = 1.0) -> np.ndarray:
 def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float = 1.0,
                 index: np.ndarray | None = None) -> np.ndarray:
     """Convert a flat array of date-ish values; ``index`` maps to flat grid positions."""
-    pos = (lambda k: g.position(int(k if index is None else index[k])))
+    pos = (lambda k: g.location(int(k if index is None else index[k])))
     if flat.dtype.kind == "M":
         return flat.astype("datetime64[ms]")
     if flat.dtype.kind in "iuf":
@@ -661,7 +665,7 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise KPIDomainError(fn, _NOT_A_SERIAL, argument=arg,
-                                 position=pos(k), value=float(vals[k]), has_value=True)
+                                 location=pos(k), value=float(vals[k]), has_value=True)
         out[ok] = excel_serial_to_datetime64(vals[ok])
         return out
     blank = _blank_mask(flat)
@@ -684,7 +688,7 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
     # mixed kinds: classify one by one (only on unusual inputs)
     for k, v in zip(nbi, nb):
         if isinstance(v, str) and v in EXCEL_ERRORS:
-            raise KPIErrorValue(fn, v, argument=arg, position=pos(k))
+            raise KPIErrorValue(fn, v, argument=arg, location=pos(k))
     strs, dts, nums = [], [], []
     for k, v in zip(nbi, nb):
         if isinstance(v, str):
@@ -695,7 +699,7 @@ def _dates_flat(g: Grid, flat: np.ndarray, fn: str, arg: str, min_serial: float 
             nums.append(k)
         else:
             raise KPIInputError(fn, f"is {_kind_name(v)}; a date is needed", argument=arg,
-                                position=pos(k), value=v, has_value=True)
+                                location=pos(k), value=v, has_value=True)
     if strs:
         idx = np.array(strs)
         out[idx] = _parse_iso(flat[idx], idx, fn, arg, pos)
@@ -765,13 +769,13 @@ def _parse_iso(vals: np.ndarray, idx: np.ndarray, fn: str, arg: str, pos) -> np.
     err = pd.Series(uniq, dtype=object).isin(EXCEL_ERRORS).to_numpy(dtype=bool)
     if err.any():
         k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(err)))[0])
-        raise KPIErrorValue(fn, vals[k], argument=arg, position=pos(idx[k]))
+        raise KPIErrorValue(fn, vals[k], argument=arg, location=pos(idx[k]))
     parsed, bad = parse_iso(pd.Series(uniq, dtype=object).str.strip())
     if bad.any():
         k = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
         raise KPIInputError(fn, "is text that is not a date; use a date, an Excel serial number "
                             "or an ISO date such as 2026-03 or 2026-03-15",
-                            argument=arg, position=pos(idx[k]), value=vals[k], has_value=True)
+                            argument=arg, location=pos(idx[k]), value=vals[k], has_value=True)
     return parsed[codes]
 
 
@@ -954,7 +958,7 @@ def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
         if c.blank == "error" and cblank.any():
             k = int(np.flatnonzero(cblank)[0])
             raise KPIInputError(fn, f"is blank; every row needs a {c.name}", argument=arg,
-                                position=g.position(int(flat_index[k])) + f" ({c.name})")
+                                location=g.location(int(flat_index[k]), c.name))
         if c.kind == "id":
             out[c.name] = _labels_from(colv, g, flat_index, fn, arg)
         elif c.kind == "date":
@@ -972,13 +976,19 @@ def table(x: Any, fn: str, arg: str, cols: Sequence[Column]) -> Table:
 def _labels_from(colv: np.ndarray, g: Grid, flat_index: np.ndarray, fn: str, arg: str) -> np.ndarray:
     try:
         return labels(colv, fn, arg)
-    except KPIInputError as err:  # re-anchor the position to the table
-        k = int(err.position.split()[-1]) - 1 if err.position else 0
-        cls = type(err)
-        if isinstance(err, KPIErrorValue):
-            raise KPIErrorValue(fn, err.excel_error, argument=arg, position=g.position(int(flat_index[k]))) from None
-        raise cls(fn, err.reason, argument=arg, position=g.position(int(flat_index[k])),
-                  value=err.value, has_value=True) from None
+    except KPIInputError as err:  # re-anchor the error onto the table's cells
+        raise _onto_table(err, g, flat_index, fn, arg) from None
+
+
+def _onto_table(err: KPIInputError, g: Grid, flat_index: np.ndarray, fn: str, arg: str,
+                reason: str | None = None) -> KPIInputError:
+    """An error about item k of one column, re-anchored onto that cell of the whole table."""
+    k = err.location.row - 1 if err.location is not None else 0
+    new = err.relocated(g.location(int(flat_index[k])), function=fn, argument=arg, reason=reason)
+    if not isinstance(err, KPIErrorValue):
+        new.has_value = True
+        new.args = (new._compose(),)
+    return new
 
 
 def _numeric_sub(colv: np.ndarray, g: Grid, flat_index: np.ndarray, fn: str, arg: str, c: Column) -> np.ndarray:
@@ -986,12 +996,9 @@ def _numeric_sub(colv: np.ndarray, g: Grid, flat_index: np.ndarray, fn: str, arg
     try:
         vals = _numeric_flat(sub, fn, arg, "a number" if c.kind == "number" else "1/TRUE or 0/FALSE")
     except KPIErrorValue as err:
-        k = int(err.position.split()[-1]) - 1
-        raise KPIErrorValue(fn, err.excel_error, argument=arg, position=g.position(int(flat_index[k]))) from None
+        raise _onto_table(err, g, flat_index, fn, arg) from None
     except KPIInputError as err:
-        k = int(err.position.split()[-1]) - 1 if err.position else 0
-        raise type(err)(fn, err.reason + f" in column '{c.name}'", argument=arg,
-                        position=g.position(int(flat_index[k])), value=err.value, has_value=True) from None
+        raise _onto_table(err, g, flat_index, fn, arg, err.reason + f" in column '{c.name}'") from None
     keep = np.flatnonzero(~np.isnan(vals))
     _check_domain(vals[keep], flat_index[keep], g, fn, arg, c.min, c.max, False, None)
     return vals

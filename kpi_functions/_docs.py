@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._registry import CATEGORIES, UNITS, KPISpec, specs
+from ._registry import CATEGORIES, UNIT_RECORDS, UNITS, KPISpec, specs
 
-__all__ = ["excel_literal", "example_formula", "example_result", "example_result_text", "render_markdown"]
+__all__ = ["example_formula", "example_result", "example_result_text", "excel_literal", "render_markdown"]
 
 
 def _scalar_literal(v: Any) -> str:
@@ -68,9 +68,7 @@ def _fmt(v: Any, unit: str) -> str:
     if isinstance(v, (float, np.floating)):
         if math.isnan(v):
             return ""
-        if unit == "fraction":
-            return f"{v:.6g}  ({v:.2%})"
-        return f"{v:,.6g}"
+        return UNIT_RECORDS[unit].precise_text(v)
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
     return str(v)
@@ -110,11 +108,11 @@ def render_markdown() -> str:
         "",
         "<!-- Generated from the registry by `python -m kpi_functions._docs`; a test keeps it in sync. -->",
         "",
-        "Every function is an Excel formula (`=KPI_NAME(...)`) and a Python function "
+        ("Every function is an Excel formula (`=KPI_NAME(...)`) and a Python function "
         "(`kpi_functions.name`). Rates are fractions (format the cell as %), NPS is in points (−100…100), "
         "money is in the input's unit. Ranges are summed before a ratio is taken; blanks are ignored; "
         "text is never a number. Errors: `#VALUE!` wrong kind of input, `#NUM!` out of domain, "
-        "`#DIV/0!` undefined (empty population or zero denominator); error cells in the input propagate.",
+        "`#DIV/0!` undefined (empty population or zero denominator); error cells in the input propagate."),
         "",
     ]
     for cat in CATEGORIES:

@@ -8,8 +8,12 @@ value it is about, so the add-in can show ``#VALUE!`` / ``#NUM!`` /
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "ERRORS",
@@ -21,6 +25,7 @@ __all__ = [
     "KPIInputError",
     "KPIModelError",
     "KPIUndefinedError",
+    "Location",
 ]
 
 @dataclass(frozen=True)
@@ -90,6 +95,37 @@ def _show_big_int(value: int) -> str:
     return f"{sign}{digits[:5]}…{digits[-3:]} ({len(digits):,} digits)"
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where in an argument an error is: 1-based, relative to the range that was passed.
+
+    ``col`` is None for a 1-D argument (``item 3``); a 2-D one names the row
+    and the column (``row 4, column 2``). ``name`` is a table column's name,
+    shown after the position (``row 4, column 2 (user_id)``).
+    """
+
+    row: int
+    col: int | None = None
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The position as the error message shows it: ``item 3``, ``row 4, column 2``."""
+        where = f"item {self.row}" if self.col is None else f"row {self.row}, column {self.col}"
+        return where if self.name is None else f"{where} ({self.name})"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Keep:
+    """The type of :data:`KEEP`."""
+
+
+#: ``relocated()``'s default: the error keeps its location.
+KEEP = _Keep()
+
+
 class KPIError(ValueError):
     """Base class of every KPI error.
 
@@ -99,9 +135,11 @@ class KPIError(ValueError):
         Excel name of the function (``KPI_NPS``).
     argument : str or None
         Name of the offending argument.
+    location : Location or None
+        Where in the argument, relative to the range that was passed, 1-based.
     position : str or None
-        Where in the argument (``item 3`` or ``row 4, column 2``), relative to
-        the range that was passed, 1-based.
+        Where, as the message shows it (``item 3`` or ``row 4, column 2``):
+        the text of ``location`` unless a caller gave the text (``position=``).
     value : object
         The offending value (``None`` when not about one value).
     excel_error : str
@@ -116,28 +154,75 @@ class KPIError(ValueError):
         message: str,
         *,
         argument: str | None = None,
-        position: str | None = None,
+        position: str | Location | None = None,
+        location: Location | None = None,
         value: Any = None,
         has_value: bool = False,
     ) -> None:
+        if isinstance(position, Location):
+            location, position = position, None
         self.function = function
         self.argument = argument
-        self.position = position
+        self.location = location
+        self.position = location.text if location is not None and position is None else position
         self.value = value
+        self.has_value = has_value
         self.reason = message
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
         where = []
-        if argument is not None:
-            where.append(f"argument '{argument}'")
-        if position is not None:
-            where.append(position)
-        head = f"{function}: " + (", ".join(where) + ": " if where else "")
-        if has_value:
-            head += f"{_show(value)} "
-        super().__init__(head + message)
+        if self.argument is not None:
+            where.append(f"argument '{self.argument}'")
+        if self.position is not None:
+            where.append(self.position)
+        head = f"{self.function}: " + (", ".join(where) + ": " if where else "")
+        if self.has_value:
+            head += f"{_show(self.value)} "
+        return head + self.reason
 
     @property
     def message(self) -> str:
         return str(self)
+
+    def relocated(
+        self,
+        location: Location | None | _Keep = KEEP,
+        *,
+        function: str | None = None,
+        argument: str | None = None,
+        reason: str | None = None,
+    ) -> Self:
+        """A copy of this error (same class, value and Excel error) at ``location``.
+
+        ``function``, ``argument`` and ``reason`` replace the original's when
+        given; without ``location`` the error stays where it is.
+        """
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        if not isinstance(location, _Keep):
+            new.location = location
+            new.position = None if location is None else location.text
+        if function is not None:
+            new.function = function
+        if argument is not None:
+            new.argument = argument
+        if reason is not None:
+            new.reason = reason
+        new.args = (new._compose(),)
+        return new
+
+    def reanchored(self, rows: Sequence[int] | np.ndarray, col: int | None = None, *,
+                   name: str | None = None, **changes: Any) -> Self:
+        """This error re-anchored onto a table's rows.
+
+        The error's row ``r`` (1-based, within the part of the table that was
+        checked) becomes ``rows[r - 1]``; the column becomes ``col`` (None: an
+        item of a 1-D range). Without a location, the error is anchored on the
+        first row. ``changes`` are passed on to :meth:`relocated`.
+        """
+        r = self.location.row if self.location is not None else 1
+        return self.relocated(Location(int(rows[r - 1]), col, name), **changes)
 
 
 class KPIInputError(KPIError):

@@ -8,10 +8,25 @@ reads this registry. Nothing keeps a second list by hand.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, SupportsFloat
 
-__all__ = ["Arg", "KPISpec", "kpi", "REGISTRY", "get", "specs", "CATEGORIES", "SHAPES", "UNITS", "ARG_KINDS"]
+__all__ = [
+    "ARG_KINDS",
+    "CATEGORIES",
+    "REGISTRY",
+    "SHAPES",
+    "UNITS",
+    "UNIT_RECORDS",
+    "Arg",
+    "KPISpec",
+    "Unit",
+    "get",
+    "kpi",
+    "specs",
+    "unit",
+]
 
 #: Categories in catalog order (SPEC §4).
 CATEGORIES = (
@@ -25,18 +40,65 @@ CATEGORIES = (
 #: scalar: one value; column: one value per input row; table: a spilled table
 #: with a header row; labelled: two columns (label, value), one row per figure.
 SHAPES = ("scalar", "column", "table", "labelled")
-#: What a scalar result measures (drives number formats in templates and docs).
-UNITS = {
-    "fraction": "a fraction, shown as a percentage (0.052 = 5.2 %)",
-    "points": "points on the NPS scale, −100…100",
-    "money": "money, in the input's unit",
-    "count": "a count",
-    "ratio": "a ratio (× times)",
-    "months": "months",
-    "duration": "a duration in the unit asked for",
-    "number": "a number",
-    "table": "a table",
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a result measures, and how to show it: in words, in Excel, on a console.
+
+    ``excel_format`` is the number format of a KPI cell in a workbook;
+    ``excel_formats`` overrides it per variant (a duration's ``unit``
+    option: hours, days, minutes). ``summary_format`` shows a value in a
+    short summary (``kpi build``), ``precise_format`` in the docs and
+    ``kpi functions NAME`` (both :meth:`str.format` templates of one value).
+    """
+
+    name: str
+    description: str
+    excel_format: str
+    summary_format: str = "{:,.4g}"
+    precise_format: str = "{:,.6g}"
+    excel_formats: tuple[tuple[str, str], ...] = ()
+
+    def excel_format_for(self, variant: str | None = None) -> str:
+        """The Excel number format, for a variant (``days``) when the unit has variants."""
+        return dict(self.excel_formats).get(variant, self.excel_format) if variant is not None else self.excel_format
+
+    def summary_text(self, value: SupportsFloat) -> str:
+        """A number as a short summary shows it: ``5.2%``, ``1,200``, ``3.00×``."""
+        return self.summary_format.format(value)
+
+    def precise_text(self, value: SupportsFloat) -> str:
+        """A number as the docs show it: ``0.052  (5.20%)``, ``1,234.57``."""
+        return self.precise_format.format(value)
+
+
+#: What a scalar result measures (drives number formats in templates, summaries and docs), by name.
+UNIT_RECORDS: dict[str, Unit] = {
+    u.name: u
+    for u in (
+        Unit("fraction", "a fraction, shown as a percentage (0.052 = 5.2 %)", "0.0%",
+             summary_format="{:.1%}", precise_format="{0:.6g}  ({0:.2%})"),
+        Unit("points", "points on the NPS scale, −100…100", "0.0", summary_format="{:.1f}"),
+        Unit("money", "money, in the input's unit", "#,##0", summary_format="{:,.0f}"),
+        Unit("count", "a count", "#,##0"),
+        Unit("ratio", "a ratio (× times)", '0.00"×"', summary_format="{:.2f}×"),
+        Unit("months", "months", '0.0" months"'),
+        Unit("duration", "a duration in the unit asked for", '0.0" h"',
+             excel_formats=(("hours", '0.0" h"'), ("days", '0.0" d"'), ("minutes", '0" min"'))),
+        Unit("number", "a number", "0.00"),
+        Unit("table", "a table", "General"),
+    )
 }
+#: unit name -> its description (the ``description`` of :data:`UNIT_RECORDS`).
+UNITS = {name: u.description for name, u in UNIT_RECORDS.items()}
+
+
+def unit(name: str) -> Unit:
+    """The :class:`Unit` record of a unit name (``"fraction"``)."""
+    return UNIT_RECORDS[name]
+
+
 #: range: a cell or range of numbers; table: a 2-D range read by column position;
 #: ids: a range of identifiers; dates: a range of dates; number/text/bool: one option value.
 ARG_KINDS = ("range", "table", "ids", "dates", "number", "text", "bool")
@@ -77,6 +139,11 @@ class KPISpec:
     def name(self) -> str:
         """The Python name (``churn_revenue``)."""
         return self.func.__name__
+
+    @property
+    def unit_record(self) -> Unit:
+        """The :class:`Unit` of the result (its formats)."""
+        return UNIT_RECORDS[self.unit]
 
     @property
     def required(self) -> tuple[Arg, ...]:

@@ -64,13 +64,13 @@ def _rfm(frequency: Any, recency: Any, T: Any, fn: str, extra: dict[str, np.ndar
     if bad.size:
         i = int(bad[0])
         raise KPIDomainError(fn, f"is after the end of the observation (T = {age[i]:g}); recency may not exceed T",
-                             argument="recency", position=_position(recency, fn, "recency", i), value=float(tx[i]),
+                             argument="recency", location=_position(recency, fn, "recency", i), value=float(tx[i]),
                              has_value=True)
     bad = np.flatnonzero(~empty & (x == 0) & (tx != 0))
     if bad.size:
         i = int(bad[0])
         raise KPIDomainError(fn, "must be 0 for a customer without repeat purchases (frequency 0)",
-                             argument="recency", position=_position(recency, fn, "recency", i), value=float(tx[i]),
+                             argument="recency", location=_position(recency, fn, "recency", i), value=float(tx[i]),
                              has_value=True)
     keep = np.flatnonzero(~empty)
     return _RFM(x[keep], tx[keep], age[keep], keep, x.size)
@@ -513,7 +513,7 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     if dropped.size:
         i = int(dropped[0])
         raise KPIInputError(fn, "is given in a row whose frequency, recency and T are blank", argument="monetary",
-                            position=_position(monetary, fn, "monetary", i))
+                            location=_position(monetary, fn, "monetary", i))
     mon = mon_all[d.keep]
     rep = d.x > 0
     bad = np.flatnonzero(rep & ~(mon > 0))
@@ -523,10 +523,10 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         if np.isnan(v):
             raise KPIInputError(fn, "is blank for a customer with repeat purchases; give the average value "
                                 "of the repeat purchases", argument="monetary",
-                                position=_position(monetary, fn, "monetary", i))
+                                location=_position(monetary, fn, "monetary", i))
         raise KPIDomainError(fn, "must be greater than 0 for a customer with repeat purchases (the "
                              "Gamma-Gamma spend model needs positive amounts)", argument="monetary",
-                             position=_position(monetary, fn, "monetary", i), value=float(v), has_value=True)
+                             location=_position(monetary, fn, "monetary", i), value=float(v), has_value=True)
     if rep.sum() < 2:
         raise KPIUndefinedError(fn, f"the spend model needs at least two customers with repeat purchases; got "
                                 f"{int(rep.sum())}", argument="monetary")

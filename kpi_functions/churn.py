@@ -859,9 +859,9 @@ def _one_blank_without_the_other(cust_blank: np.ndarray, prod_blank: np.ndarray,
         arg, other, x = "customer_ids", "a product", customer_ids
     else:
         arg, other, x = "product_ids", "a customer", product_ids
-    position = c.grid(x, fn, arg).position(i)
+    location = c.grid(x, fn, arg).location(i)
     raise KPIInputError(fn, f"is blank but the row has {other}; every row needs both a customer and a product",
-                        argument=arg, position=position)
+                        argument=arg, location=location)
 
 
 @kpi(

@@ -77,6 +77,7 @@ from ._errors import (
     KPIInputError,
     KPIModelError,
     KPIUndefinedError,
+    Location,
 )
 from ._registry import KPISpec
 
@@ -253,7 +254,7 @@ def _frame_error(function: str, name: str, df: pd.DataFrame) -> KPIErrorValue | 
     if best is None:
         return None
     r, c = best
-    return KPIErrorValue(function, str(df.iat[r, c]), argument=name, position=f"row {r + 1}, column {c + 1}")
+    return KPIErrorValue(function, str(df.iat[r, c]), argument=name, location=Location(r + 1, c + 1))
 
 
 def first_error_value(function: str, arg_names: Sequence[str], values: Sequence[Any]) -> KPIErrorValue | None:
@@ -296,10 +297,10 @@ def first_error_value(function: str, arg_names: Sequence[str], values: Sequence[
             i = int(np.flatnonzero(hits)[0])
             if two_d:
                 r, c = divmod(i, len(v[0])) if all(len(row) == len(v[0]) for row in v) else _ragged_pos(v, i)
-                position = f"row {r + 1}, column {c + 1}"
+                location = Location(r + 1, c + 1)
             else:
-                position = f"item {i + 1}"
-            return KPIErrorValue(function, str(flat[i]), argument=name, position=position)
+                location = Location(i + 1)
+            return KPIErrorValue(function, str(flat[i]), argument=name, location=location)
     return None
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from . import _coerce as c
 from ._coerce import Column
-from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
+from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError, Location
 from ._registry import kpi
 
 __all__ = ["mrr_movements", "mrr_schedule", "cohort_retention"]
@@ -145,9 +145,9 @@ def _month_text(month: int) -> str:
     return str(np.datetime64(int(month), "M"))  # months since 1970-01 -> "2026-03"
 
 
-def _position(t: c.Table, k: int, j: int) -> str:
-    """Position of column ``j`` of kept row ``k`` of a table, as the range names it."""
-    return t.grid.position((int(t.rows[k]) - 1) * t.grid.ncols + j)
+def _position(t: c.Table, k: int, j: int) -> Location:
+    """Location of column ``j`` of kept row ``k`` of a table, as the range names it."""
+    return t.grid.location((int(t.rows[k]) - 1) * t.grid.ncols + j)
 
 
 def _iso(d: np.datetime64) -> str:
@@ -450,14 +450,14 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
         k = int(np.flatnonzero(bad)[0])
         v = float(billing[k])
         raise KPIDomainError(fn, "must be a positive whole number of months (1 monthly, 3 quarterly, "
-                             "12 annual) in column 'billing months'", argument=arg, position=_position(t, k, 4),
+                             "12 annual) in column 'billing months'", argument=arg, location=_position(t, k, 4),
                              value=int(v) if v.is_integer() else v, has_value=True)
     open_ = np.isnat(end)
     bad = ~open_ & (end < start)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise KPIDomainError(fn, f"is before the start date {_iso(start[k])} in column 'end'", argument=arg,
-                             position=_position(t, k, 2), value=_iso(end[k]), has_value=True)
+                             location=_position(t, k, 2), value=_iso(end[k]), has_value=True)
 
     first = c.month_index(start)
     if through is None:

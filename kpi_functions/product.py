@@ -212,7 +212,7 @@ def stickiness(user_ids: Any, dates: Any, month: Any = None) -> float:
         arg, other = ("user_ids", "dates") if ublank[i] else ("dates", "user_ids")
         raise KPIInputError(fn, f"is blank but '{other}' is given in the same row; every activity row needs a "
                             "user and a date", argument=arg,
-                            position=_position(user_ids if ublank[i] else dates, fn, arg, i))
+                            location=_position(user_ids if ublank[i] else dates, fn, arg, i))
     keep = ~ublank
     users, d = users[keep], d[keep]
     months = d.astype("datetime64[M]")
@@ -261,7 +261,7 @@ def _stickiness_counts(dau: Any, mau: Any, fn: str) -> float:
     if over.size:
         i = int(over[0])
         raise KPIDomainError(fn, f"is more than the month's {int(m)} active users; a day's DAU cannot exceed MAU",
-                             argument="user_ids", position=_position(dau, fn, "user_ids", i), value=int(counts[i]),
+                             argument="user_ids", location=_position(dau, fn, "user_ids", i), value=int(counts[i]),
                              has_value=True)
     return float(counts[idx].mean() / m)
 
@@ -370,7 +370,7 @@ def avg_duration(starts: Any, ends: Any, unit: Any = "hours", stat: Any = "mean"
     if bad.size:
         i = int(bad[0])
         raise KPIInputError(fn, "is blank but the row has an end; every item needs its start", argument="starts",
-                            position=_position(starts, fn, "starts", i))
+                            location=_position(starts, fn, "starts", i))
     closed = ~sb & ~eb
     if not closed.any():
         raise KPIUndefinedError(fn, "has no closed items (every end is blank)", argument="ends")
@@ -382,7 +382,7 @@ def avg_duration(starts: Any, ends: Any, unit: Any = "hours", stat: Any = "mean"
         shown = (np.datetime_as_string(v, unit="m") for v in (s[k], e[k]))
         start_text, end_text = shown
         raise KPIDomainError(fn, f"is before its start {start_text}", argument="ends",
-                             position=_position(ends, fn, "ends", i), value=end_text, has_value=True)
+                             location=_position(ends, fn, "ends", i), value=end_text, has_value=True)
     if hours is None:
         ms = (e - s).astype(np.int64)
     else:

@@ -427,5 +427,5 @@ def _weights(weights: Any, ncols: int, fn: str) -> np.ndarray:
     if blank.any():
         i = int(np.flatnonzero(blank)[0])
         raise KPIInputError(fn, "is blank; every value column needs a weight", argument="weights",
-                            position=g.position(i))
+                            location=g.location(i))
     return w

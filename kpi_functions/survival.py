@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import optimize
 
 from . import _coerce as c
-from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
+from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
 from ._registry import kpi
 
 __all__ = ["survival_curve", "sbg_fit", "retention_forecast"]
@@ -63,8 +63,8 @@ def _flags(x: Any, fn: str, arg: str) -> np.ndarray:
         raise
     except KPIInputError as err:
         raise KPIInputError(fn, err.reason.split(";")[0] + "; 1 or TRUE (churned) or 0 or FALSE (still active) "
-                            "is needed", argument=arg, position=err.position, value=err.value,
-                            has_value=True) from None
+                            "is needed", argument=arg, location=err.location, position=err.position,
+                            value=err.value, has_value=True) from None
 
 
 def _check_aligned(fn: str, first: str, a: np.ndarray, other: str, b: np.ndarray) -> None:
@@ -73,9 +73,9 @@ def _check_aligned(fn: str, first: str, a: np.ndarray, other: str, b: np.ndarray
                             "the ranges must be aligned row by row", argument=other)
 
 
-def _position(x: Any, fn: str, arg: str, i: int) -> str:
-    """How to name the i-th (0-based, row by row) cell of argument ``x``: ``item 3`` or ``row 3, column 1``."""
-    return c.grid(x, fn, arg).position(i)
+def _position(x: Any, fn: str, arg: str, i: int) -> Location:
+    """Where the i-th (0-based, row by row) cell of argument ``x`` is: ``item 3`` or ``row 3, column 1``."""
+    return c.grid(x, fn, arg).location(i)
 
 
 def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray], raws: Sequence[Any]) -> np.ndarray:
@@ -92,7 +92,7 @@ def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray], ra
         given = [n for n, b in zip(names, blank[i]) if not b]
         raise KPIInputError(fn, f"is blank but {', '.join(repr(n) for n in given)} is given in the same row; "
                             "every row needs all of them", argument=names[j],
-                            position=_position(raws[j], fn, names[j], i))
+                            location=_position(raws[j], fn, names[j], i))
     return empty
 
 
@@ -291,19 +291,19 @@ def _survivors(x: Any, fn: str) -> np.ndarray:
     if idx[0] != 0 or idx.size != idx[-1] + 1:
         i = int(np.flatnonzero(np.isnan(v[: idx[-1] + 1]))[0])
         raise KPIInputError(fn, "is blank between survivor counts; every period up to the last needs a count",
-                            argument=arg, position=_position(x, fn, arg, i))
+                            argument=arg, location=_position(x, fn, arg, i))
     v = v[: idx[-1] + 1]
     if v.size < 3:
         # two parameters need two observed churn rates: with one period any alpha/(alpha+beta)
         # equal to the churn rate fits exactly
         raise KPIUndefinedError(fn, "needs the cohort size and at least two later periods", argument=arg)
     if v[0] == 0:
-        raise KPIUndefinedError(fn, "the cohort size (first count) is 0", argument=arg, position="item 1")
+        raise KPIUndefinedError(fn, "the cohort size (first count) is 0", argument=arg, location=Location(1))
     up = np.flatnonzero(np.diff(v) > 0)
     if up.size:
         i = int(up[0]) + 1
         raise KPIDomainError(fn, f"is more than the {int(v[i - 1])} survivors of the period before; survivor "
-                             "counts may not increase", argument=arg, position=_position(x, fn, arg, i),
+                             "counts may not increase", argument=arg, location=_position(x, fn, arg, i),
                              value=int(v[i]), has_value=True)
     return v
 

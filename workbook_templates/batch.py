@@ -22,16 +22,19 @@ import tempfile
 import time
 import traceback
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Task", "TaskResult", "plan", "run_task", "run_tasks", "atomic_build", "safe_component",
-           "output_name", "parse_periods", "parse_shard", "PlanError", "TEMPLATES_DIR", "SAMPLE_DIR",
-           "InProcessExecutor", "make_executor", "name_clashes"]
+from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
+
+__all__ = ["SAMPLE_DIR", "TEMPLATES_DIR", "InProcessExecutor", "PlanError", "Task", "TaskResult", "atomic_build",
+           "make_executor", "name_clashes", "output_name", "parse_periods", "parse_shard", "plan", "run_task",
+           "run_tasks", "safe_component"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
@@ -39,6 +42,8 @@ _TMP_SUFFIX = ".kpi-tmp"
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$"} | \
     {f"{p}{i}" for p in ("COM", "LPT") for i in list("123456789") + ["¹", "²", "³"]}
 MAX_COMPONENT = 60
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class PlanError(Exception):
@@ -110,7 +115,7 @@ def safe_component(value: str, limit: int = MAX_COMPONENT) -> str:
     return out
 
 
-def output_name(template: str, segment: tuple[str, str] | None, period: str | None) -> str:
+def output_name(template: str, segment: tuple[str, str | None] | None, period: str | None) -> str:
     name = template
     if segment is not None:
         value = "" if segment[1] is None else segment[1]  # blank: "blank-<hash>", never a real value's name
@@ -255,7 +260,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
          periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
          shard: tuple[int, int] | None = None, source: str | None = None) -> list[Task]:
     """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
-    from .context import all_months, segment_values
+    from .context import ScopeError, all_months, segment_values
     from .reports import get_report
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -277,12 +282,12 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
     names = list(dict.fromkeys(n for s in specs for n in s.datasets))
     months = all_months(tables, [n for n in names if n in tables])
     period_list = parse_periods(periods, months)
-    segments: list[tuple[str, str] | None] = [None]
+    segments: list[tuple[str, str | None] | None] = [None]
     if by:
         col = by.strip()
         try:
             values = segment_values(tables, col)
-        except Exception as err:
+        except ScopeError as err:  # no data set has the column (anything else is a bug, not a usage error)
             raise PlanError(f"--by {by!r}: {err}") from None
         if not values:
             raise PlanError(f"--by {by!r}: the column holds no values")
@@ -365,22 +370,6 @@ def unknown_kpis(spec: Any) -> list[str]:
 # --------------------------------------------------------------------------
 # Running one task
 # --------------------------------------------------------------------------
-_CACHE: dict[str, tuple[tuple, Any]] = {}
-
-
-def load_cached(data_dir: str) -> tuple[dict, dict]:
-    """Load (and check) every data file of ``data_dir`` once per process; reloaded when a file changes."""
-    from .data import file_signature, load_all
-
-    sig = file_signature(Path(data_dir))
-    hit = _CACHE.get(data_dir)
-    if hit is not None and hit[0] == sig:
-        return hit[1]
-    loaded = load_all(Path(data_dir))
-    _CACHE[data_dir] = (sig, loaded)
-    return loaded
-
-
 def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
                  namespace: str | None = None, _write: Callable[..., Any] | None = None) -> Any:
     """Build into a temporary file next to ``out_path``, then move it into place in one step."""
@@ -415,10 +404,37 @@ def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
     return result
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+def _read_umask() -> int | None:
+    """The process umask as the kernel reports it (Linux 4.7+), read without changing it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _import_umask() -> int:
+    """The umask when this module is imported. Where the kernel does not report it, it is set
+    and restored, once, here — never around a write (a threaded worker building reports must
+    never find the process umask at 0)."""
+    mask = _read_umask()
+    if mask is None:
+        mask = os.umask(0)
+        os.umask(mask)
     return mask
+
+
+_IMPORT_UMASK = _import_umask()
+
+
+def _umask() -> int:
+    """The umask for a report's mode: the current one where the kernel reports it, else the
+    one read when this module was imported. The process umask is never changed here."""
+    mask = _read_umask()
+    return _IMPORT_UMASK if mask is None else mask
 
 
 def clean_stale_temp(out_dir: Path, older_than: float = 3600.0) -> list[Path]:
@@ -469,7 +485,7 @@ def run_task(task: Task) -> TaskResult:
                           list(dict.fromkeys(data.notices + result.warnings)), head)
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError) as err:
         return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
-    except Exception as err:  # a bug or an unexpected input: report it, keep the other reports going
+    except Exception as err:  # noqa: BLE001 - a bug: reported as unexpected, with its traceback; the run goes on
         if _os_error(err):  # the file system refused (full disk, read-only): one line, no traceback
             return TaskResult(task, False, None, time.perf_counter() - t0,
                               f"cannot write {task.out_path}: {_reason(err)}; the previous report, if any, "
@@ -485,12 +501,12 @@ def run_task(task: Task) -> TaskResult:
 class InProcessExecutor(cf.Executor):
     """Runs each task in the calling process when submitted (``--jobs 1``)."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
-        f: cf.Future = cf.Future()
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> cf.Future[_T]:
+        f: cf.Future[_T] = cf.Future()
         try:
             f.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # pragma: no cover - run_task never raises
-            f.set_exception(err)
+        except Exception as err:  # noqa: BLE001 - handed to the caller through the future, as a pool does
+            f.set_exception(err)  # (Ctrl-C and SystemExit are not: they stop the run here and now)
         return f
 
 
@@ -516,15 +532,11 @@ def run_tasks(tasks: list[Task], executor: cf.Executor,
         i = futures[fut]
         try:
             r = fut.result()
-        except BaseException as err:  # the worker died (killed, out of memory)
+        except Exception as err:  # noqa: BLE001 - the worker died (killed, out of memory) or the executor failed;
+            # run_task itself never raises an Exception, and Ctrl-C or SystemExit stop the run
             r = TaskResult(tasks[i], False, None, 0.0, f"the worker process failed: {type(err).__name__}: {err}")
         results[i] = r
         if on_result is not None:
             on_result(r)
     return [r for r in results if r is not None]
 
-
-def iter_months(tables: dict, names: list[str]) -> Iterator[pd.Timestamp]:  # pragma: no cover - helper
-    from .context import all_months
-
-    yield from all_months(tables, names)

@@ -37,7 +37,7 @@ class ScopeError(Exception):
 class ReportData:
     tables: dict[str, Table]
     report_month: pd.Timestamp
-    segment: tuple[str, str] | None = None
+    segment: tuple[str, str | None] | None = None  #: (column, value); value None: the rows left blank
     source: str = ""  #: where the data came from (shown in the notes)
     notices: list[str] = field(default_factory=list)
     first_month: pd.Timestamp | None = None
@@ -106,7 +106,7 @@ def all_months(tables: dict[str, Table], names) -> list[pd.Timestamp]:
     return month_range(lo, hi)
 
 
-def scope(tables: dict[str, Table], names, segment: tuple[str, str] | None,
+def scope(tables: dict[str, Table], names, segment: tuple[str, str | None] | None,
           month: pd.Timestamp | None, source: str = "") -> ReportData:
     """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`."""
     names = list(names)

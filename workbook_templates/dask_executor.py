@@ -29,8 +29,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["DaskUnavailable", "dask_executor", "probe_worker"]
 

@@ -14,9 +14,9 @@ import datetime as _dt
 import math
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -26,13 +26,16 @@ from kpi_functions._coerce import parse_iso
 
 from .schema import DATASETS, ColumnSchema, Dataset
 
-__all__ = ["RowIssue", "Table", "DataError", "find_files", "load_dataset", "load_all", "MAX_TEXT", "MAX_ROWS"]
+__all__ = ["MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all", "load_dataset"]
 
 #: Excel's limits: characters in a cell, rows in a sheet (minus the header).
 MAX_TEXT = 32767
 MAX_ROWS = 1_048_575
 MAX_COLUMNS = 16_384  #: columns in a sheet
 _ERRORS = EXCEL_ERRORS
+
+
+_NOT_GIVEN = np.zeros(0, dtype=bool)
 
 
 class DataError(Exception):
@@ -64,21 +67,21 @@ class Table:
     rows: np.ndarray  #: spreadsheet row number of each df row in its file
     file: str  #: file name as shown in messages
     issues: list[RowIssue] = field(default_factory=list)
-    bad: np.ndarray | None = None  #: bool per row: the row has an issue
+    bad: np.ndarray = field(default_factory=lambda: _NOT_GIVEN)  #: bool per row: the row has an issue
     notices: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.bad is None:
+        if self.bad is _NOT_GIVEN or self.bad is None:  # not given: no row has an issue
             self.bad = np.zeros(len(self.df), dtype=bool)
 
-    def subset(self, mask: np.ndarray) -> "Table":
+    def subset(self, mask: np.ndarray) -> Table:
         mask = np.asarray(mask, dtype=bool)
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
                      issues, self.bad[mask], list(self.notices))
 
-    def replace_df(self, df: pd.DataFrame) -> "Table":
+    def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
                      self.bad, list(self.notices))
 
@@ -303,154 +306,170 @@ def _show(v: object) -> str:
     return t if len(t) <= 40 else t[:37] + "..."
 
 
+#: ``flag(indexes, message_of)``: mark those rows bad, each with its issue
+_Flag = Callable[[Iterable[int], Callable[[int], str]], None]
+
+
 def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
                   issues: list[RowIssue], bad: np.ndarray) -> pd.Series:
     blank = _blank_mask(s)
-    values = s.to_numpy(dtype=object)
-    n = len(s)
 
-    def flag(idx: Iterable[int], msg_of) -> None:
+    def flag(idx: Iterable[int], msg_of: Callable[[int], str]) -> None:
         for i in idx:
             bad[i] = True
             issues.append(RowIssue(file, int(rows[i]), col.name, msg_of(i)))
 
     if col.required and blank.any():
         flag(np.flatnonzero(blank), lambda i: "is blank; a value is required")
-
     if col.type in ("number", "integer"):
-        out = np.full(n, np.nan)
-        nb = np.flatnonzero(~blank)
-        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
-            badi = np.array([], dtype=int)
-        elif _all_str(s) and file.lower().endswith(".csv"):
-            t = s.iloc[nb].str.strip()
-            parsed = np.array(pd.to_numeric(t, errors="coerce"), dtype=float)
-            special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
-            parsed[special] = np.nan
-            badi = nb[np.isnan(parsed)]
-            out[nb] = parsed
-        else:
-            raw = values[nb]
-            parsed = np.full(nb.size, np.nan)
-            badi = []
-            text_source = _is_text_series(s)
-            for k, v in enumerate(raw):
-                if isinstance(v, (bool, np.bool_)):
-                    badi.append(k)
-                elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-                    parsed[k] = float(v)
-                elif isinstance(v, str) and file.lower().endswith(".csv"):
-                    t = v.strip()
-                    try:
-                        f = float(t)
-                    except ValueError:
-                        badi.append(k)
-                        continue
-                    if t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
-                        badi.append(k)
-                        continue
-                    parsed[k] = f
-                else:
-                    badi.append(k)
-            out[nb] = parsed
-            badi = nb[np.array(badi, dtype=int)] if badi else np.array([], dtype=int)
-            del text_source
-
-        def not_number(i: int) -> str:
-            v = values[i]
-            if isinstance(v, str) and v.strip() in _ERRORS:
-                return f"holds the error {v.strip()}"
-            if isinstance(v, str) and not file.lower().endswith(".csv"):
-                return f"{_show(v)} is text; a number is needed (numbers stored as text are text)"
-            return f"{_show(v)} is not a number"
-
-        flag(badi, not_number)
-        ok = ~np.isnan(out)
-        inf = np.flatnonzero(ok & ~np.isfinite(out))
-        flag(inf, lambda i: f"{out[i]} is not a finite number")
-        out[inf] = np.nan
-        ok = np.isfinite(out)
-        if col.type == "integer":
-            frac = np.flatnonzero(ok & (out != np.floor(np.where(ok, out, 0))))
-            flag(frac, lambda i: f"{out[i]:g} is not a whole number")
-            out[frac] = np.nan
-        if col.min is not None:
-            lo = np.flatnonzero(ok & (out < col.min))
-            flag(lo, lambda i: f"{out[i]:g} is below the minimum {col.min:g}")
-            out[lo] = np.nan
-        if col.max is not None:
-            hi = np.flatnonzero(np.isfinite(out) & (out > col.max))
-            flag(hi, lambda i: f"{out[i]:g} is above the maximum {col.max:g}")
-            out[hi] = np.nan
-        return pd.Series(out, name=col.name)
-
+        return _parse_numbers(s, col, file, blank, flag)
     if col.type in ("date", "datetime", "month"):
-        # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
-        # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
-        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ms]")
-        nb = np.flatnonzero(~blank)
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):  # Parquet timestamps in any unit, with or without a zone
-            ser = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
-            out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
-            badi = []
-        else:
-            raw = values[nb]
-            badi = []
-            strs_k, strs_v = [], []
-            for k, v in enumerate(raw):
-                if isinstance(v, pd.Timestamp):
-                    out[nb[k]] = (v.tz_localize(None) if v.tz is not None else v).to_datetime64().astype("datetime64[ms]")
-                elif isinstance(v, _dt.datetime):
-                    out[nb[k]] = np.datetime64(v.replace(tzinfo=None), "ms")
-                elif isinstance(v, _dt.date):
-                    out[nb[k]] = np.datetime64(v, "D").astype("datetime64[ms]")
-                elif isinstance(v, str):
-                    strs_k.append(k)
-                    strs_v.append(v.strip())
-                else:
-                    badi.append(k)
-            if strs_v:
-                parsed, not_a_date = parse_iso(pd.Series(strs_v, dtype=object))
-                ok = ~not_a_date
-                if col.type == "date":  # a date column takes a date, not a time of day
-                    has_time = ok & (parsed != parsed.astype("datetime64[D]").astype("datetime64[ms]"))
-                    for j in np.flatnonzero(has_time):
-                        badi.append(strs_k[j])
-                    ok &= ~has_time
-                pk = np.array(strs_k)
-                out[nb[pk[ok]]] = parsed[ok]
-                badi.extend(pk[~ok].tolist())
-            badi = nb[np.array(sorted(badi), dtype=int)] if badi else np.array([], dtype=int)
-        what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
-                "month": "a month such as 2026-03"}[col.type]
+        return _parse_dates(s, col, blank, flag)
+    return _parse_texts(s, col, file, blank, flag)
 
-        def not_date(i: int) -> str:
-            v = values[i]
-            if isinstance(v, str) and v.strip() in _ERRORS:
-                return f"holds the error {v.strip()}"
-            return f"{_show(v)} is not {what}"
 
-        flag(badi, not_date)
-        ok = ~np.isnat(out)
-        oor = np.flatnonzero(ok & ((out < _FIRST_SHEET_DATE) | (out >= _AFTER_LAST_SHEET_DATE)))
+def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag) -> pd.Series:
+    values = s.to_numpy(dtype=object)
+    out = np.full(len(s), np.nan)
+    nb = np.flatnonzero(~blank)
+    badi: np.ndarray
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
+        badi = np.array([], dtype=int)
+    elif _all_str(s) and file.lower().endswith(".csv"):
+        t = s.iloc[nb].str.strip()
+        parsed = np.array(pd.to_numeric(t, errors="coerce"), dtype=float)
+        special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
+        parsed[special] = np.nan
+        badi = nb[np.isnan(parsed)]
+        out[nb] = parsed
+    else:
+        raw = values[nb]
+        parsed = np.full(nb.size, np.nan)
+        bad_k: list[int] = []
+        for k, v in enumerate(raw):
+            if isinstance(v, (bool, np.bool_)):
+                bad_k.append(k)
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                parsed[k] = float(v)
+            elif isinstance(v, str) and file.lower().endswith(".csv"):
+                t = v.strip()
+                try:
+                    f = float(t)
+                except ValueError:
+                    bad_k.append(k)
+                    continue
+                if t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+                    bad_k.append(k)
+                    continue
+                parsed[k] = f
+            else:
+                bad_k.append(k)
+        out[nb] = parsed
+        badi = nb[np.array(bad_k, dtype=int)] if bad_k else np.array([], dtype=int)
 
-        def outside(i: int) -> str:
-            v = values[i]
-            shown = _show(v) if isinstance(v, str) else str(out[i].astype("datetime64[D]" if col.type != "datetime"
-                                                                           else "datetime64[s]"))
-            return f"{shown} is outside the dates a spreadsheet can hold (1900-03-01 to 9999-12-31)"
+    def not_number(i: int) -> str:
+        v = values[i]
+        if isinstance(v, str) and v.strip() in _ERRORS:
+            return f"holds the error {v.strip()}"
+        if isinstance(v, str) and not file.lower().endswith(".csv"):
+            return f"{_show(v)} is text; a number is needed (numbers stored as text are text)"
+        return f"{_show(v)} is not a number"
 
-        flag(oor, outside)
-        out[oor] = np.datetime64("NaT")
-        if col.type == "month":
-            out = out.astype("datetime64[M]").astype("datetime64[ms]")
-        return pd.Series(out, name=col.name)
+    flag(badi, not_number)
+    ok = ~np.isnan(out)
+    inf = np.flatnonzero(ok & ~np.isfinite(out))
+    flag(inf, lambda i: f"{out[i]} is not a finite number")
+    out[inf] = np.nan
+    ok = np.isfinite(out)
+    if col.type == "integer":
+        frac = np.flatnonzero(ok & (out != np.floor(np.where(ok, out, 0))))
+        flag(frac, lambda i: f"{out[i]:g} is not a whole number")
+        out[frac] = np.nan
+    lowest, highest = col.min, col.max
+    if lowest is not None:
+        lo = np.flatnonzero(ok & (out < lowest))
+        flag(lo, lambda i: f"{out[i]:g} is below the minimum {lowest:g}")
+        out[lo] = np.nan
+    if highest is not None:
+        hi = np.flatnonzero(np.isfinite(out) & (out > highest))
+        flag(hi, lambda i: f"{out[i]:g} is above the maximum {highest:g}")
+        out[hi] = np.nan
+    return pd.Series(out, name=col.name)
 
-    # id and text
-    out = np.empty(n, dtype=object)
+
+def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag) -> pd.Series:
+    # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
+    # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
+    values = s.to_numpy(dtype=object)
+    out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ms]")
+    nb = np.flatnonzero(~blank)
+    badi: np.ndarray
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):  # Parquet timestamps in any unit, with or without a zone
+        ser = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
+        out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
+        badi = np.array([], dtype=int)
+    else:
+        raw = values[nb]
+        bad_k: list[int] = []
+        strs_k: list[int] = []
+        strs_v: list[str] = []
+        for k, v in enumerate(raw):
+            if isinstance(v, pd.Timestamp):
+                out[nb[k]] = (v.tz_localize(None) if v.tz is not None else v).to_datetime64().astype("datetime64[ms]")
+            elif isinstance(v, _dt.datetime):
+                out[nb[k]] = np.datetime64(v.replace(tzinfo=None), "ms")
+            elif isinstance(v, _dt.date):
+                out[nb[k]] = np.datetime64(v, "D").astype("datetime64[ms]")
+            elif isinstance(v, str):
+                strs_k.append(k)
+                strs_v.append(v.strip())
+            else:
+                bad_k.append(k)
+        if strs_v:
+            parsed, not_a_date = parse_iso(pd.Series(strs_v, dtype=object))
+            ok = ~not_a_date
+            if col.type == "date":  # a date column takes a date, not a time of day
+                has_time = ok & (parsed != parsed.astype("datetime64[D]").astype("datetime64[ms]"))
+                for j in np.flatnonzero(has_time):
+                    bad_k.append(strs_k[j])
+                ok &= ~has_time
+            pk = np.array(strs_k)
+            out[nb[pk[ok]]] = parsed[ok]
+            bad_k.extend(pk[~ok].tolist())
+        badi = nb[np.array(sorted(bad_k), dtype=int)] if bad_k else np.array([], dtype=int)
+    what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
+            "month": "a month such as 2026-03"}[col.type]
+
+    def not_date(i: int) -> str:
+        v = values[i]
+        if isinstance(v, str) and v.strip() in _ERRORS:
+            return f"holds the error {v.strip()}"
+        return f"{_show(v)} is not {what}"
+
+    flag(badi, not_date)
+    ok = ~np.isnat(out)
+    oor = np.flatnonzero(ok & ((out < _FIRST_SHEET_DATE) | (out >= _AFTER_LAST_SHEET_DATE)))
+
+    def outside(i: int) -> str:
+        v = values[i]
+        shown = _show(v) if isinstance(v, str) else str(out[i].astype("datetime64[D]" if col.type != "datetime"
+                                                                       else "datetime64[s]"))
+        return f"{shown} is outside the dates a spreadsheet can hold (1900-03-01 to 9999-12-31)"
+
+    flag(oor, outside)
+    out[oor] = np.datetime64("NaT")
+    if col.type == "month":
+        out = out.astype("datetime64[M]").astype("datetime64[ms]")
+    return pd.Series(out, name=col.name)
+
+
+def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag) -> pd.Series:
+    """Identifiers and text."""
+    values = s.to_numpy(dtype=object)
+    out = np.empty(len(s), dtype=object)
     out[:] = None
-    badi = []
+    problems: dict[int, str] = {}
     todo = np.flatnonzero(~blank)
     if _all_str(s):
         t = s.iloc[todo]
@@ -461,46 +480,41 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
         ok = ~(long_ | err)
         out[todo[ok]] = t.to_numpy(dtype=object)[ok]
         todo = todo[~ok]
-        values = np.where(blank, None, s.to_numpy(dtype=object))
+        values = np.asarray(np.where(blank, None, s.to_numpy(dtype=object)))
         if col.type == "id":
             values[todo] = [v.strip() for v in values[todo]]
-    for i in todo:
+    needed = "an identifier" if col.type == "id" else "text"
+    for i in todo.tolist():
         v = values[i]
         if isinstance(v, str):
-            t = v if col.type == "text" else v.strip()
-            if col.type == "id" and t in _ERRORS:
-                badi.append((i, f"holds the error {t}"))
+            text = v if col.type == "text" else v.strip()
+            if col.type == "id" and text in _ERRORS:
+                problems[i] = f"holds the error {text}"
                 continue
-            if len(t) > MAX_TEXT:
-                badi.append((i, f"has {len(t)} characters; a cell holds at most {MAX_TEXT}"))
+            if len(text) > MAX_TEXT:
+                problems[i] = f"has {len(text)} characters; a cell holds at most {MAX_TEXT}"
                 continue
-            out[i] = t
+            out[i] = text
         elif isinstance(v, (bool, np.bool_)):
-            badi.append((i, f"{v!r} is a boolean; {'an identifier' if col.type == 'id' else 'text'} is needed"))
-        elif isinstance(v, (int, np.integer)):
-            out[i] = str(int(v))
-        elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+            problems[i] = f"{v!r} is a boolean; {needed} is needed"
+        elif isinstance(v, (int, np.integer)) or (
+                isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer()):
             out[i] = str(int(v))
         elif col.type == "text" and isinstance(v, (float, np.floating)) and math.isfinite(v):
             out[i] = repr(float(v))
         else:
-            badi.append((i, f"{_show(v)} is not {'an identifier' if col.type == 'id' else 'text'}"))
-    for i, msg in badi:
-        bad[i] = True
-        issues.append(RowIssue(file, int(rows[i]), col.name, msg))
+            problems[i] = f"{_show(v)} is not {needed}"
+    flag(problems, problems.__getitem__)
     if col.choices:
-        for i in np.flatnonzero(~blank):
-            if out[i] is not None and out[i] not in col.choices:
-                bad[i] = True
-                issues.append(RowIssue(file, int(rows[i]), col.name,
-                                       f"{_show(out[i])} is not one of {', '.join(col.choices)}"))
+        choices = col.choices
+        flag((i for i in np.flatnonzero(~blank).tolist() if out[i] is not None and out[i] not in choices),
+             lambda i: f"{_show(out[i])} is not one of {', '.join(choices)}")
     return pd.Series(out, name=col.name, dtype=object)
 
 
 def load_dataset(ds: Dataset, path: Path) -> Table:
     """Read and check one data file."""
     raw, first_row = _read_raw(path)
-    given_rows = first_row if isinstance(first_row, np.ndarray) else None
     file = path.name
     issues: list[RowIssue] = []
     notices: list[str] = []
@@ -511,11 +525,7 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
         if key in norm:
             raise DataError(f"{file}: column {c!r} appears twice")
         norm[key] = c
-    missing = []
-    for col in ds.columns:
-        if col.name not in norm:
-            if col.required:
-                missing.append(col.name)
+    missing = [col.name for col in ds.columns if col.name not in norm and col.required]
     if missing:
         raise DataError(f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(ds.column_names)}")
     extra = [str(c) for k, c in norm.items() if k not in ds.column_names]
@@ -524,7 +534,7 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
     n = len(raw)
     if n > MAX_ROWS:
         raise DataError(f"{file}: {n} rows; a worksheet holds at most {MAX_ROWS}")
-    rows = given_rows if given_rows is not None else np.arange(first_row, first_row + n)
+    rows = first_row if isinstance(first_row, np.ndarray) else np.arange(first_row, first_row + n)
     # rows blank in every cell are layout, not data (a trailing empty line); keep them out quietly only when
     # every column is blank — they hold nothing that could be dropped
     if n:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-__all__ = ["build_templates", "SOURCE_LABEL"]
+__all__ = ["SOURCE_LABEL", "build_templates"]
 
 SOURCE_LABEL = "bundled sample data (synthetic SaaS company)"
 
@@ -36,7 +36,7 @@ def build_templates(out_dir: Path | None = None, keys: list[str] | None = None) 
 
 
 def main() -> None:  # pragma: no cover
-    for key, p in build_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else None).items():
+    for p in build_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else None).values():
         print(p)
 
 

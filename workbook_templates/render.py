@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["soffice", "convert", "render_pdf", "render_png", "CSV_ALL_SHEETS"]
+__all__ = ["CSV_ALL_SHEETS", "convert", "render_pdf", "render_png", "soffice"]
 
 #: CSV export of every sheet, cell contents as shown (formatted), UTF-8
 CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
@@ -48,14 +48,14 @@ def convert(files: list[Path], target: str, out_dir: Path, *, recalc: bool = Fal
         cmd = [exe, f"-env:UserInstallation={Path(prof).as_uri()}", "--headless", "--norestore",
                "--convert-to", target, "--outdir", str(out_dir), *map(str, files)]
         env = dict(os.environ, SAL_USE_VCLPLUGIN="svp")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"soffice failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
 
 
 def render_pdf(xlsx: Path, out_dir: Path, pages: str = "1") -> Path:
     """PDF of the first page(s) — the report sheet — of a workbook."""
-    convert([xlsx], 'pdf:calc_pdf_Export:{"PageRange":{"type":"string","value":"%s"}}' % pages, out_dir)
+    convert([xlsx], 'pdf:calc_pdf_Export:{"PageRange":{"type":"string","value":"' + pages + '"}}', out_dir)
     pdf = out_dir / (Path(xlsx).stem + ".pdf")
     if not pdf.exists():
         raise RuntimeError(f"LibreOffice wrote no PDF for {xlsx}")
@@ -76,7 +76,7 @@ def render_png(pdf: Path, out_png: Path, dpi: int = 110, page: int = 1) -> Path:
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tooling
     """Build the demo reports and write docs/<report>.png screenshots of their first page."""
-    from .batch import SAMPLE_DIR, run_task, plan
+    from .batch import SAMPLE_DIR, plan, run_task
     from .make_templates import SOURCE_LABEL
     from .reports import REPORTS
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tool
     with tempfile.TemporaryDirectory() as tmp:
         for t in plan(list(REPORTS), SAMPLE_DIR, Path(tmp), source=SOURCE_LABEL):
             r = run_task(t)
-            if not r.ok:
+            if not r.ok or r.path is None:
                 raise SystemExit(r.error)
             pdf = render_pdf(Path(r.path), Path(tmp) / "pdf", pages="1-2")
             print(render_png(pdf, docs / f"report_{t.template}.png"))

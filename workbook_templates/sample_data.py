@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["generate", "write_csvs", "SAMPLE_DIR", "FIRST_MONTH", "MONTHS"]
+__all__ = ["FIRST_MONTH", "MONTHS", "SAMPLE_DIR", "generate", "write_csvs"]
 
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
 FIRST_MONTH = pd.Timestamp("2024-01-01")
@@ -111,8 +111,8 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
         def amount(t: str, s: int, b: int) -> float:
             return round(PRICE[t] * s * b * (1 - DISCOUNT[b]), 2)
 
-        def open_row(t: str, s: int, b: int, d: pd.Timestamp) -> dict:
-            r = {"customer_id": row["customer_id"], "start_date": d, "end_date": pd.NaT,
+        def open_row(t: str, s: int, b: int, d: pd.Timestamp, customer_id: str = row["customer_id"]) -> dict:
+            r = {"customer_id": customer_id, "start_date": d, "end_date": pd.NaT,
                  "amount": amount(t, s, b), "billing_months": b, "plan": f"{t} ({s} seats)"}
             subs.append(r)
             return r
@@ -239,7 +239,7 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     csat.insert(0, "response_id", [f"R{k + 1:06d}" for k in range(len(csat))])
 
     # --------------------------------------------------------------- marketing
-    first_mrr = {}
+    first_mrr: dict[str, float] = {}
     for r in sub.itertuples():
         first_mrr.setdefault(r.customer_id, r.amount / r.billing_months)
     cust["first_mrr"] = cust["customer_id"].map(first_mrr)
@@ -263,16 +263,16 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
                     c = int(grouped["customers"].get(key, 0))
                     mrr0 = float(grouped["mrr"].get(key, 0.0))
                     v2l, l2m, m2s, s2c = (x * rng.uniform(0.85, 1.15) for x in conv[ch])
-                    sql = max(c, int(round((c + rng.uniform(0.5, 2.0)) / s2c)))
-                    mql = max(sql, int(round(sql / m2s)))
-                    leads = max(mql, int(round(mql / l2m)))
-                    visitors = max(leads, int(round(leads / v2l)))
+                    sql = max(c, round((c + rng.uniform(0.5, 2.0)) / s2c))
+                    mql = max(sql, round(sql / m2s))
+                    leads = max(mql, round(mql / l2m))
+                    visitors = max(leads, round(leads / v2l))
                     spend = round(visitors * cost_per_visitor[ch] * rng.uniform(0.9, 1.1)
                                   * {"Starter": 1.0, "Growth": 1.5, "Enterprise": 3.0}[tier], 2)
                     followers = None
                     if ch in audience:
                         audience_share = audience[ch] * rp * tp * (1.045 ** i) * rng.uniform(0.98, 1.02)
-                        followers = int(round(audience_share))
+                        followers = round(audience_share)
                     mk.append({"month": _month(i), "channel": ch, "region": reg, "plan_tier": tier,
                                "spend": spend, "visitors": visitors, "leads": leads, "mql": mql, "sql": sql,
                                "customers": c, "revenue": round(mrr0 * 12, 2), "followers": followers})
@@ -305,8 +305,9 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
             continue
         users = 1 + (1 if tier_arr[k] == "Enterprise" or rng.uniform() < 0.15 else 0)
         for u in range(users):
-            p = rng.beta(1.4, 7.0)  # daily activity propensity
-            on = active_mask[k, month_of_day] & (rng.uniform(size=days.size) < np.where(weekday, p, p * 0.25))
+            propensity = rng.beta(1.4, 7.0)  # of activity on a day
+            on = active_mask[k, month_of_day] & (rng.uniform(size=days.size)
+                                                 < np.where(weekday, propensity, propensity * 0.25))
             d = days[on]
             rows_u.append(np.full(d.size, f"U{k + 1:05d}-{u + 1}"))
             rows_d.append(d.to_numpy())
@@ -358,8 +359,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--months", type=int, default=MONTHS)
     a = ap.parse_args(argv)
-    for name, p in write_csvs(a.out, a.seed, a.months).items():
-        print(f"{p}  {sum(1 for _ in open(p, encoding='utf-8')) - 1} rows")
+    for p in write_csvs(a.out, a.seed, a.months).values():
+        with open(p, encoding="utf-8") as fh:
+            print(f"{p}  {sum(1 for _ in fh) - 1} rows")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ColumnSchema", "Dataset", "DATASETS", "get_dataset", "TYPES", "schema_markdown"]
+__all__ = ["DATASETS", "TYPES", "ColumnSchema", "Dataset", "get_dataset", "schema_markdown"]
 
 #: Column types: what the loader accepts and how the builder writes the cells.
 TYPES = {

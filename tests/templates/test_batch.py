@@ -350,7 +350,7 @@ def test_a_killed_run_leaves_the_previous_report_intact(small, tmp_path):
         builder.xlsxwriter.Workbook.close = close
         batch.run_task(batch.Task("marketing_funnel", {str(small)!r}, {str(out / "marketing_funnel.xlsx")!r}))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, check=False)
     assert proc.returncode == -signal.SIGKILL
     assert (out / "marketing_funnel.xlsx").read_bytes() == before
     leftovers = [p for p in out.iterdir() if p.name != "marketing_funnel.xlsx"]
@@ -445,3 +445,70 @@ def test_values_that_differ_only_in_case_or_unicode_form_never_share_a_file(smal
     d2 = _with_regions(small, tmp_path / "d2", clashing, reverse=True)
     again = {t.segment[1]: Path(t.out_path).name for t in batch.plan(["customer_experience"], d2, out, by="region")}
     assert {v: by_label[f"region = {v}"] for v in values} == again
+
+
+# --------------------------------------------------------------------------
+# No process-global surprises: bugs stay bugs, the umask is left alone
+# --------------------------------------------------------------------------
+def test_a_bug_in_one_report_is_reported_as_unexpected_with_its_traceback_and_the_run_goes_on(
+        small, tmp_path, monkeypatch):
+    from workbook_templates import builder
+
+    real = builder.evaluate
+
+    def buggy(spec, *args, **kwargs):
+        if spec.key == "marketing_funnel":
+            raise KeyError("a bug, not an input error")
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(builder, "evaluate", buggy)
+    res = run_task(Task("marketing_funnel", str(small), str(tmp_path / "m.xlsx")))
+    assert not res.ok and res.error.startswith("unexpected KeyError: 'a bug, not an input error'")
+    assert "Traceback" in res.error
+    out = tmp_path / "out"
+    r = invoke("build", "marketing_funnel", "customer_experience", "--data", str(small), "--out", str(out),
+               "--no-progress")
+    assert r.exit_code == 1, r.output
+    assert [p.name for p in out.glob("*.xlsx")] == ["customer_experience.xlsx"]
+    assert "unexpected KeyError" in r.output
+
+
+def test_a_bug_while_splitting_by_a_column_is_not_a_usage_error(small, tmp_path, monkeypatch):
+    from workbook_templates import context
+
+    def buggy(tables, column):
+        raise TypeError("a bug in segment_values")
+
+    monkeypatch.setattr(context, "segment_values", buggy)
+    with pytest.raises(TypeError, match="a bug in segment_values"):
+        batch.plan(["marketing_funnel"], small, tmp_path, by="region")
+    monkeypatch.undo()
+    with pytest.raises(PlanError, match="--by 'no_such_column': no data set has a column 'no_such_column'"):
+        batch.plan(["marketing_funnel"], small, tmp_path, by="no_such_column")
+
+
+def test_ctrl_c_stops_an_in_process_run_instead_of_failing_one_report():
+    def interrupted():
+        raise KeyboardInterrupt
+
+    ex = batch.InProcessExecutor()
+    with pytest.raises(KeyboardInterrupt):
+        ex.submit(interrupted)
+    assert isinstance(ex.submit(lambda: 1 / 0).exception(), ZeroDivisionError)  # an error goes into the future
+
+
+def test_a_report_gets_an_ordinary_file_mode_without_the_umask_being_touched(small, tmp_path, monkeypatch):
+    """Regression: each write set the process umask to 0 and back to read it — a race on a
+    threaded Dask worker, where another thread's files were created meanwhile with mode 0666."""
+    old = os.umask(0o027)
+    try:
+        def no(mask):
+            raise AssertionError("the process umask was changed while building a report")
+
+        monkeypatch.setattr(os, "umask", no)
+        res = run_task(Task("marketing_funnel", str(small), str(tmp_path / "m.xlsx")))
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert res.ok, res.error
+    assert (tmp_path / "m.xlsx").stat().st_mode & 0o777 == 0o640
