@@ -1,20 +1,32 @@
 """``kpi serve`` (the Office.js backend) and ``kpi lite`` (files for xlwings Lite).
 
-Registered on the shared ``kpi`` Typer app. Nothing heavy is imported here:
-xlwings must not be imported before ``kpi serve`` has switched it to server
-mode, so the server module is imported inside the command.
+:func:`make_app` builds the part's Typer app (no callback); the ``kpi`` console
+script (:mod:`kpi_cli.main`) adds its commands at the top level and tells
+``kpi serve`` where the installed report templates are. Nothing heavy is
+imported here: xlwings must not be imported before ``kpi serve`` has switched
+it to server mode, so the server's app is imported inside the command.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from kpi_cli.main import app
-
 from . import naming
+from .server.config import (
+    DEFAULT_CLIENT_TIMEOUT,
+    DEFAULT_HOST,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_PORT,
+    DEFAULT_WORKERS,
+    ServerConfig,
+)
+
+__all__ = ["app", "lite", "make_app", "serve"]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -22,47 +34,53 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", envvar="KPI_HOST", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", envvar="KPI_PORT", help="Port to listen on."),
-    certfile: Path | None = typer.Option(
-        None, "--certfile", envvar="KPI_CERTFILE", help="TLS certificate (PEM). Office.js add-ins need HTTPS."
-    ),
-    keyfile: Path | None = typer.Option(None, "--keyfile", envvar="KPI_KEYFILE", help="TLS private key (PEM)."),
-    allowed_origins: str = typer.Option(
-        "", "--allowed-origins", envvar="KPI_ALLOWED_ORIGINS",
+    host: Annotated[str, typer.Option("--host", envvar="KPI_HOST", help="Interface to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option("--port", envvar="KPI_PORT", help="Port to listen on.")] = DEFAULT_PORT,
+    certfile: Annotated[Path | None, typer.Option(
+        "--certfile", envvar="KPI_CERTFILE", help="TLS certificate (PEM). Office.js add-ins need HTTPS.",
+    )] = None,
+    keyfile: Annotated[Path | None, typer.Option(
+        "--keyfile", envvar="KPI_KEYFILE", help="TLS private key (PEM).",
+    )] = None,
+    allowed_origins: Annotated[str, typer.Option(
+        "--allowed-origins", envvar="KPI_ALLOWED_ORIGINS",
         help="Comma-separated origins allowed by CORS (e.g. https://excel.officeapps.live.com); default: none.",
-    ),
-    token: str | None = typer.Option(
-        None, "--token", envvar="KPI_TOKEN",
+    )] = "",
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="KPI_TOKEN",
         help="Require 'Authorization: Bearer <token>' on function calls (prefer the KPI_TOKEN variable).",
-    ),
-    max_request_bytes: int = typer.Option(
-        8 * 1024 * 1024, "--max-request-bytes", envvar="KPI_MAX_REQUEST_BYTES",
+    )] = None,
+    max_request_bytes: Annotated[int, typer.Option(
+        "--max-request-bytes", envvar="KPI_MAX_REQUEST_BYTES",
         help="Largest request body accepted; bigger requests get 413.",
-    ),
-    namespace: str = typer.Option(
-        "", "--namespace", envvar="KPI_NAMESPACE",
+    )] = DEFAULT_MAX_REQUEST_BYTES,
+    namespace: Annotated[str, typer.Option(
+        "--namespace", envvar="KPI_NAMESPACE",
         help="Function namespace: empty for =KPI_NPS(...), NS for =NS.KPI_NPS(...).",
-    ),
-    workers: int = typer.Option(1, "--workers", envvar="KPI_WORKERS", help="Worker processes."),
-    client_timeout: float = typer.Option(
-        15.0, "--client-timeout", envvar="KPI_CLIENT_TIMEOUT",
+    )] = "",
+    workers: Annotated[int, typer.Option("--workers", envvar="KPI_WORKERS", help="Worker processes.")] = DEFAULT_WORKERS,
+    client_timeout: Annotated[float, typer.Option(
+        "--client-timeout", envvar="KPI_CLIENT_TIMEOUT",
         help="Seconds a client has to send its request headers, and may pause while sending a body (408 after).",
-    ),
-    templates_dir: Path | None = typer.Option(
-        None, "--templates-dir", envvar="KPI_TEMPLATES_DIR",
+    )] = DEFAULT_CLIENT_TIMEOUT,
+    templates_dir: Annotated[Path | None, typer.Option(
+        "--templates-dir", envvar="KPI_TEMPLATES_DIR",
         help="Folder of report templates (*.xlsx) offered in the task pane; default: the installed templates.",
-    ),
-    public_url: str | None = typer.Option(
-        None, "--public-url", envvar="KPI_PUBLIC_URL",
+    )] = None,
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", envvar="KPI_PUBLIC_URL",
         help="The origin Excel reaches the backend at, e.g. https://kpi.example.com (behind a reverse proxy: "
              "the proxy's). Every URL in the manifest and in redirects uses it; default: the address served on.",
-    ),
-    log_level: str = typer.Option("info", "--log-level", envvar="KPI_LOG_LEVEL", help="uvicorn log level."),
+    )] = None,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", envvar="KPI_LOG_LEVEL", help="uvicorn log level.",
+    )] = "info",
+    *,
+    installed_templates: Path | None = None,
 ) -> None:
     """Start the Office.js add-in backend (custom functions, manifest, task pane)."""
+    # installed_templates (not a flag: make_app passes it) is offered without --templates-dir
     import importlib.util
 
     # find, do not import: xlwings-server reads its settings when first imported
@@ -79,8 +97,7 @@ def serve(
     for label, path in (("certificate", certfile), ("key", keyfile)):
         if path is not None and not path.is_file():
             _fail(f"TLS {label} file not found: {path}")
-    from .server import ServerConfig
-
+    templates_dir = templates_dir or installed_templates
     try:
         config = ServerConfig(
             host=host,
@@ -105,7 +122,7 @@ def serve(
             err=True,
         )
     os.environ.update(config.to_env())  # the worker processes build the app from these
-    scheme = "https" if config.certfile else "http"
+    scheme = config.scheme
     shown = "[::1]" if host == "::1" else host
     example = naming.typed_name("KPI_NPS", "officejs", config.namespace)
     typer.echo(f"KPI add-in backend on {scheme}://{shown}:{port}  (manifest: /manifest.xml, functions: ={example}(...))")
@@ -114,29 +131,16 @@ def serve(
     elif host in ("0.0.0.0", "::", ""):
         typer.echo("Warning: manifest URLs point to localhost; set --public-url (KPI_PUBLIC_URL) to the address "
                    "Excel reaches this backend at.", err=True)
-    import uvicorn
+    from .server import bridge
 
-    from .http_protocol import HeaderTimeoutProtocol
-
-    uvicorn.run(
-        "addin.server:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=config.certfile,
-        ssl_keyfile=config.keyfile,
-        log_level=log_level,
-        server_header=False,
-        proxy_headers=False,  # X-Forwarded-* is never trusted: --public-url pins the origin
-        http=HeaderTimeoutProtocol or "auto",  # a deadline for request headers (slow clients)
-    )
+    bridge.run_uvicorn("addin.server:app_from_env", config, log_level)
 
 
-@app.command("lite")
 def lite(
-    out: Path = typer.Option(Path("kpi-lite"), "--out", "-o", help="Folder to write main.py and requirements.txt to."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder to write main.py and requirements.txt to.",
+    )] = Path("kpi-lite"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write main.py and requirements.txt to paste into xlwings Lite (no server needed)."""
     from kpi_functions import REGISTRY
@@ -150,3 +154,24 @@ def lite(
     typer.echo(f"Wrote {main} ({len(REGISTRY)} functions) and {req}.")
     typer.echo("In Excel: open xlwings Lite, paste main.py into its main.py and requirements.txt into its "
                "requirements.txt, then restart xlwings Lite; type =KPI_NPS(...) in a cell.")
+
+
+def make_app(installed_templates: Path | None = None) -> typer.Typer:
+    """The part's commands, ``serve`` and ``lite``; ``installed_templates`` is the folder of
+    report templates ``kpi serve`` offers without ``--templates-dir`` (None: none)."""
+    part = typer.Typer()
+
+    def serve_command(**options: Any) -> None:
+        serve(**options, installed_templates=installed_templates)
+
+    signature = inspect.signature(serve, eval_str=True)
+    serve_command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != "installed_templates"])
+    serve_command.__doc__ = serve.__doc__
+    part.command("serve")(serve_command)
+    part.command("lite")(lite)
+    return part
+
+
+#: the commands without installed templates (``kpi_cli`` builds its own with :func:`make_app`)
+app = make_app()

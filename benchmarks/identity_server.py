@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from kpi_functions._registry import Arg, KPISpec
+from kpi_functions import Arg, KPISpec
 
 IDENTITY = "KPI_BENCH_IDENTITY"
 CONSTANT = "KPI_BENCH_CONSTANT"
@@ -55,9 +55,10 @@ def bench_specs() -> list[KPISpec]:
 def app_from_env() -> Callable:
     """ASGI factory: ``addin.server.create_app`` with the benchmark functions added."""
     from addin import server
+    from addin.server import bridge
 
     config = server.ServerConfig.from_env()
-    server._configure_xlwings_server(config)  # xlwings must be in server mode before the adapters load
+    bridge.configure(config)  # xlwings must be in server mode before the adapters load
     from addin import adapters
 
     for spec in bench_specs():
@@ -72,15 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
-    from addin.server import ServerConfig
+    from addin.server import ServerConfig, bridge
 
     config = ServerConfig(host=a.host, port=a.port, workers=a.workers)
     os.environ.update(config.to_env())
-    import uvicorn
-
-    # the same uvicorn settings as `kpi serve` (addin/commands.py)
-    uvicorn.run("benchmarks.identity_server:app_from_env", factory=True, host=a.host, port=a.port,
-                workers=a.workers, log_level=a.log_level, server_header=False)
+    # the same uvicorn settings as `kpi serve`
+    bridge.run_uvicorn("benchmarks.identity_server:app_from_env", config, a.log_level)
 
 
 if __name__ == "__main__":
