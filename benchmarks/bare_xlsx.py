@@ -21,25 +21,19 @@ from pathlib import Path
 
 def record_demo_cells(work_dir: Path) -> dict[str, list]:
     """Build every demo report once in this process, recording each cell it writes."""
-    from xlsxwriter.worksheet import Worksheet
-
     from workbook_templates.batch import SAMPLE_DIR, atomic_build
-    from workbook_templates.bench import _record
     from workbook_templates.context import scope
     from workbook_templates.data import load_all
     from workbook_templates.make_templates import SOURCE_LABEL
     from workbook_templates.reports import REPORTS
 
+    from .xlsx_cells import recording
+
     tables, _ = load_all(SAMPLE_DIR)
     out: dict[str, list] = {}
     for key, spec in REPORTS.items():
-        calls: list = []
-        originals = _record(calls)
-        try:
+        with recording() as calls:
             atomic_build(spec, scope(tables, spec.datasets, None, None, SOURCE_LABEL), work_dir / f"{key}.xlsx")
-        finally:
-            for name, f in originals.items():
-                setattr(Worksheet, name, f)
         # keep what the replay needs: sheet, method, plain arguments (no Format objects)
         out[key] = [(sheet, name, tuple(_plain(a) for a in args), {k: _plain(v) for k, v in kw.items()})
                     for sheet, name, args, kw in calls]
@@ -63,14 +57,14 @@ def cell_count(calls: dict[str, list]) -> int:
 
 
 def main(argv: list[str]) -> None:
-    from workbook_templates.bench import _replay
+    from .xlsx_cells import replay
 
     calls_path, out_dir = Path(argv[0]), Path(argv[1] if len(argv) > 1 else tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(calls_path, "rb") as fh:
         per_report = pickle.load(fh)
     for key, calls in per_report.items():
-        _replay(calls, out_dir / f"{key}.xlsx")
+        replay(calls, out_dir / f"{key}.xlsx")
 
 
 if __name__ == "__main__":

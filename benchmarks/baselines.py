@@ -16,6 +16,7 @@ Months are handled as integers (months since year 0: ``year * 12 + month −
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -281,13 +282,13 @@ def naive_schedule(df: pd.DataFrame) -> pd.DataFrame:
     d = _columns(df, ["customer", "start", "end", "amount", "billing"])
     start_m = (d["start"].dt.year * 12 + d["start"].dt.month - 1).tolist()
     end_m = (d["end"].dt.year * 12 + d["end"].dt.month - 1).tolist()  # NaN when open
-    known = [m for m in end_m if m == m]
+    known = [m for m in end_m if not math.isnan(m)]
     through = int(max(max(start_m), max(known))) if known else int(max(start_m))
     customers, months, values = [], [], []
     for cust, first, end, amount, billing in zip(d["customer"], start_m, end_m, d["amount"], d["billing"]):
         if amount <= 0:
             continue
-        last = through if end != end else min(int(end) - 1, through)
+        last = through if math.isnan(end) else min(int(end) - 1, through)
         for m in range(int(first), last + 1):  # one row per month the subscription runs at month end
             customers.append(cust)
             months.append(m)

@@ -83,9 +83,9 @@ def run(n_synthetic: int = 100_000, runs: int = 5, log: Callable[[str], None] = 
         if len(value) != len(d) or not np.isfinite(value.to_numpy(dtype=float)).all():
             raise AssertionError(f"{label}: clv_bgnbd returned {len(value)} values, not all finite")
         t = time_interleaved({
-            "both": lambda: fit_and_value(d),
-            "fit": lambda: k.bgnbd_fit(d["x"], d["t_x"], d["T"]),
-            "clv": lambda: k.clv_bgnbd(d["x"], d["t_x"], d["T"], d["zbar"], 12),
+            "both": lambda d=d: fit_and_value(d),
+            "fit": lambda d=d: k.bgnbd_fit(d["x"], d["t_x"], d["T"]),
+            "clv": lambda d=d: k.clv_bgnbd(d["x"], d["t_x"], d["T"], d["zbar"], 12),
         }, runs)
         both = t["both"].median
         figures.append(Figure(GROUP, "bgnbd_fit + clv_bgnbd", label, both, target=f"≤ {limit:g} s",

@@ -64,7 +64,8 @@ def run(n_customers: int = 50_000, n_months: int = 20, n_subs: int = 100_000, sc
         library_s = {}
         for ids, frame in frames.items():
             b.assert_same_table(lib(frame), duck(frame), f"{name}: DuckDB")
-            t = time_interleaved({"library": lambda: lib(frame), "duckdb": lambda: duck(frame)}, runs)
+            t = time_interleaved({"library": lambda lib=lib, frame=frame: lib(frame),
+                                  "duckdb": lambda duck=duck, frame=frame: duck(frame)}, runs)
             library_s[ids] = t["library"].median
             r = t["library"].median / t["duckdb"].median
             figures.append(Figure(GROUP, name, f"{size}, DataFrame, {ids} ids", t["library"].median,
@@ -72,7 +73,8 @@ def run(n_customers: int = 50_000, n_months: int = 20, n_subs: int = 100_000, sc
                                   target=f"≤ {DUCKDB_TARGET:g}× DuckDB", ok=r <= DUCKDB_TARGET, runs=runs))
             log(f"  {name} ({ids} ids): library {t['library'].median:.3f} s, DuckDB {t['duckdb'].median:.3f} s")
         b.assert_same_table(lib(nested), duck(_nested_frame(nested)), f"{name}: DuckDB on the list")
-        tn = time_interleaved({"library": lambda: lib(nested), "duckdb": lambda: duck(_nested_frame(nested))},
+        tn = time_interleaved({"library": lambda lib=lib: lib(nested),
+                               "duckdb": lambda duck=duck: duck(_nested_frame(nested))},
                               max(1, runs - 2))
         figures.append(Figure(GROUP, name, f"{size}, nested list (Excel shape, text ids, serial dates)",
                               tn["library"].median, baseline="DataFrame(list) + DuckDB SQL",
@@ -83,7 +85,7 @@ def run(n_customers: int = 50_000, n_months: int = 20, n_subs: int = 100_000, sc
             frame = frames["int"]
             slow = naive_fn(frame)
             b.assert_same_table(lib(frame), slow, f"{name}: naive pandas")
-            t = time_interleaved({"naive": lambda: naive_fn(frame)}, 1, warmup=0)
+            t = time_interleaved({"naive": lambda naive_fn=naive_fn, frame=frame: naive_fn(frame)}, 1, warmup=0)
             r = library_s["int"] / t["naive"].median
             figures.append(Figure(GROUP, name, f"{size}, DataFrame, int ids", library_s["int"],
                                   baseline="naive pandas groupby/apply", baseline_value=t["naive"].median,

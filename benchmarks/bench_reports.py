@@ -28,7 +28,8 @@ WALL_TARGET, BARE_TARGET = 10.0, 3.0
 
 
 def _run(cmd: list[str], cwd: Path) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=server_env(), timeout=600)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=server_env(), timeout=600,
+                          check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
 

@@ -128,10 +128,10 @@ def run(n: int = 1_000_000, runs: int = 15, budget: float = 1.5, log: Callable[[
                              ("nested list", lib(*nested))):
             _same(f"{name} ({label})", value, expected)
         t = time_interleaved({
-            "floor": lambda: floor(*args),
-            "pandas": lambda: pdver(*args),
-            "ndarray": lambda: lib(*args),
-            "Series": lambda: lib(*series),
+            "floor": lambda floor=floor, args=args: floor(*args),
+            "pandas": lambda pdver=pdver, args=args: pdver(*args),
+            "ndarray": lambda lib=lib, args=args: lib(*args),
+            "Series": lambda lib=lib, series=series: lib(*series),
         }, runs, budget=budget)
         floor_s = t["floor"].median
         for case in ("ndarray", "Series"):
@@ -145,10 +145,11 @@ def run(n: int = 1_000_000, runs: int = 15, budget: float = 1.5, log: Callable[[
         # the Excel shape: the list has to become an array first, whoever computes
         convert = nested[0]
         if len(args) == 1:
-            base_fn = (lambda: floor(np.array(convert, dtype=float).reshape(-1)))
+            base_fn = (lambda floor=floor, convert=convert: floor(np.array(convert, dtype=float).reshape(-1)))
         else:
-            base_fn = (lambda: floor(*np.array(convert, dtype=float).T))
-        tn = time_interleaved({"numpy conversion + floor": base_fn, "nested": lambda: lib(*nested)},
+            base_fn = (lambda floor=floor, convert=convert: floor(*np.array(convert, dtype=float).T))
+        tn = time_interleaved({"numpy conversion + floor": base_fn,
+                               "nested": lambda lib=lib, nested=nested: lib(*nested)},
                               max(3, runs // 3), budget=budget)
         figures.append(Figure(GROUP, name, f"{sz}, nested list (Excel shape)", tn["nested"].median,
                               baseline="np.array(list) + floor", baseline_value=tn["numpy conversion + floor"].median,

@@ -23,8 +23,9 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,11 @@ import pandas as pd
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import kpi_functions as k  # noqa: E402
-from kpi_functions import _coerce  # noqa: E402
-from kpi_functions.mrr_tables import _MRR_COLUMNS, _SUBSCRIPTION_COLUMNS  # noqa: E402
+import kpi_functions as k
+from kpi_functions import _coerce
+from kpi_functions.mrr_tables import _MRR_COLUMNS, _SUBSCRIPTION_COLUMNS
 
-__all__ = ["make_mrr_table", "make_subscriptions", "as_nested", "time_call", "time_calls", "main"]
+__all__ = ["as_nested", "main", "make_mrr_table", "make_subscriptions", "time_call", "time_calls"]
 
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 PLANS = np.array([29.0, 49.0, 99.0, 299.0, 999.0])
@@ -194,7 +195,7 @@ def _line(label: str, fn: Callable[[], Any], repeat: int) -> None:
     try:
         wall, cpu = time_calls(fn, repeat)
         print(f"  {label:<52} {wall:7.3f} s wall  {cpu:7.3f} s cpu", flush=True)
-    except Exception as err:  # a failing variant is reported, not hidden
+    except Exception as err:  # noqa: BLE001 - a failing variant is reported, not hidden
         print(f"  {label:<52}   FAILED: {type(err).__name__}: {err}", flush=True)
 
 
@@ -227,13 +228,14 @@ def main(argv: list[str] | None = None) -> None:
     for label, data in {**forms, **nested}.items():
         print(f" {label}")
         if isinstance(data, pd.DataFrame):
-            _line("coercion only (_coerce.table)", lambda: _coerce.table(data, fn, "t",
-                                                                          _MRR_COLUMNS), repeat)
+            _line("coercion only (_coerce.table)", lambda data=data: _coerce.table(data, fn, "t",
+                                                                                    _MRR_COLUMNS), repeat)
         else:
-            _line("coercion only (_coerce.table)", lambda: _coerce.table(data, fn, "t", _MRR_COLUMNS), repeat)
-        _line("mrr_movements", lambda: k.mrr_movements(data), repeat)
-        _line("cohort_retention (logo)", lambda: k.cohort_retention(data), repeat)
-        _line("cohort_retention (revenue)", lambda: k.cohort_retention(data, "revenue"), repeat)
+            _line("coercion only (_coerce.table)", lambda data=data: _coerce.table(data, fn, "t", _MRR_COLUMNS),
+                  repeat)
+        _line("mrr_movements", lambda data=data: k.mrr_movements(data), repeat)
+        _line("cohort_retention (logo)", lambda data=data: k.cohort_retention(data), repeat)
+        _line("cohort_retention (revenue)", lambda data=data: k.cohort_retention(data, "revenue"), repeat)
 
     print(f"\nmrr_schedule: {n_subs:,} subscriptions over 36 months; median of {repeat}")
     for label, subs in {
@@ -242,11 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     }.items():
         print(f" {label}")
         _line("coercion only (_coerce.table)",
-              lambda: _coerce.table(subs, fn, "s", _SUBSCRIPTION_COLUMNS), repeat)
-        _line("mrr_schedule", lambda: k.mrr_schedule(subs), repeat)
+              lambda subs=subs: _coerce.table(subs, fn, "s", _SUBSCRIPTION_COLUMNS), repeat)
+        _line("mrr_schedule", lambda subs=subs: k.mrr_schedule(subs), repeat)
         out = k.mrr_schedule(subs)
         print(f"  ({len(out):,} customer-month rows out)")
-        _line("mrr_schedule -> mrr_movements", lambda: k.mrr_movements(k.mrr_schedule(subs)), repeat)
+        _line("mrr_schedule -> mrr_movements", lambda subs=subs: k.mrr_movements(k.mrr_schedule(subs)), repeat)
 
 
 if __name__ == "__main__":

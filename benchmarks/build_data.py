@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--segments", type=int, default=200)
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     a = p.parse_args(argv)
-    for name, path in write(a.out_dir, a.subscriptions, a.segments, a.format).items():
+    for path in write(a.out_dir, a.subscriptions, a.segments, a.format).values():
         print(f"{path}")
 
 

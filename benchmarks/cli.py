@@ -85,7 +85,7 @@ def run_groups(groups: list[Group], quick: bool, log=print,
             kwargs = dict(g.quick if quick else g.full)
             kwargs.update((overrides or {}).get(g.name, {}))
             figures += module.run(log=lambda s: log(s), **kwargs)
-        except Exception as err:  # a failing group is reported, the others still run
+        except Exception as err:  # noqa: BLE001 - a failing group is reported (with its traceback), the others run
             failures[g.name] = f"{type(err).__name__}: {err}"
             log(traceback.format_exc())
             figures.append(Figure(g.name, g.title, "the group failed", float("nan"), note=failures[g.name][:300]))
@@ -122,19 +122,19 @@ def markdown(figures: list[Figure], info: dict[str, Any], groups: list[Group], q
                f"({sum(durations.values()):.0f} s). Do not edit by hand: run the command again.")
     if quick:
         out += ["", "**Quick run: tiny sizes, single runs. These figures only show that the suite runs.**"]
-    out += ["", "Every figure of the project is paired with a baseline measured in the same run, on the same "
-            "input, runs interleaved; times are medians of wall-clock time. *Ratio* is the project's figure ÷ "
-            "the baseline's (for times: below 1× the project is faster; 0.1× = ten times faster). "
-            "*Status* says whether the target of the performance issue is met; rows without a target are "
-            "context.", ""]
+    out += ["", ("Every figure of the project is paired with a baseline measured in the same run, on the same "
+                 "input, runs interleaved; times are medians of wall-clock time. *Ratio* is the project's figure ÷ "
+                 "the baseline's (for times: below 1× the project is faster; 0.1× = ten times faster). "
+                 "*Status* says whether the target of the performance issue is met; rows without a target are "
+                 "context."), ""]
     try:
         busy = float(info["load average at start"]) > 0.5 * info["cores"]
     except (TypeError, ValueError):
         busy = False
     if busy:
-        out += [f"**The machine was busy when the run started (load average {info['load average at start']} on "
-                f"{info['cores']} cores): other processes shared the cores, so times are pessimistic — the "
-                "ratios, measured with runs interleaved, suffer less.**", ""]
+        out += [(f"**The machine was busy when the run started (load average {info['load average at start']} on "
+                 f"{info['cores']} cores): other processes shared the cores, so times are pessimistic — the "
+                 "ratios, measured with runs interleaved, suffer less.**"), ""]
     out += ["## Machine", "", "| | |", "|---|---|"]
     for key in ("cores", "memory", "cpu", "os", "load average at start"):
         out.append(f"| {key} | {info[key]} |")

@@ -19,7 +19,6 @@ def functions(
     from rich.table import Table
 
     import kpi_functions as k
-    from kpi_functions._docs import example_formula, example_result_text
 
     console = Console()
     if name:
@@ -38,12 +37,12 @@ def functions(
         for a in spec.args:
             opt = " (optional" + (f", default {a.default!r})" if a.default is not None else ")") if a.optional else ""
             console.print(f"  {a.name}{escape(opt)}: {escape(a.help)}")
-        console.print(f"\n[bold]Returns[/bold]  {spec.shape}, {k._registry.UNITS[spec.unit]}")
-        console.print(f"\n[bold]Example[/bold]  {escape(example_formula(spec))}")
-        console.print(escape(example_result_text(spec)))
+        console.print(f"\n[bold]Returns[/bold]  {spec.shape}, {k.UNITS[spec.unit]}")
+        console.print(f"\n[bold]Example[/bold]  {escape(k.example_formula(spec))}")
+        console.print(escape(k.example_result_text(spec)))
         console.print(f"\nPython: kpi_functions.{spec.name}   —   help(kpi_functions.{spec.name}) for the full docstring")
         return
-    cats = [category] if category else list(k._registry.CATEGORIES)
+    cats = [category] if category else list(k.CATEGORIES)
     for cat in cats:
         rows = list(k.specs(cat))
         if not rows:

@@ -1,7 +1,8 @@
 """``kpi`` — one console script that composes the parts' commands.
 
-The parts never import ``kpi_cli``: each part's ``commands`` module offers its own Typer
-``app`` (no callback), and this module adds its commands here, at the top level (``kpi
+The parts never import ``kpi_cli`` nor each other: each part's ``commands`` module offers
+its own Typer app (no callback; the add-in's from ``make_app``, told where the installed
+report templates are), and this module adds its commands here, at the top level (``kpi
 build``, not ``kpi workbook_templates build``). A part that is not installed is skipped.
 The command modules import their heavy dependencies inside the commands, so ``kpi --help``
 stays fast and the library works without the server extras installed.
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import typer
 
@@ -24,14 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-#: the parts whose commands ``kpi`` offers, in the order ``kpi --help`` lists them:
-#: (command module, the package that may be absent)
-PARTS = (
-    ("addin.commands", "addin"),  # `kpi serve`, `kpi lite`
-    ("workbook_templates.commands", "workbook_templates"),  # `kpi build`, `kpi demo`, `kpi templates`
-)
-
 
 @app.callback()
 def _root() -> None:
@@ -48,7 +43,26 @@ def _installed_templates() -> Path | None:
     return Path(locations[0]) / "templates" if locations else None
 
 
-def _add_part(module: str, package: str) -> None:
+def _addin_app(part: ModuleType) -> typer.Typer:
+    """`kpi serve` offers the installed report templates by default (the add-in never imports them)."""
+    sub: typer.Typer = part.make_app(_installed_templates())
+    return sub
+
+
+def _own_app(part: ModuleType) -> typer.Typer:
+    sub: typer.Typer = part.app
+    return sub
+
+
+#: the parts whose commands ``kpi`` offers, in the order ``kpi --help`` lists them:
+#: (command module, the package that may be absent, the part's Typer app from the module)
+PARTS: tuple[tuple[str, str, Callable[[ModuleType], typer.Typer]], ...] = (
+    ("addin.commands", "addin", _addin_app),  # `kpi serve`, `kpi lite`
+    ("workbook_templates.commands", "workbook_templates", _own_app),  # `kpi build`, `kpi demo`, `kpi templates`
+)
+
+
+def _add_part(module: str, package: str, part_app: Callable[[ModuleType], typer.Typer]) -> None:
     """Add a part's commands; only a part that is not installed is skipped."""
     try:
         part = importlib.import_module(module)
@@ -56,15 +70,11 @@ def _add_part(module: str, package: str) -> None:
         if err.name != package:
             raise
         return
-    sub = getattr(part, "app", None)
-    if module == "addin.commands":  # `kpi serve` offers the installed report templates by default
-        sub = part.make_app(_installed_templates())
-    if isinstance(sub, typer.Typer) and sub is not app:  # (a part that still registers on `app` itself adds nothing)
-        app.add_typer(sub)
+    app.add_typer(part_app(part))
 
 
-for _module, _package in PARTS:
-    _add_part(_module, _package)
+for _part in PARTS:
+    _add_part(*_part)
 
 
 def main() -> None:  # pragma: no cover

@@ -61,6 +61,10 @@ def _error(console, message: str) -> None:
 
 
 def _fmt_value(v, unit: str | None) -> str:
+    """A headline value as the summary shows it: in its unit's summary format (the registry's
+    :class:`~kpi_functions.Unit`), an error as its code."""
+    import kpi_functions as K
+
     from .formulas import ExcelError
 
     if v is None:
@@ -69,15 +73,8 @@ def _fmt_value(v, unit: str | None) -> str:
         return v.code
     if isinstance(v, str):
         return v
-    if unit == "fraction":
-        return f"{v:.1%}"
-    if unit == "money":
-        return f"{v:,.0f}"
-    if unit == "ratio":
-        return f"{v:.2f}×"
-    if unit == "points":
-        return f"{v:.1f}"
-    return f"{v:,.4g}"
+    record = K.UNIT_RECORDS.get(unit) if unit is not None else None
+    return record.summary_text(v) if record is not None else f"{v:,.4g}"
 
 
 def _unit_of(template: str, item: str) -> str | None:

@@ -16,7 +16,8 @@ from .formulas import (
 )
 from .schema import DATASETS
 from .spec import (
-    Banner, Chart, Item, ItemList, Param, ReportSpec, RowColumn, RowTable, SheetSpec, Series, Spill, Text,
+    Banner, Chart, Distinct, Item, ItemList, Months, Param, ReportSpec, RowColumn, RowTable, SheetSpec, Series,
+    Spill, Text,
 )
 
 __all__ = ["REPORTS", "get_report"]
@@ -100,7 +101,7 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
                              "expansion KPIs read these two columns.")
         mrr_at = lambda month: SumWhere(SpillCol("mrr", "MRR"), (SpillCol("mrr", "customer"), RowRef("customer")),
                                         (SpillCol("mrr", "month"), month))
-        blocks.append(RowTable("cust", "Customer MRR", 3, 0, "", "customers", (
+        blocks.append(RowTable("cust", "Customer MRR", 3, 0, "", Distinct(Col("customers", "customer_id")), (
             RowColumn("customer", "customer_id", "KEY"),
             RowColumn("prev", "MRR previous month", mrr_at(PREV), "#,##0.00"),
             RowColumn("now", "MRR report month", mrr_at(RM), "#,##0.00"),
@@ -113,7 +114,7 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
 def _trend(name: str, sheet: str, row: int, col: int, title: str, n: int = 12, extra=()) -> RowTable:
     """Last n months of the movements table, looked up by month (live when the report month changes)."""
     m = RowRef("month")
-    return RowTable(name, sheet, row, col, title, f"months:{n}", (
+    return RowTable(name, sheet, row, col, title, Months(n), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("mrr", "Ending MRR", IfError(mov_at(m, "ending MRR"), ""), MONEY),
         RowColumn("new", "New", IfError(mov_at(m, "new"), ""), MONEY),
@@ -298,7 +299,7 @@ def _retention() -> ReportSpec:
                   KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
         RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
     )))
-    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", "months:6", (
+    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", Months(6), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("stickiness", "DAU/MAU",
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
@@ -323,7 +324,7 @@ def _retention() -> ReportSpec:
     blocks += _calc_head("Lifetimes", "Months as a paying customer",
                          "Per customer: months with MRR, and whether they had stopped paying by the report month "
                          "(1 = churned, 0 = still paying, censored).")
-    blocks.append(RowTable("life", "Lifetimes", 3, 0, "", "spill_unique:mrr:customer", (
+    blocks.append(RowTable("life", "Lifetimes", 3, 0, "", Distinct(SpillCol("mrr", "customer")), (
         RowColumn("customer", "customer_id", "KEY"),
         RowColumn("months", "Months paying", SumWhere(None, cust_m), COUNT),
         RowColumn("now", "Paying in report month", SumWhere(None, cust_m, (SpillCol("mrr", "month"), RM)), COUNT),
@@ -396,7 +397,8 @@ def _marketing() -> ReportSpec:
     def q(col):
         return sum((_sum_month("marketing", col, EDate(RM, -k), channel=ch) for k in (1, 2)),
                    _sum_month("marketing", col, RM, channel=ch))
-    blocks.append(RowTable("channels", S, 36, 0, "Channels, report month and the two before", "channels", (
+    blocks.append(RowTable("channels", S, 36, 0, "Channels, report month and the two before",
+                           Distinct(Col("marketing", "channel")), (
         RowColumn("channel", "Channel", "KEY"),
         RowColumn("spend", "Spend", q("spend"), MONEY),
         RowColumn("visitors", "Visitors", q("visitors"), COUNT),
@@ -413,14 +415,15 @@ def _marketing() -> ReportSpec:
         RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),
         RowColumn("roi", "ROI", KPI("KPI_ROI", RowRef("revenue"), RowRef("spend")), PCT),
     ), bars_cols=("customers",)))
-    blocks.append(RowTable("followers", S, 45, 0, "Audience growth", "follower_channels", (
+    blocks.append(RowTable("followers", S, 45, 0, "Audience growth",
+                           Distinct(Col("marketing", "channel"), where=Col("marketing", "followers")), (
         RowColumn("channel", "Channel", "KEY"),
         RowColumn("prev", "Previous month", _sum_month("marketing", "followers", PREV, channel=ch), COUNT),
         RowColumn("now", "Report month", _sum_month("marketing", "followers", RM, channel=ch), COUNT),
         RowColumn("growth", "Growth", KPI("KPI_GROWTH_RATE", RowRef("prev"), RowRef("now")), PCT),
     )))
     m = RowRef("month")
-    blocks.append(RowTable("mtrend", S, 51, 0, "By month, all channels", "months:12", (
+    blocks.append(RowTable("mtrend", S, 51, 0, "By month, all channels", Months(12), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("spend", "Spend", _sum_month("marketing", "spend", m), MONEY),
         RowColumn("visitors", "Visitors", _sum_month("marketing", "visitors", m), COUNT),
@@ -497,7 +500,7 @@ def _experience() -> ReportSpec:
                                      ("promoters %", PCT), ("passives %", PCT), ("detractors %", PCT),
                                      ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0"))))
     m = RowRef("month")
-    blocks.append(RowTable("xtrend", S, 36, 0, "By month", "months:12", (
+    blocks.append(RowTable("xtrend", S, 36, 0, "By month", Months(12), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("nps", "NPS", KPI("KPI_NPS", nps_m(m)), "0.0"),
         RowColumn("nps_n", "Responses", CountInMonth(Col("nps_responses", "date"), m), COUNT),

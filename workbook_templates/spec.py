@@ -15,8 +15,20 @@ from typing import Any
 from .formulas import Node
 
 __all__ = [
-    "Item", "ItemList", "Spill", "RowColumn", "RowTable", "Series", "Chart", "Text", "SheetSpec", "ReportSpec",
-    "Banner", "HeatMap", "StatusColors",
+    "Banner",
+    "Chart",
+    "Distinct",
+    "Item",
+    "ItemList",
+    "Months",
+    "Param",
+    "ReportSpec",
+    "RowColumn",
+    "RowTable",
+    "Series",
+    "SheetSpec",
+    "Spill",
+    "Text",
 ]
 
 
@@ -30,7 +42,6 @@ class Item:
     fmt: str | None = None  #: number format; default: from the KPI's registry unit
     note: str = ""  #: shown in the column after the value
     input: bool = False  #: a value the report owner may change (styled as an input)
-    key: str | None = None  #: extra columns of the list (e.g. target, benchmark) by header
     extra: tuple[Any, ...] = ()  #: values/formulas of the extra columns, in ItemList.extra_headers order
 
 
@@ -81,6 +92,29 @@ class RowColumn:
 
 
 @dataclass(frozen=True)
+class Months:
+    """Row keys: the last ``n`` months up to the report month (fewer when the data starts later).
+
+    The key cells are live: each is ``EDATE`` of the ``anchor`` cell (the report month parameter).
+    """
+
+    n: int
+    anchor: str = "report_month"  #: the cell holding the report month
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """Row keys: the distinct non-blank values of a column, in order of first appearance.
+
+    ``values`` is a column of an input table (``Col``) or of a spilled result (``SpillCol``; a result that is
+    an error gives no rows); with ``where``, only the rows where that column is not blank count.
+    """
+
+    values: Node
+    where: Node | None = None
+
+
+@dataclass(frozen=True)
 class RowTable:
     """A table with one row per key (months, channels, customers), each row from the same templates."""
 
@@ -89,7 +123,7 @@ class RowTable:
     row: int
     col: int
     title: str
-    keys: str  #: a key source the data context provides: "months", "channels", "customers", ...
+    keys: Months | Distinct  #: where the row keys come from
     columns: tuple[RowColumn, ...]
     heatmap_cols: tuple[str, ...] = ()
     bars_cols: tuple[str, ...] = ()
@@ -146,20 +180,6 @@ class Banner:
 
 
 @dataclass(frozen=True)
-class HeatMap:
-    """A colour scale over a RowTable's columns."""
-
-    table: str
-    columns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StatusColors:
-    sheet: str
-    range: str
-
-
-@dataclass(frozen=True)
 class SheetSpec:
     name: str
     kind: str  #: report | calc | input | notes
@@ -194,5 +214,3 @@ class Param:
 
     name: str
 
-
-__all__.append("Param")

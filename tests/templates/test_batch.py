@@ -341,13 +341,14 @@ def test_a_killed_run_leaves_the_previous_report_intact(small, tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from workbook_templates import builder, batch
-        real_close = builder.xlsxwriter.Workbook.close
+        import xlsxwriter
+        from workbook_templates import batch
+        real_close = xlsxwriter.Workbook.close
         def close(self):
             # the new report is half written to its temporary file when the process is killed
             Path(self.filename).write_bytes(b"PK\\x03\\x04 partial")
             os.kill(os.getpid(), signal.SIGKILL)
-        builder.xlsxwriter.Workbook.close = close
+        xlsxwriter.Workbook.close = close
         batch.run_task(batch.Task("marketing_funnel", {str(small)!r}, {str(out / "marketing_funnel.xlsx")!r}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, check=False)

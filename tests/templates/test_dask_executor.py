@@ -23,7 +23,7 @@ if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
 else:
     pytest.importorskip("distributed")
 
-from workbook_templates.dask_executor import DaskUnavailable, dask_executor, probe_worker  # noqa: E402
+from workbook_templates.dask_executor import DaskUnavailable, dask_executor, probe_worker
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -105,7 +105,7 @@ def test_a_failing_report_fails_alone_and_leaves_the_previous_file_intact(cluste
     nps.to_csv(d / "nps_responses.csv", index=False)
     out = tmp_path / "out"
     out.mkdir()
-    victim = [t for t in plan(["customer_experience"], d, out, by="region") if t.segment[1] == region][0]
+    victim = next(t for t in plan(["customer_experience"], d, out, by="region") if t.segment[1] == region)
     Path(victim.out_path).write_bytes(b"the previous report")
     r = invoke("build", "customer_experience", "--data", str(d), "--out", str(out), "--by", "region",
                "--executor", "dask", "--scheduler", cluster, "--no-progress")
@@ -134,14 +134,14 @@ def test_an_unreachable_scheduler_is_a_clear_error(small, tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(DaskUnavailable, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
-        with dask_executor(f"tcp://127.0.0.1:{port}", small, tmp_path, connect_timeout=2):
-            pass
+    with (pytest.raises(DaskUnavailable, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"),
+          dask_executor(f"tcp://127.0.0.1:{port}", small, tmp_path, connect_timeout=2)):
+        pass
 
 
 def test_workers_that_cannot_see_the_folders_are_named(cluster, small, tmp_path):
     missing = tmp_path / "not-there"
-    with pytest.raises(DaskUnavailable, match=r"Dask worker tcp://127\.0\.0\.1:\d+ cannot see the output folder"):
-        with dask_executor(cluster, small, missing):
-            pass
+    with (pytest.raises(DaskUnavailable, match=r"Dask worker tcp://127\.0\.0\.1:\d+ cannot see the output folder"),
+          dask_executor(cluster, small, missing)):
+        pass
     assert probe_worker(str(missing), str(tmp_path))["problems"] == [f"cannot see the data folder {missing}"]

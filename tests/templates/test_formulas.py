@@ -1,7 +1,8 @@
 """The formula model's contract with the builder: :class:`formulas.Ctx` declares every method a node calls.
 
-``_builder_is_a_ctx`` is the static check (``mypy tests/templates/test_formulas.py``
-fails when the builder stops conforming); the tests below are the same check at
+The builder's formula context is :class:`workbook_templates.build.rendering.SheetContext` (one per sheet
+a formula is written on). ``_builder_is_a_ctx`` is the static check (``mypy tests/templates/test_formulas.py``
+fails when it stops conforming); the tests below are the same check at
 run time, plus a scan of the nodes' source so a new ``ctx.<method>`` call cannot
 go undeclared.
 """
@@ -14,14 +15,14 @@ from pathlib import Path
 from typing import get_type_hints
 
 from workbook_templates import formulas as F
-from workbook_templates.builder import Builder
+from workbook_templates.build.rendering import SheetContext
 from workbook_templates.formulas import Ctx
 
 FORMULAS_DIR = Path(F.__file__).parent
 
 
-def _builder_is_a_ctx(b: Builder) -> Ctx:
-    return b  # mypy: Builder conforms to the Ctx protocol
+def _builder_is_a_ctx(b: SheetContext) -> Ctx:
+    return b  # mypy: the builder's context conforms to the Ctx protocol
 
 
 def _ctx_methods() -> set[str]:
@@ -53,8 +54,8 @@ def test_the_protocol_declares_the_methods_the_nodes_call_and_no_others():
 def test_the_builder_has_every_ctx_method_with_the_protocol_parameters():
     assert "sheet" in get_type_hints(Ctx)
     for name in sorted(_ctx_methods()):
-        impl = getattr(Builder, name, None)
-        assert callable(impl), f"Builder has no method {name}"
+        impl = getattr(SheetContext, name, None)
+        assert callable(impl), f"SheetContext has no method {name}"
         want = list(inspect.signature(getattr(Ctx, name)).parameters)
         got = list(inspect.signature(impl).parameters)
-        assert got == want, f"Builder.{name}{got} vs Ctx.{name}{want}"
+        assert got == want, f"SheetContext.{name}{got} vs Ctx.{name}{want}"

@@ -19,10 +19,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from report_helpers import expected_cells, need_program, same
 
 import kpi_functions as K
-from report_helpers import expected_cells, need_program, same
 from workbook_templates.render import CSV_ALL_SHEETS, convert, render_pdf, render_png
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]

@@ -316,7 +316,7 @@ def test_kpi_nodes_refuse_names_outside_the_registry(sample_tables):
 def test_the_bare_xlsxwriter_baseline_writes_the_same_cells(tmp_path):
     # Only that the comparison is like for like; the timing itself is reported by
     # `python -m benchmarks` (no timed assertions in the test suite).
-    from workbook_templates.bench import measure
+    from benchmarks.xlsx_cells import measure
 
     r = measure(tmp_path, demo_wall=False)
     assert r["cells"] > 100_000

@@ -1,45 +1,61 @@
 """How long the reports take, against writing the same cells with bare XlsxWriter.
 
-``python -m workbook_templates.bench`` builds every demo report in one
+``python -m benchmarks.xlsx_cells`` builds every demo report in one
 process while recording each cell the builder writes (value, formula, blank,
 table), then replays exactly those calls on a fresh XlsxWriter workbook —
 no data loading, no KPI computation, no formats, no charts — and reports
 both times (CPU seconds of this process, so a busy machine does not skew the
 ratio) and the wall time of ``kpi demo`` run as a user would.
+
+The recording patches ``xlsxwriter.Worksheet`` class-wide for as long as
+:func:`recording` is open, which is why it lives with the benchmarks and not in
+the report package.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-__all__ = ["measure"]
+__all__ = ["measure", "recording", "replay"]
 
 _RECORDED = ("write_number", "write_string", "write_formula", "write_blank", "write_boolean",
              "write_dynamic_array_formula", "add_table")
 
 
-def _record(calls: list) -> dict:
-    originals = {}
-    for name in _RECORDED:
-        orig = getattr(Worksheet, name)
-        originals[name] = orig
+@contextlib.contextmanager
+def recording() -> Iterator[list[tuple[str, str, tuple[Any, ...], dict[str, Any]]]]:
+    """Record every cell write of every worksheet while open: ``(sheet, method, args, kwargs)``."""
+    calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+    originals = {name: getattr(Worksheet, name) for name in _RECORDED}
 
-        def wrapper(self, *args, _orig=orig, _name=name, **kw):
-            calls.append((self.name, _name, args, kw))
-            return _orig(self, *args, **kw)
+    def recorder(name: str, orig: Any) -> Any:
+        def wrapper(self: Worksheet, *args: Any, **kw: Any) -> Any:
+            calls.append((self.name, name, args, kw))
+            return orig(self, *args, **kw)
 
-        setattr(Worksheet, name, wrapper)
-    return originals
+        return wrapper
+
+    for name, orig in originals.items():
+        setattr(Worksheet, name, recorder(name, orig))
+    try:
+        yield calls
+    finally:
+        for name, orig in originals.items():
+            setattr(Worksheet, name, orig)
 
 
-def _replay(calls: list, path: Path) -> None:
+def replay(calls: list, path: Path) -> None:
+    """Write the recorded cells on a fresh workbook: the same cells and values, no formats."""
     wb = xlsxwriter.Workbook(str(path), {"in_memory": True})  # the same writer options as the builder
     sheets: dict[str, Worksheet] = {}
     for sheet, name, args, kw in calls:
@@ -62,11 +78,11 @@ def _replay(calls: list, path: Path) -> None:
 
 
 def measure(out: Path | None = None, demo_wall: bool = True) -> dict:
-    from .batch import SAMPLE_DIR, atomic_build
-    from .context import scope
-    from .data import load_all
-    from .make_templates import SOURCE_LABEL
-    from .reports import REPORTS
+    from workbook_templates.batch import SAMPLE_DIR, atomic_build
+    from workbook_templates.context import scope
+    from workbook_templates.data import load_all
+    from workbook_templates.make_templates import SOURCE_LABEL
+    from workbook_templates.reports import REPORTS
 
     tmp = Path(out or tempfile.mkdtemp(prefix="kpi-bench-"))
     T = time.process_time
@@ -80,25 +96,20 @@ def measure(out: Path | None = None, demo_wall: bool = True) -> dict:
         a = T()
         atomic_build(spec, scope(tables, spec.datasets, None, None, SOURCE_LABEL), tmp / f"{key}.xlsx")
         ours += T() - a
-        calls: list = []
-        orig = _record(calls)  # a second build, only to record the cells it writes
-        try:
+        with recording() as calls:  # a second build, only to record the cells it writes
             atomic_build(spec, scope(tables, spec.datasets, None, None, SOURCE_LABEL), tmp / f"rec_{key}.xlsx")
-        finally:
-            for name, f in orig.items():
-                setattr(Worksheet, name, f)
         per_report[key] = calls
         cells += sum(1 for c in calls if c[1] != "add_table")
     bare = 0.0
     for key, calls in per_report.items():
         a = T()
-        _replay(calls, tmp / f"bare_{key}.xlsx")
+        replay(calls, tmp / f"bare_{key}.xlsx")
         bare += T() - a
     result = {"cells": cells, "load_s": t_load, "ours_cpu_s": ours, "bare_cpu_s": bare, "ratio": ours / bare}
     if demo_wall:
         a = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", "from kpi_cli.main import app; app()", "demo", "--out",
-                               str(tmp / "demo")], capture_output=True, text=True)
+                               str(tmp / "demo")], capture_output=True, text=True, check=False)
         result["demo_wall_s"] = time.perf_counter() - a
         result["demo_ok"] = proc.returncode == 0
     return result
