@@ -62,7 +62,9 @@ def test_the_javascript_is_filled_in(checked):
     from addin.server import bridge
 
     js = checked["js"]
-    for placeholder in (*bridge.JS_PLACEHOLDERS, "placeholder_kpi_call_path", "placeholder_function_name"):
+    for placeholder in (*bridge.JS_PLACEHOLDERS, "placeholder_kpi_call_path", "placeholder_kpi_error_codes",
+                        "placeholder_function_name"):
         assert placeholder not in js
+    assert "const KPI_ERROR_CODES = {" in js and "const KPI_MESSAGE_CODES = new Set([" in js
     assert 'CustomFunctions.associate("KPI_NPS", KPI_NPS);' in js
     assert js.count("async function KPI_NPS()") == 1
