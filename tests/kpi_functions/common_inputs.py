@@ -567,12 +567,37 @@ def to_frame(a: ArgIn) -> Any:
     return _frame(a.value, a.header) if a.is2d else pd.DataFrame({"x": _series(a.value)})
 
 
+def _typed(values: list[Any], cell: str) -> pd.Series:
+    """A Series in the dtype a data file would give the cells: datetime64, string or float (else object)."""
+    if cell == "date" and all(x is None or isinstance(x, str) for x in values):
+        try:
+            return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601"))
+        except (ValueError, TypeError):
+            pass
+    if cell == "id" and all(x is None or isinstance(x, str) for x in values):
+        return pd.Series(values, dtype="string")
+    return _series(values)
+
+
+def to_typed(a: ArgIn) -> Any:
+    """pandas with typed columns (datetime64 dates, string ids, float numbers): a Series, or a DataFrame."""
+    if not a.is_range:
+        return a.value
+    if not a.is2d:
+        return _typed(a.value, str(a.cell))
+    body = a.value[1:] if a.header else a.value
+    names = a.value[0] if a.header else [f"c{j}" for j in range(len(a.value[0]))]
+    cells = a.cell if isinstance(a.cell, tuple) else (a.cell,) * len(names)
+    return pd.DataFrame({f"{n}": _typed([r[j] for r in body], cells[j]) for j, n in enumerate(names)})
+
+
 CONTAINERS: dict[str, Callable[[ArgIn], Any]] = {
     "list": lambda a: a.value,
     "column": to_column,
     "ndarray": to_ndarray,
     "series": to_series,
     "frame": to_frame,
+    "typed": to_typed,
 }
 #: the Python type each container hands over for a range argument (1-D, 2-D)
 CONTAINER_TYPES: dict[str, tuple[type, type]] = {
@@ -581,4 +606,5 @@ CONTAINER_TYPES: dict[str, tuple[type, type]] = {
     "ndarray": (np.ndarray, np.ndarray),
     "series": (pd.Series, pd.DataFrame),
     "frame": (pd.DataFrame, pd.DataFrame),
+    "typed": (pd.Series, pd.DataFrame),
 }

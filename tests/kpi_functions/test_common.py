@@ -60,11 +60,11 @@ CASES = ci.all_cases()
 
 #: arguments ordered in time (monthly values, survivor counts per period): row order is meaning
 TIME_SERIES_ONLY = frozenset({"KPI_CMGR", "KPI_SBG_FIT", "KPI_RETENTION_FORECAST"})
-#: no argument is summed (per-row values, scores, identifiers, dates, tables, series)
+#: no argument is summed (per-row values, scores, identifiers, dates, series)
 NOTHING_SUMMED = frozenset({
-    "KPI_NET_UPSELL", "KPI_CMGR", "KPI_MRR_MOVEMENTS", "KPI_MRR_SCHEDULE", "KPI_CHURN_CUSTOMERS",
+    "KPI_NET_UPSELL", "KPI_CMGR", "KPI_CHURN_CUSTOMERS",
     "KPI_CHURN_REVENUE", "KPI_NRR", "KPI_GRR", "KPI_EXPANSION_RATE", "KPI_NEW_CUSTOMERS", "KPI_UPSELL_RATE",
-    "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_COHORT_RETENTION", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
+    "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
 })
@@ -108,6 +108,9 @@ NO_ID_CELLS = frozenset(s.excel_name for s in SPECS if not any(a.kind in ("ids",
 for _r in REPRESENTATIONS:
     EXEMPT[_r] = ({"NO_DATE_CELLS": NO_DATE_CELLS} if _r.startswith("dates") else
                   {"NO_ID_CELLS": NO_ID_CELLS} if _r.startswith("ids") else {})
+#: tables may come with or without their text header row (SPEC §3)
+NO_TABLE_ARGUMENT = frozenset(s.excel_name for s in SPECS if not any(a.kind == "table" for a in s.args))
+EXEMPT["table without its header"] = {"NO_TABLE_ARGUMENT": NO_TABLE_ARGUMENT}
 #: iterative model fits: invariances hold to the optimiser's tolerance, not to the last bit
 MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD"})
 MODEL_RTOL = 1e-6
@@ -143,10 +146,16 @@ SUMMED: dict[str, tuple[str, ...]] = {
     "KPI_CPA": ("cost", "conversions"),
     "KPI_ROI": ("gain", "cost"),
     "KPI_ROAS": ("ad_revenue", "ad_spend"),
+    # tables: rows of one customer and month are summed (SPEC §4), so a row split in two changes nothing
+    "KPI_MRR_MOVEMENTS": ("table",),
+    "KPI_MRR_SCHEDULE": ("subscriptions",),
+    "KPI_COHORT_RETENTION": ("table",),
 }
+#: the summed column (0-based) of each table domain
+TABLE_SUMMED_COLUMN = {"mrr table": 2, "subscription table": 3}
 #: summed arguments whose help text does not say so (a documentation gap: SPEC §3 sums every such range)
 HELP_OMITS_SUMMED = frozenset({("KPI_MRR", "accounts"), ("KPI_CLV_LIFESPAN", "customer_value"),
-                               ("KPI_CLV_LIFESPAN", "lifespan")})
+                               ("KPI_CLV_LIFESPAN", "lifespan"), ("KPI_MRR_SCHEDULE", "subscriptions")})
 
 
 def _covering(cases: list[Case]) -> list[Case]:
@@ -248,7 +257,7 @@ def test_summed_arguments_agree_with_their_help():
     """An argument whose help says it is summed is in SUMMED, and the other way round (documented gaps aside)."""
     for s in SPECS:
         for a in s.args:
-            said = "summed" in a.help and a.kind != "table"  # tables sum duplicate rows, not the argument
+            said = "summed" in a.help
             listed = a.name in SUMMED.get(s.excel_name, ())
             if (s.excel_name, a.name) in HELP_OMITS_SUMMED:
                 assert listed and not said, f"{s.excel_name}.{a.name}: remove it from HELP_OMITS_SUMMED"
@@ -423,6 +432,18 @@ def test_same_answer_for_every_cell_representation(case, how):
     _result_equal(_relabelled(case.call(), how), case.call(values), _rtol(case))
 
 
+@pytest.mark.parametrize("case", _cases("table without its header"))
+def test_a_table_without_its_header_row(case):
+    """A first row of text is a header; without it the same rows give the same table."""
+    values = case.values()
+    tables = [i for i, a in enumerate(case.args) if a.is_table]
+    assert tables, "no table argument"
+    for i in tables:
+        assert case.args[i].header
+        values[i] = values[i][1:]
+    _result_equal(case.call(), case.call(values))
+
+
 def test_every_function_is_called_with_a_blank_somewhere():
     """Blank cells are part of every KPI's synthesised input (the blank representations are never vacuous)."""
     names = set()
@@ -537,7 +558,7 @@ def test_all_blank_input_is_undefined(spec):
 def test_an_empty_summed_argument_is_undefined(case):
     idx = [i for i, (a, arg) in enumerate(zip(case.args, case.spec.args))
            if arg.name in SUMMED[case.spec.excel_name] and a.is_range]
-    assert idx
+    assert idx, "no summed argument in the call"
     for i in idx:
         values = case.values()
         values[i] = []
@@ -702,11 +723,25 @@ def test_permuting_the_rows_of_aligned_arguments(case):
         _result_equal(base, res, rtol)
 
 
+def _split_rows(a: ArgIn) -> list[Any]:
+    """A table with every row whose summed cell holds a number split into two rows (a quarter, three quarters)."""
+    j = TABLE_SUMMED_COLUMN[a.domain]
+    out = [a.value[0]]
+    for n, r in enumerate(a.value[1:]):
+        if r[j] is None:
+            out.append(list(r))
+        else:
+            first = r[j] / 4 if n % 2 else r[j] / 2  # uneven shares: no part is a fixed share of the whole
+            out += [r[:j] + [first] + r[j + 1:], r[:j] + [r[j] - first] + r[j + 1:]]
+    return out
+
+
 def _split(v: Any) -> list[Any]:
     flat = v if isinstance(v, list) else [v]
     out: list[Any] = []
-    for x in flat:
-        out += [None] if x is None else [x / 4, x * 3 / 4]  # exact for these values
+    for n, x in enumerate(flat):
+        first = None if x is None else x / 4 if n % 2 else x / 2
+        out += [None] if x is None else [first, x - first]  # exact for these values
     return out
 
 
@@ -725,7 +760,14 @@ def test_splitting_a_summed_argument(case, how):
     assert idx, "no summed argument in the call"
     for i in idx:
         values = case.values()
-        values[i] = _split(values[i]) if how == "split" else _total(values[i])
+        a = case.args[i]
+        if a.is_table:
+            if how == "total":
+                continue  # a table has no total form; its rows are split
+            values[i] = _split_rows(a)
+            assert len(values[i]) > len(a.value)
+        else:
+            values[i] = _split(values[i]) if how == "split" else _total(values[i])
         _result_equal(base, case.call(values), 0.0)
 
 
