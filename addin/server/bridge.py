@@ -139,7 +139,7 @@ def xlwings_version() -> str:
 def load_adapters() -> ModuleType:
     """:mod:`addin.adapters` with xlwings' server-mode decorators, made xlwings-server's ``custom_functions``."""
     import xlwings as xw
-    import xlwings.server  # (before the adapters, as xlwings-server does)
+    import xlwings.server  # (imported before the adapters, as the backend always has)
 
     from .. import adapters
 
