@@ -20,7 +20,7 @@ Modules: :mod:`.cells` (the grid, blanks, value kinds, identifiers),
 
 from __future__ import annotations
 
-from .cells import Grid, grid, is_blank_value, labels
+from .cells import Grid, grid, is_blank_value, label_pairs, labels
 from .datetimes import EXCEL_EPOCH, dates, excel_serial_to_datetime64, index_to_month, month_index, parse_iso
 from .numeric import TOO_LARGE, aligned_numbers, finite, numbers, pair, ratio, to_float, total, whole_numbers
 from .options import option_bool, option_number, option_text
@@ -39,6 +39,7 @@ __all__ = [
     "grid",
     "index_to_month",
     "is_blank_value",
+    "label_pairs",
     "labels",
     "month_index",
     "numbers",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import EXCEL_ERRORS, KPIDomainError, KPIErrorValue, KPIInputError, Location
+from .._errors import EXCEL_ERRORS, KPIDomainError, KPIErrorValue, KPIInputError, KPIUndefinedError, Location
 
 _NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "empty"}
 
@@ -290,3 +290,30 @@ def labels(x: Any, fn: str, arg: str) -> np.ndarray:
             raise KPIInputError(fn, f"is {_kind_name(v)}; an identifier (text or a number) is needed",
                                 argument=arg, location=g.location(i), value=v, has_value=True)
     return out
+
+
+def label_pairs(x: Any, y: Any, fn: str, first: tuple[str, str], second: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Two aligned identifier ranges (a customer and a product per row), rows blank in both dropped.
+
+    ``first`` and ``second`` are (argument name, noun): ``("customer_ids",
+    "customer")``. Either range without any identifier leaves the KPI
+    undefined; ranges of different sizes, or a row with one identifier but not
+    the other, are input errors.
+    """
+    (arg_x, noun_x), (arg_y, noun_y) = first, second
+    a, b = labels(x, fn, arg_x), labels(y, fn, arg_y)
+    a_blank, b_blank = pd.isna(a), pd.isna(b)
+    if a_blank.all():
+        raise KPIUndefinedError(fn, f"has no {noun_x} ids", argument=arg_x)
+    if b_blank.all():
+        raise KPIUndefinedError(fn, f"has no {noun_y} ids", argument=arg_y)
+    if a.size != b.size:
+        raise KPIInputError(fn, f"'{arg_x}' has {a.size} cells but '{arg_y}' has {b.size}; the ranges must be "
+                            "aligned", argument=arg_y)
+    odd = np.flatnonzero(a_blank != b_blank)
+    if odd.size:
+        i = int(odd[0])
+        arg, other, raw = (arg_x, noun_y, x) if a_blank[i] else (arg_y, noun_x, y)
+        raise KPIInputError(fn, f"is blank but the row has a {other}; every row needs both a {noun_x} and a "
+                            f"{noun_y}", argument=arg, location=grid(raw, fn, arg).location(i))
+    return a[~a_blank], b[~a_blank]

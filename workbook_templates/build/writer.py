@@ -58,6 +58,9 @@ def result_columns(df: pd.DataFrame) -> list[tuple[str, list[Any]]]:
     return out
 
 
+_columns = result_columns  # the former name (the adapter-vs-builder test)
+
+
 def _probe_function() -> str:
     """The KPI function the add-in probe calls: ARR is the simplest (12 × 1)."""
     if "KPI_ARR" in K.REGISTRY:
