@@ -64,8 +64,7 @@ def _fmt_value(v, unit: str | None) -> str:
     """A headline value as the summary shows it: in its unit's summary format (the registry's
     :class:`~kpi_functions.Unit`), an error as its code."""
     import kpi_functions as K
-
-    from .formulas import ExcelError
+    from kpi_functions.excel import ExcelError
 
     if v is None:
         return ""
