@@ -27,7 +27,7 @@ __all__ = ["EMBEDDED_PACKAGES", "build_archive", "render_main", "render_requirem
 #: What main.py embeds: package name -> the modules of it to include (None = all).
 EMBEDDED_PACKAGES: dict[str, tuple[str, ...] | None] = {
     "kpi_functions": None,
-    "addin": ("__init__.py", "adapters.py", "naming.py"),
+    "addin": ("__init__.py", "adapters.py"),
 }
 
 REQUIREMENTS = ("xlwings", "numpy", "pandas", "scipy")
@@ -37,9 +37,9 @@ def _package_dir(name: str) -> Path:
     import importlib
 
     mod = importlib.import_module(name)
-    if getattr(mod, "__file__", None):
+    if mod.__file__:
         return Path(mod.__file__).resolve().parent
-    return Path(list(mod.__path__)[0]).resolve()
+    return Path(next(iter(mod.__path__))).resolve()
 
 
 def build_archive() -> bytes:
@@ -48,9 +48,9 @@ def build_archive() -> bytes:
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for pkg, only in EMBEDDED_PACKAGES.items():
             root = _package_dir(pkg)
-            files = sorted(p for p in root.glob("*.py")) if only is None else [root / f for f in only]
-            for path in files:
-                info = zipfile.ZipInfo(f"{pkg}/{path.name}", date_time=(2020, 1, 1, 0, 0, 0))
+            files = sorted(root.rglob("*.py")) if only is None else [root / f for f in only]
+            for path in files:  # subpackages included
+                info = zipfile.ZipInfo(f"{pkg}/{path.relative_to(root).as_posix()}", date_time=(2020, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, path.read_bytes())

@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .bench_server import kpi_command, server_env
 from .build_data import write as write_data
 from .harness import Figure
+from .kpi_serve import kpi_command, server_env
 
 GROUP = "build"
 TEMPLATE = "saas_dashboard"

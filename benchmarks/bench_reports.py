@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .bare_xlsx import cell_count, record_demo_cells
-from .bench_server import kpi_command, server_env
 from .harness import ROOT, Figure, time_interleaved
+from .kpi_serve import kpi_command, server_env
 
 GROUP = "reports"
 WALL_TARGET, BARE_TARGET = 10.0, 3.0

@@ -18,16 +18,13 @@ The request bodies are what the xlwings custom-functions JavaScript posts
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,66 +33,11 @@ import numpy as np
 import kpi_functions as k
 
 from .harness import ROOT, Figure, percentile
+from .kpi_serve import run_server, server_env
 
 GROUP = "server"
 CALL_PATH = "/xlwings/custom-functions-call"
 P50_10K_MS, P50_1_MS, IDENTITY_RATIO, THROUGHPUT = 30.0, 5.0, 1.5, 300.0
-
-
-# --------------------------------------------------------------------------
-# Servers
-# --------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def kpi_command() -> list[str]:
-    """The ``kpi`` console script of this interpreter, or its module when not installed as a script."""
-    script = Path(sys.executable).with_name("kpi")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from kpi_cli.main import app; app()"]
-
-
-def server_env() -> dict[str, str]:
-    env = {key: v for key, v in os.environ.items() if not key.startswith("KPI_")}
-    env.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # xlwings server mode needs a key (as kpi serve says)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-@contextlib.contextmanager
-def running(cmd: list[str], port: int, log: Path, timeout: float = 90.0) -> Iterator[str]:
-    """Start a server subprocess, wait for GET /health, yield its base URL, stop it."""
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(), cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"{' '.join(cmd)} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --------------------------------------------------------------------------
@@ -154,7 +96,7 @@ def throughput(url: str, payloads: list[dict], clients: int, seconds: float, wor
     path.write_text(json.dumps(payloads), encoding="utf-8")
     cmd = [sys.executable, "-m", "benchmarks.loadgen", url + CALL_PATH, str(path), "--clients", str(clients),
            "--seconds", str(seconds)]
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, env=server_env())
+    run = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, env=server_env())
     if run.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{run.stderr[-2000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -182,9 +124,9 @@ def run(cells: int = 10_000, calls: int = 150, clients: int = 16, seconds: float
     big, one = column(scores), [[9]]
     with tempfile.TemporaryDirectory(prefix="kpi-bench-") as tmp:
         tmpdir = Path(tmp)
-        port = free_port()
-        cmd = [sys.executable, "-m", "benchmarks.identity_server", "--port", str(port)]
-        with running(cmd, port, tmpdir / "identity-server.log"):
+        identity = [sys.executable, "-m", "benchmarks.identity_server"]
+        with run_server(tmpdir, command=identity, cwd=ROOT) as srv:
+            port = srv.port
             for label, arg, n_calls, limit in ((f"{cells:,}-cell argument", big, calls, P50_10K_MS),
                                                ("1-cell argument", one, calls * 3, P50_1_MS)):
                 payloads = {
@@ -211,9 +153,8 @@ def run(cells: int = 10_000, calls: int = 150, clients: int = 16, seconds: float
                     f" constant {p50['constant'] * 1e3:.2f} ms")
         rates: dict[int, float] = {}
         for n_workers in workers:
-            port = free_port()
-            cmd = [*kpi_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(n_workers)]
-            with running(cmd, port, tmpdir / f"kpi-serve-{n_workers}.log") as base:
+            with run_server(tmpdir, "--workers", str(n_workers), cwd=ROOT) as srv:
+                base = srv.base
                 throughput(base, small_calls(), clients, min(2.0, seconds), tmpdir)  # warm every worker up
                 res = throughput(base, small_calls(), clients, seconds, tmpdir)
             rates[n_workers] = res["calls_per_s"]

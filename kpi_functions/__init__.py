@@ -9,8 +9,9 @@ Public names besides the KPI functions: the registry (``REGISTRY``, ``get``,
 the units: ``Unit``, ``UNIT_RECORDS``, ``unit``, ``UNITS``), its rendering as
 documentation (``example_formula``, ``example_result``,
 ``example_result_text``, ``render_markdown``) and the errors (``KPIError``
-and its subclasses, ``Location``, ``EXCEL_ERRORS``). Modules whose name
-starts with ``_`` are private to the package.
+and its subclasses, ``Location``, ``EXCEL_ERRORS``), and three helpers the
+other parts share (``parse_iso``, ``terminal_safe``, ``show_big_int``).
+Modules whose name starts with ``_`` are private to the package.
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ from .satisfaction import *
 from .product import *
 
 # isort: on
-# The registry rendered as documentation.
+# The registry rendered as documentation (example_formula …), and helpers the other parts
+# share: the one ISO date rule (data files read dates as the functions do), text safe for a
+# terminal, a huge integer shown short.
+from ._coerce import parse_iso
 from ._docs import example_formula, example_result, example_result_text, render_markdown
+from ._errors import _show_big_int as show_big_int
+from ._terminal import terminal_safe
 
 __version__ = "0.1.0"
 
@@ -85,4 +91,7 @@ __all__ = [
     "KPIErrorValue",
     "KPIModelError",
     "Location",
+    "parse_iso",
+    "show_big_int",
+    "terminal_safe",
 ] + [s.name for s in REGISTRY.values()]

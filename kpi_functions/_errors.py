@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "ERRORS",
     "EXCEL_ERRORS",
+    "ErrorCode",
     "KPIDomainError",
     "KPIError",
     "KPIErrorValue",
@@ -26,27 +28,44 @@ __all__ = [
     "Location",
 ]
 
-#: Excel's error values, as they reach Python from either add-in path.
-EXCEL_ERRORS = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-    }
+@dataclass(frozen=True)
+class ErrorCode:
+    """One Excel error value and what Office.js calls it.
+
+    ``error_type`` is the Office.js ``Excel.ErrorCellValue.errorType`` an error
+    cell arrives as on the Office.js path; ``custom_function`` the
+    ``CustomFunctions.ErrorCode`` member a custom function returns it with
+    (``None``: a custom function cannot return it, the add-in shows
+    ``#VALUE!``); ``message`` whether Excel shows a custom message with it.
+    """
+
+    code: str
+    error_type: str
+    custom_function: str | None = None
+    message: bool = False
+
+
+#: The one table of Excel's error values (every other error vocabulary derives from it).
+ERRORS: tuple[ErrorCode, ...] = (
+    ErrorCode("#DIV/0!", "Div0", "divisionByZero"),
+    ErrorCode("#N/A", "NotAvailable", "notAvailable", message=True),
+    ErrorCode("#VALUE!", "Value", "invalidValue", message=True),
+    ErrorCode("#NUM!", "Num", "invalidNumber"),
+    ErrorCode("#NAME?", "Name"),
+    ErrorCode("#NULL!", "Null", "nullReference"),
+    ErrorCode("#REF!", "Ref"),
+    ErrorCode("#SPILL!", "Spill"),
+    ErrorCode("#CALC!", "Calc"),
+    ErrorCode("#FIELD!", "Field"),
+    ErrorCode("#BUSY!", "Busy"),
+    ErrorCode("#CONNECT!", "Connect"),
+    ErrorCode("#BLOCKED!", "Blocked"),
+    ErrorCode("#GETTING_DATA", "GettingData"),
+    ErrorCode("#UNKNOWN!", "Unknown"),
 )
 
+#: Excel's error values, as they reach Python from either add-in path.
+EXCEL_ERRORS = frozenset(e.code for e in ERRORS)
 
 def _show(value: Any) -> str:
     """A short, unambiguous rendering of an offending value."""

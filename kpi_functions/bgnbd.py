@@ -23,8 +23,9 @@ from scipy import special
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIModelError, KPIUndefinedError
+from ._mle import maximise
 from ._registry import kpi
-from .survival import _check_aligned, _maximise, _partial_blank, _position
+from .survival import _check_aligned, _partial_blank, _position
 
 __all__ = ["bgnbd_fit", "clv_bgnbd"]
 
@@ -164,7 +165,7 @@ def _fit_bgnbd(d: _RFM, fn: str) -> _BGNBD:
         np.log([2.0, 2.0 / max(rate, 1e-3), 2.0, 8.0]),
     ]
     bounds = [(np.log(1e-8), np.log(1e8))] * 4
-    theta, _ = _maximise(negll, starts, bounds, fn, "BG/NBD", names=("r", "alpha", "a", "b"))
+    theta, _ = maximise(negll, starts, bounds, fn, "BG/NBD", names=("r", "alpha", "a", "b"))
     r, al, a, b = (float(v) for v in np.exp(theta))
     al *= scale
     ll = float(_bgnbd_ll(r, al, a, b, d.x, d.tx, d.T).sum())
@@ -277,7 +278,7 @@ def _fit_gamma_gamma(x: np.ndarray, z: np.ndarray, fn: str) -> _GammaGamma:
 
     starts = [np.log([1.0, 2.0, 1.0]), np.log([4.0, 4.0, 0.75]), np.log([0.5, 1.5, 1.0]), np.log([10.0, 3.0, 0.2])]
     bounds = [(np.log(1e-8), np.log(1e8))] * 3
-    theta, _ = _maximise(negll, starts, bounds, fn, "Gamma-Gamma spend", names=("p", "q", "gamma"))
+    theta, _ = maximise(negll, starts, bounds, fn, "Gamma-Gamma spend", names=("p", "q", "gamma"))
     p, q, v = (float(u) for u in np.exp(theta))
     v *= scale
     if q <= 1.0:
@@ -364,7 +365,7 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
     + [x > 0] B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^{r+x})``.
 
     The total log-likelihood is maximised over the log-parameters by
-    L-BFGS-B with the analytic gradient, from several starts, with
+    BFGS with the analytic gradient, from several starts, with
     Nelder–Mead as fallback; time is rescaled to a mean age of 1 while
     fitting and alpha scaled back.
 

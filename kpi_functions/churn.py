@@ -21,133 +21,21 @@ The cohort triangle (``cohort_retention``) lives with the MRR tables in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import _coerce as c
-from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
+from . import _flows as F
+from ._errors import KPIDomainError
 from ._registry import kpi
 
-__all__ = [
-    "churn_rate",
-    "churn_customers",
-    "churn_revenue",
-    "retention_rate",
-    "nrr",
-    "grr",
-    "expansion_rate",
-    "expansion_mrr_growth",
-    "new_customers",
-    "upsell_rate",
-    "cross_sell_rate",
-    "quick_ratio",
-]
+__all__ = ["churn_customers", "churn_rate", "churn_revenue", "cross_sell_rate", "expansion_mrr_growth",
+           "expansion_rate", "grr", "new_customers", "nrr", "quick_ratio", "retention_rate", "upsell_rate"]
 
 _CAT = "Churn and retention"
 
-# The worked example of ChartMogul's MRR churn article, one row per customer:
-# 100 starting MRR; 10 lost to churn, 10 to contraction, 10 gained in
-# expansion; plus one new customer (25) who never enters the churn rates.
-_EXAMPLE_PAIR = [[10, 0], [40, 30], [30, 40], [20, 20], [0, 25]]
-
-_START_HELP = "MRR of each customer at the start of the period (blank = 0), or one two-column range: start, end"
-_END_HELP = "MRR of the same customers at the end of the period, row by row (blank = 0)"
-
-
-# --------------------------------------------------------------------------
-# The MRR movements between two per-customer snapshots
-# --------------------------------------------------------------------------
-class _Flows:
-    """The MRR movements between two aligned snapshots, each summed when first asked for.
-
-    A KPI reads two or three of these figures; computing only those keeps a
-    call on a million customers close to the cost of the sums themselves.
-    ``s`` and ``e`` are validated (finite, not negative, blank = 0), so sums
-    over ``s > 0`` are sums over all rows where the summand is 0 otherwise.
-    """
-
-    def __init__(self, s: np.ndarray, e: np.ndarray) -> None:
-        self.s, self.e = s, e
-
-    @cached_property
-    def starting(self) -> float:  # Σ s over s > 0
-        return float(self.s.sum())
-
-    @cached_property
-    def lost(self) -> float:  # churned + contraction = Σ max(s − e, 0), one sum without cancellation
-        return float(np.maximum(self.s - self.e, 0.0).sum())
-
-    @cached_property
-    def churned(self) -> float:  # Σ s where s > 0, e = 0
-        return float(self.s[self.e == 0].sum())
-
-    @cached_property
-    def contraction(self) -> float:  # Σ (s − e) where 0 < e < s
-        d = self.s - self.e
-        return float(d[(d > 0) & (self.e > 0)].sum())
-
-    @cached_property
-    def expansion(self) -> float:  # Σ (e − s) where s > 0, e > s
-        d = self.e - self.s
-        return float(d[(d > 0) & (self.s > 0)].sum())
-
-    @cached_property
-    def new(self) -> float:  # Σ e where s = 0, e > 0
-        return float(self.e[self.s == 0].sum())
-
-    @cached_property
-    def n_paying(self) -> int:  # #(s > 0)
-        return int(np.count_nonzero(self.s))
-
-    @cached_property
-    def n_churned(self) -> int:  # #(s > 0, e = 0)
-        return int(np.count_nonzero((self.e == 0) & (self.s > 0)))
-
-    @cached_property
-    def n_expanded(self) -> int:  # #(s > 0, e > s)
-        return int(np.count_nonzero((self.e > self.s) & (self.s > 0)))
-
-    @cached_property
-    def n_new(self) -> int:  # #(s = 0, e > 0)
-        return int(np.count_nonzero((self.s == 0) & (self.e > 0)))
-
-    @cached_property
-    def retained(self) -> float:  # Σ min(s, e) over s > 0 = starting − churned − contraction, without cancellation
-        return float(np.minimum(self.s, self.e).sum())
-
-    @cached_property
-    def paying_end(self) -> float:  # Σ e over s > 0 = retained + expansion
-        return float(np.where(self.s > 0, self.e, 0.0).sum())
-
-
-def _flows(start: Any, end: Any, fn: str) -> _Flows:
-    """Coerce start/end MRR (``_coerce.pair``); the movements are summed on demand, vectorised."""
-    s, e = c.pair(start, end, fn)
-    return _Flows(s, e)
-
-
-def _money_ratio(num: float, den: float, fn: str, what: str) -> float:
-    """num / den of MRR sums; a sum that overflowed (inf, or NaN from inf − inf) is #NUM!.
-
-    A finite numerator over an overflowed denominator would otherwise be a silent 0.
-    """
-    if den != 0 and not (np.isfinite(num) and np.isfinite(den)):
-        raise KPIDomainError(fn, "the MRR sums are too large to compute (beyond ±1.8e308)", argument="start")
-    return c.ratio(num, den, fn, "start", what)
-
-
-def _over_starting_mrr(num: float, f: _Flows, fn: str) -> float:
-    return _money_ratio(num, f.starting, fn,
-                        "no customer is paying at the start (starting MRR is 0), so the rate is undefined")
-
-
-def _over_paying_customers(num: int, f: _Flows, fn: str) -> float:
-    return c.ratio(num, f.n_paying, fn, "start",
-                   "no customer is paying at the start, so the rate is undefined")
 
 
 # --------------------------------------------------------------------------
@@ -227,10 +115,9 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     summary="Customer (logo) churn from per-customer MRR: share of paying customers whose MRR fell to 0.",
     formula="#(start > 0 and end = 0) / #(start > 0)",
     unit="fraction",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def churn_customers(start: Any, end: Any = None) -> float:
     """Customer (logo) churn rate from per-customer MRR at the start and end.
 
@@ -248,12 +135,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
     float
         Share of the customers paying at the start who pay nothing at the end.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         No customer paying at the start.
 
@@ -276,8 +158,8 @@ def churn_customers(start: Any, end: Any = None) -> float:
     0.3333333333333333
     """
     fn = "KPI_CHURN_CUSTOMERS"
-    f = _flows(start, end, fn)
-    return _over_paying_customers(f.n_churned, f, fn)
+    f = F.flows(start, end, fn)
+    return F.over_paying_customers(f.n_churned, f, fn)
 
 
 @kpi(
@@ -286,12 +168,12 @@ def churn_customers(start: Any, end: Any = None) -> float:
     formula="(churned + contraction) / starting MRR; net: (churned + contraction − expansion) / starting MRR",
     unit="fraction",
     args={
-        "start": _START_HELP,
-        "end": _END_HELP,
+        "start": F.START_HELP,
+        "end": F.END_HELP,
         "net": "TRUE for net MRR churn (expansion offsets the losses; may be negative); default FALSE, gross",
     },
     kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    example=(F.EXAMPLE_PAIR,),
 )
 def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     """Revenue (MRR) churn rate, gross or net, from per-customer MRR.
@@ -370,8 +252,8 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     """
     fn = "KPI_CHURN_REVENUE"
     use_net = c.option_bool(net, fn, "net", False)
-    f = _flows(start, end, fn)
-    return _over_starting_mrr(f.lost - f.expansion if use_net else f.lost, f, fn)
+    f = F.flows(start, end, fn)
+    return F.over_starting_mrr(f.lost - f.expansion if use_net else f.lost, f, fn)
 
 
 @kpi(
@@ -449,21 +331,14 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     summary="Net revenue retention: MRR kept from customers paying at the start, expansion included.",
     formula="(starting MRR − churned − contraction + expansion) / starting MRR",
     unit="fraction",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
     aliases=("NDR", "net dollar retention"),
 )
+@F.pair_docs
 def nrr(start: Any, end: Any = None) -> float:
     """Net revenue retention (NRR, net dollar retention).
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
@@ -471,12 +346,7 @@ def nrr(start: Any, end: Any = None) -> float:
         NRR as a fraction (1.05 = 105 %); above 1 when expansion outweighs
         churn and contraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         Starting MRR is 0.
 
@@ -503,8 +373,8 @@ def nrr(start: Any, end: Any = None) -> float:
     1.1
     """
     fn = "KPI_NRR"
-    f = _flows(start, end, fn)
-    return _over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
+    f = F.flows(start, end, fn)
+    return F.over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
 
 
 @kpi(
@@ -512,32 +382,20 @@ def nrr(start: Any, end: Any = None) -> float:
     summary="Gross revenue retention: MRR kept from customers paying at the start, expansion excluded.",
     formula="(starting MRR − churned − contraction) / starting MRR",
     unit="fraction",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def grr(start: Any, end: Any = None) -> float:
     """Gross revenue retention (GRR).
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
     float
         GRR as a fraction, between 0 and 1.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         Starting MRR is 0.
 
@@ -558,8 +416,8 @@ def grr(start: Any, end: Any = None) -> float:
     0.8
     """
     fn = "KPI_GRR"
-    f = _flows(start, end, fn)
-    return _over_starting_mrr(f.retained, f, fn)  # = starting − churned − contraction
+    f = F.flows(start, end, fn)
+    return F.over_starting_mrr(f.retained, f, fn)  # = starting − churned − contraction
 
 
 @kpi(
@@ -567,32 +425,20 @@ def grr(start: Any, end: Any = None) -> float:
     summary="Expansion rate: expansion MRR from customers paying at the start / starting MRR.",
     formula="expansion MRR / starting MRR",
     unit="fraction",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def expansion_rate(start: Any, end: Any = None) -> float:
     """Expansion MRR rate.
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
     float
         Expansion MRR as a fraction of starting MRR.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         Starting MRR is 0.
 
@@ -612,8 +458,8 @@ def expansion_rate(start: Any, end: Any = None) -> float:
     0.1
     """
     fn = "KPI_EXPANSION_RATE"
-    f = _flows(start, end, fn)
-    return _over_starting_mrr(f.expansion, f, fn)
+    f = F.flows(start, end, fn)
+    return F.over_starting_mrr(f.expansion, f, fn)
 
 
 @kpi(
@@ -678,32 +524,20 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     summary="New customers: customers not paying at the start who pay at the end.",
     formula="#(start = 0 and end > 0)",
     unit="count",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def new_customers(start: Any, end: Any = None) -> int:
     """Number of new customers from per-customer MRR.
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
     int
         The number of customers with no MRR at the start and some at the end.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         No rows, or no numbers at all.
 
@@ -712,6 +546,11 @@ def new_customers(start: Any, end: Any = None) -> int:
     ``new customers = #(sᵢ = 0 and eᵢ > 0)``. Two snapshots cannot tell a
     first-time customer from a returning one; ``KPI_MRR_MOVEMENTS`` can.
 
+    References
+    ----------
+    .. [1] ChartMogul, "Data Table and MRR Movements" (new business MRR),
+       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+
     Examples
     --------
     >>> new_customers([10, 40, 30, 20, 0], [0, 30, 40, 20, 25])
@@ -719,7 +558,7 @@ def new_customers(start: Any, end: Any = None) -> int:
     >>> new_customers([[None, 50], [0, 20], [30, 30], [None, None]])
     2
     """
-    f = _flows(start, end, "KPI_NEW_CUSTOMERS")
+    f = F.flows(start, end, "KPI_NEW_CUSTOMERS")
     return f.n_new
 
 
@@ -728,32 +567,20 @@ def new_customers(start: Any, end: Any = None) -> int:
     summary="Upsell rate: share of customers paying at the start whose MRR rose.",
     formula="#(start > 0 and end > start) / #(start > 0)",
     unit="fraction",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def upsell_rate(start: Any, end: Any = None) -> float:
     """Upsell rate: the share of existing customers who expanded.
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
     float
         Share of the customers paying at the start whose MRR rose.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         No customer paying at the start.
 
@@ -761,14 +588,22 @@ def upsell_rate(start: Any, end: Any = None) -> float:
     -----
     ``upsell rate = #(sᵢ > 0 and eᵢ > sᵢ) / #(sᵢ > 0)``.
 
+    References
+    ----------
+    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
+       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    .. [2] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
+       What Matters", forEntrepreneurs (expansion revenue),
+       https://www.forentrepreneurs.com/saas-metrics-2/
+
     Examples
     --------
     >>> upsell_rate([10, 40, 30, 20, 0], [0, 30, 40, 20, 25])
     0.25
     """
     fn = "KPI_UPSELL_RATE"
-    f = _flows(start, end, fn)
-    return _over_paying_customers(f.n_expanded, f, fn)
+    f = F.flows(start, end, fn)
+    return F.over_paying_customers(f.n_expanded, f, fn)
 
 
 @kpi(
@@ -825,22 +660,10 @@ def cross_sell_rate(customer_ids: Any, product_ids: Any) -> float:
     0.6666666666666666
     """
     fn = "KPI_CROSS_SELL_RATE"
-    cust = c.labels(customer_ids, fn, "customer_ids")
-    prod = c.labels(product_ids, fn, "product_ids")
-    cust_blank = pd.isna(cust)
-    prod_blank = pd.isna(prod)
-    if cust_blank.all():
-        raise KPIUndefinedError(fn, "has no customer ids", argument="customer_ids")
-    if prod_blank.all():
-        raise KPIUndefinedError(fn, "has no product ids", argument="product_ids")
-    if cust.size != prod.size:
-        raise KPIInputError(
-            fn, f"'customer_ids' has {cust.size} cells but 'product_ids' has {prod.size}; "
-            "the ranges must be aligned", argument="product_ids")
-    _one_blank_without_the_other(cust_blank, prod_blank, customer_ids, product_ids, fn)
-    keep = ~cust_blank
-    ccode, _ = pd.factorize(cust[keep])
-    pcode, _ = pd.factorize(prod[keep])
+    cust, prod = c.label_pairs(customer_ids, product_ids, fn, ("customer_ids", "customer"),
+                               ("product_ids", "product"))
+    ccode, _ = pd.factorize(cust)
+    pcode, _ = pd.factorize(prod)
     n_customers = int(ccode.max()) + 1
     n_products = int(pcode.max()) + 1
     pairs = pd.unique(ccode.astype(np.int64) * n_products + pcode)  # distinct (customer, product)
@@ -848,41 +671,18 @@ def cross_sell_rate(customer_ids: Any, product_ids: Any) -> float:
     return float((products_per_customer >= 2).sum() / n_customers)
 
 
-def _one_blank_without_the_other(cust_blank: np.ndarray, prod_blank: np.ndarray, customer_ids: Any,
-                                 product_ids: Any, fn: str) -> None:
-    """A row with a customer but no product (or the reverse) is an input error."""
-    odd = cust_blank != prod_blank
-    if not odd.any():
-        return
-    i = int(np.flatnonzero(odd)[0])
-    if cust_blank[i]:
-        arg, other, x = "customer_ids", "a product", customer_ids
-    else:
-        arg, other, x = "product_ids", "a customer", product_ids
-    location = c.grid(x, fn, arg).location(i)
-    raise KPIInputError(fn, f"is blank but the row has {other}; every row needs both a customer and a product",
-                        argument=arg, location=location)
-
-
 @kpi(
     category=_CAT,
     summary="SaaS quick ratio: MRR gained (new + expansion) per unit of MRR lost (churned + contraction).",
     formula="(new MRR + expansion MRR) / (churned MRR + contraction MRR)",
     unit="ratio",
-    args={"start": _START_HELP, "end": _END_HELP},
-    kinds={"end": "range"},
-    example=(_EXAMPLE_PAIR,),
+    **F.PAIR,
 )
+@F.pair_docs
 def quick_ratio(start: Any, end: Any = None) -> float:
     """SaaS quick ratio.
 
-    Parameters
-    ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start and end.
-    end : range, optional
-        MRR of the same customers at the end, aligned row by row (blank = 0).
+    {pair_parameters}
 
     Returns
     -------
@@ -890,12 +690,7 @@ def quick_ratio(start: Any, end: Any = None) -> float:
         MRR gained per unit of MRR lost (above 1: MRR grows; 4 is often
         quoted as healthy for a young company).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean in the MRR, or ranges of different sizes.
-    KPIDomainError
-        A negative MRR.
+    {pair_raises}
     KPIUndefinedError
         No MRR was lost (no churn and no contraction), so the ratio is
         undefined.
@@ -920,6 +715,6 @@ def quick_ratio(start: Any, end: Any = None) -> float:
     1.75
     """
     fn = "KPI_QUICK_RATIO"
-    f = _flows(start, end, fn)
-    return _money_ratio(f.new + f.expansion, f.churned + f.contraction, fn,
+    f = F.flows(start, end, fn)
+    return F.money_ratio(f.new + f.expansion, f.churned + f.contraction, fn,
                         "no MRR was lost to churn or contraction, so the quick ratio is undefined")

@@ -12,7 +12,7 @@ from typing import Any
 from . import _coerce as c
 from ._registry import kpi
 
-__all__ = ["conversion_rate", "cpa", "roi", "roas"]
+__all__ = ["conversion_rate", "cpa", "roas", "roi"]
 
 _CAT = "Marketing"
 
@@ -114,6 +114,12 @@ def cpa(cost: Any, conversions: Any) -> float:
     -----
     ``CPA = cost / conversions``. Aggregated over channels it is the total
     cost over the total conversions, not the mean of the channels' CPAs.
+
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (cost per customer acquired).
 
     Examples
     --------

@@ -35,7 +35,7 @@ from ._coerce import Column
 from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError, Location
 from ._registry import kpi
 
-__all__ = ["mrr_movements", "mrr_schedule", "cohort_retention"]
+__all__ = ["cohort_retention", "mrr_movements", "mrr_schedule"]
 
 #: Columns of :func:`mrr_movements`, in catalog order.
 MOVEMENT_COLUMNS = (

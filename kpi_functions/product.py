@@ -14,7 +14,7 @@ from ._errors import EXCEL_ERRORS, KPIDomainError, KPIErrorValue, KPIInputError,
 from ._registry import kpi
 from .survival import _position
 
-__all__ = ["stickiness", "avg_duration"]
+__all__ = ["avg_duration", "stickiness"]
 
 _CAT = "Product and service"
 

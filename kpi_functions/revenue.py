@@ -13,7 +13,7 @@ from . import _coerce as c
 from ._errors import KPIUndefinedError
 from ._registry import kpi
 
-__all__ = ["mrr", "arr", "arpu", "growth_rate", "cmgr", "margin", "net_upsell"]
+__all__ = ["arpu", "arr", "cmgr", "growth_rate", "margin", "mrr", "net_upsell"]
 
 _CAT = "Revenue"
 
@@ -196,6 +196,12 @@ def growth_rate(start: Any, end: Any) -> float:
     start" — sometimes printed as "MRR churn" — is this rate with the sign
     flipped: the net MRR change, not churn.
 
+    References
+    ----------
+    .. [1] J. Jordan, A. Hariharan, F. Chen and P. Kasireddy, "16 Startup
+       Metrics", Andreessen Horowitz, 2015 (month-on-month growth),
+       https://a16z.com/16-startup-metrics/
+
     Examples
     --------
     >>> growth_rate(100000, 112000)
@@ -240,6 +246,13 @@ def cmgr(values: Any) -> float:
     Notes
     -----
     ``CMGR = (v_last / v_first)^(1/k) − 1``.
+
+    References
+    ----------
+    .. [1] J. Jordan, A. Hariharan, F. Chen and P. Kasireddy, "16 Startup
+       Metrics", Andreessen Horowitz, 2015 (month-on-month growth and
+       the compounded monthly growth rate, CMGR),
+       https://a16z.com/16-startup-metrics/
 
     Examples
     --------
@@ -293,6 +306,12 @@ def margin(revenue: Any, cost: Any) -> float:
     KPIUndefinedError
         Revenue is 0.
 
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (margins).
+
     Examples
     --------
     >>> margin(200000, 50000)
@@ -334,6 +353,12 @@ def net_upsell(start: Any, end: Any = None) -> float:
     Notes
     -----
     ``net upsell = Σ_{sᵢ>0, eᵢ>0} (eᵢ − sᵢ)``.
+
+    References
+    ----------
+    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion and
+       contraction MRR),
+       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
 
     Examples
     --------

@@ -14,7 +14,7 @@ from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
 from ._registry import kpi
 
-__all__ = ["nps", "nps_breakdown", "nps_moe", "csat", "health_score"]
+__all__ = ["csat", "health_score", "nps", "nps_breakdown", "nps_moe"]
 
 _CAT = "Satisfaction"
 

@@ -5,23 +5,24 @@ of them still running (censored). ``sbg_fit`` fits the shifted-beta-geometric
 (sBG) model of contractual retention to a cohort's survivor counts, and
 ``retention_forecast`` projects the cohort with it.
 
-The private helper :func:`_maximise` (robust maximum likelihood on
-log-parameters) is shared with :mod:`kpi_functions.bgnbd`.
+The models are fitted by :func:`kpi_functions._mle.maximise` (robust
+maximum likelihood on log-parameters), as are :mod:`kpi_functions.bgnbd`'s.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
+from ._mle import maximise
 from ._registry import kpi
 
-__all__ = ["survival_curve", "sbg_fit", "retention_forecast"]
+__all__ = ["retention_forecast", "sbg_fit", "survival_curve"]
 
 _CAT = "Churn and retention"
 
@@ -93,94 +94,7 @@ def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray], ra
         raise KPIInputError(fn, f"is blank but {', '.join(repr(n) for n in given)} is given in the same row; "
                             "every row needs all of them", argument=names[j],
                             location=_position(raws[j], fn, names[j], i))
-    return empty
-
-
-def _maximise(
-    negll: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    starts: Sequence[Sequence[float]],
-    bounds: Sequence[tuple[float, float]],
-    fn: str,
-    model: str,
-    *,
-    credible: float = np.log(1e6),
-    explain: Callable[[np.ndarray, float], str | None] | None = None,
-    names: Sequence[str] | None = None,
-) -> tuple[np.ndarray, float]:
-    """Minimise a (scaled) negative log-likelihood over log-parameters.
-
-    ``negll(theta)`` returns the value and its gradient. The starts are run
-    in turn with BFGS (analytic gradient) until one converges (gradient ~0)
-    to an interior point; if none does and the best end point is not at the
-    edge, Nelder–Mead restarts from it and BFGS polishes the result. ``bounds`` are walls the search may not cross
-    (beyond them the special functions lose precision). A fit that does not
-    converge, or whose estimates leave ``exp(±credible)`` (a parameter
-    running to 0 or to infinity: the data do not identify the model), raises
-    KPIModelError. ``explain(theta, value)``, when given, may return a more
-    specific message for that error; ``names`` name the parameters in it.
-
-    BFGS rather than L-BFGS-B: scipy's L-BFGS-B calls into the threaded BLAS
-    on every iteration, which costs milliseconds per step when the machine
-    is busy; BFGS on four parameters does not.
-    """
-    lo = np.array([b[0] for b in bounds])
-    hi = np.array([b[1] for b in bounds])
-
-    def safe(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        if np.any(theta < lo) or np.any(theta > hi):
-            return 1e300, np.zeros_like(theta)
-        with np.errstate(all="ignore"):
-            f, g = negll(theta)
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return 1e300, np.zeros_like(theta)
-        return float(f), g
-
-    def bfgs(x0: np.ndarray):
-        return optimize.minimize(safe, np.asarray(x0, dtype=float), jac=True, method="BFGS",
-                                 options={"maxiter": 1000, "gtol": 1e-9})
-
-    def converged(res) -> bool:
-        if not np.isfinite(res.fun) or res.fun >= 1e299:
-            return False
-        return bool(np.all(np.abs(safe(res.x)[1]) < 1e-5))
-
-    best = None
-    for x0 in starts:
-        res = bfgs(x0)
-        if best is None or res.fun < best.fun:
-            best = res
-        if converged(res) and np.all(np.abs(res.x) <= credible):
-            return res.x, float(res.fun)  # an interior optimum: the other starts are fallbacks
-    assert best is not None
-
-    def fail(message: str) -> KPIModelError:
-        better = explain(best.x, best.fun) if explain is not None else None
-        return KPIModelError(fn, better or message)
-
-    def edge() -> KPIModelError:
-        labels = list(names) if names is not None else [f"parameter {i + 1}" for i in range(best.x.size)]
-        out = [nm for nm, v in zip(labels, best.x) if abs(v) > credible]
-        many = len(out) > 1
-        return fail(f"the {model} estimate{'s' if many else ''} of {', '.join(out)} run{'' if many else 's'} "
-                    "to 0 or to infinity, so the data cannot identify the model (too few customers, or "
-                    "too little variation between them)")
-
-    if np.any(np.abs(best.x) > credible):
-        raise edge()  # every start ran off towards the same edge
-    if not converged(best):
-        nm = optimize.minimize(lambda t: safe(t)[0], best.x, method="Nelder-Mead", bounds=bounds,
-                               options={"maxiter": 4000, "maxfev": 8000, "xatol": 1e-10, "fatol": 1e-14,
-                                        "adaptive": True})
-        polish = bfgs(nm.x)
-        best = min((best, polish), key=lambda r: r.fun)
-        if not converged(best):
-            if np.any(np.abs(best.x) > credible):
-                raise edge()
-            raise fail(f"the {model} fit did not converge; the data may be too few or too regular to "
-                       "identify the model")
-    if np.any(np.abs(best.x) > credible):
-        raise edge()
-    return best.x, float(best.fun)
+    return np.asarray(empty)
 
 
 # --------------------------------------------------------------------------
@@ -371,7 +285,7 @@ def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
 
     starts = [(0.0, 0.0), (np.log(0.5), np.log(2.0)), (np.log(2.0), np.log(8.0)), (np.log(0.2), np.log(0.5))]
     bounds = [(np.log(1e-8), np.log(1e8))] * 2
-    theta, _ = _maximise(negll, starts, bounds, fn, "shifted-beta-geometric", explain=explain,
+    theta, _ = maximise(negll, starts, bounds, fn, "shifted-beta-geometric", explain=explain,
                          names=("alpha", "beta"))
     alpha, beta = (float(v) for v in np.exp(theta))
     ll = _sbg_loglik(alpha, beta, n)
@@ -429,8 +343,8 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
 
     With survivors ``n₀ … n_τ`` the log-likelihood is
     ``LL = Σ_{t=1}^{τ} (nₜ₋₁ − nₜ) ln P(T = t) + n_τ ln S(τ)``,
-    maximised over ``ln α`` and ``ln β`` (L-BFGS-B from several starts,
-    Nelder–Mead as fallback).
+    maximised over ``ln α`` and ``ln β`` (BFGS with the analytic gradient
+    from several starts, Nelder–Mead as fallback).
 
     References
     ----------

@@ -16,7 +16,7 @@ from . import _coerce as c
 from ._errors import KPIUndefinedError
 from ._registry import kpi
 
-__all__ = ["cac", "cac_pct", "clv", "clv_lifespan", "ltv_cac", "cac_payback", "repeat_purchase_rate"]
+__all__ = ["cac", "cac_payback", "cac_pct", "clv", "clv_lifespan", "ltv_cac", "repeat_purchase_rate"]
 
 _CAT = "Customer value and acquisition"
 
@@ -132,6 +132,15 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     Notes
     -----
     ``CAC % = acquisition cost / sales value``.
+
+    References
+    ----------
+    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
+       What Matters", forEntrepreneurs (customer acquisition
+       cost), https://www.forentrepreneurs.com/saas-metrics-2/
+    .. [2] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (costs as a percentage of sales).
 
     Examples
     --------
@@ -256,6 +265,14 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     Notes
     -----
     ``CLV = customer value × average customer lifespan``.
+
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (customer lifetime value).
+    .. [2] S. Gupta and D. R. Lehmann, "Customers as assets", *Journal of
+       Interactive Marketing* 17(1), 2003, 9–24.
 
     Examples
     --------
@@ -419,6 +436,11 @@ def repeat_purchase_rate(customer_ids: Any) -> float:
     Notes
     -----
     ``repeat purchase rate = #{customers with ≥ 2 orders} / #{customers}``.
+
+    References
+    ----------
+    .. [1] A. S. C. Ehrenberg, *Repeat-Buying: Facts, Theory and
+       Applications*, 2nd ed., Charles Griffin / Oxford University Press, 1988.
 
     Examples
     --------

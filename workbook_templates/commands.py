@@ -15,13 +15,13 @@ from typing import Annotated
 import typer
 
 from kpi_functions._terminal import terminal_safe
+from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
 
 __all__ = ["app", "build", "clash_notes", "demo", "templates_cmd"]
 
 #: the report commands; ``kpi`` adds them (``app.add_typer(commands.app)``: no group of their own)
 app = typer.Typer(add_completion=False)
 
-_FLAVOURS = ("classic", "officejs", "values")
 _DEFAULT_OUT = Path("reports")
 
 
@@ -64,8 +64,7 @@ def _fmt_value(v, unit: str | None) -> str:
     """A headline value as the summary shows it: in its unit's summary format (the registry's
     :class:`~kpi_functions.Unit`), an error as its code."""
     import kpi_functions as K
-
-    from .formulas import ExcelError
+    from kpi_functions.excel import ExcelError
 
     if v is None:
         return ""
@@ -242,7 +241,7 @@ def build(
     try:
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
-            from addin.naming import validate_namespace
+            from kpi_functions.excel import validate_namespace
 
             validate_namespace(namespace)
         tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use

@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +58,7 @@ class ReportData:
         return out
 
 
-def month_start(ts) -> pd.Timestamp:
+def month_start(ts: Any) -> pd.Timestamp:
     """The first day of ``ts``'s month, in milliseconds.
 
     Not ``to_period().to_timestamp()``: under pandas 2 that goes through
@@ -72,7 +74,7 @@ def month_range(lo: pd.Timestamp, hi: pd.Timestamp) -> list[pd.Timestamp]:
     return [pd.Timestamp(m) for m in np.arange(a, b + 1).astype("datetime64[ms]")]
 
 
-def latest_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
+def latest_month(tables: dict[str, Table], names: Iterable[str]) -> pd.Timestamp | None:
     """The month of the latest date in the time columns of the given data sets."""
     best = None
     for n in names:
@@ -86,7 +88,7 @@ def latest_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
     return None if best is None else month_start(best)
 
 
-def first_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
+def first_month(tables: dict[str, Table], names: Iterable[str]) -> pd.Timestamp | None:
     best = None
     for n in names:
         t = tables.get(n)
@@ -99,14 +101,14 @@ def first_month(tables: dict[str, Table], names) -> pd.Timestamp | None:
     return None if best is None else month_start(best)
 
 
-def all_months(tables: dict[str, Table], names) -> list[pd.Timestamp]:
+def all_months(tables: dict[str, Table], names: Collection[str]) -> list[pd.Timestamp]:
     lo, hi = first_month(tables, names), latest_month(tables, names)
     if lo is None or hi is None:
         return []
     return month_range(lo, hi)
 
 
-def scope(tables: dict[str, Table], names, segment: tuple[str, str | None] | None,
+def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, str | None] | None,
           month: pd.Timestamp | None, source: str = "") -> ReportData:
     """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`."""
     names = list(names)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kpi_functions import EXCEL_ERRORS
 from kpi_functions._coerce import parse_iso
 
 from .schema import DATASETS, ColumnSchema, Dataset
@@ -31,8 +32,7 @@ __all__ = ["MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files
 MAX_TEXT = 32767
 MAX_ROWS = 1_048_575
 MAX_COLUMNS = 16_384  #: columns in a sheet
-_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
-           "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+_ERRORS = EXCEL_ERRORS
 
 
 _NOT_GIVEN = np.zeros(0, dtype=bool)

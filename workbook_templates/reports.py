@@ -10,14 +10,44 @@ sheet's definitions come from the registry's summary and formula.
 from __future__ import annotations
 
 from .formulas import (
-    BlockCol, Col, Cols, CountInMonth, EDate, Filter, Fn, If, IfError, InMonth, KPI, ListCol, Lookup, Lookup2D, Op,
+    KPI,
+    BlockCol,
+    Col,
+    Cols,
+    Const,
+    CountInMonth,
+    EDate,
+    Filter,
+    Fn,
+    If,
+    IfError,
+    InMonth,
+    ListCol,
+    Lookup,
+    Lookup2D,
+    Op,
     Ref,
-    RowRef, SpillAll, SpillCol, SumWhere,
+    RowRef,
+    SpillAll,
+    SpillCol,
+    SumWhere,
 )
 from .schema import DATASETS
 from .spec import (
-    Banner, Chart, Distinct, Item, ItemList, Months, Param, ReportSpec, RowColumn, RowTable, SheetSpec, Series,
-    Spill, Text,
+    Banner,
+    Chart,
+    Distinct,
+    Item,
+    ItemList,
+    Months,
+    Param,
+    ReportSpec,
+    RowColumn,
+    RowTable,
+    Series,
+    SheetSpec,
+    Spill,
+    Text,
 )
 
 __all__ = ["REPORTS", "get_report"]
@@ -241,10 +271,10 @@ def _saas_dashboard() -> ReportSpec:
             Series("Churned", BlockCol("trend", "churned"), BlockCol("trend", "month"), RED),
         ), width=620, height=270, y_format=MONEY, x_format="mmm yy"),
         Chart(S, "E35", "stacked", "MRR bridge, report month", (
-            Series("Base", ListCol("bridge", 0), ListCol("bridge", "label"), invisible=True),
-            Series("Total", ListCol("bridge", 1), ListCol("bridge", "label"), BLUE),
-            Series("Increase", ListCol("bridge", 2), ListCol("bridge", "label"), GREEN),
-            Series("Decrease", ListCol("bridge", 3), ListCol("bridge", "label"), RED),
+            Series("Base", ListCol("bridge", 0), ListCol("bridge", "label"), invisible=True, role="base"),
+            Series("Total", ListCol("bridge", 1), ListCol("bridge", "label"), BLUE, role="total"),
+            Series("Increase", ListCol("bridge", 2), ListCol("bridge", "label"), GREEN, role="increase"),
+            Series("Decrease", ListCol("bridge", 3), ListCol("bridge", "label"), RED, role="decrease"),
         ), width=620, height=270, y_format=MONEY, legend="none", y_min="waterfall"),
     )
     sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
@@ -328,7 +358,7 @@ def _retention() -> ReportSpec:
         RowColumn("customer", "customer_id", "KEY"),
         RowColumn("months", "Months paying", SumWhere(None, cust_m), COUNT),
         RowColumn("now", "Paying in report month", SumWhere(None, cust_m, (SpillCol("mrr", "month"), RM)), COUNT),
-        RowColumn("churned", "Churned", If(Op(">", RowRef("now"), 0), 0, 1), "0"),
+        RowColumn("churned", "Churned", If(Op(">", RowRef("now"), Const(0)), 0, 1), "0"),
     )))
     blocks += engine
     charts = (
@@ -533,6 +563,11 @@ def _experience() -> ReportSpec:
 # --------------------------------------------------------------------------
 # 5. Executive overview
 # --------------------------------------------------------------------------
+#: the colour of a status text of :func:`_status` and :func:`_bench`, by the text it begins with
+STATUS_TONES = (("On target", "good"), ("Better than", "good"), ("Within", "good"),
+                ("Off target", "bad"), ("Worse than", "bad"), ("n/a", "warn"))
+
+
 def _status(value: str, target: str, higher_better: bool) -> Fn:
     v, t = Ref(value), Ref(target)
     ok = Op(">=", v, t) if higher_better else Op("<=", v, t)
@@ -596,7 +631,8 @@ def _executive() -> ReportSpec:
     )
     blocks.append(ItemList(S, 8, 0, "Headline KPIs", items,
                            extra_headers=("Target", "vs target", "Benchmark low", "Benchmark high", "vs benchmark"),
-                           extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4), extra_like_value=(0,)))
+                           extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4), extra_like_value=(0,),
+                           status_tones=STATUS_TONES))
     blocks.append(ItemList(S, 26, 0, "Inputs of the unit economics", (
         Item("sm_cost", "Sales and marketing cost",
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
@@ -642,8 +678,7 @@ REPORTS: dict[str, ReportSpec] = {r.key: r for r in (
 
 def get_report(key: str) -> ReportSpec:
     k = key.strip().lower().replace("-", "_")
-    if k.endswith(".xlsx"):
-        k = k[:-5]
+    k = k.removesuffix(".xlsx")
     if k not in REPORTS:
         raise KeyError(f"no report template {key!r}; choose from {', '.join(REPORTS)}")
     return REPORTS[k]

@@ -58,11 +58,13 @@ class ItemList:
     extra_headers: tuple[str, ...] = ()
     extra_formats: tuple[str | None, ...] = ()
     note_header: str = ""
-    status_cols: tuple[int, ...] = ()  #: extra columns holding a status text (coloured)
+    status_cols: tuple[int, ...] = ()  #: extra columns holding a status text, coloured by ``status_tones``
     name: str = ""  #: for charts over the list (ListCol)
     header: bool = True  #: write the header row (KPI | Value | …)
     extra_like_value: tuple[int, ...] = ()
     label_header: str = "KPI"  #: extra columns formatted like the item's value (targets)
+    #: how a status text is coloured: (the text it begins with, tone: good | bad | warn), in the order applied
+    status_tones: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ class Series:
     line: bool = False  #: draw as a line on top of a column chart
     labels: bool = False
     y2: bool = False
+    #: the series' part in a bridge chart (``Chart.y_min="waterfall"``): "base" (the invisible offsets the
+    #: bars stand on), "total", "increase" or "decrease" (bars that end at the base)
+    role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from kpi_functions.excel import officejs_errors_js
+
 from .config import MANIFEST_ID, PROJECT_DIR, LicenceMissing, ServerConfig, client_timeout
 
 __all__ = [
@@ -137,7 +139,7 @@ def xlwings_version() -> str:
 def load_adapters() -> ModuleType:
     """:mod:`addin.adapters` with xlwings' server-mode decorators, made xlwings-server's ``custom_functions``."""
     import xlwings as xw
-    import xlwings.server  # (before the adapters, as xlwings-server does)
+    import xlwings.server  # (imported before the adapters, as the backend always has)
 
     from .. import adapters
 
@@ -216,7 +218,9 @@ def custom_functions_js(functions: Iterable[str], call_path: str) -> str:
         "placeholder_custom_functions_call_path", call_path
     )
     # each part starts on a line of its own
-    js += "\n" + _static("kpi-custom-functions.js").replace("placeholder_kpi_call_path", call_path)
+    js += "\n" + _static("kpi-custom-functions.js").replace("placeholder_kpi_call_path", call_path).replace(
+        "placeholder_kpi_error_codes", officejs_errors_js()
+    )
     stub = _static("kpi-function-stub.js")
     for name in functions:
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):  # registry names only; never user input

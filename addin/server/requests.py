@@ -15,27 +15,12 @@ from typing import Any
 
 from kpi_functions import EXCEL_ERRORS
 from kpi_functions._errors import _show_big_int
+from kpi_functions.excel import officejs_error_types
 
 __all__ = ["ERROR_TYPES", "BadRequest", "parse_call", "short"]
 
 #: Office.js error cell types (``Excel.ErrorCellValue.errorType``) -> error value.
-ERROR_TYPES = {
-    "Div0": "#DIV/0!",
-    "NotAvailable": "#N/A",
-    "Value": "#VALUE!",
-    "Num": "#NUM!",
-    "Name": "#NAME?",
-    "Null": "#NULL!",
-    "Ref": "#REF!",
-    "Spill": "#SPILL!",
-    "Calc": "#CALC!",
-    "Field": "#FIELD!",
-    "Busy": "#BUSY!",
-    "Connect": "#CONNECT!",
-    "Blocked": "#BLOCKED!",
-    "GettingData": "#GETTING_DATA",
-    "Unknown": "#UNKNOWN!",
-}
+ERROR_TYPES = officejs_error_types()
 
 
 

@@ -6,14 +6,8 @@
 // #N/A only; for #NUM! and #DIV/0! the message goes to the task pane's
 // "Recent errors" list and the console).
 // ---------------------------------------------------------------------------
-const KPI_ERROR_CODES = {
-  "#VALUE!": "invalidValue",
-  "#N/A": "notAvailable",
-  "#DIV/0!": "divisionByZero",
-  "#NUM!": "invalidNumber",
-  "#NULL!": "nullReference",
-};
-const KPI_MESSAGE_CODES = new Set(["#VALUE!", "#N/A"]);
+// KPI_ERROR_CODES and KPI_MESSAGE_CODES, rendered from kpi_functions._errors.ERRORS (kpi_functions.excel.officejs_errors_js)
+placeholder_kpi_error_codes
 globalThis.kpiRecentErrors = globalThis.kpiRecentErrors || [];
 
 function kpiHookRequests() {

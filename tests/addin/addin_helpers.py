@@ -1,31 +1,30 @@
 """Helpers for the add-in tests: Office.js / COM shaped arguments, the expected
 Excel view of a library result (written independently of addin.adapters), and
-a real `kpi serve` subprocess on a free loopback port."""
+a real `kpi serve` subprocess on a free loopback port (benchmarks/kpi_serve.py)."""
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import datetime as dt
-import json
 import math
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the benchmarks package of this checkout (pytest run from elsewhere)
+    sys.path.insert(0, str(ROOT))
+
+# `kpi serve` as a subprocess: one harness for the tests and the benchmarks
+from benchmarks.kpi_serve import Server as RunningServer
+from benchmarks.kpi_serve import free_port, kpi_command, run_server, server_env  # noqa: F401  (re-exported)
+
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 #: the shared test server's bearer token and request-size limit
@@ -147,90 +146,6 @@ def first_cell_path(spec) -> tuple[int, int, int] | None:
     return None
 
 
-# ----------------------------------------------------------------- the server
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningServer:
-    def __init__(self, proc: subprocess.Popen, base: str, log: Path, token: str | None) -> None:
-        self.proc = proc
-        self.base = base
-        self.log = log
-        self.token = token
-
-    def headers(self) -> dict[str, str]:
-        h = {"Content-Type": "application/json"}
-        if self.token:
-            h["Authorization"] = f"Bearer {self.token}"
-        return h
-
-    def call(self, client: httpx.Client, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-        body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-        return client.post(self.base + "/xlwings/custom-functions-call", content=body,
-                           headers=self.headers() if headers is None else headers)
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def kpi_command() -> list[str]:
-    """The `kpi` console script of this interpreter (as the README runs it)."""
-    script = Path(sys.executable).with_name("kpi")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from kpi_cli.main import app; app()"]
-
-
-def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KPI_", "XLWINGS_"))}
-    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
-    env.update(extra or {})
-    return env
-
-
-@contextlib.contextmanager
-def run_server(tmp: Path, *flags: str, token: str | None = None, env: dict[str, str] | None = None,
-               timeout: float = 60.0, verify: Any = True) -> Iterator[RunningServer]:
-    """`kpi serve` as a subprocess on a free loopback port; waits for /health.
-
-    With ``--certfile`` among the flags the server speaks HTTPS; ``verify`` is
-    then the CA file (or SSL context) that trusts its certificate."""
-    port = free_port()
-    log = tmp / f"server-{port}.log"
-    cmd = [*kpi_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *flags]
-    extra = dict(env or {})
-    if token:
-        extra["KPI_TOKEN"] = token  # by environment, never on the command line
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(extra), cwd=str(tmp))
-    scheme = "https" if "--certfile" in flags else "http"
-    base = f"{scheme}://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kpi serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(base + "/health", timeout=2, verify=verify).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"kpi serve did not come up in {timeout}s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield RunningServer(proc, base, log, token)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A throw-away certificate for 127.0.0.1 (cert, key) in PEM files."""
     import ipaddress
@@ -311,7 +226,7 @@ def shared_server() -> RunningServer:
         tmp = Path(tempfile.mkdtemp(prefix="kpi_serve_"))
         templates = make_report_templates(tmp / "report_templates")
         cm = run_server(tmp, "--max-request-bytes", str(MAX_BYTES), token=TOKEN,
-                        env={"KPI_TEMPLATES_DIR": str(templates)})
+                        env={"KPI_TEMPLATES_DIR": str(templates)}, timeout=60.0)
         srv = cm.__enter__()
         srv.templates_dir = templates
 

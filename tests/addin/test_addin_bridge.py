@@ -42,8 +42,8 @@ MISSING = [("xlwings", "no_such_name"), ("xlwings_server.config", "settings.no_s
 def checked() -> dict:
     from addin_helpers import server_env
 
-    env = server_env({"PYTHONPATH": str(ROOT)})
-    run = subprocess.run([sys.executable, "-c", CHECK, json.dumps(MISSING)], capture_output=True, text=True,
+    env = server_env()  # (this checkout first on PYTHONPATH)
+    run = subprocess.run([sys.executable, "-c", CHECK, json.dumps(MISSING)], check=False, capture_output=True, text=True,
                          env=env, cwd=str(ROOT), timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -62,7 +62,9 @@ def test_the_javascript_is_filled_in(checked):
     from addin.server import bridge
 
     js = checked["js"]
-    for placeholder in (*bridge.JS_PLACEHOLDERS, "placeholder_kpi_call_path", "placeholder_function_name"):
+    for placeholder in (*bridge.JS_PLACEHOLDERS, "placeholder_kpi_call_path", "placeholder_kpi_error_codes",
+                        "placeholder_function_name"):
         assert placeholder not in js
+    assert "const KPI_ERROR_CODES = {" in js and "const KPI_MESSAGE_CODES = new Set([" in js
     assert 'CustomFunctions.associate("KPI_NPS", KPI_NPS);' in js
     assert js.count("async function KPI_NPS()") == 1

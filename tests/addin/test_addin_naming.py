@@ -1,4 +1,4 @@
-"""addin.naming: what users type and what Excel stores in a saved file."""
+"""Formula names (kpi_functions.excel, re-exported by addin.naming): what users type and what Excel stores."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 
 import kpi_functions as k
 from addin import naming
-from addin.naming import formula_name, typed_name, validate_namespace
+from kpi_functions import excel
+from kpi_functions.excel import formula_name, typed_name, validate_namespace
 
 
 def test_doctests():
-    failures, tried = doctest.testmod(naming)
+    failures, tried = doctest.testmod(excel)
     assert tried > 0 and failures == 0
+    assert (naming.formula_name, naming.typed_name, naming.FLAVOURS) == (formula_name, typed_name, excel.ADDIN_PATHS)
 
 
 @pytest.mark.parametrize(
@@ -66,11 +68,11 @@ def test_every_registry_name_has_a_stored_form():
         assert formula_name(name.lower()) == name
 
 
-def test_naming_is_dependency_free():
+def test_excel_convention_needs_no_addin_runtime():
     code = (
-        "import sys; import addin.naming as n; "
+        "import sys; import kpi_functions.excel as n; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('numpy', 'pandas', 'xlwings', 'kpi_functions', 'fastapi', 'scipy')); "
+        "('xlwings', 'xlwings_server', 'fastapi', 'uvicorn', 'addin', 'workbook_templates', 'xlsxwriter')); "
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -117,7 +117,10 @@ def _money(rng: Rng, n: int, *, blank: bool = True, zeros: bool = True) -> list[
 
 def _count(lo: int, hi: int) -> Callable[[Rng, int], list[Any]]:
     def make(rng: Rng, n: int) -> list[Any]:
-        return [int(x) for x in rng.integers(lo, hi, n)]
+        v: list[Any] = [int(x) for x in rng.integers(lo, hi, n)]
+        if n > 3:
+            v[3] = None  # a blank is ignored
+        return v
     return make
 
 
@@ -154,7 +157,7 @@ def _survivors(rng: Rng, n: int) -> list[Any]:
     for t in range(1, 7):
         s *= (beta + t - 1) / (alpha + beta + t - 1)
         out.append(round(s))
-    return out
+    return out + [None]  # blanks after the last count: the range reaches past the data
 
 
 def _scores(lo: int, hi: int) -> Callable[[Rng, int], list[Any]]:
@@ -179,6 +182,12 @@ def _ids(prefix: str, pool: int) -> Callable[[Rng, int], list[Any]]:
     return make
 
 
+def _order_customers(rng: Rng, n: int) -> list[Any]:
+    v: list[Any] = _ids("c", 4)(rng, n)
+    v[3] = None  # blanks are skipped
+    return v
+
+
 def _rfm(rng: Rng, n: int) -> dict[str, list[Any]]:
     """A BG/NBD summary (frequency, recency, T) and average repeat spend, simulated from the model."""
     n = 40
@@ -196,16 +205,23 @@ def _rfm(rng: Rng, n: int) -> dict[str, list[Any]]:
             tx[i] = np.floor(t * 4) / 4
             if rng.uniform() < p[i]:
                 break
-    m = np.where(x > 0, rng.integers(40, 400, n) * 0.25, 0.0)
-    return {"frequency": [int(v) for v in x], "recency": [float(v) for v in tx], "T": [float(v) for v in T],
-            "monetary": [float(v) for v in m]}
+    nu = rng.gamma(4.0, 1 / 15.0, n)  # Gamma-Gamma spend: p 6, q 4, gamma 15
+    spend = rng.gamma(6.0 * np.maximum(x, 1), 1 / (nu * np.maximum(x, 1)))
+    m = np.where(x > 0, np.maximum(np.round(spend * 4) / 4, 0.25), 0.0)
+    out: dict[str, list[Any]] = {"frequency": [int(v) for v in x], "recency": [float(v) for v in tx],
+                                 "T": [float(v) for v in T], "monetary": [float(v) for v in m]}
+    for v in out.values():
+        v[5] = None  # a blank row is not a customer
+    return out
 
 
 def _activity(rng: Rng, n: int) -> dict[str, list[Any]]:
     days = rng.integers(1, 29, n)
-    dates = [f"2026-02-{d:02d}" for d in days]
+    dates: list[Any] = [f"2026-02-{d:02d}" for d in days]
     dates[-1] = "2026-01-20"  # an earlier month
-    return {"user_ids": _ids("u", 3)(rng, n), "dates": dates}
+    users: list[Any] = _ids("u", 3)(rng, n)
+    users[4] = dates[4] = None  # a blank row
+    return {"user_ids": users, "dates": dates}
 
 
 def _durations(rng: Rng, n: int) -> dict[str, list[Any]]:
@@ -219,10 +235,11 @@ def _durations(rng: Rng, n: int) -> dict[str, list[Any]]:
 
 
 def _survival(rng: Rng, n: int) -> dict[str, list[Any]]:
-    d = [int(x) for x in rng.integers(0, 6, n)]
+    d: list[Any] = [int(x) for x in rng.integers(0, 6, n)]
     d[1] = d[0]  # a tie
-    f = [int(x) for x in rng.integers(0, 2, n)]
+    f: list[Any] = [int(x) for x in rng.integers(0, 2, n)]
     f[0], f[1] = 1, 0
+    d[4] = f[4] = None  # a blank row
     return {"durations": d, "churned": f}
 
 
@@ -232,7 +249,9 @@ def _pair(rng: Rng, n: int) -> dict[str, list[Any]]:
 
 
 def _cross(rng: Rng, n: int) -> dict[str, list[Any]]:
-    return {"customer_ids": _ids("c", 3)(rng, n), "product_ids": _ids("p", 3)(rng, n)}
+    out: dict[str, list[Any]] = {"customer_ids": _ids("c", 3)(rng, n), "product_ids": _ids("p", 3)(rng, n)}
+    out["customer_ids"][3] = out["product_ids"][3] = None  # a blank row
+    return out
 
 
 def _mrr_table(rng: Rng, n: int) -> list[Any]:
@@ -287,7 +306,7 @@ DOMAINS: dict[str, Domain] = {
     "rfm": Domain(_rfm, "number", "rows"),
     "rfm money": Domain(_rfm, "number", "rows"),
     "customers": Domain(_cross, "id", "rows"),
-    "order customers": Domain(_ids("c", 4), "id", "rows"),
+    "order customers": Domain(_order_customers, "id", "rows"),
     "activity users": Domain(_activity, "id", "rows"),
     "activity dates": Domain(_activity, "date", "rows"),
     "item times": Domain(_durations, "date", "rows"),
@@ -548,12 +567,37 @@ def to_frame(a: ArgIn) -> Any:
     return _frame(a.value, a.header) if a.is2d else pd.DataFrame({"x": _series(a.value)})
 
 
+def _typed(values: list[Any], cell: str) -> pd.Series:
+    """A Series in the dtype a data file would give the cells: datetime64, string or float (else object)."""
+    if cell == "date" and all(x is None or isinstance(x, str) for x in values):
+        try:
+            return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601"))
+        except (ValueError, TypeError):
+            pass
+    if cell == "id" and all(x is None or isinstance(x, str) for x in values):
+        return pd.Series(values, dtype="string")
+    return _series(values)
+
+
+def to_typed(a: ArgIn) -> Any:
+    """pandas with typed columns (datetime64 dates, string ids, float numbers): a Series, or a DataFrame."""
+    if not a.is_range:
+        return a.value
+    if not a.is2d:
+        return _typed(a.value, str(a.cell))
+    body = a.value[1:] if a.header else a.value
+    names = a.value[0] if a.header else [f"c{j}" for j in range(len(a.value[0]))]
+    cells = a.cell if isinstance(a.cell, tuple) else (a.cell,) * len(names)
+    return pd.DataFrame({f"{n}": _typed([r[j] for r in body], cells[j]) for j, n in enumerate(names)})
+
+
 CONTAINERS: dict[str, Callable[[ArgIn], Any]] = {
     "list": lambda a: a.value,
     "column": to_column,
     "ndarray": to_ndarray,
     "series": to_series,
     "frame": to_frame,
+    "typed": to_typed,
 }
 #: the Python type each container hands over for a range argument (1-D, 2-D)
 CONTAINER_TYPES: dict[str, tuple[type, type]] = {
@@ -562,4 +606,5 @@ CONTAINER_TYPES: dict[str, tuple[type, type]] = {
     "ndarray": (np.ndarray, np.ndarray),
     "series": (pd.Series, pd.DataFrame),
     "frame": (pd.DataFrame, pd.DataFrame),
+    "typed": (pd.Series, pd.DataFrame),
 }

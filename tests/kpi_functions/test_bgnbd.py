@@ -42,7 +42,7 @@ def cdnow_fit(cdnow) -> dict[str, float]:
 # ---------------------------------------------------------------- naive references
 def naive_bgnbd_ll(r, alpha, a, b, x, tx, T):
     """Total BG/NBD log-likelihood, customer by customer (FHL 2005, eq. 6)."""
-    lbeta = lambda p, q: math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)  # noqa: E731
+    lbeta = lambda p, q: math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)
     total = 0.0
     for xi, txi, Ti in zip(x, tx, T):
         common = math.lgamma(r + xi) - math.lgamma(r) + r * math.log(alpha)

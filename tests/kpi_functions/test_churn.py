@@ -386,8 +386,8 @@ def test_zero_starting_mrr_is_undefined(f):
 # ------------------------------------------------ slow reference comparison
 def reference_flows(start, end):
     """Obviously-correct, one customer at a time (blank = 0)."""
-    out = dict(S=0.0, churned=0.0, contraction=0.0, expansion=0.0, new=0.0,
-               n_paying=0, n_churned=0, n_up=0, n_new=0)
+    out = {"S": 0.0, "churned": 0.0, "contraction": 0.0, "expansion": 0.0, "new": 0.0,
+           "n_paying": 0, "n_churned": 0, "n_up": 0, "n_new": 0}
     for s, e in zip(start, end):
         s = 0.0 if s is None else float(s)
         e = 0.0 if e is None else float(e)

@@ -60,11 +60,11 @@ CASES = ci.all_cases()
 
 #: arguments ordered in time (monthly values, survivor counts per period): row order is meaning
 TIME_SERIES_ONLY = frozenset({"KPI_CMGR", "KPI_SBG_FIT", "KPI_RETENTION_FORECAST"})
-#: no argument is summed (per-row values, scores, identifiers, dates, tables, series)
+#: no argument is summed (per-row values, scores, identifiers, dates, series)
 NOTHING_SUMMED = frozenset({
-    "KPI_NET_UPSELL", "KPI_CMGR", "KPI_MRR_MOVEMENTS", "KPI_MRR_SCHEDULE", "KPI_CHURN_CUSTOMERS",
+    "KPI_NET_UPSELL", "KPI_CMGR", "KPI_CHURN_CUSTOMERS",
     "KPI_CHURN_REVENUE", "KPI_NRR", "KPI_GRR", "KPI_EXPANSION_RATE", "KPI_NEW_CUSTOMERS", "KPI_UPSELL_RATE",
-    "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_COHORT_RETENTION", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
+    "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
 })
@@ -81,6 +81,36 @@ EXEMPT: dict[str, dict[str, frozenset[str]]] = {
     "split a summed argument": {"NOTHING_SUMMED": NOTHING_SUMMED},
     "scale money": {"NO_MONEY_INPUT": NO_MONEY_INPUT},
 }
+
+# cell representations: the same values written another way (the registry's kinds say where they apply)
+_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _serial(x: str) -> float:
+    return (pd.Timestamp(x) - _EPOCH) / pd.Timedelta(days=1)
+
+
+#: representation -> (cell kinds it rewrites, how a non-blank cell is rewritten, how a blank is rewritten)
+REPRESENTATIONS: dict[str, tuple[frozenset[str], Any, Any]] = {
+    "dates as datetimes": (frozenset({"date"}), lambda x: pd.Timestamp(x).to_pydatetime(), None),
+    "dates as Timestamps": (frozenset({"date"}), pd.Timestamp, None),
+    "dates as datetime64": (frozenset({"date"}), lambda x: np.datetime64(x, "ms"), None),
+    "dates as Excel serials": (frozenset({"date"}), _serial, None),
+    "ids as whole numbers": (frozenset({"id"}), lambda x: int(x[1:]), None),
+    "ids as whole floats": (frozenset({"id"}), lambda x: float(x[1:]), None),
+    "blanks as empty text": (frozenset({"number", "flag", "id", "date"}), None, lambda: ""),
+    "blanks as NaN": (frozenset({"number", "flag", "id", "date"}), None, lambda: math.nan),
+    "blanks as pd.NA": (frozenset({"number", "flag", "id", "date"}), None, lambda: pd.NA),
+}
+#: the registry's kinds say which functions have date and identifier cells (every table has both columns)
+NO_DATE_CELLS = frozenset(s.excel_name for s in SPECS if not any(a.kind in ("dates", "table") for a in s.args))
+NO_ID_CELLS = frozenset(s.excel_name for s in SPECS if not any(a.kind in ("ids", "table") for a in s.args))
+for _r in REPRESENTATIONS:
+    EXEMPT[_r] = ({"NO_DATE_CELLS": NO_DATE_CELLS} if _r.startswith("dates") else
+                  {"NO_ID_CELLS": NO_ID_CELLS} if _r.startswith("ids") else {})
+#: tables may come with or without their text header row (SPEC §3)
+NO_TABLE_ARGUMENT = frozenset(s.excel_name for s in SPECS if not any(a.kind == "table" for a in s.args))
+EXEMPT["table without its header"] = {"NO_TABLE_ARGUMENT": NO_TABLE_ARGUMENT}
 #: iterative model fits: invariances hold to the optimiser's tolerance, not to the last bit
 MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD"})
 MODEL_RTOL = 1e-6
@@ -116,10 +146,16 @@ SUMMED: dict[str, tuple[str, ...]] = {
     "KPI_CPA": ("cost", "conversions"),
     "KPI_ROI": ("gain", "cost"),
     "KPI_ROAS": ("ad_revenue", "ad_spend"),
+    # tables: rows of one customer and month are summed (SPEC §4), so a row split in two changes nothing
+    "KPI_MRR_MOVEMENTS": ("table",),
+    "KPI_MRR_SCHEDULE": ("subscriptions",),
+    "KPI_COHORT_RETENTION": ("table",),
 }
+#: the summed column (0-based) of each table domain
+TABLE_SUMMED_COLUMN = {"mrr table": 2, "subscription table": 3}
 #: summed arguments whose help text does not say so (a documentation gap: SPEC §3 sums every such range)
 HELP_OMITS_SUMMED = frozenset({("KPI_MRR", "accounts"), ("KPI_CLV_LIFESPAN", "customer_value"),
-                               ("KPI_CLV_LIFESPAN", "lifespan")})
+                               ("KPI_CLV_LIFESPAN", "lifespan"), ("KPI_MRR_SCHEDULE", "subscriptions")})
 
 
 def _covering(cases: list[Case]) -> list[Case]:
@@ -221,7 +257,7 @@ def test_summed_arguments_agree_with_their_help():
     """An argument whose help says it is summed is in SUMMED, and the other way round (documented gaps aside)."""
     for s in SPECS:
         for a in s.args:
-            said = "summed" in a.help and a.kind != "table"  # tables sum duplicate rows, not the argument
+            said = "summed" in a.help
             listed = a.name in SUMMED.get(s.excel_name, ())
             if (s.excel_name, a.name) in HELP_OMITS_SUMMED:
                 assert listed and not said, f"{s.excel_name}.{a.name}: remove it from HELP_OMITS_SUMMED"
@@ -333,6 +369,90 @@ def test_same_answer_for_every_input_container(case, container):
     _result_equal(base, case.call(values), _rtol(case))
 
 
+# ---------------------------------------------------------------- cell representations
+def _represent(case: Case, how: str) -> tuple[list[Any], int]:
+    """The call's values with every cell of the kinds ``how`` rewrites rewritten; and how many were."""
+    kinds, cell_fn, blank_fn = REPRESENTATIONS[how]
+    changed = 0
+
+    def one(x: Any, kind: str) -> Any:
+        nonlocal changed
+        if kind not in kinds:
+            return x
+        if x is None and blank_fn is not None:
+            changed += 1
+            return blank_fn()
+        if x is not None and cell_fn is not None:
+            changed += 1
+            return cell_fn(x)
+        return x
+
+    values = case.values()
+    for i, a in enumerate(case.args):
+        if a.is_table:
+            values[i] = [a.value[0]] + [[one(x, kd) for x, kd in zip(r, a.cell)] for r in a.value[1:]]
+        elif a.is2d:
+            values[i] = [[one(x, str(a.cell)) for x in r] for r in a.value]
+        elif a.is_range:
+            values[i] = [one(x, str(a.cell)) for x in a.value]
+        elif a.cell == "option-date" and a.value is not None:
+            values[i] = one(a.value, "date")
+    return values, changed
+
+
+def _relabelled(base: Any, how: str) -> Any:
+    """The result with identifiers in it relabelled as the inputs were (KPI_MRR_SCHEDULE lists customers)."""
+    if not how.startswith("ids") or not isinstance(base, pd.DataFrame):
+        return base
+    out = base.copy()
+    for col in out.columns:
+        vals = out[col].tolist()
+        if vals and all(isinstance(v, str) and v[:1] in "cpu" and v[1:].isdigit() for v in vals):
+            out[col] = [REPRESENTATIONS[how][1](v) for v in vals]
+    return out
+
+
+def _representation_params() -> list[Any]:
+    out = []
+    for how in REPRESENTATIONS:
+        names = set(_tested(how))
+        out += [pytest.param(c, how, id=f"{c.id}-{how}") for c in CASES if c.spec.excel_name in names]
+    return out
+
+
+@pytest.mark.parametrize("case,how", _representation_params())
+def test_same_answer_for_every_cell_representation(case, how):
+    """Dates as text, datetimes, Timestamps, datetime64 or serials; ids as text or numbers; any blank: one answer."""
+    values, changed = _represent(case, how)
+    if not changed:
+        assert how.startswith("blanks"), f"{how}: nothing to rewrite"
+        assert not any(a.is_range and None in ([x for r in a.value for x in r] if a.is2d else a.value)
+                       for a in case.args)
+        return  # this call has no blank (another call of the same KPI has one: see the guard below)
+    _result_equal(_relabelled(case.call(), how), case.call(values), _rtol(case))
+
+
+@pytest.mark.parametrize("case", _cases("table without its header"))
+def test_a_table_without_its_header_row(case):
+    """A first row of text is a header; without it the same rows give the same table."""
+    values = case.values()
+    tables = [i for i, a in enumerate(case.args) if a.is_table]
+    assert tables, "no table argument"
+    for i in tables:
+        assert case.args[i].header
+        values[i] = values[i][1:]
+    _result_equal(case.call(), case.call(values))
+
+
+def test_every_function_is_called_with_a_blank_somewhere():
+    """Blank cells are part of every KPI's synthesised input (the blank representations are never vacuous)."""
+    names = set()
+    for c in COVERING:
+        if _represent(c, "blanks as NaN")[1]:
+            names.add(c.spec.excel_name)
+    assert names == ALL, sorted(ALL - names)
+
+
 class MutationError(AssertionError):
     pass
 
@@ -438,7 +558,7 @@ def test_all_blank_input_is_undefined(spec):
 def test_an_empty_summed_argument_is_undefined(case):
     idx = [i for i, (a, arg) in enumerate(zip(case.args, case.spec.args))
            if arg.name in SUMMED[case.spec.excel_name] and a.is_range]
-    assert idx
+    assert idx, "no summed argument in the call"
     for i in idx:
         values = case.values()
         values[i] = []
@@ -488,25 +608,31 @@ def _targets(case: Case) -> list[tuple[int, int | None, int | None, str]]:
 
 
 def _bad_params() -> list[Any]:
+    """Every bad value at every target, in a plain list and in one other container (rotating)."""
     out = []
+    others = [c for c in ci.CONTAINERS if c != "list"]
     for c in COVERING:
-        for t in _targets(c):
+        for n, t in enumerate(_targets(c)):
             i, r, j, cell = t
             where = c.spec.args[i].name + ("" if j is None else f"[col {j + 1}]")
-            # a 1-D range also as Excel hands it over: a column of one-cell rows
-            containers = ["list", "column"] if r is not None and j is None and not c.args[i].is_table else ["list"]
-            for container in containers:
-                for code in ERROR_CODES:
-                    out.append(pytest.param(c, t, "error", code, container, id=f"{c.id}-{where}-{code}-{container}"))
-                for bad, v in BAD_VALUES.items():
-                    if EXPECTED[(cell, bad)] is not None:
-                        out.append(pytest.param(c, t, bad, v, container, id=f"{c.id}-{where}-{bad}-{container}"))
+            bads = [("error", code) for code in ERROR_CODES]
+            bads += [(bad, v) for bad, v in BAD_VALUES.items() if EXPECTED[(cell, bad)] is not None]
+            for m, (bad, v) in enumerate(bads):
+                containers = ["list"] if r is None else ["list", others[(n + m) % len(others)]]
+                for container in containers:
+                    label = v if bad == "error" else bad
+                    out.append(pytest.param(c, t, bad, v, container, id=f"{c.id}-{where}-{label}-{container}"))
     return out
 
 
 def _put(case: Case, target: tuple[int, int | None, int | None, str], value: Any,
          container: str = "list") -> tuple[list[Any], str | None, tuple[int, int | None] | None]:
-    """The call's values with ``value`` at the target; the position text and (row, col) expected."""
+    """The call's values with ``value`` at the target, in ``container``; the position text and (row, col) expected.
+
+    Positions are relative to the range passed: a DataFrame made from a table holds its header as column
+    names, so its rows are the table's body; a 1-D range passed as a column (a list of rows or a DataFrame)
+    is named by row and column 1.
+    """
     i, r, j, _ = target
     a = case.args[i]
     values = case.values()
@@ -518,10 +644,11 @@ def _put(case: Case, target: tuple[int, int | None, int | None, str], value: Any
         v[r] = value
     else:
         v[r][j] = value
-    if container == "column" and j is None:
-        values[i] = [[x] for x in v]
-        return values, f"row {r + 1}, column 1", (r + 1, 1)
-    values[i] = v
+    values[i] = ci.CONTAINERS[container](ArgIn(v, a.cell, a.layout, a.domain, a.header))
+    if a.header and isinstance(values[i], pd.DataFrame):
+        r -= 1
+    if j is None and container in ("column", "frame"):
+        j = 0
     if j is None:
         return values, f"item {r + 1}", (r + 1, None)
     return values, f"row {r + 1}, column {j + 1}", (r + 1, j + 1)
@@ -596,11 +723,25 @@ def test_permuting_the_rows_of_aligned_arguments(case):
         _result_equal(base, res, rtol)
 
 
+def _split_rows(a: ArgIn) -> list[Any]:
+    """A table with every row whose summed cell holds a number split into two rows (a quarter, three quarters)."""
+    j = TABLE_SUMMED_COLUMN[a.domain]
+    out = [a.value[0]]
+    for n, r in enumerate(a.value[1:]):
+        if r[j] is None:
+            out.append(list(r))
+        else:
+            first = r[j] / 4 if n % 2 else r[j] / 2  # uneven shares: no part is a fixed share of the whole
+            out += [r[:j] + [first] + r[j + 1:], r[:j] + [r[j] - first] + r[j + 1:]]
+    return out
+
+
 def _split(v: Any) -> list[Any]:
     flat = v if isinstance(v, list) else [v]
     out: list[Any] = []
-    for x in flat:
-        out += [None] if x is None else [x / 4, x * 3 / 4]  # exact for these values
+    for n, x in enumerate(flat):
+        first = None if x is None else x / 4 if n % 2 else x / 2
+        out += [None] if x is None else [first, x - first]  # exact for these values
     return out
 
 
@@ -619,7 +760,14 @@ def test_splitting_a_summed_argument(case, how):
     assert idx, "no summed argument in the call"
     for i in idx:
         values = case.values()
-        values[i] = _split(values[i]) if how == "split" else _total(values[i])
+        a = case.args[i]
+        if a.is_table:
+            if how == "total":
+                continue  # a table has no total form; its rows are split
+            values[i] = _split_rows(a)
+            assert len(values[i]) > len(a.value)
+        else:
+            values[i] = _split(values[i]) if how == "split" else _total(values[i])
         _result_equal(base, case.call(values), 0.0)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -143,8 +144,8 @@ def working_minutes_reference(start, end, h0, h1, holidays=()):
 
 
 class TestAvgDuration:
-    starts = ["2026-03-06T16:00", "2026-03-09T09:30", "2026-03-10T11:00"]
-    ends = ["2026-03-09T10:00", "2026-03-09T12:00", None]
+    starts: ClassVar[list[Any]] = ["2026-03-06T16:00", "2026-03-09T09:30", "2026-03-10T11:00"]
+    ends: ClassVar[list[Any]] = ["2026-03-09T10:00", "2026-03-09T12:00", None]
 
     def test_calendar_time_mean_skips_open_rows(self):
         # 2026-03-06 (Fri) 16:00 -> 03-09 (Mon) 10:00 = 66 h; 2.5 h; third row open

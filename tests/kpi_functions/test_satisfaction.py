@@ -5,6 +5,7 @@ slow references, hypothesis properties, and the error cases."""
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -99,8 +100,8 @@ class TestNps:
 
 
 class TestNpsBreakdown:
-    LABELS = ["promoters", "passives", "detractors", "promoters %", "passives %", "detractors %",
-              "responses", "NPS", "margin of error"]
+    LABELS: ClassVar[list[Any]] = ["promoters", "passives", "detractors", "promoters %", "passives %",
+                                   "detractors %", "responses", "NPS", "margin of error"]
 
     def test_rows_and_values(self):
         got = k.nps_breakdown(SIX_THREE)
@@ -225,8 +226,8 @@ def reference_health(values, weights):
 
 
 class TestHealthScore:
-    VALUES = [[3, 1, 0], [5, None, 2], [None, None, None], [-1, 10, 4]]
-    WEIGHTS = [0.5, 0.3, 0.2]
+    VALUES: ClassVar[list[Any]] = [[3, 1, 0], [5, None, 2], [None, None, None], [-1, 10, 4]]
+    WEIGHTS: ClassVar[list[Any]] = [0.5, 0.3, 0.2]
 
     def test_hand_values(self):
         # row 1: 3×0.5 + 1×0.3 + 0×0.2 = 1.8

@@ -1,9 +1,9 @@
 """A real `kpi serve` for the reliability tests, and raw HTTP on loopback.
 
-The server is started the way the README starts it — the `kpi` console script
-of this interpreter, ``kpi serve --host 127.0.0.1 --port <free port>`` with
-``XLWINGS_LICENSE_KEY=noncommercial`` — as a subprocess whose output goes to a
-log file the tests read afterwards. Nothing here talks to any address but
+The server is the tests' and benchmarks' one harness (benchmarks/kpi_serve.py:
+the `kpi` console script of this interpreter, ``kpi serve --host 127.0.0.1
+--port <free port>`` with ``XLWINGS_LICENSE_KEY=noncommercial``, its output in a
+log file the tests read afterwards). Nothing here talks to any address but
 127.0.0.1.
 """
 
@@ -13,13 +13,8 @@ import contextlib
 import datetime as dt
 import json
 import math
-import os
-import signal
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +26,18 @@ import pytest
 import kpi_functions as k
 from kpi_functions import EXCEL_ERRORS
 
-LOOPBACK = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the benchmarks package of this checkout (pytest run from elsewhere)
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import kpi_serve
+from benchmarks.kpi_serve import CALL, LOOPBACK, free_port, kpi_command, server_env, stop  # noqa: F401  (re-exported)
+
 #: the shared test server's bearer token, request-size limit and the one origin CORS allows
 TOKEN = "rel-7Qm2-token-9d41c0"
 MAX_BYTES = 200_000
 ALLOWED_ORIGIN = "https://excel.example"
 CLIENT_TIMEOUT = 5.0
-CALL = "/xlwings/custom-functions-call"
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 ERROR_TYPES = {
     "#DIV/0!": "Div0", "#N/A": "NotAvailable", "#VALUE!": "Value", "#NUM!": "Num", "#NAME?": "Name",
@@ -46,136 +46,19 @@ ERROR_TYPES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
-def kpi_command() -> list[str]:
-    script = Path(sys.executable).with_name("kpi")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from kpi_cli.main import app; app()"]
-
-
-class Server:
-    """A running `kpi serve` subprocess."""
-
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path, token: str | None) -> None:
-        self.proc = proc
-        self.port = port
-        self.base = f"http://{LOOPBACK}:{port}"
-        self.log = log
-        self.token = token
-
-    def headers(self, **extra: str) -> dict[str, str]:
-        h = {"Content-Type": "application/json"}
-        if self.token:
-            h["Authorization"] = f"Bearer {self.token}"
-        h.update(extra)
-        return h
+class Server(kpi_serve.Server):
+    """A running `kpi serve` subprocess (benchmarks/kpi_serve.py) that posts Office.js JSON."""
 
     def post(self, client: httpx.Client, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
         content = body if isinstance(body, (bytes, str)) else dumps(body)
         return client.post(self.base + CALL, content=content, headers=self.headers() if headers is None else headers)
 
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def rss_kb(self) -> int:
-        """Resident memory of the server process (Linux /proc)."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def open_fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
-
-    def listening_addresses(self) -> list[tuple[str, int]]:
-        """(address, port) of the TCP sockets this server process listens on (/proc/net/tcp*)."""
-        inodes = set()
-        for fd in os.listdir(f"/proc/{self.proc.pid}/fd"):
-            with contextlib.suppress(OSError):
-                target = os.readlink(f"/proc/{self.proc.pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        out = []
-        for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            if not Path(table).exists():
-                continue
-            for line in Path(table).read_text().splitlines()[1:]:
-                parts = line.split()
-                local, state, inode = parts[1], parts[3], parts[9]
-                if state != "0A" or inode not in inodes:  # 0A = LISTEN
-                    continue
-                addr_hex, port_hex = local.split(":")
-                out.append((_addr(addr_hex, v6), int(port_hex, 16)))
-        return out
-
-
-def _addr(hexaddr: str, v6: bool) -> str:
-    raw = bytes.fromhex(hexaddr)
-    if not v6:
-        return socket.inet_ntop(socket.AF_INET, raw[::-1])
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
-    return socket.inet_ntop(socket.AF_INET6, words)
-
-
-def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KPI_", "XLWINGS_"))}
-    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
-    env.update(extra or {})
-    return env
-
-
-@contextlib.contextmanager
 def run_server(tmp: Path, *flags: str, token: str | None = None, env: dict[str, str] | None = None,
-               host_flag: bool = True, timeout: float = 90.0) -> Iterator[Server]:
+               host_flag: bool = True, timeout: float = 90.0) -> contextlib.AbstractContextManager[Server]:
     """`kpi serve` on a free loopback port; waits for /health; stops it afterwards."""
-    port = free_port()
-    log = tmp / f"kpi-serve-{port}.log"
-    cmd = [*kpi_command(), "serve", *(["--host", LOOPBACK] if host_flag else []), "--port", str(port), *flags]
-    extra = dict(env or {})
-    if token:
-        extra["KPI_TOKEN"] = token  # by environment: a token on the command line is visible in `ps`
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(extra), cwd=str(tmp),
-                                start_new_session=True)
-    srv = Server(proc, port, log, token)
-    deadline = time.time() + timeout
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kpi serve exited with {proc.returncode}:\n{srv.log_text()}")
-            try:
-                if httpx.get(srv.base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"kpi serve did not answer /health within {timeout} s:\n{srv.log_text()}")
-            time.sleep(0.25)
-        yield srv
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop one server process we started (by its own pid, then its group)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # worker processes of --workers N, if any are left
+    return kpi_serve.run_server(tmp, *flags, token=token, env=env, host_flag=host_flag, timeout=timeout,
+                                server_class=Server)
 
 
 # ---------------------------------------------------------------- raw HTTP

@@ -47,10 +47,10 @@ from .nodes import (
     SpillCol,
 )
 from .serial import EPOCH, excel_serial, to_serial_array
-from .values import ERROR_CODES, ExcelError
+from .values import ExcelError
 
 __all__ = [
-    "EPOCH", "ERROR_CODES", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "Col", "Cols", "Const", "CountInMonth", "Ctx",
+    "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "Col", "Cols", "Const", "CountInMonth", "Ctx",
     "EDate", "ExcelError", "Filter", "Fn", "If", "IfError", "InMonth", "ListCol", "Lookup", "Lookup2D", "Neg", "Node",
     "Op", "Ref", "RowRef", "SpillAll", "SpillCell", "SpillCol", "SumWhere", "excel_serial", "to_serial_array",
 ]

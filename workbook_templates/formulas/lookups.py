@@ -177,7 +177,8 @@ class Lookup(Node):
             return k
         if isinstance(k, str):
             # a spec error (a text key in a report spec), not a cell value: never shown as an Excel error
-            raise ValueError("Lookup is for dates and numbers (MATCH treats text keys as wildcard patterns)")  # noqa: TRY004
+            msg = "Lookup is for dates and numbers (MATCH treats text keys as wildcard patterns)"
+            raise ValueError(msg)  # noqa: TRY004
         keys = self.keys.evaluate(ctx)
         if isinstance(keys, ExcelError):  # MATCH never finds a key among error cells: #N/A
             return ExcelError("#N/A", f"{k} not found ({keys.code} in the look-up range)")

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kpi_functions.excel import literal
+
 from .values import ExcelError, compare, number
 
 __all__ = [
@@ -94,15 +96,7 @@ class Const(Node):
 
     def render(self, ctx: Ctx) -> str:
         v = self.value
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "TRUE" if v else "FALSE"
-        if isinstance(v, (int, float)):
-            return repr(float(v)) if not float(v).is_integer() else str(int(v))
-        if isinstance(v, str):
-            return '"' + v.replace('"', '""') + '"'
-        raise TypeError(f"cannot write {v!r} in a formula")
+        return "" if v is None else literal(v)
 
     def evaluate(self, ctx: Ctx) -> Any:
         v = self.value

@@ -10,32 +10,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kpi_functions.excel import ExcelError  # the one Excel error value: a str (the code) with .code and .message
+
 from .serial import excel_serial, to_serial_array
 
 __all__ = [
-    "ERROR_CODES", "ExcelError", "compare", "first_error", "lookup_key", "lookup_keys", "number", "sum_range",
+    "ExcelError", "compare", "first_error", "lookup_key", "lookup_keys", "number", "sum_range",
     "truthy",
 ]
-
-ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
-
-
-@dataclass(frozen=True)
-class ExcelError:
-    """An Excel error value (``#DIV/0!``) with the reason, when we know it."""
-
-    code: str
-    message: str = ""
-
-    def __str__(self) -> str:
-        return self.code
-
 
 def first_error(*vals: Any) -> ExcelError | None:
     for v in vals:
@@ -123,6 +110,8 @@ def lookup_key(v: Any) -> Any:
     """Hashable key with Excel's equality: text ignores case; blank equals 0 and ""."""
     if v is None:
         return None
+    if isinstance(v, ExcelError):  # an error cell never equals a text key (ExcelError is a str)
+        return ("e", v.code, v.message)
     if isinstance(v, str):
         return ("s", v.lower())
     if isinstance(v, bool):

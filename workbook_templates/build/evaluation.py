@@ -1,0 +1,235 @@
+"""The values of a report: what the formula nodes read when they are evaluated, and the KPI calls.
+
+:class:`Report` is a laid-out report (:class:`~.layout.Layout`) plus the values of its cells and spilled
+tables, computed on demand and kept. Formula nodes are evaluated against its :attr:`Report.ctx` (a
+:class:`~.rendering.SheetContext` on no sheet), which hands the value side of the formula context to the
+methods here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import kpi_functions as K
+from kpi_functions import KPIError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
+from kpi_functions import excel as X
+
+from .. import formulas as F
+from ..context import ReportData
+from ..data import Table
+from ..formulas import ExcelError, Node
+from ..spec import ReportSpec
+from .layout import Layout
+from .model import BuildError, ReportInputError, SpillDef
+from .rendering import SheetContext
+
+__all__ = ["Report", "cell_value", "frame_grid"]
+
+
+def cell_value(v: Any) -> Any:
+    """A library value as the add-in's Excel cell (:func:`kpi_functions.excel.cell`), dates as Timestamps
+    (the formula model's date) and infinity as the ``#NUM!`` error value."""
+    c = X.cell(v)
+    if isinstance(c, _dt.datetime):
+        return pd.Timestamp(c)
+    if c == "#NUM!" and not isinstance(v, str):
+        return ExcelError("#NUM!", "Excel has no infinity")
+    return c
+
+
+def frame_grid(df: pd.DataFrame) -> list[list[Any]]:
+    """Header row + rows, cell values — the shape the add-in spills (:func:`kpi_functions.excel.frame_rows`)."""
+    return X.frame_rows(df)
+
+
+class Report(Layout):
+    """One report laid out on its sheets, with the values of its cells computed on demand."""
+
+    def __init__(self, spec: ReportSpec, data: ReportData, flavour: str = "classic",
+                 namespace: str | None = None) -> None:
+        super().__init__(spec, data, flavour, namespace)
+        self.values: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self._evaluating: set[str] = set()
+        self._cache: dict[Any, Any] = {}
+        self._prov: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, dataset)
+        #: the formula context nodes are evaluated in (on no sheet: every address it renders is qualified)
+        self.ctx = SheetContext(self, "")
+
+    def on_sheet(self, sheet: str) -> SheetContext:
+        """The formula context for rendering a formula written on ``sheet``."""
+        return SheetContext(self, sheet)
+
+    def cache(self) -> dict[Any, Any]:
+        """Per-build memo (look-up indexes of the formula nodes, rendered ranges)."""
+        return self._cache
+
+    def evaluate(self, node: Node) -> Any:
+        return node.evaluate(self.ctx)
+
+    def evaluate_node(self, node: Node) -> list[Any]:
+        """The value of a node as a list (a column reference's cells, or one value)."""
+        v = self.evaluate(node)
+        return list(v) if isinstance(v, pd.Series) else [v]
+
+    # -- cells -------------------------------------------------------------------
+    def value(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        c = self.cells.get(name)
+        if c is None:
+            raise BuildError(f"{self.spec.key}: formula refers to unknown cell {name!r}")
+        if name in self._evaluating:
+            raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
+        self._evaluating.add(name)
+        try:
+            if c.node is None:
+                v = c.const
+                if isinstance(v, int) and not isinstance(v, bool):
+                    v = float(v)
+            else:
+                v = self.evaluate(c.node)
+                if isinstance(v, (pd.Series, pd.DataFrame)):
+                    raise BuildError(f"{self.spec.key}: cell {name} holds a range, not one value")
+                if isinstance(v, np.generic):
+                    v = v.item()
+                if isinstance(v, int) and not isinstance(v, bool):
+                    v = float(v)
+        finally:
+            self._evaluating.discard(name)
+        self.values[name] = v
+        return v
+
+    # -- spilled tables ------------------------------------------------------------
+    def spill(self, name: str) -> SpillDef:
+        s = self.spills.get(name)
+        if s is None:
+            raise BuildError(f"{self.spec.key}: unknown spilled table {name!r}")
+        if s.value is None:
+            key = "spill:" + name
+            if key in self._evaluating:
+                raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
+            self._evaluating.add(key)
+            try:
+                v = self.evaluate(s.node)
+            finally:
+                self._evaluating.discard(key)
+            if isinstance(v, pd.Series):
+                v = v.to_frame()
+            if not isinstance(v, (pd.DataFrame, ExcelError)):
+                raise BuildError(f"{self.spec.key}: {name} does not spill a table (got {type(v).__name__})")
+            s.value = v
+            s.grid = frame_grid(v) if isinstance(v, pd.DataFrame) else [[v]]
+        return s
+
+    def spill_value(self, name: str, col: int | str | None) -> Any:
+        s = self.spill(name)
+        if isinstance(s.value, ExcelError):
+            return s.value
+        if col is None:
+            return s.value
+        return s.value.iloc[:, self.spill_col_index(s, col)]
+
+    def spill_cell_value(self, name: str, row: int, col: int | str) -> Any:
+        s = self.spill(name)
+        if isinstance(s.value, ExcelError):
+            return s.value
+        j = self.spill_col_index(s, col)
+        if row < 1 or row > len(s.value):
+            return ExcelError("#REF!", f"{name} has {len(s.value)} rows")
+        v = cell_value(s.value.iloc[row - 1, j])
+        return 0.0 if v is None else v
+
+    # -- input tables, row tables, item lists ----------------------------------------
+    def table_value(self, dataset: str, first: str, last: str | None) -> Any:
+        t = self.data.tables[dataset]
+        pos = self.table_pos[dataset]
+        if last is None:
+            v = t.df[first]
+        else:
+            cols = list(t.df.columns)[pos[first]:pos[last] + 1]
+            v = t.df[cols]
+        self._prov[id(v)] = (v, dataset)
+        return v
+
+    def block_value(self, table: str, key: str) -> Any:
+        b = self.blocks.get(table)
+        if b is None:
+            raise BuildError(f"{self.spec.key}: unknown row table {table!r}")
+        if key not in b.cells:
+            raise BuildError(f"{self.spec.key}: row table {table} has no column {key!r}")
+        vals = [self.value(n) for n in b.cells[key]]
+        if any(isinstance(v, pd.Timestamp) for v in vals):
+            return pd.Series(vals)
+        return pd.Series([np.nan if v is None else v for v in vals], dtype=object)
+
+    def list_value(self, items: str, col: str | int) -> Any:
+        il, _, _, _ = self.list_cells(items, col)
+        if col == "label":
+            return pd.Series([it.label for it in il.items], dtype=object)
+        names = [it.name if col == "value" else f"{it.name}.{int(col)}" for it in il.items]
+        return pd.Series([self.value(n) if n in self.cells else None for n in names], dtype=object)
+
+    # -- KPI calls -----------------------------------------------------------------
+    def _to_arg(self, v: Any) -> Any:
+        """An evaluated value as the add-in would hand it to the library."""
+        if isinstance(v, ExcelError):
+            return v.code
+        if isinstance(v, pd.Series) and v.dtype == object and any(isinstance(x, ExcelError) for x in v):
+            w = v.map(lambda x: x.code if isinstance(x, ExcelError) else x)
+            if id(v) in self._prov:
+                self._prov[id(w)] = (w, self._prov[id(v)][1])
+            return w
+        return v
+
+    def call_kpi(self, node: F.KPI, vals: list[Any]) -> Any:
+        spec = K.REGISTRY.get(node.name)
+        if spec is None:
+            raise BuildError(f"{self.spec.key}: {node.name} is not a registered KPI function")
+        if len(vals) > len(spec.args):
+            raise BuildError(f"{self.spec.key}: {node.name} takes {len(spec.args)} arguments, got {len(vals)}")
+        # the add-in's convention (kpi_functions.excel): the first error value of the inputs, unchanged
+        found = X.first_error_value(spec.excel_name, [a.name for a in spec.args], vals)
+        if found is not None:
+            return ExcelError(found.excel_error, str(found))
+        args = X.prepare_args(spec, [self._to_arg(v) for v in vals])
+        try:
+            result = spec.func(*args)
+        except KPIErrorValue as err:
+            return X.excel_error(err)
+        except (KPIUndefinedError, KPIModelError) as err:
+            self.warnings.append(str(err))
+            return X.excel_error(err)
+        except KPIInputError as err:
+            where = self._locate(err, spec, args)
+            if where is not None:  # bad data in an input file: the report fails and says where
+                raise ReportInputError(where) from err
+            # valid data, but a derived input outside the KPI's domain (a negative margin fed to CLV):
+            # the cell shows the Excel error, as the add-in would
+            self.warnings.append(str(err))
+            return X.excel_error(err)
+        return X.result_error(spec, result) or result  # an infinite result is #NUM!, as in the add-in
+
+    def _locate(self, err: KPIError, spec: K.KPISpec, args: list[Any]) -> str | None:
+        """Map a library error position back to the data file row and column (None: not from a file)."""
+        names = [a.name for a in spec.args]
+        if err.argument in names:
+            i = names.index(err.argument)
+            v = args[i] if i < len(args) else None
+            prov = self._prov.get(id(v))
+            loc = err.location  # 1-based within the argument; no column for a 1-D one
+            if prov is not None and v is not None and loc is not None:
+                r, c = loc.row, loc.col or 1
+                t: Table = self.data.tables[prov[1]]
+                if 1 <= r <= len(v):
+                    idx = v.index[r - 1]
+                    file_row = int(t.rows[int(idx)])
+                    colname = v.columns[c - 1] if isinstance(v, pd.DataFrame) else v.name
+                    return f"{t.file} row {file_row}, column {colname}: {err}"
+            if prov is not None:
+                return f"{self.data.tables[prov[1]].file}: {err}"
+        return None

@@ -1,0 +1,245 @@
+"""Placing a report on its sheets: every item, spilled table and row-table cell gets its sheet, row and column.
+
+A spilled table's size is known only once it is evaluated, so the geometry helpers here ask
+:meth:`Layout.spill` (implemented by :class:`~.evaluation.Report`) for the evaluated table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .. import formulas as F
+from ..context import ReportData
+from ..formulas import ExcelError, Node
+from ..schema import DATASETS
+from ..spec import Banner, Distinct, ItemList, Months, Param, ReportSpec, RowTable, Spill, Text
+from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillDef, top_kpi
+from .styles import MONTH_FMT
+
+__all__ = ["Layout", "grid_extents"]
+
+
+class Layout:
+    """Where each cell of one report goes (for one data set and formula flavour)."""
+
+    def __init__(self, spec: ReportSpec, data: ReportData, flavour: str = "classic",
+                 namespace: str | None = None) -> None:
+        if flavour not in FLAVOURS:
+            raise BuildError(f"unknown formula flavour {flavour!r}; use {', '.join(FLAVOURS)}")
+        self.spec = spec
+        self.data = data
+        self.flavour = flavour
+        self.namespace = namespace
+        self.cells: dict[str, CellDef] = {}
+        self.spills: dict[str, SpillDef] = {}
+        self.blocks: dict[str, BlockDef] = {}
+        self.lists: dict[str, tuple[ItemList, int]] = {}  # name -> (spec, first item row)
+        self.order: list[str] = []  # cell names in layout order
+        self.sheet_names = {s.name for s in spec.sheets}
+        self.table_pos: dict[str, dict[str, int]] = {}
+        for ds in spec.datasets:
+            self.table_pos[ds] = {c: i for i, c in enumerate(DATASETS[ds].column_names)}
+
+    # -- what evaluation provides ----------------------------------------------
+    def spill(self, name: str) -> SpillDef:  # pragma: no cover - implemented by evaluation.Report
+        """The spilled table ``name``, evaluated."""
+        raise NotImplementedError
+
+    def evaluate(self, node: Node) -> Any:  # pragma: no cover - implemented by evaluation.Report
+        """The value of a formula node."""
+        raise NotImplementedError
+
+    # -- placing ---------------------------------------------------------------
+    def add_cell(self, c: CellDef) -> None:
+        if c.name in self.cells:
+            raise BuildError(f"{self.spec.key}: cell name {c.name!r} used twice")
+        if c.sheet not in self.sheet_names:
+            raise BuildError(f"{self.spec.key}: {c.name} is on unknown sheet {c.sheet!r}")
+        self.cells[c.name] = c
+        self.order.append(c.name)
+
+    def place(self) -> None:
+        """Place every block: item lists and spilled tables first, then the row tables (whose keys may come
+        from a spilled table)."""
+        for b in self.spec.blocks:
+            if isinstance(b, ItemList):
+                self._place_items(b)
+            elif isinstance(b, Spill):
+                self.spills[b.name] = SpillDef(b.name, b.sheet, b.row, b.col, b.expr, b)
+        for b in self.spec.blocks:
+            if isinstance(b, RowTable):
+                self._place_rows(b)
+
+    def _place_items(self, b: ItemList) -> None:
+        r = b.row + (1 if b.title else 0) + (1 if b.header else 0)  # title row, header row
+        if b.name:
+            self.lists[b.name] = (b, r)
+        for k, it in enumerate(b.items):
+            row = r + k
+            if isinstance(it.expr, Param):
+                it = dataclasses.replace(it, expr=self._param(it.expr.name))
+            node = it.expr if isinstance(it.expr, Node) else None
+            style = "input" if it.input else ("kpi" if top_kpi(node) else "native" if node is not None else "value")
+            self.add_cell(CellDef(it.name, b.sheet, row, b.col + 1, node, None if node else it.expr, it.fmt, style))
+            for j, x in enumerate(it.extra):
+                xn = x if isinstance(x, Node) else None
+                fmt: str | tuple[str, str] | None = b.extra_formats[j] if j < len(b.extra_formats) else None
+                if j in b.extra_like_value:
+                    fmt = ("like", it.name)
+                st = "kpi" if top_kpi(xn) else "native" if xn is not None else \
+                    "input" if isinstance(x, (int, float)) else "value"
+                if x is None:
+                    continue
+                self.add_cell(CellDef(f"{it.name}.{j}", b.sheet, row, b.col + 2 + j, xn,
+                                      None if xn else x, fmt, st))
+
+    def _param(self, name: str) -> Any:
+        if name == "report_month":
+            return self.data.report_month
+        if name == "segment":
+            return self.data.segment_label
+        raise BuildError(f"unknown report parameter {name!r}")
+
+    def row_keys(self, source: Months | Distinct) -> list[Any]:
+        """The keys of a row table, one per row."""
+        if isinstance(source, Months):
+            return self.data.months(source.n)
+        if isinstance(source, Distinct):
+            v = self.evaluate(source.values)
+            if isinstance(v, ExcelError):  # a spilled table that is an error: no rows
+                return []
+            if source.where is not None:
+                v = v[self.evaluate(source.where).notna()]
+            return list(dict.fromkeys(v.dropna().tolist()))
+        raise BuildError(f"{self.spec.key}: unknown row key source {source!r}")
+
+    def _place_rows(self, b: RowTable) -> None:
+        keys = self.row_keys(b.keys)
+        first = b.row + (1 if b.title else 0) + 1
+        cells: dict[str, list[str]] = {c.key: [] for c in b.columns}
+        months = b.keys if isinstance(b.keys, Months) else None
+        n_keys = len(keys)
+        for i, key in enumerate(keys):
+            row = first + i
+            names = {c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}
+            for j, c in enumerate(b.columns):
+                if isinstance(c.expr, str) and c.expr == "KEY":
+                    if months is not None:
+                        # live: the month is computed from the report month
+                        node = F.EDate(F.Ref(months.anchor), -(n_keys - 1 - i))
+                        self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, node, None,
+                                              c.fmt or MONTH_FMT, "key"))
+                    else:
+                        self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, None, key, c.fmt, "key"))
+                else:
+                    cell = c.expr.substitute(names) if isinstance(c.expr, Node) else None
+                    st = "kpi" if top_kpi(cell) else "native" if cell is not None else "value"
+                    self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, cell,
+                                          None if cell else c.expr, c.fmt, st))
+                cells[c.key].append(names[c.key])
+        self.blocks[b.name] = BlockDef(b, keys, cells, first)
+
+    # -- geometry ----------------------------------------------------------------
+    def spill_col_index(self, s: SpillDef, col: int | str) -> int:
+        """Position of column ``col`` (an index or a header) of an evaluated spilled table."""
+        df = s.value
+        if isinstance(col, int):
+            return col
+        try:
+            return list(df.columns).index(col)
+        except ValueError:
+            raise BuildError(f"{self.spec.key}: {s.name} has no column {col!r} (columns: {list(df.columns)})") \
+                from None
+
+    @staticmethod
+    def spill_rows(s: SpillDef) -> int:
+        """Data rows of an evaluated spilled table (its header not counted)."""
+        return len(s.grid) - 1 if s.grid else 0
+
+    def block_span(self, table: str, key: str) -> tuple[str, int, int, int]:
+        """(sheet, first row, last row, column) of a row-table column; an empty table spans its first
+        (blank) data cell, so a formula over it reads a blank, as the library reads no rows."""
+        b = self.blocks[table]
+        names = b.cells[key]
+        if names:
+            c0, c1 = self.cells[names[0]], self.cells[names[-1]]
+            return c0.sheet, c0.row, c1.row, c0.col
+        j = [c.key for c in b.spec.columns].index(key)
+        return b.spec.sheet, b.first_row, b.first_row, b.spec.col + j
+
+    def list_cells(self, items: str, col: str | int) -> tuple[ItemList, int, int, int]:
+        """(list, first row, last row, column) of a column of an item list: label, value or an extra column."""
+        il, r0 = self.lists[items]
+        c = il.col + (0 if col == "label" else 1 if col == "value" else 2 + int(col))
+        return il, r0, r0 + len(il.items) - 1, c
+
+
+def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:
+    """Every rectangle the writer will fill: (sheet, what, rows needed, columns needed), counted from A1.
+
+    Mirrors :class:`~.writer.Writer`: header rows and start offsets included, hidden sheets and the hidden
+    values sheet (its stored KPI values and spill tables, in the order the writer stores them) as well.
+    Needs the spilled tables evaluated (their sizes).
+    """
+    spec = b.spec
+    out: list[tuple[str, str, int, int]] = []
+    for sh in spec.sheets:
+        if sh.kind == "input":
+            ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
+            n = len(b.data.tables[ds_name].df)
+            out.append((sh.name, f"input table {DATASETS[ds_name].table} of {n:,} rows and its header",
+                        max(n, 1) + 1, len(DATASETS[ds_name].columns)))
+    for c in b.cells.values():
+        out.append((c.sheet, f"cell {c.name}", c.row + 1, c.col + 1))
+    live = b.flavour != "values"
+    values_row = 2  # Writer.values_row: rows 1-2 hold the add-in probe and its note
+    values_max = 2
+
+    def stash_cell(name: str) -> None:
+        nonlocal values_row, values_max
+        c = b.cells.get(name)
+        if live and c is not None and c.node is not None and top_kpi(c.node):
+            values_max = max(values_max, values_row + 1)
+            values_row += 1
+
+    for blk in spec.blocks:
+        if isinstance(blk, (Text, Banner)):
+            out.append((blk.sheet, "a text cell", blk.row + 1, blk.col + 1))
+        elif isinstance(blk, Spill):
+            s = b.spills[blk.name]
+            if isinstance(s.value, ExcelError):
+                width, n = 1, 0
+            else:
+                width, n = max(len(s.value.columns), 1), len(s.value)
+            out.append((s.sheet, f"table {s.name} of {n:,} rows and its header", s.row + 1 + n, s.col + width))
+            if live:
+                if isinstance(s.value, ExcelError):
+                    values_max = max(values_max, values_row + 1)
+                    values_row += 1
+                else:
+                    values_max = max(values_max, values_row + 1 + n)
+                    out.append((VALUES_SHEET, f"stored copy of table {s.name} ({n:,} rows and its header)",
+                                values_row + 1 + n, width))
+                    values_row += n + 2
+        elif isinstance(blk, ItemList):
+            extra = len(blk.extra_headers) + (1 if blk.note_header or any(i.note for i in blk.items) else 0)
+            rows = blk.row + (1 if blk.title else 0) + (1 if blk.header else 0) + len(blk.items)
+            out.append((blk.sheet, f"list of {len(blk.items):,} items", rows, blk.col + 2 + extra))
+            for it in blk.items:
+                stash_cell(it.name)
+                for j in range(len(blk.extra_headers)):
+                    stash_cell(f"{it.name}.{j}")
+        elif isinstance(blk, RowTable):
+            bd = b.blocks[blk.name]
+            n = len(bd.keys)
+            out.append((blk.sheet, f"table {blk.name} of {n:,} rows and its header", bd.first_row + n,
+                        blk.col + len(blk.columns)))
+            for col in blk.columns:
+                for name in bd.cells[col.key]:
+                    stash_cell(name)
+    if live:
+        out.append((VALUES_SHEET, "stored KPI values", values_max, 2))
+    return out
+
+

@@ -1,0 +1,102 @@
+"""The Notes sheet: what the report is, how its KPI cells work, each KPI's definition and each input table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import kpi_functions as K
+
+from ..schema import DATASETS
+from .styles import Formats
+
+if TYPE_CHECKING:
+    from .evaluation import Report
+
+__all__ = ["write_notes"]
+
+_FORMULAS = {"classic": "KPI formulas for the classic Excel add-in (=KPI_…).",
+             "officejs": "KPI formulas for the Office.js add-in (kpi serve).",
+             "values": "Values only: this copy holds no formulas."}
+
+
+def _section(ws: Any, f: Formats, r: int, title: str) -> None:
+    ws.write_string(r, 0, title, f.get("section"))
+    for j in range(1, 4):
+        ws.write_blank(r, j, None, f.get("section"))
+
+
+def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
+    """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 62)
+    ws.set_column(2, 2, 46)
+    ws.set_column(3, 3, 26)
+    r = 0
+    ws.write_string(r, 0, f"Notes — {b.spec.title}", f.get("title"))
+    r += 1
+    ws.write_string(r, 0, b.spec.description, f.get("subtitle"))
+    r += 2
+    _section(ws, f, r, "About this report")
+    r += 1
+    d = b.data
+    about = [
+        ("Report month", d.report_month.strftime("%B %Y")
+         + (" — the business as known at the end of that month: rows dated later are not part of it, and "
+            "later end, response and resolution times are left blank (still running or open then).")),
+        ("Segment", d.segment_label),
+        ("Data", d.source or "—"),
+        ("Formulas", _FORMULAS[b.flavour]),
+        ("Without the add-in", ("Each KPI cell reads =IF(AddinMissing, <stored value>, KPI_…(…)). "
+                                "AddinMissing (the hidden _values sheet) is TRUE when the KPI functions are not "
+                                "available, so the cell shows the value computed when the report was built instead "
+                                "of #NAME?.")),
+        ("Input tables", ("Paste or link your data into the tables on the input sheets; the KPI formulas read "
+                          "whole table columns. Re-run `kpi build` to re-lay the monthly and per-customer tables.")),
+    ]
+    for k, v in about:
+        ws.write_string(r, 0, k, f.get("label"))
+        ws.write_string(r, 1, v, f.get("wrap"))
+        r += 1
+    r += 1
+    _section(ws, f, r, "KPI definitions")
+    r += 1
+    for j, h in enumerate(("Function", "Definition", "Formula", "Cells")):
+        ws.write_string(r, j, h, f.get("header"))
+    r += 1
+    order = list(K.REGISTRY)
+    for name in sorted(kpi_cells, key=lambda n: order.index(n) if n in K.REGISTRY else 999):
+        spec = K.REGISTRY[name]
+        ws.write_string(r, 0, spec.signature_text, f.get("wrap"))
+        ws.write_string(r, 1, spec.summary, f.get("wrap"))
+        ws.write_string(r, 2, spec.formula, f.get("wrap"))
+        cells = kpi_cells[name]
+        shown = ", ".join(cells[:6]) + (f" and {len(cells) - 6} more" if len(cells) > 6 else "")
+        ws.write_string(r, 3, shown, f.get("wrap"))
+        r += 1
+    r += 1
+    _section(ws, f, r, "Input tables")
+    r += 1
+    for ds_name in b.spec.datasets:
+        ds = DATASETS[ds_name]
+        t = d.tables[ds_name]
+        ws.write_string(r, 0, f"{ds.sheet} (table {ds.table})", f.get("key"))
+        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.",
+                        f.get("wrap"))
+        r += 1
+        for j, h in enumerate(("Column", "Description", "Type", "Unit")):
+            ws.write_string(r, j, h, f.get("header"))
+        r += 1
+        for c in ds.columns:
+            ws.write_string(r, 0, c.name, f.get("cell"))
+            ws.write_string(r, 1, c.description + ("" if c.required else " (may be blank)"), f.get("wrap"))
+            ws.write_string(r, 2, c.type, f.get("cell"))
+            ws.write_string(r, 3, c.unit or "—", f.get("cell"))
+            r += 1
+        r += 1
+    if b.warnings or d.notices:
+        ws.write_string(r, 0, "Warnings", f.get("section"))
+        r += 1
+        for w in list(dict.fromkeys(d.notices + b.warnings)):
+            ws.write_string(r, 0, "•", f.get("cell"))
+            ws.write_string(r, 1, w, f.get("wrap"))
+            r += 1

@@ -1,0 +1,132 @@
+"""Formula text: addresses and ranges as written on one sheet, and the names of the KPI functions.
+
+A :class:`SheetContext` is the formula context (:class:`workbook_templates.formulas.Ctx`) for formulas
+written on one sheet: the sheet is fixed when the context is made, so an address on that sheet needs no
+sheet name and one elsewhere gets it. The value side of the context (what nodes read when evaluated) is
+the report's (:class:`~.evaluation.Report`); the context hands those calls on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from kpi_functions.excel import formula_name
+
+from .. import formulas as F
+from ..formulas import ExcelError
+from ..schema import DATASETS
+from .model import BuildError, abs_cell
+
+if TYPE_CHECKING:
+    from .evaluation import Report
+
+__all__ = ["SheetContext", "kpi_name", "quote_sheet"]
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula writes it: quoted unless it is a plain name that is not a cell address."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and not re.fullmatch(r"[A-Za-z]{1,3}[0-9]+", name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def kpi_name(excel_name: str, flavour: str, namespace: str | None) -> str:
+    """The name a formula of ``flavour`` calls a KPI function by (``KPI_NPS``, ``ACME.NPS``, ...)."""
+    if flavour == "classic":
+        return excel_name
+    return formula_name(excel_name, flavour, namespace)
+
+
+class SheetContext:
+    """The formula context for formulas written on ``sheet`` ("": on no sheet, every address qualified)."""
+
+    def __init__(self, report: Report, sheet: str) -> None:
+        self.report = report
+        self.sheet = sheet  #: the sheet the formulas are written on (never changed)
+
+    def _sheet_ref(self, sheet: str) -> str:
+        return "" if sheet == self.sheet else quote_sheet(sheet) + "!"
+
+    # -- rendering -------------------------------------------------------------------
+    def addr(self, name: str, absolute: bool = True) -> str:
+        c = self.report.cells.get(name)
+        if c is None:
+            raise BuildError(f"{self.report.spec.key}: formula refers to unknown cell {name!r}")
+        return self._sheet_ref(c.sheet) + abs_cell(c.row, c.col)
+
+    def table_ref(self, dataset: str, first: str, last: str | None) -> str:
+        table = DATASETS[dataset].table
+        if last is None:
+            return f"{table}[{first}]"
+        return f"{table}[[{first}]:[{last}]]"
+
+    def spill_range(self, name: str, col: int | str | None, header: bool) -> str:
+        r = self.report
+        key = ("spill_range", self.sheet, name, col, header)  # the text depends on the sheet written on
+        cache = r.cache()
+        hit = cache.get(key)
+        if hit is not None:  # per-row formulas (one per customer) ask for the same range thousands of times
+            return hit
+        s = r.spill(name)
+        n = r.spill_rows(s)
+        if isinstance(s.value, ExcelError):
+            return self._sheet_ref(s.sheet) + abs_cell(s.row, s.col)
+        width = s.value.shape[1]
+        r0 = s.row if header else s.row + 1
+        r1 = s.row + max(n, 1 if not header else 0)
+        if col is None:
+            c0, c1 = s.col, s.col + width - 1
+        else:
+            c0 = c1 = s.col + r.spill_col_index(s, col)
+        text = f"{self._sheet_ref(s.sheet)}{abs_cell(r0, c0)}:{abs_cell(r1, c1)}"
+        if s.value is not None and s.row is not None:  # placed and evaluated: the range can no longer change
+            cache[key] = text
+        return text
+
+    def spill_header_range(self, name: str) -> str:
+        s = self.report.spill(name)
+        width = 1 if isinstance(s.value, ExcelError) else s.value.shape[1]
+        return f"{self._sheet_ref(s.sheet)}{abs_cell(s.row, s.col)}:{abs_cell(s.row, s.col + width - 1)}"
+
+    def spill_cell(self, name: str, row: int, col: int | str) -> str:
+        r = self.report
+        s = r.spill(name)
+        j = 0 if isinstance(s.value, ExcelError) else r.spill_col_index(s, col)
+        return self._sheet_ref(s.sheet) + abs_cell(s.row + row, s.col + j)
+
+    def block_range(self, table: str, key: str) -> str:
+        sheet, r0, r1, c = self.report.block_span(table, key)
+        return f"{self._sheet_ref(sheet)}{abs_cell(r0, c)}:{abs_cell(r1, c)}"
+
+    def list_range(self, items: str, col: str | int) -> str:
+        il, r0, r1, c = self.report.list_cells(items, col)
+        return f"{self._sheet_ref(il.sheet)}{abs_cell(r0, c)}:{abs_cell(r1, c)}"
+
+    def kpi_name(self, excel_name: str) -> str:
+        return kpi_name(excel_name, self.report.flavour, self.report.namespace)
+
+    # -- values: the report's ----------------------------------------------------------
+    def value(self, name: str) -> Any:
+        return self.report.value(name)
+
+    def table_value(self, dataset: str, first: str, last: str | None) -> Any:
+        return self.report.table_value(dataset, first, last)
+
+    def spill_value(self, name: str, col: int | str | None) -> Any:
+        return self.report.spill_value(name, col)
+
+    def spill_cell_value(self, name: str, row: int, col: int | str) -> Any:
+        return self.report.spill_cell_value(name, row, col)
+
+    def block_value(self, table: str, key: str) -> Any:
+        return self.report.block_value(table, key)
+
+    def list_value(self, items: str, col: str | int) -> Any:
+        return self.report.list_value(items, col)
+
+    def call_kpi(self, node: F.KPI, vals: list[Any]) -> Any:
+        return self.report.call_kpi(node, vals)
+
+    def cache(self) -> dict[Any, Any]:
+        return self.report.cache()

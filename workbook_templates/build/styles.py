@@ -1,0 +1,90 @@
+"""Number formats (by the registry's unit of a KPI, by the type of a data column) and the cell styles."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import kpi_functions as K
+
+from .. import formulas as F
+
+__all__ = ["DATETIME_FMT", "DATE_FMT", "MONTH_FMT", "UNIT_FORMATS", "Formats", "date_cell_fmt", "unit_format"]
+
+#: number format of a scalar KPI cell, by the registry's ``unit`` (the units' Excel formats)
+UNIT_FORMATS = {name: u.excel_format for name, u in K.UNIT_RECORDS.items()}
+DATE_FMT = "yyyy-mm-dd"
+DATETIME_FMT = "yyyy-mm-dd hh:mm"
+MONTH_FMT = "mmm yyyy"
+
+
+def unit_format(spec: K.KPISpec, node: F.KPI | None = None) -> str:
+    """Number format of a scalar KPI result from its registry unit (a duration's in the unit it asks for)."""
+    u = K.unit(spec.unit)
+    if u.excel_formats and node is not None:
+        names = [a.name for a in spec.args]
+        variant = "hours"
+        if "unit" in names:
+            i = names.index("unit")
+            if i < len(node.args):
+                arg = node.args[i]
+                if isinstance(arg, F.Const) and isinstance(arg.value, str):
+                    variant = arg.value.lower()
+        return u.excel_format_for(variant)
+    return u.excel_format
+
+
+def date_cell_fmt(col_type: str) -> str:
+    """Number format of a date-like data column (``date``, ``datetime``, ``month``)."""
+    return {"date": DATE_FMT, "datetime": DATETIME_FMT, "month": MONTH_FMT}[col_type]
+
+
+class Formats:
+    """The workbook's cell formats by style name and number format, each made once."""
+
+    PALETTE: ClassVar[dict[str, str]] = {
+        "ink": "#1F2937", "muted": "#6B7280", "accent": "#1D4ED8", "band": "#E8EEF9", "line": "#C7D2E5",
+        "input": "#FFF7D6", "good": "#DCFCE7", "good_ink": "#166534", "bad": "#FEE2E2", "bad_ink": "#991B1B",
+        "warn": "#FEF3C7", "warn_ink": "#92400E"}
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+        self._cache: dict[tuple[str, str | None], Any] = {}
+
+    def get(self, style: str = "value", num: str | None = None) -> Any:
+        key = (style, num)
+        f = self._cache.get(key)
+        if f is not None:
+            return f
+        p = self.PALETTE
+        props: dict[str, Any] = {"font_name": "Calibri", "font_size": 10, "valign": "vcenter"}
+        if style == "title":
+            props.update(bold=True, font_size=16, font_color=p["ink"])
+        elif style == "subtitle":
+            props.update(font_size=10, font_color=p["muted"])
+        elif style == "banner":
+            props.update(italic=True, font_size=9, font_color=p["muted"])
+        elif style == "section":
+            props.update(bold=True, font_size=11, font_color=p["accent"], bottom=2, bottom_color=p["accent"])
+        elif style == "header":
+            props.update(bold=True, font_color=p["ink"], bg_color=p["band"], bottom=1, bottom_color=p["line"],
+                         text_wrap=True)
+        elif style in ("label", "cell"):
+            props.update(font_color=p["ink"], bottom=1, bottom_color="#EEF2F7")
+        elif style == "note":
+            props.update(font_size=9, font_color=p["muted"], bottom=1, bottom_color="#EEF2F7")
+        elif style in ("kpi", "key"):
+            props.update(bold=True, font_color=p["ink"], bottom=1, bottom_color="#EEF2F7")
+        elif style == "input":
+            props.update(bg_color=p["input"], border=1, border_color="#E5C96B", font_color=p["ink"])
+        elif style == "wrap":
+            props.update(text_wrap=True, valign="top", font_color=p["ink"])
+        if num:
+            props["num_format"] = num
+        f = self.wb.add_format(props)
+        self._cache[key] = f
+        return f
+
+    def tone(self, tone: str) -> Any:
+        """A new conditional-format colouring for a status text: ``good``, ``bad`` or ``warn``."""
+        p = self.PALETTE
+        return self.wb.add_format({"bg_color": p[tone], "font_color": p[f"{tone}_ink"], "bold": True})

@@ -1,0 +1,492 @@
+"""Writing an evaluated report into a workbook: the sheets, the input tables, every block's cells, the
+stored values the KPI cells fall back to without the add-in, the charts and the Notes sheet."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+import kpi_functions as K
+from kpi_functions.excel import literal
+
+from .. import formulas as F
+from ..formulas import ExcelError
+from ..schema import DATASETS
+from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
+from .charts import write_chart
+from .evaluation import Report, cell_value
+from .model import (
+    PROBE_NAME,
+    VALUES_SHEET,
+    BlockDef,
+    BuildResult,
+    CellDef,
+    ManifestCell,
+    SpillDef,
+    SpillRecord,
+    abs_cell,
+    top_kpi,
+)
+from .notes import write_notes
+from .rendering import kpi_name
+from .styles import DATE_FMT, MONTH_FMT, Formats, date_cell_fmt, unit_format
+
+__all__ = ["FIXED_TIME", "Writer", "result_columns"]
+
+FIXED_TIME = _dt.datetime(2026, 1, 1)  # document properties: templates must not change from run to run
+_STYLES = {"kpi": "kpi", "native": "cell", "input": "input", "key": "key", "value": "cell"}
+
+
+def result_columns(df: pd.DataFrame) -> list[tuple[str, list[Any]]]:
+    """Each column of a result as (kind, values): num/date as floats (NaN blank; dates as serials), else objects."""
+    out: list[tuple[str, list[Any]]] = []
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            out.append(("date", F.to_serial_array(s).tolist()))
+        elif (pd.api.types.is_float_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)) \
+                and not pd.api.types.is_bool_dtype(s.dtype):
+            out.append(("num", s.to_numpy(dtype=float, na_value=np.nan).tolist()))
+        else:
+            out.append(("obj", [cell_value(x) for x in s.to_numpy(dtype=object)]))
+    return out
+
+
+_columns = result_columns  # the former name (the adapter-vs-builder test)
+
+
+def _probe_function() -> str:
+    """The KPI function the add-in probe calls: ARR is the simplest (12 × 1)."""
+    if "KPI_ARR" in K.REGISTRY:
+        return "KPI_ARR"
+    return next(iter(K.REGISTRY))
+
+
+def _error_formula(code: str) -> str:
+    return "=" + literal(ExcelError(code))
+
+
+class Writer:
+    """Writes an evaluated :class:`~.evaluation.Report` into an XlsxWriter workbook."""
+
+    def __init__(self, b: Report, path: Path) -> None:
+        self.b = b
+        self.path = path
+        self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                                  "strings_to_urls": False, "nan_inf_to_errors": False,
+                                                  "in_memory": True})
+        self.wb.set_properties({"title": b.spec.title, "subject": b.spec.description,
+                                "author": "KPI add-in report builder", "created": FIXED_TIME,
+                                "comments": "Built by `kpi build`. Regenerate rather than edit by hand."})
+        self.fmt = Formats(self.wb)
+        self.ws: dict[str, Any] = {}
+        self.manifest: list[ManifestCell] = []
+        self.values_ws: Any = None
+        self.values_row = 2
+        self.live = b.flavour != "values"
+        self.spill_records: list[SpillRecord] = []
+
+    # -- cells -------------------------------------------------------------
+    def _write_value(self, ws: Any, row: int, col: int, v: Any, fmt: Any) -> None:
+        if v is None:
+            if fmt is not None:
+                ws.write_blank(row, col, None, fmt)
+            return
+        if isinstance(v, ExcelError):
+            if not self.live:  # values only: no formula at all, so the error is shown as its text
+                ws.write_string(row, col, v.code, fmt)
+                return
+            # a constant error: a formula that yields it (the writer has no error constant)
+            ws.write_formula(row, col, _error_formula(v.code), fmt, v.code)
+            return
+        if isinstance(v, bool):
+            ws.write_boolean(row, col, v, fmt)
+        elif isinstance(v, (int, float)):
+            ws.write_number(row, col, v, fmt)
+        elif isinstance(v, pd.Timestamp):
+            ws.write_number(row, col, F.excel_serial(v), fmt)
+        elif isinstance(v, str):
+            if v == "":
+                ws.write_formula(row, col, '=""', fmt, "")
+            else:
+                ws.write_string(row, col, v, fmt)
+        else:
+            ws.write_string(row, col, str(v), fmt)
+
+    @staticmethod
+    def _cached(v: Any) -> Any:
+        """A value as XlsxWriter's cached formula result."""
+        if v is None:
+            return 0
+        if isinstance(v, ExcelError):
+            return v.code
+        if isinstance(v, pd.Timestamp):
+            return F.excel_serial(v)
+        return v
+
+    def _stash(self, v: Any, fmt_num: str | None = None) -> str:
+        """Store ``v`` on the values sheet; returns its absolute address."""
+        r = self.values_row
+        self.values_row += 1
+        self._write_value(self.values_ws, r, 0, v, self.fmt.get("plain", fmt_num) if fmt_num else None)
+        return f"{VALUES_SHEET}!{abs_cell(r, 0)}"
+
+    def _manifest(self, sheet: str, row: int, col: int, kind: str, v: Any, fmt: str | None,
+                  formula: str | None) -> None:
+        if isinstance(v, ExcelError):
+            mv: Any = v.code
+        elif isinstance(v, pd.Timestamp):
+            mv = F.excel_serial(v)
+        else:
+            mv = v
+        self.manifest.append(ManifestCell(sheet, xl_rowcol_to_cell(row, col), kind, mv, fmt, formula))
+
+    def _default_fmt(self, c: CellDef) -> str | None:
+        if isinstance(c.fmt, tuple):  # formatted like another cell
+            return self._default_fmt(self.b.cells[c.fmt[1]])
+        if c.fmt:
+            return c.fmt
+        if c.node is not None and isinstance(c.node, F.KPI):
+            spec = K.REGISTRY.get(c.node.name)
+            if spec is not None:
+                return unit_format(spec, c.node)
+        v = self.b.values.get(c.name)
+        if isinstance(v, pd.Timestamp):
+            return DATE_FMT
+        return None
+
+    def write_cell(self, c: CellDef) -> None:
+        b = self.b
+        ws = self.ws[c.sheet]
+        v = b.value(c.name)
+        num = self._default_fmt(c)
+        fmt = self.fmt.get(_STYLES.get(c.style, "cell"), num)
+        if c.node is None or not self.live:
+            self._write_value(ws, c.row, c.col, v, fmt)
+            self._manifest(c.sheet, c.row, c.col, "input" if c.node is None else
+                           ("kpi" if top_kpi(c.node) else "native"), v, num, None)
+            return
+        text = c.node.render(b.on_sheet(c.sheet))
+        if top_kpi(c.node):
+            fallback = self._stash(v, num)
+            text = f"IF({PROBE_NAME},{fallback},{text})"
+            kind = "kpi"
+        else:
+            kind = "native"
+        ws.write_formula(c.row, c.col, "=" + text, fmt, self._cached(v))
+        self._manifest(c.sheet, c.row, c.col, kind, v, num, "=" + text)
+
+    # -- spilled tables ------------------------------------------------------
+    def write_spill(self, s: SpillDef) -> None:
+        b = self.b
+        b.spill(s.name)
+        ws = self.ws[s.sheet]
+        spec = s.spec
+        header_fmt = self.fmt.get("header")
+        header: list[Any]
+        if isinstance(s.value, ExcelError):
+            header, cols = [s.value], []
+        else:
+            header, cols = [str(c) for c in s.value.columns], result_columns(s.value)
+        width = len(header)
+        n = len(cols[0][1]) if cols else 0
+        col_fmt: dict[int, str] = {}
+        if cols:
+            for key, f in spec.col_formats:
+                if isinstance(key, int):
+                    col_fmt[key] = f
+                elif key in header:
+                    col_fmt[header.index(key)] = f
+                elif key.endswith("*"):
+                    for j, cn in enumerate(header):
+                        if cn.startswith(key[:-1]):
+                            col_fmt[j] = f
+            for j, (kind, _) in enumerate(cols):
+                if j not in col_fmt and kind == "date":
+                    col_fmt[j] = MONTH_FMT
+        row_fmt = dict(spec.row_formats)
+        if self.live:
+            text = s.node.render(b.on_sheet(s.sheet))
+            fallback = self._stash(s.value) if isinstance(s.value, ExcelError) else self._stash_frame(header, cols)
+            formula = f"=IF({PROBE_NAME},{fallback},{text})"
+            ws.write_dynamic_array_formula(s.row, s.col, s.row + n, s.col + width - 1, formula, header_fmt,
+                                           self._cached(header[0]))
+            self._manifest(s.sheet, s.row, s.col, "spill", s.value if isinstance(s.value, ExcelError) else header[0],
+                           None, formula)
+        else:
+            self._write_value(ws, s.row, s.col, header[0], header_fmt)
+        for j in range(1, width):
+            ws.write_string(s.row, s.col + j, header[j], header_fmt)
+        nums: list[str | None] = []
+        for j, (kind, vals) in enumerate(cols):
+            c = s.col + j
+            num = col_fmt.get(j)
+            nums.append(num)
+            if row_fmt and j == width - 1:  # labelled result: the format follows the label
+                labels = cols[0][1]
+                per_row = [row_fmt.get(lab, num) for lab in labels]
+            else:
+                per_row = None
+            f = self.fmt.get("cell", num)
+            for i in range(n):
+                v = vals[i]
+                r = s.row + 1 + i
+                if per_row is not None:
+                    f = self.fmt.get("cell", per_row[i])
+                if kind in ("num", "date"):
+                    if math.isnan(v):  # NaN: a blank cell
+                        ws.write_blank(r, c, None, f)
+                    else:
+                        ws.write_number(r, c, v, f)
+                elif v is None:
+                    ws.write_blank(r, c, None, f)
+                elif isinstance(v, str):
+                    ws.write_string(r, c, v, f)
+                else:
+                    self._write_value(ws, r, c, v, f)
+        self.spill_records.append(SpillRecord(s.sheet, s.row, s.col, header, cols, nums,
+                                              [row_fmt.get(x) for x in cols[0][1]] if row_fmt and cols else None))
+        if spec.heatmap and cols and n > 0 and width > 2:
+            ws.conditional_format(s.row + 1, s.col + 2, s.row + n, s.col + width - 1, {
+                "type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B",
+                "min_type": "num", "min_value": 0, "mid_type": "num", "mid_value": 0.5,
+                "max_type": "num", "max_value": 1})
+
+    def _stash_frame(self, header: list[str], cols: list[tuple[str, list[Any]]]) -> str:
+        r0 = self.values_row
+        ws = self.values_ws
+        for j, h in enumerate(header):
+            ws.write_string(r0, j, h)
+        n = len(cols[0][1]) if cols else 0
+        for j, (kind, vals) in enumerate(cols):
+            for i in range(n):
+                v = vals[i]
+                r = r0 + 1 + i
+                if kind in ("num", "date"):
+                    if math.isnan(v):
+                        ws.write_formula(r, j, '=""', None, "")
+                    else:
+                        ws.write_number(r, j, v)
+                elif v is None or v == "":
+                    ws.write_formula(r, j, '=""', None, "")
+                elif isinstance(v, str):
+                    ws.write_string(r, j, v)
+                else:
+                    self._write_value(ws, r, j, v, None)
+        self.values_row += n + 2
+        return f"{VALUES_SHEET}!{abs_cell(r0, 0)}:{abs_cell(r0 + n, len(header) - 1)}"
+
+    # -- blocks ------------------------------------------------------------
+    def write_text(self, t: Text) -> None:
+        self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+
+    def write_banner(self, bn: Banner) -> None:
+        ws = self.ws[bn.sheet]
+        built = "Values as computed by kpi build. With the KPI add-in loaded the formulas recalculate live."
+        live = "Live values: the KPI add-in is computing these formulas."
+        f = self.fmt.get("banner")
+        if self.live:
+            ws.write_formula(bn.row, bn.col, f'=IF({PROBE_NAME},"{built}","{live}")', f, built)
+            self._manifest(bn.sheet, bn.row, bn.col, "native", built, None, None)
+        else:
+            ws.write_string(bn.row, bn.col, "Values as computed by kpi build (no formulas).", f)
+
+    def write_items(self, il: ItemList) -> None:
+        ws = self.ws[il.sheet]
+        r = il.row
+        if il.title:
+            ws.write_string(r, il.col, il.title, self.fmt.get("section"))
+            width = 2 + len(il.extra_headers) + (1 if il.note_header or any(i.note for i in il.items) else 0)
+            for j in range(1, width):
+                ws.write_blank(r, il.col + j, None, self.fmt.get("section"))
+            r += 1
+        hf = self.fmt.get("header")
+        note_col = il.col + 2 + len(il.extra_headers)
+        has_notes = il.note_header or any(i.note for i in il.items)
+        if il.header:
+            if il.extra_headers:
+                ws.set_row(r, 26)
+            ws.write_string(r, il.col, il.label_header, hf)
+            ws.write_string(r, il.col + 1, il.value_header, hf)
+            for j, h in enumerate(il.extra_headers):
+                ws.write_string(r, il.col + 2 + j, h, hf)
+            if has_notes:
+                ws.write_string(r, note_col, il.note_header, hf)
+            r += 1
+        for k, it in enumerate(il.items):
+            row = r + k
+            ws.write_string(row, il.col, it.label, self.fmt.get("label"))
+            self.write_cell(self.b.cells[it.name])
+            for j in range(len(il.extra_headers)):
+                name = f"{it.name}.{j}"
+                if name in self.b.cells:
+                    self.write_cell(self.b.cells[name])
+                else:
+                    ws.write_blank(row, il.col + 2 + j, None, self.fmt.get("cell"))
+            if has_notes:
+                if it.note:
+                    ws.write_string(row, note_col, it.note, self.fmt.get("note"))
+                else:
+                    ws.write_blank(row, note_col, None, self.fmt.get("note"))
+        for sc in il.status_cols:
+            c = il.col + 2 + sc
+            self._status_colors(ws, r, c, r + len(il.items) - 1, c, il.status_tones)
+
+    def _status_colors(self, ws: Any, r0: int, c0: int, r1: int, c1: int,
+                       tones: tuple[tuple[str, str], ...]) -> None:
+        """Colour the status texts of a range by the text they begin with (``ItemList.status_tones``)."""
+        fmt = {tone: self.fmt.tone(tone) for tone in dict.fromkeys(tone for _, tone in tones)}
+        for prefix, tone in tones:
+            ws.conditional_format(r0, c0, r1, c1, {"type": "text", "criteria": "begins with", "value": prefix,
+                                                   "format": fmt[tone]})
+
+    def write_rows(self, bd: BlockDef) -> None:
+        spec: RowTable = bd.spec
+        ws = self.ws[spec.sheet]
+        r = spec.row
+        if spec.title:
+            ws.write_string(r, spec.col, spec.title, self.fmt.get("section"))
+            for j in range(1, len(spec.columns)):
+                ws.write_blank(r, spec.col + j, None, self.fmt.get("section"))
+            r += 1
+        hf = self.fmt.get("header")
+        longest = max((len(c.header) for c in spec.columns), default=0)
+        if longest > 11:
+            ws.set_row(r, 26 if longest <= 20 else 38)
+        for j, c in enumerate(spec.columns):
+            ws.write_string(r, spec.col + j, c.header, hf)
+        for column in spec.columns:
+            for name in bd.cells[column.key]:
+                self.write_cell(self.b.cells[name])
+        n = len(bd.keys)
+        if n:
+            keys = [c.key for c in spec.columns]
+            for key in spec.heatmap_cols:
+                j = keys.index(key)
+                ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {
+                    "type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84",
+                    "max_color": "#63BE7B"})
+            for key in spec.bars_cols:
+                j = keys.index(key)
+                ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {
+                    "type": "data_bar", "bar_color": "#93C5FD", "bar_solid": True})
+
+    # -- input tables --------------------------------------------------------
+    def write_input(self, ds_name: str, sheet: SheetSpec) -> None:
+        ds = DATASETS[ds_name]
+        t = self.b.data.tables[ds_name]
+        ws = self.ws[sheet.name]
+        df = t.df
+        n = len(df)
+        cols = ds.columns
+        ws.add_table(0, 0, max(n, 1), len(cols) - 1, {
+            "name": ds.table, "style": "Table Style Light 9",
+            "columns": [{"header": c.name} for c in cols]})
+        for j, c in enumerate(cols):
+            s = df[c.name]
+            if c.type in ("id", "text"):
+                width = min(max([len(c.name) + 2] + [len(x) for x in s.dropna().head(200)]) + 1, 48)
+                ws.set_column(j, j, width)
+                wr = ws.write_string
+                for i, v in enumerate(s.to_numpy(dtype=object)):
+                    if v is not None:
+                        wr(i + 1, j, v)
+            elif c.type in ("number", "integer"):
+                num = "#,##0" if c.type == "integer" else "#,##0.00"
+                f = self.fmt.get("plain", num)
+                ws.set_column(j, j, max(len(c.name) + 3, 11), f)
+                arr = s.to_numpy(dtype=float)
+                wr = ws.write_number
+                for k in np.flatnonzero(~np.isnan(arr)):
+                    wr(int(k) + 1, j, float(arr[k]), f)
+            else:
+                f = self.fmt.get("plain", date_cell_fmt(c.type))
+                ws.set_column(j, j, 17 if c.type == "datetime" else 12, f)
+                arr = F.to_serial_array(s)
+                wr = ws.write_number
+                for k in np.flatnonzero(~np.isnan(arr)):
+                    wr(int(k) + 1, j, float(arr[k]), f)
+        ws.freeze_panes(1, 0)
+
+    # -- the whole workbook --------------------------------------------------
+    def _add_sheets(self) -> None:
+        for sh in self.b.spec.sheets:
+            ws = self.wb.add_worksheet(sh.name)
+            self.ws[sh.name] = ws
+            ws.hide_gridlines(2 if sh.kind in ("report", "notes") else 0)
+            for col, w in sh.widths:
+                ws.set_column(col, col, w)
+            if sh.landscape:
+                ws.set_landscape()
+            ws.set_paper(9)  # A4
+            ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+            ws.fit_to_pages(sh.fit_width, sh.fit_height)
+            if sh.print_area:
+                ws.print_area(sh.print_area)
+            if sh.tab_color:
+                ws.set_tab_color(sh.tab_color)
+            if sh.zoom:
+                ws.set_zoom(sh.zoom)
+            if sh.kind == "calc":
+                ws.set_tab_color("#9CA3AF")
+            if sh.hidden:
+                ws.hide()
+        if self.live:
+            self.values_ws = self.wb.add_worksheet(VALUES_SHEET)
+            self.values_ws.hide()
+            self.values_ws.write_string(0, 1, "TRUE where the KPI add-in is not loaded; below: the values "
+                                              "kpi build computed (shown by KPI cells without the add-in).")
+            probe = kpi_name(_probe_function(), self.b.flavour, self.b.namespace)
+            self.values_ws.write_formula(0, 0, f"=ISERROR({probe}(1))", None, True)
+            self.wb.define_name(PROBE_NAME, f"={VALUES_SHEET}!$A$1")
+
+    def _kpi_cells(self) -> dict[str, list[str]]:
+        """The cells that use each KPI function, in layout order."""
+        b = self.b
+        kpi_cells: dict[str, list[str]] = {}
+        for c in b.cells.values():
+            if c.node is not None:
+                for k in dict.fromkeys(c.node.kpis()):
+                    kpi_cells.setdefault(k, []).append(f"{c.sheet}!{xl_rowcol_to_cell(c.row, c.col)}")
+        for s in b.spills.values():
+            for k in dict.fromkeys(s.node.kpis()):
+                kpi_cells.setdefault(k, []).append(f"{s.sheet}!{xl_rowcol_to_cell(s.row, s.col)}")
+        return kpi_cells
+
+    def write(self) -> BuildResult:
+        b = self.b
+        spec = b.spec
+        self._add_sheets()
+        for sh in spec.sheets:
+            if sh.kind == "input":
+                ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
+                self.write_input(ds_name, sh)
+        for blk in spec.blocks:
+            if isinstance(blk, Text):
+                self.write_text(blk)
+            elif isinstance(blk, Banner):
+                self.write_banner(blk)
+            elif isinstance(blk, Spill):
+                self.write_spill(b.spills[blk.name])
+            elif isinstance(blk, ItemList):
+                self.write_items(blk)
+            elif isinstance(blk, RowTable):
+                self.write_rows(b.blocks[blk.name])
+        for ch in spec.charts:
+            write_chart(self.wb, self.ws[ch.sheet], b, ch)
+        kpi_cells = self._kpi_cells()
+        notes = next((sh.name for sh in spec.sheets if sh.kind == "notes"), None)
+        if notes:
+            write_notes(self.ws[notes], self.fmt, b, kpi_cells)
+        self.ws[spec.sheets[0].name].activate()
+        self.wb.close()
+        headline = {n: b.values.get(n) for n in b.cells}
+        return BuildResult(path=self.path, cells=self.manifest, warnings=list(dict.fromkeys(b.warnings)),
+                           kpis=kpi_cells, headline=headline, spills=self.spill_records)
