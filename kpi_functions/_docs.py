@@ -5,7 +5,6 @@ Pure string building; the CLI and the docs generator decide where it goes.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from typing import Any
 
@@ -13,22 +12,14 @@ import numpy as np
 import pandas as pd
 
 from ._registry import CATEGORIES, UNIT_RECORDS, UNITS, KPISpec, specs
+from .excel import literal
 
 __all__ = ["example_formula", "example_result", "example_result_text", "excel_literal", "render_markdown"]
 
 
 def _scalar_literal(v: Any) -> str:
-    if v is None:
-        return '""'
-    if isinstance(v, (bool, np.bool_)):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v)) if not float(v).is_integer() else str(int(v))
-    if isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp)):
-        return f'"{pd.Timestamp(v).date().isoformat()}"'
-    return '"' + str(v).replace('"', '""') + '"'
+    """One example value as an Excel constant (:func:`kpi_functions.excel.literal`); a blank as ``""``."""
+    return '""' if v is None else literal(v)
 
 
 def excel_literal(v: Any) -> str:

@@ -6,7 +6,7 @@ of :mod:`kpi_functions.excel`:
 - the add-in path: ``addin.adapters.ADAPTERS[name]`` (plain functions here, as
   the tests call them on the classic path), given the arguments as Excel hands
   them over (2-D lists; a cell reference as a 1×1 range);
-- the builder path: ``workbook_templates.builder.Builder.call_kpi`` (what
+- the builder path: ``workbook_templates.build.evaluation.Report.call_kpi`` (what
   computes the cached value of every ``=KPI_…`` formula a report holds), given
   the values its formula model evaluates (a column as a ``pd.Series``, a table
   as a ``pd.DataFrame``, a cell as a scalar, an error cell as an
@@ -33,7 +33,8 @@ import kpi_functions as K
 from kpi_functions.excel import EXCEL_ERRORS, ExcelError
 
 adapters = pytest.importorskip("addin.adapters")
-B = pytest.importorskip("workbook_templates.builder")
+E = pytest.importorskip("workbook_templates.build.evaluation")
+W = pytest.importorskip("workbook_templates.build.writer")
 F = pytest.importorskip("workbook_templates.formulas")
 
 SPECS = list(K.REGISTRY.values())
@@ -72,8 +73,8 @@ def builder_arg(spec_arg: K.Arg, v: Any) -> Any:
 
 
 def _builder() -> Any:
-    """A builder with nothing laid out: enough for its KPI calls (no data file behind any value)."""
-    b = object.__new__(B.Builder)
+    """A report with nothing laid out: enough for its KPI calls (no data file behind any value)."""
+    b = object.__new__(E.Report)
     b.spec = SimpleNamespace(key="common")
     b.warnings = []
     b._prov = {}
@@ -90,13 +91,13 @@ def via_builder(spec: K.KPISpec, values: list[Any]) -> Any:
 
 
 def builder_cells(out: Any) -> Any:
-    """A builder value as the writer writes it: a spill through ``_columns``, a scalar as it is."""
+    """A builder value as the writer writes it: a spill through ``writer._columns``, a scalar as it is."""
     if isinstance(out, ExcelError):
         return out
     if isinstance(out, pd.Series):
-        out = out.to_frame()  # as Builder._spill
+        out = out.to_frame()  # as Report._spill
     if isinstance(out, pd.DataFrame):
-        cols = B._columns(out)
+        cols = W._columns(out)
         rows: list[list[Any]] = [[str(c) for c in out.columns]]
         for i in range(out.shape[0]):
             row = []

@@ -99,12 +99,29 @@ def _ranges(draw):
     return arr
 
 
+@st.composite
+def _numeric_arrays(draw, n=None):
+    """Numeric arrays and Series, mostly valid (so the fast path answers), sometimes not."""
+    n = draw(st.integers(min_value=0, max_value=8)) if n is None else n
+    clean = st.integers(min_value=0, max_value=12).map(float)
+    cell = clean if draw(st.booleans()) else st.one_of(clean, _FLOATS)
+    values = draw(st.lists(cell, min_size=n, max_size=n))
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.int64, np.uint8]))
+    try:
+        with np.errstate(all="ignore"):
+            arr = np.array(values).astype(dtype)
+    except (TypeError, ValueError, OverflowError):
+        arr = np.array(values)
+    form = draw(st.sampled_from(["1d", "column", "series"]))
+    return arr if form == "1d" else arr.reshape(-1, 1) if form == "column" else pd.Series(arr)
+
+
 _BOUNDS = st.sampled_from([(None, None), (0.0, None), (0.0, 10.0), (1.0, 5.0), (None, 0.0)])
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
-@given(_ranges(), _BOUNDS, st.booleans())
+@given(st.one_of(_ranges(), _numeric_arrays()), _BOUNDS, st.booleans())
 def test_numbers_fast_path_equals_the_general_path(x, bounds, integer):
     lo, hi = bounds
     want = _outcome(N._numbers_general, x, FN, ARG, min=lo, max=hi, integer=integer)
@@ -112,7 +129,7 @@ def test_numbers_fast_path_equals_the_general_path(x, bounds, integer):
 
 
 @PROPERTY
-@given(_ranges(), _BOUNDS, st.booleans(), st.sampled_from([None, 0.0]))
+@given(st.one_of(_ranges(), _numeric_arrays()), _BOUNDS, st.booleans(), st.sampled_from([None, 0.0]))
 def test_aligned_numbers_fast_path_equals_the_general_path(x, bounds, integer, blank):
     lo, hi = bounds
     want = _outcome(N._aligned_general, x, FN, ARG, min=lo, max=hi, integer=integer, blank=blank)
@@ -120,16 +137,30 @@ def test_aligned_numbers_fast_path_equals_the_general_path(x, bounds, integer, b
 
 
 @PROPERTY
-@given(_ranges(), st.sampled_from([(0, 10), (1, 5), (0, 255), (3, 3), (0, 300)]))
+@given(st.one_of(_ranges(), _numeric_arrays()), st.sampled_from([(0, 10), (1, 5), (0, 255), (3, 3), (0, 300)]))
 def test_whole_numbers_fast_path_equals_the_general_path(x, scale):
     lo, hi = scale
     want = _outcome(N._numbers_general, x, FN, ARG, min=lo, max=hi, integer=True)
     _same(_outcome(c.whole_numbers, x, FN, ARG, min=lo, max=hi), want)
 
 
+@st.composite
+def _pairs(draw):
+    """(start, end): two numeric arrays of one length, a two-column array, or arbitrary ranges."""
+    kind = draw(st.sampled_from(["arrays", "two columns", "any"]))
+    if kind == "any":
+        return draw(_ranges()), draw(st.one_of(st.none(), _ranges()))
+    n = draw(st.integers(min_value=0, max_value=6))
+    s, e = draw(_numeric_arrays(n)), draw(_numeric_arrays(n))
+    if kind == "arrays":
+        return s, e
+    return np.column_stack([np.asarray(s).reshape(-1), np.asarray(e).reshape(-1)]), None
+
+
 @PROPERTY
-@given(_ranges(), st.one_of(st.none(), _ranges()), st.sampled_from([0.0, None]))
-def test_pair_fast_path_equals_the_general_path(start, end, lo):
+@given(_pairs(), st.sampled_from([0.0, None]))
+def test_pair_fast_path_equals_the_general_path(pair, lo):
+    start, end = pair
     want = _outcome(N._pair_general, start, end, FN, min=lo)
     _same(_outcome(c.pair, start, end, FN, min=lo), want)
 

@@ -9,7 +9,6 @@ methods here.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 
 import kpi_functions as K
 from kpi_functions import KPIError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
+from kpi_functions import excel as X
 
 from .. import formulas as F
 from ..context import ReportData
@@ -31,49 +31,19 @@ __all__ = ["Report", "cell_value", "frame_grid"]
 
 
 def cell_value(v: Any) -> Any:
-    """A library value as an Excel cell value (as the add-in spills it): NaN -> None, dates stay dates."""
-    if v is None:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return None if math.isnan(f) else f
-    if isinstance(v, (pd.Timestamp, np.datetime64)):
-        return None if pd.isna(v) else pd.Timestamp(v)
-    if isinstance(v, _dt.datetime):
-        return pd.Timestamp(v)
-    if isinstance(v, str):
-        return v
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v
+    """A library value as the add-in's Excel cell (:func:`kpi_functions.excel.cell`), dates as Timestamps
+    (the formula model's date) and infinity as the ``#NUM!`` error value."""
+    c = X.cell(v)
+    if isinstance(c, _dt.datetime):
+        return pd.Timestamp(c)
+    if c == "#NUM!" and not isinstance(v, str):
+        return ExcelError("#NUM!", "Excel has no infinity")
+    return c
 
 
 def frame_grid(df: pd.DataFrame) -> list[list[Any]]:
-    """Header row + rows, cell values — the shape the add-in spills (addin.adapters.to_excel)."""
-    grid: list[list[Any]] = [[str(c) for c in df.columns]]
-    cols = []
-    for j in range(df.shape[1]):
-        s = df.iloc[:, j]
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            cols.append([None if pd.isna(x) else pd.Timestamp(x) for x in s])
-        elif pd.api.types.is_float_dtype(s.dtype):
-            arr = s.to_numpy(dtype=float)
-            cols.append([None if math.isnan(x) else float(x) for x in arr])
-        elif pd.api.types.is_integer_dtype(s.dtype):
-            cols.append([int(x) for x in s.to_numpy(dtype="int64", na_value=0)]
-                        if not s.isna().any() else [cell_value(x) for x in s])
-        else:
-            cols.append([cell_value(x) for x in s.to_numpy(dtype=object)])
-    for i in range(df.shape[0]):
-        grid.append([c[i] for c in cols])
-    return grid
+    """Header row + rows, cell values — the shape the add-in spills (:func:`kpi_functions.excel.frame_rows`)."""
+    return X.frame_rows(df)
 
 
 class Report(Layout):
@@ -222,18 +192,18 @@ class Report(Layout):
             raise BuildError(f"{self.spec.key}: {node.name} is not a registered KPI function")
         if len(vals) > len(spec.args):
             raise BuildError(f"{self.spec.key}: {node.name} takes {len(spec.args)} arguments, got {len(vals)}")
-        # the adapter returns the first error value of the inputs unchanged
-        for v in vals:
-            if isinstance(v, ExcelError):
-                return v
-        args = [self._to_arg(v) for v in vals]
+        # the add-in's convention (kpi_functions.excel): the first error value of the inputs, unchanged
+        found = X.first_error_value(spec.excel_name, [a.name for a in spec.args], vals)
+        if found is not None:
+            return ExcelError(found.excel_error, str(found))
+        args = X.prepare_args(spec, [self._to_arg(v) for v in vals])
         try:
-            return spec.func(*args)
+            result = spec.func(*args)
         except KPIErrorValue as err:
-            return ExcelError(err.excel_error, str(err))
+            return X.excel_error(err)
         except (KPIUndefinedError, KPIModelError) as err:
             self.warnings.append(str(err))
-            return ExcelError(err.excel_error, str(err))
+            return X.excel_error(err)
         except KPIInputError as err:
             where = self._locate(err, spec, args)
             if where is not None:  # bad data in an input file: the report fails and says where
@@ -241,7 +211,8 @@ class Report(Layout):
             # valid data, but a derived input outside the KPI's domain (a negative margin fed to CLV):
             # the cell shows the Excel error, as the add-in would
             self.warnings.append(str(err))
-            return ExcelError(err.excel_error, str(err))
+            return X.excel_error(err)
+        return X.result_error(spec, result) or result  # an infinite result is #NUM!, as in the add-in
 
     def _locate(self, err: KPIError, spec: K.KPISpec, args: list[Any]) -> str | None:
         """Map a library error position back to the data file row and column (None: not from a file)."""

@@ -9,6 +9,8 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from kpi_functions.excel import FORMULA_FLAVOURS
+
 from ..formulas import Node
 from ..spec import RowTable, Spill
 
@@ -29,7 +31,7 @@ __all__ = [
     "top_kpi",
 ]
 
-FLAVOURS = ("classic", "officejs", "values")
+FLAVOURS = FORMULA_FLAVOURS
 PROBE_NAME = "AddinMissing"  #: defined name of the hidden cell that is TRUE where the add-in is not loaded
 VALUES_SHEET = "_values"  #: the hidden sheet with the stored KPI results
 

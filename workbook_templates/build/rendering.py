@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from kpi_functions.excel import formula_name
+
 from .. import formulas as F
 from ..formulas import ExcelError
 from ..schema import DATASETS
@@ -33,8 +35,6 @@ def kpi_name(excel_name: str, flavour: str, namespace: str | None) -> str:
     """The name a formula of ``flavour`` calls a KPI function by (``KPI_NPS``, ``ACME.NPS``, ...)."""
     if flavour == "classic":
         return excel_name
-    from addin.naming import formula_name
-
     return formula_name(excel_name, flavour, namespace)
 
 

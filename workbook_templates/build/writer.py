@@ -14,6 +14,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 import kpi_functions as K
+from kpi_functions.excel import literal
 
 from .. import formulas as F
 from ..formulas import ExcelError
@@ -69,7 +70,7 @@ def _probe_function() -> str:
 
 
 def _error_formula(code: str) -> str:
-    return "=NA()" if code == "#N/A" else f"={code}"
+    return "=" + literal(ExcelError(code))
 
 
 class Writer:
