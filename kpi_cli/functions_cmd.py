@@ -25,7 +25,7 @@ def functions(
         try:
             spec = k.get(name)
         except KeyError as err:
-            from kpi_functions._terminal import terminal_safe
+            from kpi_functions import terminal_safe
 
             # the user's own text: printed literally (no Rich markup), control characters escaped
             console.print(f"[red]error:[/red] {escape(terminal_safe(err.args[0]))}; run 'kpi functions' for the list")

@@ -139,7 +139,9 @@ class KPIError(ValueError):
         Where in the argument, relative to the range that was passed, 1-based.
     position : str or None
         Where, as the message shows it (``item 3`` or ``row 4, column 2``):
-        the text of ``location`` unless a caller gave the text (``position=``).
+        the text of ``location`` unless a caller gave the text (``position=``;
+        the library does so only for a whole row, ``row 4``, which has no
+        cell ``location``).
     value : object
         The offending value (``None`` when not about one value).
     excel_error : str

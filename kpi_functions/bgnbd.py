@@ -331,8 +331,8 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
         Time from the customer's first purchase to the end of the
         observation period, in the same unit as ``recency``.
 
-    The three ranges are aligned row by row; a row blank in all three is
-    skipped, a row blank in only some is an error.
+        The three ranges are aligned row by row; a row blank in all three is
+        skipped, a row blank in only some is an error.
 
     Returns
     -------

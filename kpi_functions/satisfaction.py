@@ -408,7 +408,7 @@ def health_score(values: Any, weights: Any) -> pd.Series:
     over = np.flatnonzero(~empty & ~np.isfinite(scores))
     if over.size:
         raise KPIDomainError(fn, "the score is too large to compute (beyond ±1.8e308)", argument="values",
-                             position=f"row {int(over[0]) + 1}")
+                             position=f"row {int(over[0]) + 1}")  # a whole row: no cell Location
     scores[empty] = np.nan
     return pd.Series(scores, name="health score")
 

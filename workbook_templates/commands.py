@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from kpi_functions._terminal import terminal_safe
+from kpi_functions import terminal_safe
 from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
 
 __all__ = ["app", "build", "clash_notes", "demo", "templates_cmd"]

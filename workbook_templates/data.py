@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kpi_functions import EXCEL_ERRORS
-from kpi_functions._coerce import parse_iso
+from kpi_functions import EXCEL_ERRORS, parse_iso
 
 from .schema import DATASETS, ColumnSchema, Dataset
 

@@ -118,7 +118,7 @@ def grid(x: Any, fn: str, arg: str) -> Grid:
                 bad = next(i for i, v in enumerate(x) if len(v) != first)
                 raise KPIInputError(
                     fn, f"rows differ in length ({first} cells in row 1, {len(x[bad])} in row {bad + 1})",
-                    argument=arg, location=Location(bad + 1), position=f"row {bad + 1}",
+                    argument=arg, position=f"row {bad + 1}",  # a whole row: no cell Location
                 )
             width = widths.pop()
             if width == 0:

@@ -46,3 +46,14 @@ def test_shared_refuses_a_placeholder_it_cannot_fill():
 
     with pytest.raises(ValueError, match="missing"):
         shared(part="x")(f)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_documented_parameters_are_the_signature(spec):
+    """The numpydoc Parameters section names every argument, in order, and nothing else."""
+    doc = inspect.getdoc(spec.func)
+    body = doc.split("\nParameters\n----------\n")[1]
+    body = re.split(r"\n\n[A-Z][a-z]+\n-+\n", body)[0]
+    names = [n.strip() for ln in body.splitlines() if ln and not ln.startswith(" ")
+             for n in ln.split(" : ")[0].split(",")]
+    assert names == [a.name for a in spec.args]
