@@ -43,10 +43,11 @@ from ._registry import (
 
 # Domain modules register their functions on import, in catalog order.
 # Within a category the catalog order is the import order: churn's scalars come
-# before the cohort triangle (mrr_tables) and the survival models.
+# (then expansion's) before the cohort triangle (mrr_tables) and the survival models.
 # isort: off
 from .revenue import *
 from .churn import *
+from .expansion import *
 from .mrr_tables import *
 from .survival import *
 from .value import *
