@@ -55,13 +55,13 @@ def test_each_report_names_its_headline_items_and_build_cost():
         items = {it.name for b in spec.blocks if hasattr(b, "items") for it in b.items}
         assert spec.headline and set(spec.headline) <= items, spec.key
         assert spec.cost > 0, spec.key
-    assert sorted(REPORTS, key=lambda k: -REPORTS[k].cost)[0] == "executive_overview"
+    assert min(REPORTS, key=lambda k: -REPORTS[k].cost) == "executive_overview"
 
 
 def test_the_builder_knows_no_report_details():
     """Table and column names, series labels and status texts live in the report specs (reports.py), which
     hand them to the builder as objects (Months, Distinct, Series.role, ItemList.status_tones)."""
-    import workbook_templates.build as build
+    from workbook_templates import build
 
     src = "".join(p.read_text(encoding="utf-8") for p in sorted(Path(build.__file__).parent.glob("*.py")))
     for word in ('"marketing"', '"channel"', '"followers"', '"customers"', '"Decrease"', '"On target"',
