@@ -332,3 +332,20 @@ def test_the_bare_xlsxwriter_baseline_writes_the_same_cells(tmp_path):
     r = measure(tmp_path, demo_wall=False)
     assert r["cells"] > 100_000
     assert r["ratio"] > 0
+
+
+def test_formula_text_is_rendered_for_the_sheet_it_is_written_on(sample_tables):
+    """Addresses are rendered through a context made for one sheet (no sheet state on the report)."""
+    from workbook_templates.builder import evaluate
+    from workbook_templates.context import scope
+    from workbook_templates.spec import Item, ItemList, ReportSpec, SheetSpec
+
+    spec = ReportSpec("t", "t", "t", ("orders",), (SheetSpec("A", "report"), SheetSpec("B b", "report")), (
+        ItemList("A", 0, 0, "", (Item("x", "x", 2.0), Item("y", "y", F.Ref("x") + 1))),))
+    b = evaluate(spec, scope(sample_tables, ("orders",), None, None))
+    assert b.value("y") == 3.0
+    assert F.Ref("x").render(b.on_sheet("A")) == "$B$2"
+    assert F.Ref("x").render(b.on_sheet("B b")) == "A!$B$2"
+    assert F.Ref("x").render(b.ctx) == "A!$B$2"  # evaluation's context is on no sheet
+    assert not hasattr(b, "sheet")
+    assert F.Ref("x").render(b.on_sheet("A")) == "$B$2"  # rendering elsewhere changed nothing
