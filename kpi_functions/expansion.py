@@ -116,10 +116,8 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     >>> round(expansion_mrr_growth(14000, 19500), 6)
     0.392857
     """
-    fn = "KPI_EXPANSION_MRR_GROWTH"
-    s = c.total(expansion_start, fn, "expansion_start", min=0)
-    e = c.total(expansion_end, fn, "expansion_end", min=0)
-    return c.ratio(e - s, s, fn, "expansion_start", "is 0, so growth from it is undefined")
+    return c.total_growth(expansion_start, expansion_end, "KPI_EXPANSION_MRR_GROWTH", "expansion_start",
+                          "expansion_end", "is 0, so growth from it is undefined")
 
 
 @kpi(

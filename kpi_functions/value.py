@@ -86,10 +86,8 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     >>> cac([30000, 20000], [60, 40])
     500.0
     """
-    fn = "KPI_CAC"
-    cost = c.total(sales_marketing_cost, fn, "sales_marketing_cost", min=0)
-    n = c.total(new_customers, fn, "new_customers", min=0)
-    return c.ratio(cost, n, fn, "new_customers", "is 0: with no new customers, the cost per customer is undefined")
+    return c.total_ratio(sales_marketing_cost, new_customers, "KPI_CAC", "sales_marketing_cost", "new_customers",
+                         "is 0: with no new customers, the cost per customer is undefined")
 
 
 @kpi(
@@ -147,10 +145,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     >>> cac_pct(1000, 10000)
     0.1
     """
-    fn = "KPI_CAC_PCT"
-    cost = c.total(acquisition_cost, fn, "acquisition_cost", min=0)
-    value = c.total(sales_value, fn, "sales_value", min=0)
-    return c.ratio(cost, value, fn, "sales_value")
+    return c.total_ratio(acquisition_cost, sales_value, "KPI_CAC_PCT", "acquisition_cost", "sales_value")
 
 
 @kpi(
@@ -333,10 +328,7 @@ def ltv_cac(ltv: Any, cac: Any) -> float:
     >>> ltv_cac(2000, 500)
     4.0
     """
-    fn = "KPI_LTV_CAC"
-    v = c.total(ltv, fn, "ltv", min=0)
-    cost = c.total(cac, fn, "cac", min=0)
-    return c.ratio(v, cost, fn, "cac")
+    return c.total_ratio(ltv, cac, "KPI_LTV_CAC", "ltv", "cac")
 
 
 @kpi(
