@@ -197,7 +197,7 @@ def _build_all() -> dict[str, Callable[..., Any]]:
     return out
 
 
-#: Excel name -> adapter, in catalog order (generated from the registry).
+#: Excel name -> adapter, in registration order (generated from the registry; ``specs()`` gives the catalog order).
 ADAPTERS: dict[str, Callable[..., Any]] = _build_all()
 globals().update(ADAPTERS)
 __all__ += list(ADAPTERS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import platform
 import statistics
@@ -65,7 +66,7 @@ def fmt_value(v: float | None, unit: str) -> str:
     """A value in its unit, readable: 0.0012 s -> 1.2 ms."""
     if v is None:
         return ""
-    if v != v:  # NaN
+    if math.isnan(v):
         return "failed"
     if unit == "s":
         if v < 1e-3:
@@ -81,7 +82,7 @@ def fmt_value(v: float | None, unit: str) -> str:
 
 
 def fmt_ratio(r: float | None) -> str:
-    if r is None or r != r:
+    if r is None or math.isnan(r):
         return ""
     if r >= 10:
         return f"{r:.0f}×"
@@ -172,7 +173,7 @@ def peak_memory(work: str, *args: str, timeout: float = 600) -> dict[str, float]
     of the whole process.
     """
     cmd = [sys.executable, "-m", "benchmarks.memory", work, *args]
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{run.stderr[-2000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])

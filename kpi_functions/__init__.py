@@ -41,12 +41,13 @@ from ._registry import (
     unit,
 )
 
-# Domain modules register their functions on import, in catalog order.
-# Within a category the catalog order is the import order: churn's scalars come
-# before the cohort triangle (mrr_tables) and the survival models.
+# Domain modules register their functions on import; specs() sorts them by category
+# (the catalog order), keeping the import order within a category: churn's scalars come
+# (then expansion's) before the cohort triangle (mrr_tables) and the survival models.
 # isort: off
 from .revenue import *
 from .churn import *
+from .expansion import *
 from .mrr_tables import *
 from .survival import *
 from .value import *

@@ -168,7 +168,7 @@ class KPISpec:
         return self.func(*args, **kwargs)
 
 
-#: Excel name -> spec, in registration (catalog) order.
+#: Excel name -> spec, in registration (import) order; :func:`specs` gives the catalog order.
 REGISTRY: dict[str, KPISpec] = {}
 
 

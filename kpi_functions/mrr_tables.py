@@ -37,7 +37,7 @@ from ._registry import kpi
 
 __all__ = ["cohort_retention", "mrr_movements", "mrr_schedule"]
 
-#: Columns of :func:`mrr_movements`, in catalog order.
+#: Columns of :func:`mrr_movements`, in the order the table shows them.
 MOVEMENT_COLUMNS = (
     "month",
     "starting MRR",
@@ -53,8 +53,6 @@ MOVEMENT_COLUMNS = (
     "churned customers",
     "customers at end",
 )
-#: Columns of :func:`mrr_schedule` (the long MRR table).
-SCHEDULE_COLUMNS = ("customer", "month", "MRR")
 
 _MRR_COLUMNS = (
     Column("customer", "id"),
@@ -75,7 +73,6 @@ _SUBSCRIPTION_COLUMNS = (
 _DENSE_CELLS = 1 << 23
 
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "ms")
-_FIRST_EXACT_SERIAL_DATE = np.datetime64("1900-03-01", "ms")
 _DAY_MS = 86_400_000.0
 
 

@@ -13,8 +13,7 @@ import json
 import re
 from typing import Any
 
-from kpi_functions import EXCEL_ERRORS
-from kpi_functions._errors import _show_big_int
+from kpi_functions import EXCEL_ERRORS, show_big_int
 from kpi_functions.excel import officejs_error_types
 
 __all__ = ["ERROR_TYPES", "BadRequest", "parse_call", "short"]
@@ -55,7 +54,7 @@ def _clean_cell(v: Any, fn: str, arg: str, r: int, c: int) -> Any:
             # Excel cannot hold it (its numbers are doubles), so no real workbook sends it
             raise BadRequest(
                 400,
-                f"{fn}: argument '{arg}', row {r}, column {c}: number out of range: {_show_big_int(v)} "
+                f"{fn}: argument '{arg}', row {r}, column {c}: number out of range: {show_big_int(v)} "
                 "is beyond what Excel holds (about ±1.8e308)",
             ) from None
     if isinstance(v, float):

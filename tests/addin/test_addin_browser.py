@@ -27,8 +27,7 @@ from addin_helpers import (
 )
 
 import kpi_functions as k
-from kpi_functions import _docs
-from kpi_functions._registry import CATEGORIES
+from kpi_functions import CATEGORIES, example_formula
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +203,7 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
     for spec in k.REGISTRY.values():
         li = pg.locator(f'#kpi-catalog li[data-name="{spec.excel_name}"]')
         assert li.locator(".kpi-summary").text_content() == spec.summary
-        assert li.locator(".kpi-example").text_content() == _docs.example_formula(spec)
+        assert li.locator(".kpi-example").text_content() == example_formula(spec)
 
     pg.wait_for_function("window.kpiTaskpane !== undefined")
     pg.fill("#kpi-search", "nps")
@@ -228,7 +227,7 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
     li.locator("summary").click()
     li.locator(".kpi-insert").click()
     pg.wait_for_function("window.__written !== null")
-    assert pg.evaluate("window.__written") == [[_docs.example_formula(spec)]]
+    assert pg.evaluate("window.__written") == [[example_formula(spec)]]
     assert "Inserted" in pg.inner_text("#kpi-status")
 
     links = pg.eval_on_selector_all("#kpi-templates a", "els => els.map(e => e.getAttribute('href'))")

@@ -426,30 +426,32 @@ def test_namespace_tls_workers_and_cors(tmp_path):
     cert, key = self_signed_certificate(tmp_path)
     ctx = ssl.create_default_context(cafile=str(cert))
     origin = "https://excel.example"
-    with run_server(tmp_path, "--namespace", "kpi", "--certfile", str(cert), "--keyfile", str(key),
-                    "--workers", "2", "--allowed-origins", origin, verify=ctx) as srv:
-        with httpx.Client(verify=ctx, timeout=60) as c:
-            assert srv.base.startswith("https://")
-            assert c.get(srv.base + "/health").json()["namespace"] == "KPI"
-            manifest = c.get(srv.base + "/manifest.xml").text
-            assert '<Namespace resid="Functions.Namespace" />' in manifest
-            assert '<bt:String id="Functions.Namespace" DefaultValue="KPI" />' in manifest
-            assert f'DefaultValue="{srv.base}/taskpane.html"' in manifest  # https URLs for Excel
-            pane = c.get(srv.base + "/taskpane.html").text
-            assert "<code class=\"kpi-name\">KPI.KPI_NPS</code>" in pane
-            assert 'data-formula="=KPI.KPI_NPS(' in pane
-            for _ in range(6):  # several calls: both workers answer the same way
-                r = srv.call(c, {"func_name": "KPI.KPI_ARR", "args": [[[1], [2]]]},
-                             headers={"Content-Type": "application/json", "Origin": origin})
-                assert r.json() == {"result": [[36.0]]}
-                assert r.headers["access-control-allow-origin"] == origin
-            pre = c.options(srv.base + "/xlwings/custom-functions-call",
-                            headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                     "Access-Control-Request-Headers": "authorization,content-type"})
-            assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == origin
-            other = c.options(srv.base + "/xlwings/custom-functions-call",
-                              headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
-            assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+    with (
+        run_server(tmp_path, "--namespace", "kpi", "--certfile", str(cert), "--keyfile", str(key),
+                   "--workers", "2", "--allowed-origins", origin, verify=ctx) as srv,
+        httpx.Client(verify=ctx, timeout=60) as c,
+    ):
+        assert srv.base.startswith("https://")
+        assert c.get(srv.base + "/health").json()["namespace"] == "KPI"
+        manifest = c.get(srv.base + "/manifest.xml").text
+        assert '<Namespace resid="Functions.Namespace" />' in manifest
+        assert '<bt:String id="Functions.Namespace" DefaultValue="KPI" />' in manifest
+        assert f'DefaultValue="{srv.base}/taskpane.html"' in manifest  # https URLs for Excel
+        pane = c.get(srv.base + "/taskpane.html").text
+        assert "<code class=\"kpi-name\">KPI.KPI_NPS</code>" in pane
+        assert 'data-formula="=KPI.KPI_NPS(' in pane
+        for _ in range(6):  # several calls: both workers answer the same way
+            r = srv.call(c, {"func_name": "KPI.KPI_ARR", "args": [[[1], [2]]]},
+                         headers={"Content-Type": "application/json", "Origin": origin})
+            assert r.json() == {"result": [[36.0]]}
+            assert r.headers["access-control-allow-origin"] == origin
+        pre = c.options(srv.base + "/xlwings/custom-functions-call",
+                        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                 "Access-Control-Request-Headers": "authorization,content-type"})
+        assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == origin
+        other = c.options(srv.base + "/xlwings/custom-functions-call",
+                          headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
 
 
 # ------------------------------------------------------------------ random input never breaks the server

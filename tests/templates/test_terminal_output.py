@@ -10,7 +10,7 @@ from test_batch import _small
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
-from kpi_functions._terminal import terminal_safe
+from kpi_functions import terminal_safe
 from workbook_templates.batch import SAMPLE_DIR
 
 EVIL = ["a\x1b[2Jb", "c\u202ed", "e\x00f", "[bold]x[/bold]", ":smile:"]
