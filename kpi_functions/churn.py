@@ -106,14 +106,11 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     return c.ratio(n_lost, n_start, fn, "at_start", "is 0: with no customers at the start, churn is undefined")
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Customer (logo) churn from per-customer MRR: share of paying customers whose MRR fell to 0.",
     formula="#(start > 0 and end = 0) / #(start > 0)",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def churn_customers(start: Any, end: Any = None) -> float:
     """Customer (logo) churn rate from per-customer MRR at the start and end.
 
@@ -320,15 +317,12 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
 # --------------------------------------------------------------------------
 # Revenue retention from per-customer MRR
 # --------------------------------------------------------------------------
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Net revenue retention: MRR kept from customers paying at the start, expansion included.",
     formula="(starting MRR − churned − contraction + expansion) / starting MRR",
     unit="fraction",
-    **F.PAIR,
     aliases=("NDR", "net dollar retention"),
 )
-@F.pair_docs
 def nrr(start: Any, end: Any = None) -> float:
     """Net revenue retention (NRR, net dollar retention).
 
@@ -371,14 +365,11 @@ def nrr(start: Any, end: Any = None) -> float:
     return F.over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Gross revenue retention: MRR kept from customers paying at the start, expansion excluded.",
     formula="(starting MRR − churned − contraction) / starting MRR",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def grr(start: Any, end: Any = None) -> float:
     """Gross revenue retention (GRR).
 

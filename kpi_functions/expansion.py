@@ -24,14 +24,11 @@ __all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "new_cus
 _CAT = "Churn and retention"
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Expansion rate: expansion MRR from customers paying at the start / starting MRR.",
     formula="expansion MRR / starting MRR",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def expansion_rate(start: Any, end: Any = None) -> float:
     """Expansion MRR rate.
 
@@ -120,14 +117,11 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
                           "expansion_end", "is 0, so growth from it is undefined")
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="New customers: customers not paying at the start who pay at the end.",
     formula="#(start = 0 and end > 0)",
     unit="count",
-    **F.PAIR,
 )
-@F.pair_docs
 def new_customers(start: Any, end: Any = None) -> int:
     """Number of new customers from per-customer MRR.
 
@@ -163,14 +157,11 @@ def new_customers(start: Any, end: Any = None) -> int:
     return f.n_new
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Upsell rate: share of customers paying at the start whose MRR rose.",
     formula="#(start > 0 and end > start) / #(start > 0)",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def upsell_rate(start: Any, end: Any = None) -> float:
     """Upsell rate: the share of existing customers who expanded.
 
@@ -271,14 +262,11 @@ def cross_sell_rate(customer_ids: Any, product_ids: Any) -> float:
     return float((products_per_customer >= 2).sum() / n_customers)
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="SaaS quick ratio: MRR gained (new + expansion) per unit of MRR lost (churned + contraction).",
     formula="(new MRR + expansion MRR) / (churned MRR + contraction MRR)",
     unit="ratio",
-    **F.PAIR,
 )
-@F.pair_docs
 def quick_ratio(start: Any, end: Any = None) -> float:
     """SaaS quick ratio.
 
