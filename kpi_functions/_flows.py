@@ -18,6 +18,7 @@ import numpy as np
 from . import _coerce as c
 from ._docstring import shared
 from ._errors import KPIDomainError
+from ._refs import REFERENCES
 
 __all__ = ["END_HELP", "EXAMPLE_PAIR", "PAIR", "START_HELP", "Flows", "flows", "money_ratio", "over_paying_customers",
            "over_starting_mrr", "pair_docs"]
@@ -32,8 +33,9 @@ END_HELP = "MRR of the same customers at the end of the period, row by row (blan
 #: the registry record of a (start, end) pair function
 PAIR: dict[str, Any] = {"args": {"start": START_HELP, "end": END_HELP}, "kinds": {"end": "range"},
                          "example": (EXAMPLE_PAIR,)}
-#: the docstring parts every (start, end) pair function shares
+#: the docstring parts every (start, end) pair function shares (and the shared references)
 pair_docs = shared(
+    **REFERENCES,
     pair_parameters="""
         Parameters
         ----------

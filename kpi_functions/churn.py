@@ -27,6 +27,7 @@ from typing import Any
 from . import _coerce as c
 from . import _flows as F
 from ._errors import KPIDomainError
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "retention_rate"]
@@ -48,6 +49,7 @@ _CAT = "Churn and retention"
     },
     example=(5, 100),
 )
+@cite
 def churn_rate(lost: Any, at_start: Any) -> float:
     """Customer (logo) churn rate from counts.
 
@@ -85,9 +87,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------
@@ -142,9 +142,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import _coerce as c
 from . import _flows as F
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "new_customers", "quick_ratio", "upsell_rate"]
@@ -52,8 +53,7 @@ def expansion_rate(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
 
     Examples
     --------
@@ -76,6 +76,7 @@ def expansion_rate(start: Any, end: Any = None) -> float:
     },
     example=(14000, 19500),
 )
+@cite
 def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     """Growth rate of expansion MRR between two periods.
 
@@ -106,8 +107,7 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
 
     Examples
     --------
@@ -191,8 +191,7 @@ def upsell_rate(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
     .. [2] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
        What Matters", forEntrepreneurs (expansion revenue),
        https://www.forentrepreneurs.com/saas-metrics-2/
