@@ -64,16 +64,6 @@ class TestCpa:
         # (3,000 + 2,000) / (75 + 50) = 40
         assert k.cpa([3000, 2000], [75, 50]) == 40.0
 
-    def test_no_conversions_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.cpa(500, 0)
-        assert info.value.argument == "conversions"
-
-    def test_negative_cost(self):
-        with pytest.raises(KPIDomainError) as info:
-            k.cpa(-500, 10)
-        assert info.value.argument == "cost" and info.value.value == -500
-
 
 class TestRoi:
     def test_gain(self):
@@ -92,16 +82,6 @@ class TestRoi:
         # gain 6,000 + 9,000; cost 4,000 + 6,000 -> (15,000 - 10,000) / 10,000
         assert k.roi([6000, 9000], [4000, 6000]) == 0.5
 
-    def test_zero_cost_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.roi(100, 0)
-        assert info.value.argument == "cost" and info.value.excel_error == "#DIV/0!"
-
-    def test_negative_cost(self):
-        with pytest.raises(KPIDomainError) as info:
-            k.roi(100, -1)
-        assert info.value.argument == "cost"
-
 
 class TestRoas:
     def test_revenue_over_spend(self):
@@ -111,11 +91,6 @@ class TestRoas:
 
     def test_roi_is_roas_minus_one(self):
         assert k.roi(20000, 5000) == pytest.approx(k.roas(20000, 5000) - 1)
-
-    def test_zero_spend_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.roas(100, 0)
-        assert info.value.argument == "ad_spend"
 
     def test_boolean(self):
         with pytest.raises(KPIInputError) as info:
