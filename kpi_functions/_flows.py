@@ -5,11 +5,12 @@ Among customers paying at the start (``s > 0``) churned MRR is ``Σ s`` where
 ``Σ (e − s)`` where ``e > s``; new MRR is ``Σ e`` where ``s = 0``. The
 per-customer KPIs of :mod:`kpi_functions.churn` read two or three of them,
 and share their registry record (:data:`PAIR`) and docstring parts
-(:data:`pair_docs`) from here.
+(:data:`pair_docs`) from here, both applied by the :func:`pair_kpi` decorator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -18,9 +19,11 @@ import numpy as np
 from . import _coerce as c
 from ._docstring import shared
 from ._errors import KPIDomainError
+from ._refs import REFERENCES
+from ._registry import kpi
 
 __all__ = ["END_HELP", "EXAMPLE_PAIR", "PAIR", "START_HELP", "Flows", "flows", "money_ratio", "over_paying_customers",
-           "over_starting_mrr", "pair_docs"]
+           "over_starting_mrr", "pair_docs", "pair_kpi"]
 
 # The worked example of ChartMogul's MRR churn article, one row per customer:
 # 100 starting MRR; 10 lost to churn, 10 to contraction, 10 gained in
@@ -32,8 +35,9 @@ END_HELP = "MRR of the same customers at the end of the period, row by row (blan
 #: the registry record of a (start, end) pair function
 PAIR: dict[str, Any] = {"args": {"start": START_HELP, "end": END_HELP}, "kinds": {"end": "range"},
                          "example": (EXAMPLE_PAIR,)}
-#: the docstring parts every (start, end) pair function shares
+#: the docstring parts every (start, end) pair function shares (and the shared references)
 pair_docs = shared(
+    **REFERENCES,
     pair_parameters="""
         Parameters
         ----------
@@ -53,6 +57,18 @@ pair_docs = shared(
     """,
 )
 
+
+
+def pair_kpi(*, summary: str, formula: str, unit: str,
+             aliases: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a (start, end) pair KPI of the churn and retention category.
+
+    Its registry record takes the :data:`PAIR` arguments and example, its
+    docstring the :data:`pair_docs` parts.
+    """
+    register = kpi(category="Churn and retention", summary=summary, formula=formula, unit=unit, aliases=aliases,
+                   **PAIR)
+    return lambda func: register(pair_docs(func))
 
 class Flows:
     """The MRR movements between two aligned snapshots, each summed when first asked for.

@@ -27,6 +27,7 @@ from typing import Any
 from . import _coerce as c
 from . import _flows as F
 from ._errors import KPIDomainError
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "retention_rate"]
@@ -48,6 +49,7 @@ _CAT = "Churn and retention"
     },
     example=(5, 100),
 )
+@cite
 def churn_rate(lost: Any, at_start: Any) -> float:
     """Customer (logo) churn rate from counts.
 
@@ -85,9 +87,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------
@@ -106,14 +106,11 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     return c.ratio(n_lost, n_start, fn, "at_start", "is 0: with no customers at the start, churn is undefined")
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Customer (logo) churn from per-customer MRR: share of paying customers whose MRR fell to 0.",
     formula="#(start > 0 and end = 0) / #(start > 0)",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def churn_customers(start: Any, end: Any = None) -> float:
     """Customer (logo) churn rate from per-customer MRR at the start and end.
 
@@ -142,9 +139,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------
@@ -322,15 +317,12 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
 # --------------------------------------------------------------------------
 # Revenue retention from per-customer MRR
 # --------------------------------------------------------------------------
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Net revenue retention: MRR kept from customers paying at the start, expansion included.",
     formula="(starting MRR − churned − contraction + expansion) / starting MRR",
     unit="fraction",
-    **F.PAIR,
     aliases=("NDR", "net dollar retention"),
 )
-@F.pair_docs
 def nrr(start: Any, end: Any = None) -> float:
     """Net revenue retention (NRR, net dollar retention).
 
@@ -373,14 +365,11 @@ def nrr(start: Any, end: Any = None) -> float:
     return F.over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Gross revenue retention: MRR kept from customers paying at the start, expansion excluded.",
     formula="(starting MRR − churned − contraction) / starting MRR",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def grr(start: Any, end: Any = None) -> float:
     """Gross revenue retention (GRR).
 

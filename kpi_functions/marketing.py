@@ -72,10 +72,8 @@ def conversion_rate(conversions: Any, visitors: Any) -> float:
     >>> conversion_rate([12, 13], [400, 600])
     0.025
     """
-    fn = "KPI_CONVERSION_RATE"
-    conv = c.total(conversions, fn, "conversions", min=0)
-    vis = c.total(visitors, fn, "visitors", min=0)
-    return c.ratio(conv, vis, fn, "visitors", "is 0: with no visitors, the conversion rate is undefined")
+    return c.total_ratio(conversions, visitors, "KPI_CONVERSION_RATE", "conversions", "visitors",
+                         "is 0: with no visitors, the conversion rate is undefined")
 
 
 @kpi(
@@ -126,10 +124,8 @@ def cpa(cost: Any, conversions: Any) -> float:
     >>> cpa([3000, 2000], [75, 50])
     40.0
     """
-    fn = "KPI_CPA"
-    k = c.total(cost, fn, "cost", min=0)
-    n = c.total(conversions, fn, "conversions", min=0)
-    return c.ratio(k, n, fn, "conversions", "is 0: with no conversions, the cost per acquisition is undefined")
+    return c.total_ratio(cost, conversions, "KPI_CPA", "cost", "conversions",
+                         "is 0: with no conversions, the cost per acquisition is undefined")
 
 
 @kpi(
@@ -241,7 +237,5 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
     >>> roas(20000, 5000)
     4.0
     """
-    fn = "KPI_ROAS"
-    rev = c.total(ad_revenue, fn, "ad_revenue")
-    spend = c.total(ad_spend, fn, "ad_spend", min=0)
-    return c.ratio(rev, spend, fn, "ad_spend", "is 0, so the return on it is undefined")
+    return c.total_ratio(ad_revenue, ad_spend, "KPI_ROAS", "ad_revenue", "ad_spend",
+                         "is 0, so the return on it is undefined", num_min=None)

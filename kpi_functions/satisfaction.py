@@ -12,6 +12,7 @@ from scipy.special import ndtri
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["csat", "health_score", "nps", "nps_breakdown", "nps_moe"]
@@ -65,6 +66,7 @@ def _moe_points(promoters: int, detractors: int, n: int, confidence: float) -> f
     args={"scores": _SCORES_HELP},
     example=(_NPS_EXAMPLE,),
 )
+@cite
 def nps(scores: Any) -> float:
     """Net Promoter Score (NPS).
 
@@ -99,8 +101,7 @@ def nps(scores: Any) -> float:
 
     References
     ----------
-    .. [1] F. F. Reichheld, "The One Number You Need to Grow", *Harvard
-       Business Review* 81(12), December 2003, 46–54.
+    {reichheld_1}
 
     Examples
     --------
@@ -124,6 +125,7 @@ def nps(scores: Any) -> float:
     args={"scores": _SCORES_HELP},
     example=(_NPS_EXAMPLE,),
 )
+@cite
 def nps_breakdown(scores: Any) -> pd.DataFrame:
     """Net Promoter Score with its parts.
 
@@ -155,8 +157,7 @@ def nps_breakdown(scores: Any) -> pd.DataFrame:
 
     References
     ----------
-    .. [1] F. F. Reichheld, "The One Number You Need to Grow", *Harvard
-       Business Review* 81(12), December 2003, 46–54.
+    {reichheld_1}
 
     Examples
     --------

@@ -20,6 +20,7 @@ import pandas as pd
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
 from ._mle import maximise
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["retention_forecast", "sbg_fit", "survival_curve"]
@@ -304,6 +305,7 @@ def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
                        "(first = cohort size; whole numbers, non-increasing)"},
     example=([1000, 631, 468, 382, 326, 289, 262, 241],),
 )
+@cite
 def sbg_fit(survivors: Any) -> pd.DataFrame:
     """Fit the shifted-beta-geometric model of contractual retention.
 
@@ -348,8 +350,7 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
 
     References
     ----------
-    .. [1] P. S. Fader and B. G. S. Hardie, "How to Project Customer
-       Retention", Journal of Interactive Marketing 21(1), 76–90, 2007.
+    {fader_hardie_1}
 
     Examples
     --------
@@ -382,6 +383,7 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
     kinds={"periods": "number"},
     example=([1000, 631, 468, 382, 326], 8),
 )
+@cite
 def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
     """Project a cohort's survivors with the shifted-beta-geometric model.
 
@@ -418,8 +420,7 @@ def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
 
     References
     ----------
-    .. [1] P. S. Fader and B. G. S. Hardie, "How to Project Customer
-       Retention", Journal of Interactive Marketing 21(1), 76–90, 2007.
+    {fader_hardie_1}
 
     Examples
     --------

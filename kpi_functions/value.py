@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import _coerce as c
 from ._errors import KPIUndefinedError
+from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["cac", "cac_payback", "cac_pct", "clv", "clv_lifespan", "ltv_cac", "repeat_purchase_rate"]
@@ -45,6 +46,7 @@ def _gross_margin(x: Any, fn: str) -> float:
     },
     example=(50000, 100),
 )
+@cite
 def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     """Customer acquisition cost (CAC).
 
@@ -76,8 +78,7 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_1}
 
     Examples
     --------
@@ -86,10 +87,8 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     >>> cac([30000, 20000], [60, 40])
     500.0
     """
-    fn = "KPI_CAC"
-    cost = c.total(sales_marketing_cost, fn, "sales_marketing_cost", min=0)
-    n = c.total(new_customers, fn, "new_customers", min=0)
-    return c.ratio(cost, n, fn, "new_customers", "is 0: with no new customers, the cost per customer is undefined")
+    return c.total_ratio(sales_marketing_cost, new_customers, "KPI_CAC", "sales_marketing_cost", "new_customers",
+                         "is 0: with no new customers, the cost per customer is undefined")
 
 
 @kpi(
@@ -147,10 +146,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     >>> cac_pct(1000, 10000)
     0.1
     """
-    fn = "KPI_CAC_PCT"
-    cost = c.total(acquisition_cost, fn, "acquisition_cost", min=0)
-    value = c.total(sales_value, fn, "sales_value", min=0)
-    return c.ratio(cost, value, fn, "sales_value")
+    return c.total_ratio(acquisition_cost, sales_value, "KPI_CAC_PCT", "acquisition_cost", "sales_value")
 
 
 @kpi(
@@ -166,6 +162,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     example=(100, 0.05),
     aliases=("LTV",),
 )
+@cite
 def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
     """Customer lifetime value (CLV, LTV) from ARPA and churn.
 
@@ -203,10 +200,8 @@ def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
-    .. [2] S. Gupta and D. R. Lehmann, "Customers as assets", *Journal of
-       Interactive Marketing* 17(1), 2003, 9–24.
+    {skok_1}
+    {gupta_lehmann_2}
 
     Examples
     --------
@@ -236,6 +231,7 @@ def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
     },
     example=(500, 3),
 )
+@cite
 def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     """Customer lifetime value as customer value × average lifespan.
 
@@ -271,8 +267,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
        Metrics: The Definitive Guide to Measuring Marketing Performance*,
        2nd ed., Pearson, 2010 (customer lifetime value).
-    .. [2] S. Gupta and D. R. Lehmann, "Customers as assets", *Journal of
-       Interactive Marketing* 17(1), 2003, 9–24.
+    {gupta_lehmann_2}
 
     Examples
     --------
@@ -295,6 +290,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     args={"ltv": "Customer lifetime value (a range is summed)", "cac": "Customer acquisition cost (a range is summed)"},
     example=(2000, 500),
 )
+@cite
 def ltv_cac(ltv: Any, cac: Any) -> float:
     """LTV:CAC ratio.
 
@@ -325,18 +321,14 @@ def ltv_cac(ltv: Any, cac: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_1}
 
     Examples
     --------
     >>> ltv_cac(2000, 500)
     4.0
     """
-    fn = "KPI_LTV_CAC"
-    v = c.total(ltv, fn, "ltv", min=0)
-    cost = c.total(cac, fn, "cac", min=0)
-    return c.ratio(v, cost, fn, "cac")
+    return c.total_ratio(ltv, cac, "KPI_LTV_CAC", "ltv", "cac")
 
 
 @kpi(
