@@ -35,6 +35,13 @@ __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "rete
 _CAT = "Churn and retention"
 
 
+def _at_most_customers(n: float, customers: float, when: str, fn: str, arg: str, why: str) -> None:
+    """A count of customers that cannot exceed the customers at the ``when`` (start, end) of the period."""
+    if n > customers:
+        raise KPIDomainError(fn, f"exceeds the customers at the {when} ({customers:g}); {why}",
+                             argument=arg, value=n, has_value=True)
+
+
 # --------------------------------------------------------------------------
 # Customer churn and retention from counts
 # --------------------------------------------------------------------------
@@ -99,10 +106,8 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     fn = "KPI_CHURN_RATE"
     n_lost = c.total(lost, fn, "lost", min=0)
     n_start = c.total(at_start, fn, "at_start", min=0)
-    if n_lost > n_start:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the start ({n_start:g}); count only customers who were "
-            "customers at the start of the period", argument="lost", value=n_lost, has_value=True)
+    _at_most_customers(n_lost, n_start, "start", fn, "lost",
+                       "count only customers who were customers at the start of the period")
     return c.ratio(n_lost, n_start, fn, "at_start", "is 0: with no customers at the start, churn is undefined")
 
 
@@ -307,10 +312,7 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     s = c.total(at_start, fn, "at_start", min=0)
     e = c.total(at_end, fn, "at_end", min=0)
     n = c.total(new, fn, "new", min=0)
-    if n > e:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the end ({e:g}); the customers at the end include the "
-            "new ones, so new cannot be larger", argument="new", value=n, has_value=True)
+    _at_most_customers(n, e, "end", fn, "new", "the customers at the end include the new ones, so new cannot be larger")
     return c.ratio(e - n, s, fn, "at_start", "is 0: with no customers at the start, retention is undefined")
 
 
