@@ -47,6 +47,11 @@ pair_docs = shared(
         end : range, optional
             MRR of the same customers at the end, aligned row by row (blank = 0).
     """,
+    pair_start="""
+        start : range
+            MRR of each customer at the start of the period (blank = 0), or one
+            two-column range with start in the first column and end in the second.
+    """,
     pair_raises="""
         Raises
         ------

@@ -121,9 +121,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end of the period, aligned row by
         row (blank = 0). Omit it when ``start`` has two columns.
@@ -171,14 +169,13 @@ def churn_customers(start: Any, end: Any = None) -> float:
     kinds={"end": "range"},
     example=(F.EXAMPLE_PAIR,),
 )
+@F.pair_docs
 def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     """Revenue (MRR) churn rate, gross or net, from per-customer MRR.
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end, aligned row by row (blank = 0).
     net : bool, optional
