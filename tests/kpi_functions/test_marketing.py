@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kpi_functions as k
-from kpi_functions import KPIDomainError, KPIErrorValue, KPIInputError, KPIUndefinedError
+from kpi_functions import KPIDomainError, KPIErrorValue, KPIInputError
 
 
 class TestConversionRate:
@@ -32,13 +32,6 @@ class TestConversionRate:
         want = 25 / 1000
         assert k.conversion_rate(np.array([12.0, 13.0]), pd.Series([400, 600])) == pytest.approx(want)
         assert k.conversion_rate([[12], [13], [None]], [[400, 600]]) == pytest.approx(want)
-
-    def test_no_visitors_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.conversion_rate(0, 0)
-        err = info.value
-        assert err.excel_error == "#DIV/0!" and err.argument == "visitors"
-        assert str(err).startswith("KPI_CONVERSION_RATE: argument 'visitors': is 0")
 
     def test_negative_count(self):
         with pytest.raises(KPIDomainError) as info:

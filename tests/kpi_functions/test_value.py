@@ -27,13 +27,6 @@ class TestCac:
         # the channel CACs (300 + 1,000) / 2 = 650
         assert k.cac([30000, 10000], [100, 10]) == pytest.approx(40000 / 110)
 
-    def test_no_new_customers_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.cac(1000, [0, None])
-        err = info.value
-        assert err.excel_error == "#DIV/0!" and err.argument == "new_customers"
-        assert str(err).startswith("KPI_CAC: argument 'new_customers': is 0")
-
     def test_negative_cost(self):
         with pytest.raises(KPIDomainError) as info:
             k.cac([100, -50], 3)
