@@ -27,7 +27,6 @@ from typing import Any
 from . import _coerce as c
 from . import _flows as F
 from ._errors import KPIDomainError
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "retention_rate"]
@@ -56,7 +55,6 @@ def _at_most_customers(n: float, customers: float, when: str, fn: str, arg: str,
     },
     example=(5, 100),
 )
-@cite
 def churn_rate(lost: Any, at_start: Any) -> float:
     """Customer (logo) churn rate from counts.
 
@@ -73,10 +71,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     float
         ``lost / at_start`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more customers lost than there were at the start
         (customers won and lost within the period are not churn from the
@@ -169,7 +164,6 @@ def churn_customers(start: Any, end: Any = None) -> float:
     kinds={"end": "range"},
     example=(F.EXAMPLE_PAIR,),
 )
-@F.pair_docs
 def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     """Revenue (MRR) churn rate, gross or net, from per-customer MRR.
 
@@ -278,10 +272,7 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     float
         ``(E − N) / S`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more new customers than customers at the end
         (the customers at the end include the new ones, so N ≤ E).
