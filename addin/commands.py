@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import naming
+from kpi_functions.excel import typed_name
+
 from .server.config import (
     DEFAULT_CLIENT_TIMEOUT,
     DEFAULT_HOST,
@@ -124,7 +125,7 @@ def serve(
     os.environ.update(config.to_env())  # the worker processes build the app from these
     scheme = config.scheme
     shown = "[::1]" if host == "::1" else host
-    example = naming.typed_name("KPI_NPS", "officejs", config.namespace)
+    example = typed_name("KPI_NPS", "officejs", config.namespace)
     typer.echo(f"KPI add-in backend on {scheme}://{shown}:{port}  (manifest: /manifest.xml, functions: ={example}(...))")
     if config.public_url:
         typer.echo(f"Manifest and redirect URLs use {config.public_url} (--public-url).")

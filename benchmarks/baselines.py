@@ -17,6 +17,8 @@ Months are handled as integers (months since year 0: ``year * 12 + month −
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,17 @@ def _connect() -> Any:
 def _columns(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """The DataFrame with positional column names the SQL can rely on (no copy of the data)."""
     return df.set_axis(names, axis=1)
+
+
+@contextmanager
+def _table_t(df: pd.DataFrame, names: list[str], con: Any = None) -> Iterator[Any]:
+    """The connection with ``df`` (columns renamed to ``names``) registered as table ``t`` while inside."""
+    con = con or _connect()
+    con.register("t", _columns(df, names))
+    try:
+        yield con
+    finally:
+        con.unregister("t")
 
 
 # --------------------------------------------------------------------------
@@ -103,13 +116,8 @@ ORDER BY months.mi
 
 def duckdb_movements(df: pd.DataFrame, con: Any = None) -> pd.DataFrame:
     """MRR movements in DuckDB SQL over the DataFrame (customer, month as dates, MRR)."""
-    con = con or _connect()
-    t = _columns(df, ["customer", "month", "mrr"])
-    con.register("t", t)
-    try:
-        return con.execute(MOVEMENTS_SQL).df()
-    finally:
-        con.unregister("t")
+    with _table_t(df, ["customer", "month", "mrr"], con) as db:
+        return db.execute(MOVEMENTS_SQL).df()
 
 
 def naive_movements(df: pd.DataFrame) -> pd.DataFrame:
@@ -192,18 +200,13 @@ GROUP BY cohort ORDER BY cohort
 
 def duckdb_cohort_retention(df: pd.DataFrame, basis: str = "logo", con: Any = None) -> pd.DataFrame:
     """The cohort triangle in DuckDB SQL: one query for the month range, one for the triangle."""
-    con = con or _connect()
-    t = _columns(df, ["customer", "month", "mrr"])
-    con.register("t", t)
-    try:
+    with _table_t(df, ["customer", "month", "mrr"], con) as db:
         # the triangle's width (months from the first cohort to the last month) names its columns
-        width = con.execute(
+        width = db.execute(
             "SELECT max(mi) - min(mi) FILTER (WHERE s > 0) + 1 FROM "
             "(SELECT year(month) * 12 + month(month) - 1 AS mi, sum(mrr) AS s FROM t GROUP BY customer, mi)"
         ).fetchone()[0]
-        return con.execute(_cohort_sql(int(width), basis)).df()
-    finally:
-        con.unregister("t")
+        return db.execute(_cohort_sql(int(width), basis)).df()
 
 
 def naive_cohort_retention(df: pd.DataFrame, basis: str = "logo") -> pd.DataFrame:
@@ -268,13 +271,8 @@ ORDER BY first_row, mi
 
 def duckdb_schedule(df: pd.DataFrame, con: Any = None) -> pd.DataFrame:
     """The long MRR table of subscriptions in DuckDB SQL (customers in first-row order, then months)."""
-    con = con or _connect()
-    t = _columns(df, ["customer", "start", "end", "amount", "billing"])
-    con.register("t", t)
-    try:
-        return con.execute(SCHEDULE_SQL).df()
-    finally:
-        con.unregister("t")
+    with _table_t(df, ["customer", "start", "end", "amount", "billing"], con) as db:
+        return db.execute(SCHEDULE_SQL).df()
 
 
 def naive_schedule(df: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,13 @@ __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "rete
 _CAT = "Churn and retention"
 
 
+def _at_most_customers(n: float, customers: float, when: str, fn: str, arg: str, why: str) -> None:
+    """A count of customers that cannot exceed the customers at the ``when`` (start, end) of the period."""
+    if n > customers:
+        raise KPIDomainError(fn, f"exceeds the customers at the {when} ({customers:g}); {why}",
+                             argument=arg, value=n, has_value=True)
+
+
 # --------------------------------------------------------------------------
 # Customer churn and retention from counts
 # --------------------------------------------------------------------------
@@ -64,10 +71,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     float
         ``lost / at_start`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more customers lost than there were at the start
         (customers won and lost within the period are not churn from the
@@ -85,9 +89,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------
@@ -99,29 +101,22 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     fn = "KPI_CHURN_RATE"
     n_lost = c.total(lost, fn, "lost", min=0)
     n_start = c.total(at_start, fn, "at_start", min=0)
-    if n_lost > n_start:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the start ({n_start:g}); count only customers who were "
-            "customers at the start of the period", argument="lost", value=n_lost, has_value=True)
+    _at_most_customers(n_lost, n_start, "start", fn, "lost",
+                       "count only customers who were customers at the start of the period")
     return c.ratio(n_lost, n_start, fn, "at_start", "is 0: with no customers at the start, churn is undefined")
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Customer (logo) churn from per-customer MRR: share of paying customers whose MRR fell to 0.",
     formula="#(start > 0 and end = 0) / #(start > 0)",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def churn_customers(start: Any, end: Any = None) -> float:
     """Customer (logo) churn rate from per-customer MRR at the start and end.
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end of the period, aligned row by
         row (blank = 0). Omit it when ``start`` has two columns.
@@ -142,9 +137,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs (customer churn),
-       https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_churn_1}
 
     Examples
     --------
@@ -176,9 +169,7 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end, aligned row by row (blank = 0).
     net : bool, optional
@@ -281,10 +272,7 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     float
         ``(E − N) / S`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more new customers than customers at the end
         (the customers at the end include the new ones, so N ≤ E).
@@ -312,25 +300,19 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     s = c.total(at_start, fn, "at_start", min=0)
     e = c.total(at_end, fn, "at_end", min=0)
     n = c.total(new, fn, "new", min=0)
-    if n > e:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the end ({e:g}); the customers at the end include the "
-            "new ones, so new cannot be larger", argument="new", value=n, has_value=True)
+    _at_most_customers(n, e, "end", fn, "new", "the customers at the end include the new ones, so new cannot be larger")
     return c.ratio(e - n, s, fn, "at_start", "is 0: with no customers at the start, retention is undefined")
 
 
 # --------------------------------------------------------------------------
 # Revenue retention from per-customer MRR
 # --------------------------------------------------------------------------
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Net revenue retention: MRR kept from customers paying at the start, expansion included.",
     formula="(starting MRR − churned − contraction + expansion) / starting MRR",
     unit="fraction",
-    **F.PAIR,
     aliases=("NDR", "net dollar retention"),
 )
-@F.pair_docs
 def nrr(start: Any, end: Any = None) -> float:
     """Net revenue retention (NRR, net dollar retention).
 
@@ -373,14 +355,11 @@ def nrr(start: Any, end: Any = None) -> float:
     return F.over_starting_mrr(f.paying_end, f, fn)  # = starting − churned − contraction + expansion
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Gross revenue retention: MRR kept from customers paying at the start, expansion excluded.",
     formula="(starting MRR − churned − contraction) / starting MRR",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def grr(start: Any, end: Any = None) -> float:
     """Gross revenue retention (GRR).
 

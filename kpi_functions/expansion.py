@@ -23,14 +23,11 @@ __all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "new_cus
 _CAT = "Churn and retention"
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Expansion rate: expansion MRR from customers paying at the start / starting MRR.",
     formula="expansion MRR / starting MRR",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def expansion_rate(start: Any, end: Any = None) -> float:
     """Expansion MRR rate.
 
@@ -52,8 +49,7 @@ def expansion_rate(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
 
     Examples
     --------
@@ -91,10 +87,7 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     float
         ``(end − start) / start`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative expansion MRR.
     KPIUndefinedError
@@ -106,8 +99,7 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
 
     Examples
     --------
@@ -116,20 +108,15 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     >>> round(expansion_mrr_growth(14000, 19500), 6)
     0.392857
     """
-    fn = "KPI_EXPANSION_MRR_GROWTH"
-    s = c.total(expansion_start, fn, "expansion_start", min=0)
-    e = c.total(expansion_end, fn, "expansion_end", min=0)
-    return c.ratio(e - s, s, fn, "expansion_start", "is 0, so growth from it is undefined")
+    return c.total_growth(expansion_start, expansion_end, "KPI_EXPANSION_MRR_GROWTH", "expansion_start",
+                          "expansion_end", "is 0, so growth from it is undefined")
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="New customers: customers not paying at the start who pay at the end.",
     formula="#(start = 0 and end > 0)",
     unit="count",
-    **F.PAIR,
 )
-@F.pair_docs
 def new_customers(start: Any, end: Any = None) -> int:
     """Number of new customers from per-customer MRR.
 
@@ -165,14 +152,11 @@ def new_customers(start: Any, end: Any = None) -> int:
     return f.n_new
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="Upsell rate: share of customers paying at the start whose MRR rose.",
     formula="#(start > 0 and end > start) / #(start > 0)",
     unit="fraction",
-    **F.PAIR,
 )
-@F.pair_docs
 def upsell_rate(start: Any, end: Any = None) -> float:
     """Upsell rate: the share of existing customers who expanded.
 
@@ -193,8 +177,7 @@ def upsell_rate(start: Any, end: Any = None) -> float:
 
     References
     ----------
-    .. [1] ChartMogul, "Data Table and MRR Movements" (expansion MRR),
-       https://help.chartmogul.com/hc/en-us/articles/203299912-Data-Table-and-MRR-Movements-
+    {chartmogul_expansion_1}
     .. [2] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
        What Matters", forEntrepreneurs (expansion revenue),
        https://www.forentrepreneurs.com/saas-metrics-2/
@@ -274,14 +257,11 @@ def cross_sell_rate(customer_ids: Any, product_ids: Any) -> float:
     return float((products_per_customer >= 2).sum() / n_customers)
 
 
-@kpi(
-    category=_CAT,
+@F.pair_kpi(
     summary="SaaS quick ratio: MRR gained (new + expansion) per unit of MRR lost (churned + contraction).",
     formula="(new MRR + expansion MRR) / (churned MRR + contraction MRR)",
     unit="ratio",
-    **F.PAIR,
 )
-@F.pair_docs
 def quick_ratio(start: Any, end: Any = None) -> float:
     """SaaS quick ratio.
 

@@ -47,10 +47,7 @@ def conversion_rate(conversions: Any, visitors: Any) -> float:
         conversions are counted per event and a visitor converts more than
         once.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count.
     KPIUndefinedError
@@ -72,10 +69,8 @@ def conversion_rate(conversions: Any, visitors: Any) -> float:
     >>> conversion_rate([12, 13], [400, 600])
     0.025
     """
-    fn = "KPI_CONVERSION_RATE"
-    conv = c.total(conversions, fn, "conversions", min=0)
-    vis = c.total(visitors, fn, "visitors", min=0)
-    return c.ratio(conv, vis, fn, "visitors", "is 0: with no visitors, the conversion rate is undefined")
+    return c.total_ratio(conversions, visitors, "KPI_CONVERSION_RATE", "conversions", "visitors",
+                         "is 0: with no visitors, the conversion rate is undefined")
 
 
 @kpi(
@@ -101,10 +96,7 @@ def cpa(cost: Any, conversions: Any) -> float:
     float
         Cost per conversion, in the cost's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or count.
     KPIUndefinedError
@@ -126,10 +118,8 @@ def cpa(cost: Any, conversions: Any) -> float:
     >>> cpa([3000, 2000], [75, 50])
     40.0
     """
-    fn = "KPI_CPA"
-    k = c.total(cost, fn, "cost", min=0)
-    n = c.total(conversions, fn, "conversions", min=0)
-    return c.ratio(k, n, fn, "conversions", "is 0: with no conversions, the cost per acquisition is undefined")
+    return c.total_ratio(cost, conversions, "KPI_CPA", "cost", "conversions",
+                         "is 0: with no conversions, the cost per acquisition is undefined")
 
 
 @kpi(
@@ -158,10 +148,7 @@ def roi(gain: Any, cost: Any) -> float:
         ``(gain − cost) / cost`` as a fraction (0.5 = 50 %); −1 when the gain
         is 0.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost.
     KPIUndefinedError
@@ -215,10 +202,7 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
     float
         Revenue per unit of spend (4.0 = 4:1 = 400 %).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative ad spend.
     KPIUndefinedError
@@ -241,7 +225,5 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
     >>> roas(20000, 5000)
     4.0
     """
-    fn = "KPI_ROAS"
-    rev = c.total(ad_revenue, fn, "ad_revenue")
-    spend = c.total(ad_spend, fn, "ad_spend", min=0)
-    return c.ratio(rev, spend, fn, "ad_spend", "is 0, so the return on it is undefined")
+    return c.total_ratio(ad_revenue, ad_spend, "KPI_ROAS", "ad_revenue", "ad_spend",
+                         "is 0, so the return on it is undefined", num_min=None)

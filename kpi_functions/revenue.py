@@ -46,10 +46,7 @@ def mrr(mrr_or_arpu: Any, accounts: Any = None) -> float:
     float
         MRR in the input's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative MRR, ARPU or account count.
     KPIUndefinedError
@@ -156,10 +153,7 @@ def arpu(revenue: Any, users: Any) -> float:
     >>> arpu([100, 100, 300, 500, 500], 5)
     300.0
     """
-    fn = "KPI_ARPU"
-    num = c.total(revenue, fn, "revenue")
-    den = c.total(users, fn, "users", min=0)
-    return c.ratio(num, den, fn, "users")
+    return c.total_ratio(revenue, users, "KPI_ARPU", "revenue", "users", num_min=None)
 
 
 @kpi(
@@ -207,10 +201,7 @@ def growth_rate(start: Any, end: Any) -> float:
     >>> growth_rate(100000, 112000)
     0.12
     """
-    fn = "KPI_GROWTH_RATE"
-    s = c.total(start, fn, "start", min=0)
-    e = c.total(end, fn, "end", min=0)
-    return c.ratio(e - s, s, fn, "start")
+    return c.total_growth(start, end, "KPI_GROWTH_RATE", "start", "end")
 
 
 @kpi(

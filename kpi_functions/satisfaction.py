@@ -99,8 +99,7 @@ def nps(scores: Any) -> float:
 
     References
     ----------
-    .. [1] F. F. Reichheld, "The One Number You Need to Grow", *Harvard
-       Business Review* 81(12), December 2003, 46–54.
+    {reichheld_1}
 
     Examples
     --------
@@ -155,8 +154,7 @@ def nps_breakdown(scores: Any) -> pd.DataFrame:
 
     References
     ----------
-    .. [1] F. F. Reichheld, "The One Number You Need to Grow", *Harvard
-       Business Review* 81(12), December 2003, 46–54.
+    {reichheld_1}
 
     Examples
     --------

@@ -348,8 +348,7 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
 
     References
     ----------
-    .. [1] P. S. Fader and B. G. S. Hardie, "How to Project Customer
-       Retention", Journal of Interactive Marketing 21(1), 76–90, 2007.
+    {fader_hardie_1}
 
     Examples
     --------
@@ -418,8 +417,7 @@ def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
 
     References
     ----------
-    .. [1] P. S. Fader and B. G. S. Hardie, "How to Project Customer
-       Retention", Journal of Interactive Marketing 21(1), 76–90, 2007.
+    {fader_hardie_1}
 
     Examples
     --------

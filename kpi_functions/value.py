@@ -61,10 +61,7 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     float
         Cost per new customer, in the cost's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or count.
     KPIUndefinedError
@@ -76,8 +73,7 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_1}
 
     Examples
     --------
@@ -86,10 +82,8 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     >>> cac([30000, 20000], [60, 40])
     500.0
     """
-    fn = "KPI_CAC"
-    cost = c.total(sales_marketing_cost, fn, "sales_marketing_cost", min=0)
-    n = c.total(new_customers, fn, "new_customers", min=0)
-    return c.ratio(cost, n, fn, "new_customers", "is 0: with no new customers, the cost per customer is undefined")
+    return c.total_ratio(sales_marketing_cost, new_customers, "KPI_CAC", "sales_marketing_cost", "new_customers",
+                         "is 0: with no new customers, the cost per customer is undefined")
 
 
 @kpi(
@@ -120,10 +114,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
         of their value (a target of 10 % means a sale may cost at most 10 %
         of what it brings in).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or sales value.
     KPIUndefinedError
@@ -147,10 +138,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     >>> cac_pct(1000, 10000)
     0.1
     """
-    fn = "KPI_CAC_PCT"
-    cost = c.total(acquisition_cost, fn, "acquisition_cost", min=0)
-    value = c.total(sales_value, fn, "sales_value", min=0)
-    return c.ratio(cost, value, fn, "sales_value")
+    return c.total_ratio(acquisition_cost, sales_value, "KPI_CAC_PCT", "acquisition_cost", "sales_value")
 
 
 @kpi(
@@ -203,10 +191,8 @@ def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
-    .. [2] S. Gupta and D. R. Lehmann, "Customers as assets", *Journal of
-       Interactive Marketing* 17(1), 2003, 9–24.
+    {skok_1}
+    {gupta_lehmann_2}
 
     Examples
     --------
@@ -253,10 +239,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     float
         Lifetime value in the unit of ``customer_value``.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative value or lifespan.
     KPIUndefinedError
@@ -271,8 +254,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
        Metrics: The Definitive Guide to Measuring Marketing Performance*,
        2nd ed., Pearson, 2010 (customer lifetime value).
-    .. [2] S. Gupta and D. R. Lehmann, "Customers as assets", *Journal of
-       Interactive Marketing* 17(1), 2003, 9–24.
+    {gupta_lehmann_2}
 
     Examples
     --------
@@ -310,10 +292,7 @@ def ltv_cac(ltv: Any, cac: Any) -> float:
     float
         ``LTV / CAC`` (3 or more is the usual rule of thumb).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative LTV or CAC.
     KPIUndefinedError
@@ -325,18 +304,14 @@ def ltv_cac(ltv: Any, cac: Any) -> float:
 
     References
     ----------
-    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
-       What Matters", forEntrepreneurs, https://www.forentrepreneurs.com/saas-metrics-2/
+    {skok_1}
 
     Examples
     --------
     >>> ltv_cac(2000, 500)
     4.0
     """
-    fn = "KPI_LTV_CAC"
-    v = c.total(ltv, fn, "ltv", min=0)
-    cost = c.total(cac, fn, "cac", min=0)
-    return c.ratio(v, cost, fn, "cac")
+    return c.total_ratio(ltv, cac, "KPI_LTV_CAC", "ltv", "cac")
 
 
 @kpi(
@@ -368,10 +343,7 @@ def cac_payback(cac: Any, arpa: Any, gross_margin: Any = 1) -> float:
     float
         Months of gross-margin revenue needed to pay back the CAC.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative CAC or ARPA, or a gross margin outside [0, 1].
     KPIUndefinedError

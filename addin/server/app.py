@@ -29,8 +29,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 import kpi_functions
 from kpi_functions import CATEGORIES, example_formula
+from kpi_functions.excel import typed_name
 
-from .. import naming
 from . import bridge
 from .calls import answer_call
 from .config import CALL_PATH, ServerConfig
@@ -82,7 +82,7 @@ def catalog(functions: dict[str, Any], namespace: str | None) -> list[dict[str, 
     order = {c: i for i, c in enumerate(CATEGORIES)}
     out = []
     for spec in sorted((a.kpi_spec for a in functions.values()), key=lambda sp: order.get(sp.category, len(order))):
-        typed = naming.typed_name(spec.excel_name, "officejs", namespace)
+        typed = typed_name(spec.excel_name, "officejs", namespace)
         out.append({
             "name": spec.excel_name,
             "typed": typed,

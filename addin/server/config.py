@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import naming
+from kpi_functions.excel import validate_namespace
 
 __all__ = [
     "CALL_PATH",
@@ -127,7 +127,7 @@ class ServerConfig:
     public_url: str | None = None
 
     def __post_init__(self) -> None:
-        ns = naming.validate_namespace(self.namespace)
+        ns = validate_namespace(self.namespace)
         object.__setattr__(self, "namespace", ns)
         if self.public_url is not None:
             object.__setattr__(self, "public_url", validate_public_url(self.public_url))

@@ -22,7 +22,19 @@ from __future__ import annotations
 
 from .cells import Grid, grid, is_blank_value, label_pairs, labels
 from .datetimes import EXCEL_EPOCH, dates, excel_serial_to_datetime64, index_to_month, month_index, parse_iso
-from .numeric import TOO_LARGE, aligned_numbers, finite, numbers, pair, ratio, to_float, total, whole_numbers
+from .numeric import (
+    TOO_LARGE,
+    aligned_numbers,
+    finite,
+    numbers,
+    pair,
+    ratio,
+    to_float,
+    total,
+    total_growth,
+    total_ratio,
+    whole_numbers,
+)
 from .options import option_bool, option_number, option_text
 from .tables import Column, Table, table
 
@@ -52,5 +64,7 @@ __all__ = [
     "table",
     "to_float",
     "total",
+    "total_growth",
+    "total_ratio",
     "whole_numbers",
 ]

@@ -273,6 +273,24 @@ def ratio(num: float, den: float, fn: str, den_arg: str, what: str | None = None
         return finite(num / den, fn)
 
 
+def total_ratio(num: Any, den: Any, fn: str, num_arg: str, den_arg: str, what: str | None = None, *,
+                num_min: float | None = 0.0) -> float:
+    """Aggregate, then divide: ``total(num) / total(den)``, the denominator not negative.
+
+    The numerator is not negative either unless ``num_min`` says otherwise
+    (``None``: any sign). The numerator is read first, so its errors come first.
+    """
+    n = total(num, fn, num_arg, min=num_min)
+    return ratio(n, total(den, fn, den_arg, min=0), fn, den_arg, what)
+
+
+def total_growth(start: Any, end: Any, fn: str, start_arg: str, end_arg: str, what: str | None = None) -> float:
+    """``(total(end) − total(start)) / total(start)``, neither negative; ``start`` is read first."""
+    s = total(start, fn, start_arg, min=0)
+    e = total(end, fn, end_arg, min=0)
+    return ratio(e - s, s, fn, start_arg, what)
+
+
 def pair(start: Any, end: Any, fn: str, start_arg: str = "start", end_arg: str = "end",
          *, min: float | None = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer start/end values, aligned row by row; a blank means 0.

@@ -1,4 +1,4 @@
-"""Formula names (kpi_functions.excel, re-exported by addin.naming): what users type and what Excel stores."""
+"""Formula names (kpi_functions.excel): what users type and what Excel stores."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 import pytest
 
 import kpi_functions as k
-from addin import naming
 from kpi_functions import excel
 from kpi_functions.excel import formula_name, typed_name, validate_namespace
 
@@ -17,7 +16,6 @@ from kpi_functions.excel import formula_name, typed_name, validate_namespace
 def test_doctests():
     failures, tried = doctest.testmod(excel)
     assert tried > 0 and failures == 0
-    assert (naming.formula_name, naming.typed_name, naming.FLAVOURS) == (formula_name, typed_name, excel.ADDIN_PATHS)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -91,18 +91,14 @@ class SumWhere(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class InMonth(Node):
-    """Condition for :class:`Filter`: a date column falls in the month starting at ``month``."""
+class _DatesInMonth(Node):
+    """A date column and a month: which rows of the column fall in the month starting at ``month``."""
 
     dates: Node
     month: Node
 
     def children(self) -> Iterable[Node]:
         return (self.dates, self.month)
-
-    def render(self, ctx: Ctx) -> str:
-        d, m = self.dates.render(ctx), self.month.render(ctx)
-        return f"({d}>={m})*({d}<EDATE({m},1))"
 
     def mask(self, ctx: Ctx) -> np.ndarray | ExcelError:
         m = self.month.evaluate(ctx)
@@ -114,11 +110,20 @@ class InMonth(Node):
         v = pd.to_datetime(d)
         return ((v >= start) & (v < end)).to_numpy(dtype=bool)
 
+    def substitute(self, row_cells: dict[str, str]) -> Self:
+        return type(self)(self.dates.substitute(row_cells), self.month.substitute(row_cells))
+
+
+@dataclass(frozen=True, eq=False)
+class InMonth(_DatesInMonth):
+    """Condition for :class:`Filter`: a date column falls in the month starting at ``month``."""
+
+    def render(self, ctx: Ctx) -> str:
+        d, m = self.dates.render(ctx), self.month.render(ctx)
+        return f"({d}>={m})*({d}<EDATE({m},1))"
+
     def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover - only used through Filter
         raise RuntimeError("InMonth is a FILTER condition")
-
-    def substitute(self, row_cells: dict[str, str]) -> InMonth:
-        return InMonth(self.dates.substitute(row_cells), self.month.substitute(row_cells))
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,13 +145,9 @@ class Filter(Node):
         return f'_xlfn._xlws.FILTER({self.source.render(ctx)},{self.cond.render(ctx)},"")'
 
     def evaluate(self, ctx: Ctx) -> Any:
-        mask = self.cond.mask(ctx)
-        if isinstance(mask, ExcelError):
-            return mask
-        src = self.source.evaluate(ctx)
-        if isinstance(src, ExcelError):
-            return src
-        return src.loc[mask].reset_index(drop=True)
+        mask, src = self.cond.mask(ctx), self.source.evaluate(ctx)
+        e = first_error(mask, src)  # the condition's error first
+        return e if e else src.loc[mask].reset_index(drop=True)
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return Filter(self.source.substitute(row_cells), self.cond.substitute(row_cells))
@@ -208,30 +209,19 @@ class Lookup(Node):
                       self.values.substitute(row_cells))
 
 
-
 @dataclass(frozen=True, eq=False)
-class CountInMonth(Node):
+class CountInMonth(_DatesInMonth):
     """``COUNTIFS(dates,">="&month,dates,"<"&EDATE(month,1))``: rows dated in the month."""
-
-    dates: Node
-    month: Node
-
-    def children(self) -> Iterable[Node]:
-        return (self.dates, self.month)
 
     def render(self, ctx: Ctx) -> str:
         d, m = self.dates.render(ctx), self.month.render(ctx)
         return f'COUNTIFS({d},">="&{m},{d},"<"&EDATE({m},1))'
 
     def evaluate(self, ctx: Ctx) -> Any:
-        mask = InMonth(self.dates, self.month).mask(ctx)
+        mask = self.mask(ctx)
         if isinstance(mask, ExcelError):
             return mask
         return float(mask.sum())
-
-    def substitute(self, row_cells: dict[str, str]) -> Node:
-        return CountInMonth(self.dates.substitute(row_cells), self.month.substitute(row_cells))
-
 
 
 @dataclass(frozen=True, eq=False)
