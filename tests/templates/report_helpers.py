@@ -32,6 +32,25 @@ def small_sample(dst: Path, n_customers: int = 40, tail: dict[str, int] | None =
     return dst
 
 
+def copy_data(src: Path, dst: Path) -> Path:
+    """A copy of the data folder `src` in the new folder `dst`, for a test to edit."""
+    dst.mkdir()
+    for f in src.glob("*.csv"):
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def bad_nps_score(d: Path) -> tuple[pd.DataFrame, str]:
+    """Gives the fourth NPS response of the data folder `d` (row 5 of nps_responses.csv) the score "eleven";
+    returns the customers table and the region of the customer who gave that response."""
+    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
+    nps = pd.read_csv(d / "nps_responses.csv", dtype=str, keep_default_na=False)
+    region = cust.loc[cust["customer_id"] == nps.loc[3, "customer_id"], "region"].iloc[0]
+    nps.loc[3, "score"] = "eleven"
+    nps.to_csv(d / "nps_responses.csv", index=False)
+    return cust, region
+
+
 @dataclass
 class Built:
     key: str

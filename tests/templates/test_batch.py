@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from report_helpers import small_sample
+from report_helpers import bad_nps_score, copy_data, small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
@@ -33,10 +33,7 @@ def small(tmp_path_factory) -> Path:
 @pytest.fixture()
 def hostile(small, tmp_path) -> Path:
     """Segment values that try to escape the output folder or name devices, and text that looks like formulas."""
-    d = tmp_path / "hostile"
-    d.mkdir()
-    for f in small.glob("*.csv"):
-        (d / f.name).write_bytes(f.read_bytes())
+    d = copy_data(small, tmp_path / "hostile")
     cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
     evil = ["../../escape", "CON", "x" * 300, "a/b\\c:d*?", "=1+1", "-2+3", "@SUM(A1)", "Zürich ünïcode"]
     for i, v in enumerate(evil):
@@ -75,10 +72,7 @@ def test_different_values_never_share_a_file_name(small, tmp_path):
     assert len(set(names)) == len(names)
     assert safe_component("Europe") == "Europe" and safe_component("Paid search") == "Paid_search"
     # values that only differ by space/underscore read the same: the planner tells them apart
-    d = tmp_path / "d"
-    d.mkdir()
-    for f in small.glob("*.csv"):
-        (d / f.name).write_bytes(f.read_bytes())
+    d = copy_data(small, tmp_path / "d")
     cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
     cust.loc[0, "region"], cust.loc[1, "region"] = "North East", "North_East"
     cust.loc[2, "channel"] = ""  # a blank in an optional column: a segment of its own
@@ -169,16 +163,8 @@ def test_text_that_looks_like_a_formula_is_stored_as_text(hostile, tmp_path):
 
 
 def test_one_bad_segment_fails_alone_and_the_exit_code_says_so(small, tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    for f in small.glob("*.csv"):
-        (d / f.name).write_bytes(f.read_bytes())
-    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
-    nps = pd.read_csv(d / "nps_responses.csv", dtype=str, keep_default_na=False)
-    victim = nps.loc[3, "customer_id"]
-    region = cust.loc[cust["customer_id"] == victim, "region"].iloc[0]
-    nps.loc[3, "score"] = "eleven"
-    nps.to_csv(d / "nps_responses.csv", index=False)
+    d = copy_data(small, tmp_path / "data")
+    cust, region = bad_nps_score(d)
     out = tmp_path / "out"
     r = invoke("build", "customer_experience", "--data", str(d), "--out", str(out), "--by", "region", "--no-progress")
     assert r.exit_code == 1, r.output
@@ -389,9 +375,7 @@ NFC, NFD = "Z\u00fcrich", "Zu\u0308rich"
 
 
 def _with_regions(small: Path, d: Path, values: list[str], reverse: bool = False) -> Path:
-    d.mkdir()
-    for f in small.glob("*.csv"):
-        (d / f.name).write_bytes(f.read_bytes())
+    copy_data(small, d)
     cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
     for i, v in enumerate(values):
         cust.loc[i, "region"] = v

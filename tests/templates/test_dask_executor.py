@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
-from report_helpers import small_sample
+from report_helpers import bad_nps_score, copy_data, small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
@@ -86,15 +85,8 @@ def test_every_finished_report_reaches_the_progress_callback(cluster, small, tmp
 
 
 def test_a_failing_report_fails_alone_and_leaves_the_previous_file_intact(cluster, small, tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    for f in small.glob("*.csv"):
-        (d / f.name).write_bytes(f.read_bytes())
-    cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
-    nps = pd.read_csv(d / "nps_responses.csv", dtype=str, keep_default_na=False)
-    region = cust.loc[cust["customer_id"] == nps.loc[3, "customer_id"], "region"].iloc[0]
-    nps.loc[3, "score"] = "eleven"
-    nps.to_csv(d / "nps_responses.csv", index=False)
+    d = copy_data(small, tmp_path / "data")
+    cust, region = bad_nps_score(d)
     out = tmp_path / "out"
     out.mkdir()
     victim = next(t for t in plan(["customer_experience"], d, out, by="region") if t.segment[1] == region)
