@@ -21,6 +21,7 @@ import sys
 import time
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -174,25 +175,17 @@ def test_killing_mid_write_leaves_no_partial_file_under_the_report_name(tmp_path
 
 
 # ------------------------------------------------------------------ hostile data files
-def _bad_cell(d: Path) -> str:
-    rows = rows_of(d / "nps_responses.csv")
-    rows[41][rows[0].index("score")] = "eleven"
-    write_rows(d / "nps_responses.csv", rows)
-    return "nps_responses.csv row 42, column score"
+def _one_cell(index: int, column: str, value: str) -> Callable[[Path], str]:
+    """A fault in one cell: line `index` of nps_responses.csv (0 is the header) gets `value` in `column`;
+    the message names it as the file's row index + 1."""
 
+    def fault(d: Path) -> str:
+        rows = rows_of(d / "nps_responses.csv")
+        rows[index][rows[0].index(column)] = value
+        write_rows(d / "nps_responses.csv", rows)
+        return f"nps_responses.csv row {index + 1}, column {column}"
 
-def _bad_date(d: Path) -> str:
-    rows = rows_of(d / "nps_responses.csv")
-    rows[7][rows[0].index("date")] = "2026-02-30"
-    write_rows(d / "nps_responses.csv", rows)
-    return "nps_responses.csv row 8, column date"
-
-
-def _out_of_domain(d: Path) -> str:
-    rows = rows_of(d / "nps_responses.csv")
-    rows[3][rows[0].index("score")] = "11"
-    write_rows(d / "nps_responses.csv", rows)
-    return "nps_responses.csv row 4, column score"
+    return fault
 
 
 def _missing_column(d: Path) -> str:
@@ -274,13 +267,6 @@ def _wrong_types_parquet(d: Path) -> str:
     return "nps_responses.parquet row 7, column score"
 
 
-def _long_cell(d: Path) -> str:
-    rows = rows_of(d / "nps_responses.csv")
-    rows[2][rows[0].index("comment")] = "x" * 40_000
-    write_rows(d / "nps_responses.csv", rows)
-    return "nps_responses.csv row 3, column comment"
-
-
 def _too_many_rows(d: Path) -> str:
     rows = rows_of(d / "nps_responses.csv")
     line = ",".join(rows[1]) + "\n"
@@ -348,9 +334,9 @@ def _xlsx_cell_past_xfd(d: Path) -> str:
 
 
 FAULTS = {
-    "a text cell where a number is needed": _bad_cell,
-    "an impossible date": _bad_date,
-    "a score outside 0-10": _out_of_domain,
+    "a text cell where a number is needed": _one_cell(41, "score", "eleven"),
+    "an impossible date": _one_cell(7, "date", "2026-02-30"),
+    "a score outside 0-10": _one_cell(3, "score", "11"),
     "a missing column": _missing_column,
     "an empty file": _empty,
     "a header and no rows": _header_only,
@@ -362,7 +348,7 @@ FAULTS = {
     "a zip that is not a workbook": _zip_bomb_like_xlsx,
     "a corrupt .parquet": _corrupt_parquet,
     "text in a number column of a .parquet": _wrong_types_parquet,
-    "a cell longer than Excel allows": _long_cell,
+    "a cell longer than Excel allows": _one_cell(2, "comment", "x" * 40_000),
     "more rows than a worksheet holds": _too_many_rows,
     "two files for one data set": _two_files,
     "a first data row with one field too many": _first_row_too_long,
