@@ -4,8 +4,9 @@ Among customers paying at the start (``s > 0``) churned MRR is ``Σ s`` where
 ``e = 0``, contraction ``Σ (s − e)`` where ``0 < e < s`` and expansion
 ``Σ (e − s)`` where ``e > s``; new MRR is ``Σ e`` where ``s = 0``. The
 per-customer KPIs of :mod:`kpi_functions.churn` read two or three of them,
-and share their registry record (:data:`PAIR`) and docstring parts
-(:data:`pair_docs`) from here, both applied by the :func:`pair_kpi` decorator.
+and share their registry record (:data:`PAIR`, applied by the
+:func:`pair_kpi` decorator) from here; their shared docstring parts are in
+:mod:`kpi_functions._parts`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from typing import Any
 import numpy as np
 
 from . import _coerce as c
-from ._docstring import shared
 from ._errors import KPIDomainError
-from ._refs import REFERENCES
 from ._registry import kpi
 
 __all__ = ["END_HELP", "EXAMPLE_PAIR", "PAIR", "START_HELP", "Flows", "flows", "money_ratio", "over_paying_customers",
-           "over_starting_mrr", "pair_docs", "pair_kpi"]
+           "over_starting_mrr", "pair_kpi"]
 
 # The worked example of ChartMogul's MRR churn article, one row per customer:
 # 100 starting MRR; 10 lost to churn, 10 to contraction, 10 gained in
@@ -35,40 +34,17 @@ END_HELP = "MRR of the same customers at the end of the period, row by row (blan
 #: the registry record of a (start, end) pair function
 PAIR: dict[str, Any] = {"args": {"start": START_HELP, "end": END_HELP}, "kinds": {"end": "range"},
                          "example": (EXAMPLE_PAIR,)}
-#: the docstring parts every (start, end) pair function shares (and the shared references)
-pair_docs = shared(
-    **REFERENCES,
-    pair_parameters="""
-        Parameters
-        ----------
-        start : range
-            MRR of each customer at the start of the period (blank = 0), or one
-            two-column range with start and end.
-        end : range, optional
-            MRR of the same customers at the end, aligned row by row (blank = 0).
-    """,
-    pair_raises="""
-        Raises
-        ------
-        KPIInputError
-            Text or a boolean in the MRR, or ranges of different sizes.
-        KPIDomainError
-            A negative MRR.
-    """,
-)
-
 
 
 def pair_kpi(*, summary: str, formula: str, unit: str,
              aliases: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a (start, end) pair KPI of the churn and retention category.
 
-    Its registry record takes the :data:`PAIR` arguments and example, its
-    docstring the :data:`pair_docs` parts.
+    Its registry record takes the :data:`PAIR` arguments and example; its
+    docstring may use the pair parts of :mod:`._parts` (``{pair_parameters}`` …).
     """
-    register = kpi(category="Churn and retention", summary=summary, formula=formula, unit=unit, aliases=aliases,
-                   **PAIR)
-    return lambda func: register(pair_docs(func))
+    return kpi(category="Churn and retention", summary=summary, formula=formula, unit=unit, aliases=aliases, **PAIR)
+
 
 class Flows:
     """The MRR movements between two aligned snapshots, each summed when first asked for.

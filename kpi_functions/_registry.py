@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, SupportsFloat
 
+from ._parts import shared_parts
+
 __all__ = [
     "ARG_KINDS",
     "CATEGORIES",
@@ -197,8 +199,10 @@ def kpi(
     example: tuple[Any, ...] = (),
     aliases: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a KPI function and return it unchanged.
+    """Register a KPI function and return it, its docstring's shared parts filled in.
 
+    The docstring may use the parts of :mod:`kpi_functions._parts` (a line
+    ``{number_raises}``); they are filled in before anything reads it.
     ``args`` maps every parameter name to its help text, in signature order.
     ``kinds`` overrides the argument kind (default: ``range`` for required
     arguments, else by the default's type). ``example`` is a tuple of Python
@@ -216,6 +220,7 @@ def kpi(
     kinds = kinds or {}
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        shared_parts(func)
         sig = inspect.signature(func)
         params = list(sig.parameters.values())
         names = [p.name for p in params]

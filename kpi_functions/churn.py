@@ -27,12 +27,18 @@ from typing import Any
 from . import _coerce as c
 from . import _flows as F
 from ._errors import KPIDomainError
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["churn_customers", "churn_rate", "churn_revenue", "grr", "nrr", "retention_rate"]
 
 _CAT = "Churn and retention"
+
+
+def _at_most_customers(n: float, customers: float, when: str, fn: str, arg: str, why: str) -> None:
+    """A count of customers that cannot exceed the customers at the ``when`` (start, end) of the period."""
+    if n > customers:
+        raise KPIDomainError(fn, f"exceeds the customers at the {when} ({customers:g}); {why}",
+                             argument=arg, value=n, has_value=True)
 
 
 # --------------------------------------------------------------------------
@@ -49,7 +55,6 @@ _CAT = "Churn and retention"
     },
     example=(5, 100),
 )
-@cite
 def churn_rate(lost: Any, at_start: Any) -> float:
     """Customer (logo) churn rate from counts.
 
@@ -66,10 +71,7 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     float
         ``lost / at_start`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more customers lost than there were at the start
         (customers won and lost within the period are not churn from the
@@ -99,10 +101,8 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     fn = "KPI_CHURN_RATE"
     n_lost = c.total(lost, fn, "lost", min=0)
     n_start = c.total(at_start, fn, "at_start", min=0)
-    if n_lost > n_start:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the start ({n_start:g}); count only customers who were "
-            "customers at the start of the period", argument="lost", value=n_lost, has_value=True)
+    _at_most_customers(n_lost, n_start, "start", fn, "lost",
+                       "count only customers who were customers at the start of the period")
     return c.ratio(n_lost, n_start, fn, "at_start", "is 0: with no customers at the start, churn is undefined")
 
 
@@ -116,9 +116,7 @@ def churn_customers(start: Any, end: Any = None) -> float:
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end of the period, aligned row by
         row (blank = 0). Omit it when ``start`` has two columns.
@@ -171,9 +169,7 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
 
     Parameters
     ----------
-    start : range
-        MRR of each customer at the start of the period (blank = 0), or one
-        two-column range with start in the first column and end in the second.
+    {pair_start}
     end : range, optional
         MRR of the same customers at the end, aligned row by row (blank = 0).
     net : bool, optional
@@ -276,10 +272,7 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     float
         ``(E − N) / S`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count, or more new customers than customers at the end
         (the customers at the end include the new ones, so N ≤ E).
@@ -307,10 +300,7 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     s = c.total(at_start, fn, "at_start", min=0)
     e = c.total(at_end, fn, "at_end", min=0)
     n = c.total(new, fn, "new", min=0)
-    if n > e:
-        raise KPIDomainError(
-            fn, f"exceeds the customers at the end ({e:g}); the customers at the end include the "
-            "new ones, so new cannot be larger", argument="new", value=n, has_value=True)
+    _at_most_customers(n, e, "end", fn, "new", "the customers at the end include the new ones, so new cannot be larger")
     return c.ratio(e - n, s, fn, "at_start", "is 0: with no customers at the start, retention is undefined")
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 
 from . import _coerce as c
 from . import _flows as F
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "new_customers", "quick_ratio", "upsell_rate"]
@@ -73,7 +72,6 @@ def expansion_rate(start: Any, end: Any = None) -> float:
     },
     example=(14000, 19500),
 )
-@cite
 def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     """Growth rate of expansion MRR between two periods.
 
@@ -89,10 +87,7 @@ def expansion_mrr_growth(expansion_start: Any, expansion_end: Any) -> float:
     float
         ``(end − start) / start`` as a fraction.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative expansion MRR.
     KPIUndefinedError

@@ -47,10 +47,7 @@ def conversion_rate(conversions: Any, visitors: Any) -> float:
         conversions are counted per event and a visitor converts more than
         once.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative count.
     KPIUndefinedError
@@ -99,10 +96,7 @@ def cpa(cost: Any, conversions: Any) -> float:
     float
         Cost per conversion, in the cost's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or count.
     KPIUndefinedError
@@ -154,10 +148,7 @@ def roi(gain: Any, cost: Any) -> float:
         ``(gain − cost) / cost`` as a fraction (0.5 = 50 %); −1 when the gain
         is 0.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost.
     KPIUndefinedError
@@ -211,10 +202,7 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
     float
         Revenue per unit of spend (4.0 = 4:1 = 400 %).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative ad spend.
     KPIUndefinedError

@@ -46,10 +46,7 @@ def mrr(mrr_or_arpu: Any, accounts: Any = None) -> float:
     float
         MRR in the input's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative MRR, ARPU or account count.
     KPIUndefinedError

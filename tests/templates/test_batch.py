@@ -13,33 +13,21 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from report_helpers import small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
 from workbook_templates import batch
-from workbook_templates.batch import SAMPLE_DIR, PlanError, Task, parse_periods, parse_shard, run_task, safe_component
+from workbook_templates.batch import PlanError, Task, parse_periods, parse_shard, run_task, safe_component
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 HOSTILE_NAME = '=HYPERLINK("http://example.invalid/x","click")'
 
 
-def _small(src: Path, dst: Path, n_customers: int = 40) -> Path:
-    """A small copy of the sample data: the first customers and everything about them."""
-    dst.mkdir(parents=True, exist_ok=True)
-    cust = pd.read_csv(src / "customers.csv", dtype=str, keep_default_na=False)
-    keep = set(cust["customer_id"].head(n_customers))
-    for f in src.glob("*.csv"):
-        df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        if "customer_id" in df.columns:
-            df = df[df["customer_id"].isin(keep)]
-        df.to_csv(dst / f.name, index=False)
-    return dst
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    return _small(SAMPLE_DIR, tmp_path_factory.mktemp("small") / "data")
+    return small_sample(tmp_path_factory.mktemp("small") / "data")
 
 
 @pytest.fixture()

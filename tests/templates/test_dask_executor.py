@@ -13,10 +13,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from report_helpers import small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
-from workbook_templates.batch import SAMPLE_DIR, plan, run_tasks, safe_component
+from workbook_templates.batch import plan, run_tasks, safe_component
 
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     import distributed  # noqa: F401  (.ci/run installs the dask extra: a missing one must fail, not skip)
@@ -40,16 +41,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """The first 40 customers of the sample data and everything about them."""
-    dst = tmp_path_factory.mktemp("small") / "data"
-    dst.mkdir()
-    cust = pd.read_csv(SAMPLE_DIR / "customers.csv", dtype=str, keep_default_na=False)
-    keep = set(cust["customer_id"].head(40))
-    for f in SAMPLE_DIR.glob("*.csv"):
-        df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        if "customer_id" in df.columns:
-            df = df[df["customer_id"].isin(keep)]
-        df.to_csv(dst / f.name, index=False)
-    return dst
+    return small_sample(tmp_path_factory.mktemp("small") / "data")
 
 
 def invoke(*args: str):

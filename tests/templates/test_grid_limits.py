@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
+from report_helpers import small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
 from workbook_templates import builder
-from workbook_templates.batch import SAMPLE_DIR, Task, run_task
+from workbook_templates.batch import Task, run_task
 from workbook_templates.builder import BuildError, GridLimitError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -29,18 +29,7 @@ REPORT = "saas_dashboard"
 def small(tmp_path_factory) -> Path:
     """The first 40 customers of the sample data; marketing and costs cut short so that the MRR sheet is the
     largest visible table of saas_dashboard."""
-    dst = tmp_path_factory.mktemp("grid") / "data"
-    dst.mkdir()
-    cust = pd.read_csv(SAMPLE_DIR / "customers.csv", dtype=str, keep_default_na=False)
-    keep = set(cust["customer_id"].head(40))
-    for f in SAMPLE_DIR.glob("*.csv"):
-        df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        if "customer_id" in df.columns:
-            df = df[df["customer_id"].isin(keep)]
-        elif f.name in ("marketing.csv", "costs.csv"):
-            df = df.tail(60)
-        df.to_csv(dst / f.name, index=False)
-    return dst
+    return small_sample(tmp_path_factory.mktemp("grid") / "data", 40, tail={"marketing.csv": 60, "costs.csv": 60})
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import xlsxwriter.exceptions
+from report_helpers import small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
 from workbook_templates import builder
-from workbook_templates.batch import SAMPLE_DIR, PlanError, check_out_dir
+from workbook_templates.batch import PlanError, check_out_dir
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -25,16 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """The sample data cut to its first 30 customers (a report builds in about a second)."""
-    dst = tmp_path_factory.mktemp("small") / "data"
-    dst.mkdir()
-    cust = pd.read_csv(SAMPLE_DIR / "customers.csv", dtype=str, keep_default_na=False)
-    keep = set(cust["customer_id"].head(30))
-    for f in SAMPLE_DIR.glob("*.csv"):
-        df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        if "customer_id" in df.columns:
-            df = df[df["customer_id"].isin(keep)]
-        df.to_csv(dst / f.name, index=False)
-    return dst
+    return small_sample(tmp_path_factory.mktemp("small") / "data", 30)
 
 
 def build(*args: str):

@@ -6,12 +6,11 @@ import re
 
 import pandas as pd
 import pytest
-from test_batch import _small
+from report_helpers import small_sample
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
 from kpi_functions import terminal_safe
-from workbook_templates.batch import SAMPLE_DIR
 
 EVIL = ["a\x1b[2Jb", "c\u202ed", "e\x00f", "[bold]x[/bold]", ":smile:"]
 
@@ -29,7 +28,7 @@ def test_keep_newlines():
 
 
 def test_build_output_escapes_segment_names(tmp_path):
-    d = _small(SAMPLE_DIR, tmp_path / "data")
+    d = small_sample(tmp_path / "data")
     cust = pd.read_csv(d / "customers.csv", dtype=str, keep_default_na=False)
     for i, v in enumerate(EVIL):
         cust.loc[i, "region"] = v
