@@ -88,6 +88,45 @@ def _add(ds: Dataset) -> None:
     DATASETS[ds.name] = ds
 
 
+# The common kinds of column, written once: key identifiers, the reference to
+# a customer, money amounts, counts, survey scores.
+def _unique_id(name: str, what: str) -> ColumnSchema:
+    """A data set's key column: ``<what> identifier, unique``."""
+    return ColumnSchema(name, "id", f"{what} identifier, unique")
+
+
+def _customer(who: str = "Customer") -> ColumnSchema:
+    """The ``customer_id`` column naming a customer of customers.csv (a data set's ``customer_column``)."""
+    return ColumnSchema("customer_id", "id", f"{who} (a customer_id of customers)")
+
+
+def _money(name: str, description: str) -> ColumnSchema:
+    return ColumnSchema(name, "number", description, unit="money", min=0)
+
+
+def _count(name: str, description: str, required: bool = True) -> ColumnSchema:
+    return ColumnSchema(name, "integer", description, unit="count", min=0, required=required)
+
+
+def _score(description: str, low: int, high: int) -> ColumnSchema:
+    return ColumnSchema("score", "integer", description, unit="points", min=low, max=high)
+
+
+_MONTH = ColumnSchema("month", "month", "Calendar month")
+
+
+def _survey(name: str, sheet: str, table: str, description: str, *columns: ColumnSchema) -> Dataset:
+    """A survey's answers (NPS, CSAT): one row per response, keyed by ``response_id``, placed in time by
+    ``date``, answered by the customer in ``customer_id``."""
+    return Dataset(name=name, sheet=sheet, table=table, description=description, key="response_id",
+                   time_column="date", customer_column="customer_id", columns=columns)
+
+
+_RESPONSE_ID = _unique_id("response_id", "Response")
+_ANSWERED_BY = _customer("Customer who answered")
+_ANSWER_DATE = ColumnSchema("date", "date", "Date of the answer")
+
+
 _add(Dataset(
     name="customers",
     sheet="Customers",
@@ -95,7 +134,7 @@ _add(Dataset(
     description="One row per customer account, with the segments reports can be split by.",
     key="customer_id",
     columns=(
-        ColumnSchema("customer_id", "id", "Customer identifier, unique"),
+        _unique_id("customer_id", "Customer"),
         ColumnSchema("name", "text", "Account name"),
         ColumnSchema("region", "text", "Sales region (a segment for --by region)"),
         ColumnSchema("plan_tier", "text", "Plan tier the customer signed up on (a segment for --by plan_tier)"),
@@ -116,15 +155,15 @@ _add(Dataset(
     ordered=(("start_date", "end_date"),),
     customer_column="customer_id",
     columns=(
-        ColumnSchema("customer_id", "id", "Customer (a customer_id of customers)"),
+        _customer(),
         ColumnSchema("start_date", "date", "First day of the subscription"),
         ColumnSchema("end_date", "date", "Day it ended (not paying from that day on); blank while it runs",
                      required=False),
-        ColumnSchema("amount", "number", "Price of one billing period", unit="money", min=0),
+        _money("amount", "Price of one billing period"),
         ColumnSchema("billing_months", "integer", "Months per billing period: 1 monthly, 3 quarterly, 12 annual",
                      unit="months", min=1, max=120),
         ColumnSchema("plan", "text", "Plan name"),
-        ColumnSchema("subscription_id", "id", "Subscription identifier, unique"),
+        _unique_id("subscription_id", "Subscription"),
     ),
 ))
 
@@ -137,48 +176,31 @@ _add(Dataset(
     time_column="order_date",
     customer_column="customer_id",
     columns=(
-        ColumnSchema("customer_id", "id", "Customer (a customer_id of customers)"),
+        _customer(),
         ColumnSchema("product", "text", "Product bought"),
         ColumnSchema("order_date", "date", "Order date"),
-        ColumnSchema("amount", "number", "Order value", unit="money", min=0),
-        ColumnSchema("order_id", "id", "Order identifier, unique"),
+        _money("amount", "Order value"),
+        _unique_id("order_id", "Order"),
     ),
 ))
 
-_add(Dataset(
-    name="nps_responses",
-    sheet="NPS responses",
-    table="NPS",
-    description="Net Promoter Score survey answers: one row per response.",
-    key="response_id",
-    time_column="date",
-    customer_column="customer_id",
-    columns=(
-        ColumnSchema("response_id", "id", "Response identifier, unique"),
-        ColumnSchema("customer_id", "id", "Customer who answered (a customer_id of customers)"),
-        ColumnSchema("date", "date", "Date of the answer"),
-        ColumnSchema("score", "integer", "Likelihood to recommend, 0 (not at all) to 10 (extremely)",
-                     unit="points", min=0, max=10),
-        ColumnSchema("comment", "text", "Free-text comment", required=False),
-    ),
+_add(_survey(
+    "nps_responses", "NPS responses", "NPS", "Net Promoter Score survey answers: one row per response.",
+    _RESPONSE_ID,
+    _ANSWERED_BY,
+    _ANSWER_DATE,
+    _score("Likelihood to recommend, 0 (not at all) to 10 (extremely)", 0, 10),
+    ColumnSchema("comment", "text", "Free-text comment", required=False),
 ))
 
-_add(Dataset(
-    name="csat_responses",
-    sheet="CSAT responses",
-    table="CSAT",
-    description="Customer satisfaction answers after a support ticket: one row per response.",
-    key="response_id",
-    time_column="date",
-    customer_column="customer_id",
-    columns=(
-        ColumnSchema("response_id", "id", "Response identifier, unique"),
-        ColumnSchema("customer_id", "id", "Customer who answered (a customer_id of customers)"),
-        ColumnSchema("ticket_id", "id", "Ticket the answer is about", required=False),
-        ColumnSchema("date", "date", "Date of the answer"),
-        ColumnSchema("score", "integer", "Satisfaction, 1 (very unsatisfied) to 5 (very satisfied)",
-                     unit="points", min=1, max=5),
-    ),
+_add(_survey(
+    "csat_responses", "CSAT responses", "CSAT",
+    "Customer satisfaction answers after a support ticket: one row per response.",
+    _RESPONSE_ID,
+    _ANSWERED_BY,
+    ColumnSchema("ticket_id", "id", "Ticket the answer is about", required=False),
+    _ANSWER_DATE,
+    _score("Satisfaction, 1 (very unsatisfied) to 5 (very satisfied)", 1, 5),
 ))
 
 _add(Dataset(
@@ -192,8 +214,8 @@ _add(Dataset(
     ordered=(("created_at", "first_response_at"), ("created_at", "resolved_at")),
     customer_column="customer_id",
     columns=(
-        ColumnSchema("ticket_id", "id", "Ticket identifier, unique"),
-        ColumnSchema("customer_id", "id", "Customer who opened it (a customer_id of customers)"),
+        _unique_id("ticket_id", "Ticket"),
+        _customer("Customer who opened it"),
         ColumnSchema("created_at", "datetime", "When the ticket was opened"),
         ColumnSchema("first_response_at", "datetime", "First reply by support; blank while waiting",
                      required=False),
@@ -211,20 +233,19 @@ _add(Dataset(
                 "plan tier.",
     time_column="month",
     columns=(
-        ColumnSchema("month", "month", "Calendar month"),
+        _MONTH,
         ColumnSchema("channel", "text", "Marketing channel"),
         ColumnSchema("region", "text", "Target region"),
         ColumnSchema("plan_tier", "text", "Target plan tier"),
-        ColumnSchema("spend", "number", "Media and programme spend", unit="money", min=0),
-        ColumnSchema("visitors", "integer", "Website visitors", unit="count", min=0),
-        ColumnSchema("leads", "integer", "Leads (sign-ups, form fills)", unit="count", min=0),
-        ColumnSchema("mql", "integer", "Marketing-qualified leads", unit="count", min=0),
-        ColumnSchema("sql", "integer", "Sales-qualified leads", unit="count", min=0),
-        ColumnSchema("customers", "integer", "New paying customers attributed to the channel", unit="count", min=0),
-        ColumnSchema("revenue", "number", "Attributed revenue: first-year contract value of those customers",
-                     unit="money", min=0),
-        ColumnSchema("followers", "integer", "Audience at month end (social followers, newsletter subscribers); "
-                     "blank for channels without one", unit="count", min=0, required=False),
+        _money("spend", "Media and programme spend"),
+        _count("visitors", "Website visitors"),
+        _count("leads", "Leads (sign-ups, form fills)"),
+        _count("mql", "Marketing-qualified leads"),
+        _count("sql", "Sales-qualified leads"),
+        _count("customers", "New paying customers attributed to the channel"),
+        _money("revenue", "Attributed revenue: first-year contract value of those customers"),
+        _count("followers", "Audience at month end (social followers, newsletter subscribers); "
+               "blank for channels without one", required=False),
     ),
 ))
 
@@ -235,12 +256,11 @@ _add(Dataset(
     description="Monthly costs by segment: cost of revenue and the sales cost outside marketing spend.",
     time_column="month",
     columns=(
-        ColumnSchema("month", "month", "Calendar month"),
+        _MONTH,
         ColumnSchema("region", "text", "Region"),
         ColumnSchema("plan_tier", "text", "Plan tier"),
-        ColumnSchema("cogs", "number", "Cost of revenue (hosting, support staff)", unit="money", min=0),
-        ColumnSchema("sales_cost", "number", "Sales team and tools (marketing spend is in marketing)",
-                     unit="money", min=0),
+        _money("cogs", "Cost of revenue (hosting, support staff)"),
+        _money("sales_cost", "Sales team and tools (marketing spend is in marketing)"),
     ),
 ))
 
@@ -256,7 +276,7 @@ _add(Dataset(
     columns=(
         ColumnSchema("user_id", "id", "User"),
         ColumnSchema("date", "date", "Day of the activity"),
-        ColumnSchema("customer_id", "id", "The user's account (a customer_id of customers)"),
+        _customer("The user's account"),
     ),
 ))
 
