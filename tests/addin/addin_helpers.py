@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import re
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
+
+import kpi_functions as k
+from kpi_functions import KPIError
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the benchmarks package of this checkout (pytest run from elsewhere)
@@ -98,6 +103,18 @@ def expected_cells(result: Any) -> Any:
     return result
 
 
+def excel_code(err: KPIError) -> str:
+    """SPEC §3, written out independently of the library's mapping: input errors propagate,
+    then #NUM!, #DIV/0!, #VALUE!."""
+    if isinstance(err, k.KPIErrorValue):
+        return err.excel_error
+    if isinstance(err, (k.KPIDomainError, k.KPIModelError)):
+        return "#NUM!"
+    if isinstance(err, k.KPIUndefinedError):
+        return "#DIV/0!"
+    return "#VALUE!"
+
+
 def serial(d: dt.datetime) -> float:
     return (d - EXCEL_EPOCH).total_seconds() / 86400.0
 
@@ -144,6 +161,22 @@ def first_cell_path(spec) -> tuple[int, int, int] | None:
         if a.is_range and v is not None:
             return i, 0, 0
     return None
+
+
+def read_until_closed(sock: socket.socket, wait: float, reset_ok: bool = False) -> bytes:
+    """All the server sends on `sock` until it closes the connection; the test fails when `wait` seconds
+    pass without a byte and the connection still open (a reset ends the answer when `reset_ok`)."""
+    sock.settimeout(wait)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        pytest.fail(f"the connection was still open after {wait} s; got {data[:200]!r}")
+    except ConnectionResetError:
+        if not reset_ok:
+            raise
+    return data
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -207,15 +240,17 @@ def need_playwright():
 _SHARED: dict[str, Any] = {}
 
 
-def make_report_templates(directory: Path) -> Path:
+def make_report_templates(directory: Path, names: tuple[str, ...] = ("saas_dashboard.xlsx", "customer_experience.xlsx"),
+                          other: str = "notes.txt") -> Path:
+    """`directory` (created) with a one-cell workbook for each of `names` and a file `other` that is no template."""
     import openpyxl
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("saas_dashboard.xlsx", "customer_experience.xlsx"):
+    for name in names:
         wb = openpyxl.Workbook()
         wb.active["A1"] = name
         wb.save(directory / name)
-    (directory / "notes.txt").write_text("not a template")
+    (directory / other).write_text("not a template")
     return directory
 
 

@@ -20,6 +20,7 @@ from addin_helpers import (
     NA_CELL,
     TOKEN,
     assert_matches,
+    excel_code,
     expected_cells,
     first_cell_path,
     officejs_arg,
@@ -44,17 +45,6 @@ def report_templates_dir(server):
 SPECS = list(k.REGISTRY.values())
 IDS = [s.excel_name for s in SPECS]
 ERROR_TYPES = {"#VALUE!": "Value", "#NUM!": "Num", "#DIV/0!": "Div0", "#N/A": "NotAvailable"}
-
-
-def _excel_code(err: KPIError) -> str:
-    """The SPEC §3 mapping, written out independently of addin.adapters.ERROR_MAP."""
-    if isinstance(err, k.KPIErrorValue):
-        return err.excel_error
-    if isinstance(err, (k.KPIDomainError, k.KPIModelError)):
-        return "#NUM!"
-    if isinstance(err, k.KPIUndefinedError):
-        return "#DIV/0!"
-    return "#VALUE!"
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +76,7 @@ def test_every_function_answers_as_the_library_does(server, client, spec):
     try:
         want = spec.func(*spec.example)
     except KPIError as err:  # the example itself is an error case: same error, same message
-        code = _excel_code(err)
+        code = excel_code(err)
         assert body["error"] == {"code": code, "message": str(err)}
         assert body["result"] == [[{"type": "Error", "errorType": ERROR_TYPES[code]}]]
         return
@@ -123,7 +113,7 @@ def test_null_for_omitted_optionals_means_the_defaults(server, client, spec):
     try:
         want = spec.func(*args)
     except KPIError as err:
-        assert body["error"] == {"code": _excel_code(err), "message": str(err)}
+        assert body["error"] == {"code": excel_code(err), "message": str(err)}
         return
     assert "error" not in body, body
     assert_matches(body["result"], expected_cells(want), spec.excel_name, officejs=True)
@@ -491,17 +481,7 @@ def test_stalled_clients_are_cut_off_and_steady_slow_ones_are_not(tmp_path):
     """`--client-timeout 2`: stalled headers or body get 408 and the connection closes."""
     import socket
 
-    from addin_helpers import run_server
-
-    def answer(sock: socket.socket, wait: float) -> bytes:
-        sock.settimeout(wait)
-        data = b""
-        try:
-            while chunk := sock.recv(4096):
-                data += chunk
-        except TimeoutError:
-            pytest.fail(f"the connection was still open after {wait} s; got {data[:200]!r}")
-        return data
+    from addin_helpers import read_until_closed, run_server
 
     with run_server(tmp_path, "--client-timeout", "2") as srv:
         port = int(srv.base.rsplit(":", 1)[1])
@@ -509,21 +489,21 @@ def test_stalled_clients_are_cut_off_and_steady_slow_ones_are_not(tmp_path):
         with socket.create_connection(("127.0.0.1", port)) as s:  # stops inside its headers
             s.sendall(call + b"X-Slow: ")
             t0 = time.perf_counter()
-            got = answer(s, 10)
+            got = read_until_closed(s, 10)
             assert got.startswith(b"HTTP/1.1 408") and b"request headers not received in time" in got
             assert time.perf_counter() - t0 < 6
         with socket.create_connection(("127.0.0.1", port)) as s:  # opens and sends nothing
-            assert answer(s, 10).startswith(b"HTTP/1.1 408")
+            assert read_until_closed(s, 10).startswith(b"HTTP/1.1 408")
         body = json.dumps({"func_name": "KPI_ARR", "args": [[[1], [2]]]}).encode()
         with socket.create_connection(("127.0.0.1", port)) as s:  # stops inside its body
             s.sendall(call + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
-            got = answer(s, 10)
+            got = read_until_closed(s, 10)
             assert b" 408 " in got.split(b"\r\n", 1)[0] and b"request body not received in time" in got
         with socket.create_connection(("127.0.0.1", port)) as s:  # slow but steady: answered
             s.sendall(call + b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
             for i in range(0, len(body), 12):
                 time.sleep(0.5)
                 s.sendall(body[i:i + 12])
-            got = answer(s, 10)
+            got = read_until_closed(s, 10)
             assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"result":[[36.0]]}')
         assert httpx.get(srv.base + "/health").status_code == 200

@@ -10,21 +10,15 @@ import re
 import time
 from pathlib import Path
 
-import openpyxl
 import pytest
 from reliability_figures import DETAILS, FIGURES, PROFILE, count
-from reliability_server import ALLOWED_ORIGIN, CLIENT_TIMEOUT, MAX_BYTES, TOKEN, run_server
+from reliability_server import ALLOWED_ORIGIN, CLIENT_TIMEOUT, MAX_BYTES, TOKEN, make_report_templates, run_server
 
 
 @pytest.fixture(scope="session")
 def report_templates(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("report_templates")
-    for name in ("saas_dashboard.xlsx", "marketing_funnel.xlsx"):
-        wb = openpyxl.Workbook()
-        wb.active["A1"] = name
-        wb.save(d / name)
-    (d / "secret.txt").write_text("not a template")
-    return d
+    return make_report_templates(tmp_path_factory.mktemp("report_templates"),
+                                 ("saas_dashboard.xlsx", "marketing_funnel.xlsx"), "secret.txt")
 
 
 @pytest.fixture(scope="session")

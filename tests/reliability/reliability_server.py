@@ -27,8 +27,12 @@ import kpi_functions as k
 from kpi_functions import EXCEL_ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks package of this checkout (pytest run from elsewhere)
-    sys.path.insert(0, str(ROOT))
+# the benchmarks package of this checkout (pytest run from elsewhere) and the add-in tests' helpers
+for _path in (ROOT, ROOT / "tests" / "addin"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from addin_helpers import excel_code, make_report_templates, read_until_closed  # noqa: F401  (re-exported)
 
 from benchmarks import kpi_serve
 from benchmarks.kpi_serve import CALL, LOOPBACK, free_port, kpi_command, server_env, stop  # noqa: F401  (re-exported)
@@ -179,17 +183,6 @@ def python_view(cells: Any) -> Any:
 # ---------------------------------------------------------------- what the answer must be
 #: The errors a custom function can return as a real error cell (runtime ≥ 1.4).
 RETURNABLE = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
-
-
-def excel_code(err: k.KPIError) -> str:
-    """SPEC §3, written out here: input errors propagate, then #NUM!, #DIV/0!, #VALUE!."""
-    if isinstance(err, k.KPIErrorValue):
-        return err.excel_error
-    if isinstance(err, (k.KPIDomainError, k.KPIModelError)):
-        return "#NUM!"
-    if isinstance(err, k.KPIUndefinedError):
-        return "#DIV/0!"
-    return "#VALUE!"
 
 
 def well_formed(matrix) -> bool:
