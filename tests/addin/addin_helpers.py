@@ -12,6 +12,7 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,11 @@ def shared_server() -> RunningServer:
     srv = _SHARED["server"]
     assert srv.proc.poll() is None, "the shared server has stopped:\n" + srv.log_text()
     return srv
+
+
+def serving() -> Iterator[RunningServer]:
+    """A test module's `server` fixture (``yield from serving()``): the shared server, which must still be
+    running when the module's tests are done."""
+    srv = shared_server()
+    yield srv
+    assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()

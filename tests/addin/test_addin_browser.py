@@ -23,7 +23,7 @@ from addin_helpers import (
     need_playwright,
     need_program,
     officejs_arg,
-    shared_server,
+    serving,
 )
 
 import kpi_functions as k
@@ -32,9 +32,7 @@ from kpi_functions import CATEGORIES, example_formula
 
 @pytest.fixture(scope="module")
 def server():
-    srv = shared_server()
-    yield srv
-    assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()
+    yield from serving()
 
 pytestmark = pytest.mark.browser
 

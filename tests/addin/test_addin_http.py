@@ -24,7 +24,7 @@ from addin_helpers import (
     expected_cells,
     first_cell_path,
     officejs_arg,
-    shared_server,
+    serving,
 )
 
 import kpi_functions as k
@@ -33,9 +33,7 @@ from kpi_functions import KPIError
 
 @pytest.fixture(scope="module")
 def server():
-    srv = shared_server()
-    yield srv
-    assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()
+    yield from serving()
 
 
 @pytest.fixture(scope="module")
