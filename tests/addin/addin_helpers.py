@@ -85,7 +85,7 @@ def expected_cells(result: Any) -> Any:
     if isinstance(result, np.ndarray) and result.ndim == 1:
         result = pd.DataFrame({"value": result})
     if isinstance(result, pd.DataFrame):
-        rows = [[str(c) for c in result.columns]]
+        rows: list[list[Any]] = [[str(c) for c in result.columns]]
         for rec in result.itertuples(index=False):
             row = []
             for x in rec:

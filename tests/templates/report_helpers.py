@@ -63,6 +63,7 @@ def need_program(*names: str) -> str:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_kpi_tests_root_conftest_templates", ROOT / "tests" / "conftest.py")
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.need_program(*names)
