@@ -111,8 +111,9 @@ def real(v: Any) -> float:
 
 
 def numeric_cells(raw: Any, *, min: float | None = None, max: float | None = None,
-                  integer: bool = False) -> list[float | None]:
-    """Every cell as a float, None for blanks; Err in the library's precedence."""
+                  integer: bool = False, bools: bool = False) -> list[float | None]:
+    """Every cell as a float, None for blanks (and TRUE/FALSE as 1/0 with `bools`, as in a flag argument);
+    Err in the library's precedence."""
     cells, _, _ = shape_of(raw)
     if any(is_error(v) for v in cells if not is_blank(v)):
         raise Err(ErrorValue, "an Excel error value in the input")
@@ -120,6 +121,8 @@ def numeric_cells(raw: Any, *, min: float | None = None, max: float | None = Non
     for v in cells:
         if is_blank(v):
             out.append(None)
+        elif bools and isinstance(v, (bool, np.bool_)):
+            out.append(float(bool(v)))
         elif not is_real(v):
             raise Err(Input, f"{v!r} is not a number")
         else:
@@ -634,24 +637,7 @@ def ref_survival_curve(raw: list[Any]) -> list[tuple[float, int, int, float]]:
     d = numeric_cells(arg(raw, 0), min=0)
     if all(x is None for x in d):
         raise Err(Undefined, "no durations")
-    fcells, _, _ = shape_of(arg(raw, 1))
-    nonblank = [x for x in fcells if not is_blank(x)]
-    if any(is_error(x) for x in nonblank):
-        raise Err(ErrorValue, "an Excel error value")
-    flags: list[float | None] = []
-    for x in fcells:
-        if is_blank(x):
-            flags.append(None)
-        elif isinstance(x, (bool, np.bool_)):
-            flags.append(float(bool(x)))
-        elif not is_real(x):
-            raise Err(Input, f"{x!r} is not a flag")
-        else:
-            flags.append(real(x))
-    if any(f is not None and math.isinf(f) for f in flags):
-        raise Err(Domain, "infinity")
-    if any(f is not None and f not in (0.0, 1.0) for f in flags):
-        raise Err(Domain, "a flag other than 0/1")
+    flags = numeric_cells(arg(raw, 1), min=0, max=1, integer=True, bools=True)  # 0/1 or FALSE/TRUE
     if len(d) != len(flags):
         raise Err(Input, "not aligned")
     if any((a is None) != (b is None) for a, b in zip(d, flags)):
