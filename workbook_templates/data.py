@@ -23,6 +23,8 @@ import pandas as pd
 
 from kpi_functions import EXCEL_ERRORS, parse_iso
 
+from . import dialect as _dialect
+from .dialect import Dialect, DialectError
 from .schema import DATASETS, ColumnSchema, Dataset
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all", "load_dataset"]
@@ -68,6 +70,7 @@ class Table:
     issues: list[RowIssue] = field(default_factory=list)
     bad: np.ndarray = field(default_factory=lambda: _NOT_GIVEN)  #: bool per row: the row has an issue
     notices: list[str] = field(default_factory=list)
+    dialect: Dialect | None = None  #: how a CSV file was written (None for .xlsx and .parquet)
 
     def __post_init__(self) -> None:
         if self.bad is _NOT_GIVEN or self.bad is None:  # not given: no row has an issue
@@ -78,11 +81,11 @@ class Table:
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
-                     issues, self.bad[mask], list(self.notices))
+                     issues, self.bad[mask], list(self.notices), self.dialect)
 
     def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
-                     self.bad, list(self.notices))
+                     self.bad, list(self.notices), self.dialect)
 
 
 # --------------------------------------------------------------------------
@@ -203,19 +206,28 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray | int]:
+def _read_raw(path: Path, found: list[Dialect] | None = None) -> tuple[pd.DataFrame, np.ndarray | int]:
     """The file as an object DataFrame (all columns) and the sheet row numbers of its data rows (or the row
-    number of its first data row when they follow one another)."""
+    number of its first data row when they follow one another). A CSV file's detected dialect is appended
+    to ``found``."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             import csv
             import itertools
 
+            try:
+                dia = _dialect.detect(path)
+            except DialectError as err:
+                raise DataError(str(err)) from err
+            if found is not None:
+                found.append(dia)
+            enc, sep = dia.codec, dia.separator
+
             # the header first: too wide a file is refused before pandas builds its columns, and a name
             # used twice is an error (pandas would rename the second one "x.1" without a word)
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                records = csv.reader(fh)
+            with open(path, encoding=enc, newline="") as fh:
+                records = csv.reader(fh, delimiter=sep)
                 header = next(records, [])
                 first = next(records, None) if len(header) <= MAX_COLUMNS else None
             if len(header) > MAX_COLUMNS:
@@ -235,15 +247,15 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray | int]:
             try:
                 # index_col=False: never a column as the index; nrows: stop one row past the limit
                 df = pd.read_csv(path, header=0, names=header, index_col=False, nrows=MAX_ROWS + 1, dtype=str,
-                                 keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                                 keep_default_na=False, na_filter=False, encoding=enc, sep=sep,
                                  skip_blank_lines=False)
             except pd.errors.ParserError as err:
                 m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
                 if not m:
                     raise
                 line = int(m.group(2))
-                with open(path, encoding="utf-8-sig", newline="") as fh:  # the error path only: find the value
-                    rec = next(itertools.islice(csv.reader(fh), line - 1, None), [])
+                with open(path, encoding=enc, newline="") as fh:  # the error path only: find the value
+                    rec = next(itertools.islice(csv.reader(fh, delimiter=sep), line - 1, None), [])
                 extra = next((v for v in rec[len(header):] if v.strip()), "".join(rec[len(header):len(header) + 1]))
                 raise DataError(f"{path.name} row {line}: {m.group(3)} fields but the header has "
                                 f"{len(header)} columns (extra value {_show(extra)})") from err
@@ -310,7 +322,8 @@ _Flag = Callable[[Iterable[int], Callable[[int], str]], None]
 
 
 def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
-                  issues: list[RowIssue], bad: np.ndarray) -> pd.Series:
+                  issues: list[RowIssue], bad: np.ndarray, dia: Dialect | None = None,
+                  header: str | None = None) -> pd.Series:
     blank = _blank_mask(s)
 
     def flag(idx: Iterable[int], msg_of: Callable[[int], str]) -> None:
@@ -321,17 +334,19 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
     if col.required and blank.any():
         flag(np.flatnonzero(blank), lambda i: "is blank; a value is required")
     if col.type in ("number", "integer"):
-        return _parse_numbers(s, col, file, blank, flag)
+        return _parse_numbers(s, col, file, blank, flag, dia, header)
     if col.type in ("date", "datetime", "month"):
-        return _parse_dates(s, col, blank, flag)
+        return _parse_dates(s, col, blank, flag, dia, f"{file}, column {header or col.name}")
     return _parse_texts(s, col, file, blank, flag)
 
 
-def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag) -> pd.Series:
+def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
+                   dia: Dialect | None = None, header: str | None = None) -> pd.Series:
     values = s.to_numpy(dtype=object)
     out = np.full(len(s), np.nan)
     nb = np.flatnonzero(~blank)
     badi: np.ndarray
+    reading: _dialect.NumberReading | None = None
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
         badi = np.array([], dtype=int)
@@ -340,6 +355,10 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
         parsed = np.array(pd.to_numeric(t, errors="coerce"), dtype=float)
         special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
         parsed[special] = np.nan
+        if dia is not None:
+            reading, parsed = _dialect.number_reading(t, parsed, dia.separator == ",",
+                                                      f"{file}, column {header or col.name}")
+            _dialect.record(dia, col.name, reading, t)
         badi = nb[np.isnan(parsed)]
         out[nb] = parsed
     else:
@@ -373,6 +392,10 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
             return f"holds the error {v.strip()}"
         if isinstance(v, str) and not file.lower().endswith(".csv"):
             return f"{_show(v)} is text; a number is needed (numbers stored as text are text)"
+        if reading is not None and isinstance(v, str):
+            other = _dialect.fitting_reading(v.strip())
+            if not reading.plain or (other is not None and other != reading):
+                return f"{_show(v)} is not a number in a column read with {reading}"
         return f"{_show(v)} is not a number"
 
     flag(badi, not_number)
@@ -397,13 +420,15 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
     return pd.Series(out, name=col.name)
 
 
-def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag) -> pd.Series:
+def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag, dia: Dialect | None = None,
+                 where: str = "") -> pd.Series:
     # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
     # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
     values = s.to_numpy(dtype=object)
     out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ms]")
     nb = np.flatnonzero(~blank)
     badi: np.ndarray
+    fmt: str | None = None
     if pd.api.types.is_datetime64_any_dtype(s.dtype):  # Parquet timestamps in any unit, with or without a zone
         ser = s.dt.tz_localize(None) if getattr(s.dtype, "tz", None) is not None else s
         out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
@@ -426,7 +451,14 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             else:
                 bad_k.append(k)
         if strs_v:
-            parsed, not_a_date = parse_iso(pd.Series(strs_v, dtype=object))
+            texts = pd.Series(strs_v, dtype=object)
+            parsed, not_a_date = parse_iso(texts)
+            if dia is not None and not_a_date.any():
+                other = _dialect.date_reading(texts, ~not_a_date, col.type, where)
+                if other is not None:
+                    fmt, iso = other
+                    parsed, not_a_date = parse_iso(iso)
+                    dia.dates[col.name] = fmt + (" hh:mm" if (iso.str.len() > 10).any() else "")
             ok = ~not_a_date
             if col.type == "date":  # a date column takes a date, not a time of day
                 has_time = ok & (parsed != parsed.astype("datetime64[D]").astype("datetime64[ms]"))
@@ -439,6 +471,10 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
         badi = nb[np.array(sorted(bad_k), dtype=int)] if bad_k else np.array([], dtype=int)
     what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
             "month": "a month such as 2026-03"}[col.type]
+    if fmt is not None:
+        ex = _dialect.EXAMPLES[fmt]
+        what = {"date": f"a date such as {ex}", "datetime": f"a date and time such as {ex} 09:30",
+                "month": f"a month such as {ex}"}[col.type] + f" (the column is read as {fmt})"
 
     def not_date(i: int) -> str:
         v = values[i]
@@ -513,7 +549,9 @@ def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, 
 
 def load_dataset(ds: Dataset, path: Path) -> Table:
     """Read and check one data file."""
-    raw, first_row = _read_raw(path)
+    found: list[Dialect] = []
+    raw, first_row = _read_raw(path, found)
+    dia = found[0] if found else None
     file = path.name
     issues: list[RowIssue] = []
     notices: list[str] = []
@@ -548,7 +586,11 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
     cols = {}
     for col in ds.columns:
         if col.name in norm:
-            cols[col.name] = _parse_column(raw[norm[col.name]].reset_index(drop=True), col, file, rows, issues, bad)
+            try:
+                cols[col.name] = _parse_column(raw[norm[col.name]].reset_index(drop=True), col, file, rows,
+                                               issues, bad, dia, str(norm[col.name]))
+            except DialectError as err:
+                raise DataError(str(err)) from err
         else:
             cols[col.name] = pd.Series([None] * n, dtype=object, name=col.name)
     df = pd.DataFrame(cols)
@@ -576,7 +618,7 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
                                        f"{_show(df.at[idx, c.name])} differs from another key only in upper/lower "
                                        "case; spreadsheets treat them as the same"))
     issues.sort(key=lambda x: (x.row or 0))
-    return Table(ds, df, rows, file, issues, bad, notices)
+    return Table(ds, df, rows, file, issues, bad, notices, dia)
 
 
 def load_all(data_dir: Path, names: Iterable[str] | None = None) -> tuple[dict[str, Table], dict[str, str]]:

@@ -212,9 +212,9 @@ def _binary(d: Path) -> str:
     return "nps_responses.csv"
 
 
-def _utf16(d: Path) -> str:
+def _utf16(d: Path) -> str:  # with a byte-order mark UTF-16 is read (Excel's "Unicode text"); without, refused
     text = (d / "nps_responses.csv").read_text(encoding="utf-8")
-    (d / "nps_responses.csv").write_bytes(text.encode("utf-16"))
+    (d / "nps_responses.csv").write_bytes(text.encode("utf-16-le"))
     return "nps_responses.csv"
 
 
@@ -341,7 +341,7 @@ FAULTS = {
     "an empty file": _empty,
     "a header and no rows": _header_only,
     "random bytes": _binary,
-    "UTF-16 text": _utf16,
+    "UTF-16 text without a byte-order mark": _utf16,
     "a row with extra cells": _ragged,
     "an .xlsx that is not a workbook": _corrupt_xlsx,
     "a truncated .xlsx": _truncated_xlsx,

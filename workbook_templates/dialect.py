@@ -1,0 +1,329 @@
+"""How a CSV file is written: its encoding, separator, and how each column writes numbers and dates.
+
+Everything is detected per file (and per column for numbers and dates) and never guessed: when two
+readings both fit a file or a column and give different values, the file is refused, naming both.
+
+* Encoding: a byte-order mark says UTF-8, UTF-16 LE or UTF-16 BE; without one the file is UTF-8 when
+  its bytes are valid UTF-8, else Windows-1252 (what Excel's "CSV" writes on Windows in Nordic and
+  German locales). Bytes valid in both are always read as UTF-8.
+* Separator: ``,`` ``;`` TAB or ``|``, the one under which the header and the first lines form a
+  table of one width with more than one column. Two such separators are refused.
+* Numbers: decimal point or decimal comma, with or without one thousands separator (``.`` ``,``
+  space, no-break space, narrow no-break space, apostrophe), decided per column from all its values.
+* Dates: ``yyyy-mm-dd`` (ISO, as before), ``dd.mm.yyyy``, ``dd-mm-yyyy``, ``dd/mm/yyyy``,
+  ``mm/dd/yyyy``, each with an optional ``hh:mm[:ss]``; months also as ``mm.yyyy``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEFAULT_SEPARATOR", "Dialect", "DialectError", "NumberReading", "date_reading", "detect",
+           "number_reading"]
+
+DEFAULT_SEPARATOR = ","
+SEPARATORS = (",", ";", "\t", "|")
+_SEP_NAMES = {",": "','", ";": "';'", "\t": "TAB", "|": "'|'"}
+#: lines looked at to find the separator
+_SAMPLE_BYTES = 1 << 16
+_SAMPLE_LINES = 50
+
+
+class DialectError(Exception):
+    """A file or column can be read in two ways that give different values (or in no way at all)."""
+
+
+@dataclass
+class Dialect:
+    """What was detected for one CSV file."""
+
+    file: str
+    encoding: str  #: as shown to people: "UTF-8", "UTF-8 with BOM", "UTF-16 LE", "UTF-16 BE", "Windows-1252"
+    codec: str  #: Python codec used to read it
+    separator: str = DEFAULT_SEPARATOR
+    decimals: dict[str, str] = field(default_factory=dict)  #: column -> "decimal point"/"decimal comma", where shown
+    thousands: dict[str, str] = field(default_factory=dict)  #: column -> thousands separator, where used
+    dates: dict[str, str] = field(default_factory=dict)  #: column -> date format, e.g. "dd.mm.yyyy"
+
+    @property
+    def is_default(self) -> bool:
+        """The plain dialect the reader always took: comma, UTF-8, decimal point, ISO dates."""
+        return (self.separator == "," and self.encoding in ("UTF-8", "UTF-8 with BOM")
+                and all(r == "decimal point" for r in self.decimals.values()) and not self.thousands
+                and all(f.startswith("yyyy-mm") for f in self.dates.values()))
+
+    def describe(self) -> str:
+        """One line: "subscriptions.csv: ';'-separated, decimal comma, dates dd.mm.yyyy, Windows-1252"."""
+        parts = [f"{_SEP_NAMES[self.separator]}-separated"]
+        for what in (self.decimals, self.thousands):
+            kinds = sorted(set(what.values()))
+            if len(kinds) == 1:
+                parts.append(kinds[0])
+            elif kinds:
+                parts.append(", ".join(f"{k} ({', '.join(c for c, v in what.items() if v == k)})" for k in kinds))
+        formats = sorted(set(self.dates.values()))
+        if len(formats) == 1:
+            parts.append(f"dates {formats[0]}")
+        elif formats:
+            parts.append("dates " + "; ".join(
+                f"{f} ({', '.join(c for c, v in self.dates.items() if v == f)})" for f in formats))
+        parts.append(self.encoding)
+        return f"{self.file}: {', '.join(parts)}"
+
+
+# --------------------------------------------------------------------------
+# Encoding and separator
+# --------------------------------------------------------------------------
+def _encoding(path: Path) -> tuple[str, str]:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "UTF-8 with BOM", "utf-8-sig"
+        if head.startswith(codecs.BOM_UTF16_LE):
+            return "UTF-16 LE", "utf-16"
+        if head.startswith(codecs.BOM_UTF16_BE):
+            return "UTF-16 BE", "utf-16"
+        fh.seek(0)
+        if b"\x00" in fh.read(_SAMPLE_BYTES):
+            raise DialectError(f"{path.name}: holds NUL bytes, as UTF-16 text without a byte-order mark does; "
+                               "save it again as CSV UTF-8 (or as Unicode text, which has the mark)")
+        fh.seek(0)
+        dec = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(1 << 20):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+            return "UTF-8", "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+        fh.seek(0)
+        legacy = codecs.getincrementaldecoder("cp1252")()
+        try:
+            while chunk := fh.read(1 << 20):
+                legacy.decode(chunk)
+        except UnicodeDecodeError as err:
+            raise DialectError(f"{path.name}: is neither UTF-8 nor Windows-1252 text ({err}); save it again "
+                               "as CSV UTF-8") from err
+        return "Windows-1252", "cp1252"
+
+
+def _records(path: Path, codec: str, sep: str) -> list[list[str]]:
+    with open(path, encoding=codec, newline="") as fh:
+        text = fh.read(_SAMPLE_BYTES)
+        more = fh.read(1) != ""
+    if more:
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        text = text[:cut] if cut > 0 else text
+    out: list[list[str]] = []
+    for rec in csv.reader(io.StringIO(text, newline=""), delimiter=sep):
+        out.append(rec)
+        if len(out) > _SAMPLE_LINES:
+            break
+    return out
+
+
+def _separator(path: Path, codec: str) -> str:
+    consistent = []
+    widths = {}
+    for sep in SEPARATORS:
+        recs = _records(path, codec, sep)
+        if not recs:
+            return DEFAULT_SEPARATOR
+        width = len(recs[0])
+        widths[sep] = width
+        if width > 1 and all(len(r) == width for r in recs[1:] if r):
+            consistent.append(sep)
+    if len(consistent) == 1:
+        return consistent[0]
+    if len(consistent) > 1:
+        names = " and ".join(_SEP_NAMES[s] for s in consistent)
+        raise DialectError(f"{path.name}: the header and the first lines form a table with {names} alike as "
+                           "separator; cannot tell which separates the columns")
+    # no separator gives one width (a bad row): ask the sniffer, else the widest header, commas first
+    try:
+        with open(path, encoding=codec, newline="") as fh:
+            sniffed = csv.Sniffer().sniff(fh.read(_SAMPLE_BYTES), delimiters="".join(SEPARATORS)).delimiter
+    except (csv.Error, UnicodeDecodeError):
+        sniffed = ""
+    if sniffed in widths and widths[sniffed] > 1 and widths[sniffed] >= widths[DEFAULT_SEPARATOR]:
+        return sniffed
+    best = max(SEPARATORS, key=lambda s: (widths.get(s, 0), s == DEFAULT_SEPARATOR))
+    return best if widths.get(best, 0) > 1 else DEFAULT_SEPARATOR
+
+
+def detect(path: Path) -> Dialect:
+    """The encoding and separator of a CSV file (numbers and dates are decided later, per column)."""
+    encoding, codec = _encoding(path)
+    return Dialect(path.name, encoding, codec, _separator(path, codec))
+
+
+# --------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------
+_THOUSANDS_NAMES = {",": "','", ".": "'.'", " ": "space", "\u00a0": "no-break space",
+                    "\u202f": "narrow no-break space", "'": "apostrophe"}
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    decimal: str  #: "." or ","
+    thousands: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        return self.decimal == "." and self.thousands is None
+
+    def __str__(self) -> str:
+        out = "decimal point" if self.decimal == "." else "decimal comma"
+        if self.thousands is not None:
+            out += f" and thousands separator {_THOUSANDS_NAMES[self.thousands]}"
+        return out
+
+    @property
+    def pattern(self) -> str:
+        d = re.escape(self.decimal)
+        whole = rf"(?:\d{{1,3}}(?:{re.escape(self.thousands)}\d{{3}})+|\d+)" if self.thousands else r"\d+"
+        return rf"[+-]?{whole}(?:{d}\d+)?"
+
+    def parse(self, t: pd.Series) -> np.ndarray:
+        """Values of stripped texts under this reading; NaN where a text does not fit it."""
+        fits = t.str.fullmatch(self.pattern).to_numpy(dtype=bool, na_value=False)
+        u = t
+        if self.thousands:
+            u = u.str.replace(self.thousands, "", regex=False)
+        if self.decimal == ",":
+            u = u.str.replace(",", ".", regex=False)
+        out = np.array(pd.to_numeric(u.where(fits, ""), errors="coerce"), dtype=float)
+        out[~fits] = np.nan
+        return out
+
+
+PLAIN = NumberReading(".")
+#: plain first: it wins ties, so a column that reads as before is read as before
+READINGS = (PLAIN, NumberReading(","),
+            *(NumberReading(".", g) for g in (",", " ", "\u00a0", "\u202f", "'")),
+            *(NumberReading(",", g) for g in (".", " ", "\u00a0", "\u202f", "'")))
+
+
+def record(dia: Dialect, column: str, reading: NumberReading, t: pd.Series) -> None:
+    """Note on ``dia`` what a column's values show of its reading (nothing for plain whole numbers)."""
+    if reading.thousands is not None:
+        dia.thousands[column] = f"thousands separator {_THOUSANDS_NAMES[reading.thousands]}"
+    if bool(t.str.contains(reading.decimal, regex=False).any()):
+        dia.decimals[column] = "decimal point" if reading.decimal == "." else "decimal comma"
+
+
+def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str) -> tuple[NumberReading, np.ndarray]:
+    """The one reading of a column of stripped texts and its values (NaN where a text does not fit).
+
+    ``plain`` holds the values as the reader always parsed them. A comma-separated file whose column
+    reads that way throughout is read that way (as before). Otherwise every reading is tried; among
+    those that fit every value, two giving different values are refused; when none fits every value,
+    the one fitting most values is taken and the others are bad cells.
+    """
+    ok = ~np.isnan(plain)
+    if comma_file and ok.all():
+        return PLAIN, plain
+    results = [(PLAIN, plain, int(ok.sum()))]
+    for r in READINGS[1:]:
+        v = r.parse(t)
+        results.append((r, v, int((~np.isnan(v)).sum())))
+    n = len(t)
+    full = [(r, v) for r, v, c in results if c == n and n]
+    if full:
+        # of readings giving the same values, one whose decimal mark the column shows (for the description)
+        full.sort(key=lambda rv: not bool(t.str.contains(rv[0].decimal, regex=False).any()))
+        first_r, first_v = full[0]
+        for r, v in full[1:]:
+            if not np.array_equal(v, first_v, equal_nan=True):
+                k = int(np.flatnonzero(v != first_v)[0])
+                raise DialectError(
+                    f"{where}: cannot tell how its numbers are written: {t.iloc[k]!r} reads as {first_v[k]:g} "
+                    f"with {first_r} or as {v[k]:g} with {r}, and no value in the column settles it; refused "
+                    "rather than guessed")
+        return first_r, first_v
+    best = max(results, key=lambda x: x[2])  # max keeps the first of equals: plain wins ties
+    return best[0], best[1]
+
+
+def fitting_reading(text: str) -> NumberReading | None:
+    """A reading under which one text is a number (for messages about a bad cell)."""
+    for r in READINGS:
+        if re.fullmatch(r.pattern, text):
+            return r
+    return None
+
+
+# --------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------
+_DATE_RE = r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+_MONTH_RE = r"(\d{1,2})\.(\d{4})"
+#: format name -> (separator, day first)
+_FORMATS = {"dd.mm.yyyy": (".", True), "dd-mm-yyyy": ("-", True), "dd/mm/yyyy": ("/", True),
+            "mm/dd/yyyy": ("/", False)}
+EXAMPLES = {"dd.mm.yyyy": "15.03.2026", "dd-mm-yyyy": "15-03-2026", "dd/mm/yyyy": "15/03/2026",
+            "mm/dd/yyyy": "03/15/2026", "mm.yyyy": "03.2026"}
+
+
+def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tuple[str, pd.Series] | None:
+    """The one date format of a column of stripped texts that ISO does not fit throughout.
+
+    Returns None to keep ISO (it fits at least as many values as any other format), else the format
+    and the texts rewritten as ISO (texts not in the format become "" and so are bad cells).
+    """
+    n_iso = int(iso_ok.sum())
+    m = t.str.fullmatch(_DATE_RE).to_numpy(dtype=bool, na_value=False)
+    parts = t.str.extract("^" + _DATE_RE + "$")
+    a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    b = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    sep = parts[1]
+    counts = {}
+    masks = {}
+    for name, (s, day_first) in _FORMATS.items():
+        day, month = (a, b) if day_first else (b, a)
+        fit = m & (sep == s).to_numpy(dtype=bool) & (month <= 12) & (day <= 31)
+        masks[name] = fit
+        counts[name] = int(fit.sum())
+    month_fit = np.zeros(len(t), dtype=bool)
+    if kind == "month":
+        mp = t.str.extract("^" + _MONTH_RE + "$")
+        mm = pd.to_numeric(mp[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        month_fit = mm <= 12
+        masks["mm.yyyy"] = month_fit
+        counts["mm.yyyy"] = int(month_fit.sum())
+    best = max(counts, key=lambda f: counts[f])
+    if counts[best] == 0 or counts[best] <= n_iso:
+        return None
+    if best == "dd/mm/yyyy" and counts["mm/dd/yyyy"] == counts[best] and (masks[best] & (a != b)).any():
+        k = int(np.flatnonzero(masks[best] & (a != b))[0])
+        raise DialectError(
+            f"{where}: cannot tell whether its dates are dd/mm/yyyy or mm/dd/yyyy: every value fits both (no day "
+            f"is above 12), and {t.iloc[k]!r} reads differently under them; refused rather than guessed "
+            "(a setting dates = \"dd/mm/yyyy\" or \"mm/dd/yyyy\" in a mapping file is to settle it)")
+    fit = masks[best]
+    if best == "mm.yyyy":
+        iso = parts_month_iso(t)
+    else:
+        day_first = _FORMATS[best][1]
+        dd, mo = (parts[0], parts[2]) if day_first else (parts[2], parts[0])
+        iso = parts[3] + "-" + mo.str.zfill(2) + "-" + dd.str.zfill(2)
+        has_time = parts[4].notna()
+        if has_time.any():
+            tm = "T" + parts[4].str.zfill(2) + ":" + parts[5] + ":" + parts[6].fillna("00")
+            iso = iso.where(~has_time, iso + tm)
+    iso = iso.where(pd.Series(fit, index=t.index), "").astype(object)
+    return best, iso
+
+
+def parts_month_iso(t: pd.Series) -> pd.Series:
+    mp = t.str.extract("^" + _MONTH_RE + "$")
+    return mp[1] + "-" + mp[0].str.zfill(2)
