@@ -269,3 +269,26 @@ def test_windows_1252_only_when_not_utf8(tmp_path):
     p.write_bytes((head + "C1;Blåbær AS;Norge;Start;01.02.2024\n").encode("utf-8"))
     t = load_dataset(DATASETS["customers"], p)
     assert t.df["name"].tolist() == ["Blåbær AS"] and t.dialect.encoding == "UTF-8"
+
+
+def test_the_notes_say_how_a_file_was_read_only_when_it_is_not_plain(tmp_path):
+    import openpyxl
+
+    from workbook_templates.batch import atomic_build
+    from workbook_templates.context import scope
+    from workbook_templates.reports import REPORTS
+
+    plain = _samples(tmp_path)
+    nordic = _nordic(plain, tmp_path / "nordic")
+    spec = REPORTS["marketing_funnel"]
+    notes = {}
+    for d in (plain, nordic):
+        tables, errors = load_all(d, spec.datasets)
+        assert errors == {}
+        atomic_build(spec, scope(tables, spec.datasets, None, None, "test"), tmp_path / f"{d.name}.xlsx")
+        ws = openpyxl.load_workbook(tmp_path / f"{d.name}.xlsx")["Notes"]
+        notes[d.name] = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any("Read as" in v for v in notes["plain"])
+    line = next(v for v in notes["nordic"] if "Source: marketing.csv" in v)
+    assert line.endswith("Source: marketing.csv, 2160 rows in this report. Read as ';'-separated, decimal comma, "
+                         "thousands separator no-break space, dates dd.mm.yyyy, Windows-1252.")

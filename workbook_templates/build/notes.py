@@ -80,7 +80,11 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         ds = DATASETS[ds_name]
         t = d.tables[ds_name]
         ws.write_string(r, 0, f"{ds.sheet} (table {ds.table})", f.get("key"))
-        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.",
+        # how the file was written, only when it is not the plain comma/UTF-8/ISO one (so reports built from
+        # such files, the bundled sample among them, stay as they were)
+        read_as = (f" Read as {t.dialect.describe().partition(': ')[2]}."
+                   if t.dialect is not None and not t.dialect.is_default else "")
+        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{read_as}",
                         f.get("wrap"))
         r += 1
         for j, h in enumerate(("Column", "Description", "Type", "Unit")):
