@@ -456,9 +456,9 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             if dia is not None and not_a_date.any():
                 other = _dialect.date_reading(texts, ~not_a_date, col.type, where)
                 if other is not None:
-                    fmt, iso = other
+                    fmt, clock, iso = other
                     parsed, not_a_date = parse_iso(iso)
-                    dia.dates[col.name] = fmt + (" hh:mm" if (iso.str.len() > 10).any() else "")
+                    dia.dates[col.name] = fmt + clock
             ok = ~not_a_date
             if col.type == "date":  # a date column takes a date, not a time of day
                 has_time = ok & (parsed != parsed.astype("datetime64[D]").astype("datetime64[ms]"))
@@ -468,7 +468,7 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             pk = np.array(strs_k)
             out[nb[pk[ok]]] = parsed[ok]
             bad_k.extend(pk[~ok].tolist())
-        badi = nb[np.array(sorted(bad_k), dtype=int)] if bad_k else np.array([], dtype=int)
+        badi = nb[np.unique(np.array(bad_k, dtype=int))] if bad_k else np.array([], dtype=int)
     what = {"date": "a date such as 2026-03-15", "datetime": "a date and time such as 2026-03-15T09:30",
             "month": "a month such as 2026-03"}[col.type]
     if fmt is not None:

@@ -233,7 +233,12 @@ def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str
     if comma_file and ok.all():
         return PLAIN, plain
     results = [(PLAIN, plain, int(ok.sum()))]
+    present = {c for c in ",.' \u00a0\u202f" if bool(t.str.contains(c, regex=False).any())}
     for r in READINGS[1:]:
+        # a thousands separator the column never shows reads as that decimal mark alone, and a decimal comma
+        # the column never shows reads whole numbers only (a subset of the plain reading): nothing to try
+        if (r.thousands is not None and r.thousands not in present) or (r == NumberReading(",") and "," not in present):
+            continue
         v = r.parse(t)
         results.append((r, v, int((~np.isnan(v)).sum())))
     n = len(t)
@@ -274,11 +279,12 @@ EXAMPLES = {"dd.mm.yyyy": "15.03.2026", "dd-mm-yyyy": "15-03-2026", "dd/mm/yyyy"
             "mm/dd/yyyy": "03/15/2026", "mm.yyyy": "03.2026"}
 
 
-def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tuple[str, pd.Series] | None:
+def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tuple[str, str, pd.Series] | None:
     """The one date format of a column of stripped texts that ISO does not fit throughout.
 
-    Returns None to keep ISO (it fits at least as many values as any other format), else the format
-    and the texts rewritten as ISO (texts not in the format become "" and so are bad cells).
+    Returns None to keep ISO (it fits at least as many values as any other format), else the format,
+    the time of day it shows (" hh:mm", " hh:mm:ss" or "") and the texts rewritten as ISO (texts not in
+    the format become "" and so are bad cells).
     """
     n_iso = int(iso_ok.sum())
     m = t.str.fullmatch(_DATE_RE).to_numpy(dtype=bool, na_value=False)
@@ -310,6 +316,7 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
             f"is above 12), and {t.iloc[k]!r} reads differently under them; refused rather than guessed "
             "(a setting dates = \"dd/mm/yyyy\" or \"mm/dd/yyyy\" in a mapping file is to settle it)")
     fit = masks[best]
+    clock = ""
     if best == "mm.yyyy":
         iso = parts_month_iso(t)
     else:
@@ -317,11 +324,14 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
         dd, mo = (parts[0], parts[2]) if day_first else (parts[2], parts[0])
         iso = parts[3] + "-" + mo.str.zfill(2) + "-" + dd.str.zfill(2)
         has_time = parts[4].notna()
+        shown = has_time.to_numpy(dtype=bool) & fit
+        if shown.any():
+            clock = " hh:mm:ss" if bool(parts[6].notna().to_numpy(dtype=bool)[shown].any()) else " hh:mm"
         if has_time.any():
             tm = "T" + parts[4].str.zfill(2) + ":" + parts[5] + ":" + parts[6].fillna("00")
             iso = iso.where(~has_time, iso + tm)
     iso = iso.where(pd.Series(fit, index=t.index), "").astype(object)
-    return best, iso
+    return best, clock, iso
 
 
 def parts_month_iso(t: pd.Series) -> pd.Series:

@@ -233,6 +233,25 @@ def test_dates_are_read_per_column(tmp_path, dates, expected):
     assert t.df["order_date"].tolist() == [pd.Timestamp(x) for x in expected]
 
 
+def test_times_of_day_are_read_with_the_date(tmp_path):
+    p = tmp_path / "tickets.csv"
+    p.write_text("ticket_id;customer_id;created_at;first_response_at;resolved_at;channel;priority\r"
+                 "T1;C1;07.01.2024 18:11;7.1.2024 19:18:30;08.01.2024;email;high\r", encoding="utf-8")
+    t = load_dataset(DATASETS["tickets"], p)
+    assert t.issues == []
+    assert t.df.loc[0, ["created_at", "first_response_at", "resolved_at"]].tolist() == [
+        pd.Timestamp("2024-01-07 18:11"), pd.Timestamp("2024-01-07 19:18:30"), pd.Timestamp("2024-01-08")]
+    assert t.dialect.dates == {"created_at": "dd.mm.yyyy hh:mm", "first_response_at": "dd.mm.yyyy hh:mm:ss",
+                               "resolved_at": "dd.mm.yyyy"}
+    # a date column takes no time of day, in any format
+    p = tmp_path / "orders.csv"
+    p.write_text("customer_id;product;order_date;amount;order_id\nC1;x;15.03.2026 09:30;1;O1\n", encoding="utf-8")
+    t = load_dataset(DATASETS["orders"], p)
+    assert [str(i) for i in t.issues] == [
+        ("orders.csv row 2, column order_date: '15.03.2026 09:30' is not a date such as 15.03.2026 "
+        "(the column is read as dd.mm.yyyy)")]  # once, not once per reason
+
+
 def test_day_and_month_that_both_fit_are_refused(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(DATASETS["orders"], _orders(tmp_path, ["1", "2"], dates=["03/04/2026", "05/06/2026"]))
