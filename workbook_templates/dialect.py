@@ -233,19 +233,21 @@ def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str
     if comma_file and ok.all():
         return PLAIN, plain
     results = [(PLAIN, plain, int(ok.sum()))]
-    present = {c for c in ",.' \u00a0\u202f" if bool(t.str.contains(c, regex=False).any())}
+    codes, uniq = pd.factorize(t.to_numpy(dtype=object))  # each distinct text once (amounts repeat a lot)
+    u = pd.Series(uniq, dtype=object)
+    present = {c for c in ",.' \u00a0\u202f" if bool(u.str.contains(c, regex=False).any())}
     for r in READINGS[1:]:
         # a thousands separator the column never shows reads as that decimal mark alone, and a decimal comma
         # the column never shows reads whole numbers only (a subset of the plain reading): nothing to try
         if (r.thousands is not None and r.thousands not in present) or (r == NumberReading(",") and "," not in present):
             continue
-        v = r.parse(t)
+        v = r.parse(u)[codes]
         results.append((r, v, int((~np.isnan(v)).sum())))
     n = len(t)
     full = [(r, v) for r, v, c in results if c == n and n]
     if full:
         # of readings giving the same values, one whose decimal mark the column shows (for the description)
-        full.sort(key=lambda rv: not bool(t.str.contains(rv[0].decimal, regex=False).any()))
+        full.sort(key=lambda rv: not bool(u.str.contains(rv[0].decimal, regex=False).any()))
         first_r, first_v = full[0]
         for r, v in full[1:]:
             if not np.array_equal(v, first_v, equal_nan=True):
@@ -287,6 +289,10 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
     the format become "" and so are bad cells).
     """
     n_iso = int(iso_ok.sum())
+    codes, uniq = pd.factorize(t.to_numpy(dtype=object))  # each distinct text once (dates repeat a lot)
+    w = np.bincount(codes, minlength=len(uniq))
+    whole = t
+    t = pd.Series(uniq, dtype=object)
     m = t.str.fullmatch(_DATE_RE).to_numpy(dtype=bool, na_value=False)
     parts = t.str.extract("^" + _DATE_RE + "$")
     a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -298,14 +304,14 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
         day, month = (a, b) if day_first else (b, a)
         fit = m & (sep == s).to_numpy(dtype=bool) & (month <= 12) & (day <= 31)
         masks[name] = fit
-        counts[name] = int(fit.sum())
+        counts[name] = int(w[fit].sum())
     month_fit = np.zeros(len(t), dtype=bool)
     if kind == "month":
         mp = t.str.extract("^" + _MONTH_RE + "$")
         mm = pd.to_numeric(mp[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         month_fit = mm <= 12
         masks["mm.yyyy"] = month_fit
-        counts["mm.yyyy"] = int(month_fit.sum())
+        counts["mm.yyyy"] = int(w[month_fit].sum())
     best = max(counts, key=lambda f: counts[f])
     if counts[best] == 0 or counts[best] <= n_iso:
         return None
@@ -331,7 +337,7 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
             tm = "T" + parts[4].str.zfill(2) + ":" + parts[5] + ":" + parts[6].fillna("00")
             iso = iso.where(~has_time, iso + tm)
     iso = iso.where(pd.Series(fit, index=t.index), "").astype(object)
-    return best, clock, iso
+    return best, clock, pd.Series(iso.to_numpy(dtype=object)[codes], index=whole.index, dtype=object)
 
 
 def parts_month_iso(t: pd.Series) -> pd.Series:
