@@ -127,6 +127,9 @@ def _records(path: Path, codec: str, sep: str) -> list[list[str]]:
         out.append(rec)
         if len(out) > _SAMPLE_LINES:
             break
+    else:
+        if more and len(out) > 1:  # the sample ended inside the last record read (a long quoted field)
+            out.pop()
     return out
 
 
@@ -253,8 +256,8 @@ def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str
             if not np.array_equal(v, first_v, equal_nan=True):
                 k = int(np.flatnonzero(v != first_v)[0])
                 raise DialectError(
-                    f"{where}: cannot tell how its numbers are written: {t.iloc[k]!r} reads as {first_v[k]:g} "
-                    f"with {first_r} or as {v[k]:g} with {r}, and no value in the column settles it; refused "
+                    f"{where}: cannot tell how its numbers are written: {t.iloc[k]!r} reads as {first_v[k]:.15g} "
+                    f"with {first_r} or as {v[k]:.15g} with {r}, and no value in the column settles it; refused "
                     "rather than guessed")
         return first_r, first_v
     best = max(results, key=lambda x: x[2])  # max keeps the first of equals: plain wins ties

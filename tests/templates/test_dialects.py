@@ -279,6 +279,15 @@ def test_two_separators_that_both_fit_are_refused(tmp_path):
         load_dataset(DATASETS["orders"], p)
 
 
+def test_long_quoted_fields_past_the_sample_do_not_change_the_separator(tmp_path):
+    p = tmp_path / "orders.csv"
+    rows = [f'C{i};"{"x; y, z " * 3000}";15.03.2026;1,5;O{i}' for i in range(3)]
+    p.write_text("customer_id;product;order_date;amount;order_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    t = load_dataset(DATASETS["orders"], p)
+    assert t.issues == [] and t.dialect.separator == ";"
+    assert t.df["amount"].tolist() == [1.5, 1.5, 1.5]
+
+
 def test_windows_1252_only_when_not_utf8(tmp_path):
     p = tmp_path / "customers.csv"
     head = "customer_id;name;region;plan_tier;signup_date\n"
