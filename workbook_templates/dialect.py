@@ -92,7 +92,8 @@ def _encoding(path: Path) -> tuple[str, str]:
         if head.startswith(codecs.BOM_UTF16_BE):
             return "UTF-16 BE", "utf-16"
         fh.seek(0)
-        if b"\x00" in fh.read(_SAMPLE_BYTES):
+        head = fh.read(_SAMPLE_BYTES)
+        if head.count(b"\x00") * 4 > len(head):  # UTF-16 text is every other byte NUL (a stray NUL is a cell's)
             raise DialectError(f"{path.name}: holds NUL bytes, as UTF-16 text without a byte-order mark does; "
                                "save it again as CSV UTF-8 (or as Unicode text, which has the mark)")
         fh.seek(0)
