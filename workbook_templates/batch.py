@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
+from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["SAMPLE_DIR", "TEMPLATES_DIR", "InProcessExecutor", "PlanError", "Task", "TaskResult", "atomic_build",
            "make_executor", "name_clashes", "output_name", "parse_periods", "parse_shard", "plan", "run_task",
@@ -63,6 +64,7 @@ class Task:
     #: the other segment values whose file name would be the same file (case or Unicode form only);
     #: this task's name then ends with a hash of its value
     name_clash: tuple[str | None, ...] = ()
+    settings: DataSettings = DEFAULT_SETTINGS  #: how the data folder is read
 
     @property
     def label(self) -> str:
@@ -258,7 +260,8 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------
 def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None = None,
          periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
-         shard: tuple[int, int] | None = None, source: str | None = None) -> list[Task]:
+         shard: tuple[int, int] | None = None, source: str | None = None,
+         settings: DataSettings = DEFAULT_SETTINGS) -> list[Task]:
     """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
     from .context import ScopeError, all_months, segment_values
     from .reports import get_report
@@ -278,7 +281,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         if bad:
             raise PlanError(f"template {spec.key!r} uses {', '.join(bad)}, which is not a registered KPI "
                             "function (kpi functions lists them); nothing was built")
-    tables = load_cached(str(data_dir))[0]
+    tables = load_cached(str(data_dir), settings)[0]
     names = list(dict.fromkeys(n for s in specs for n in s.datasets))
     months = all_months(tables, [n for n in names if n in tables])
     period_list = parse_periods(periods, months)
@@ -308,7 +311,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
                     raise PlanError(f"two reports would share the file {name}")
                 task = Task(spec.key, str(data_dir), str(path), seg, per, flavour, namespace,
                             source or str(data_dir),
-                            clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else ())
+                            clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else (), settings)
                 used[_name_key(name)] = task
                 tasks.append(task)
     if shard is not None:
@@ -471,7 +474,7 @@ def run_task(task: Task) -> TaskResult:
     t0 = time.perf_counter()
     try:
         spec = get_report(task.template)
-        tables, errors = load_cached(task.data_dir)
+        tables, errors = load_cached(task.data_dir, task.settings)
         bad = [errors[n] for n in spec.datasets if n in errors]
         if bad:
             raise ScopeError("; ".join(bad))

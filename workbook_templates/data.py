@@ -26,6 +26,7 @@ from kpi_functions import EXCEL_ERRORS, parse_iso
 from . import dialect as _dialect
 from .dialect import Dialect, DialectError
 from .schema import DATASETS, ColumnSchema, Dataset
+from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all", "load_dataset"]
 
@@ -621,8 +622,10 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
     return Table(ds, df, rows, file, issues, bad, notices, dia)
 
 
-def load_all(data_dir: Path, names: Iterable[str] | None = None) -> tuple[dict[str, Table], dict[str, str]]:
-    """Load the data sets found in ``data_dir``; returns tables and per-data-set fatal errors."""
+def load_all(data_dir: Path, names: Iterable[str] | None = None,
+             settings: DataSettings = DEFAULT_SETTINGS) -> tuple[dict[str, Table], dict[str, str]]:
+    """Load the data sets found in ``data_dir`` (read with ``settings``); returns tables and per-data-set
+    fatal errors."""
     files = find_files(Path(data_dir))
     tables: dict[str, Table] = {}
     errors: dict[str, str] = {}
@@ -653,7 +656,7 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None) -> tuple[dict[s
     return tables, errors
 
 
-def file_signature(data_dir: Path) -> tuple:
+def file_signature(data_dir: Path, settings: DataSettings = DEFAULT_SETTINGS) -> tuple:
     """Names, sizes and modification times of the data files (a cache key)."""
     out = []
     for name, p in sorted(find_files(Path(data_dir)).items()):
