@@ -65,6 +65,7 @@ _SUBSCRIPTION_COLUMNS = (
     Column("end", "date", blank="keep"),
     Column("amount", "number", min=0),
     Column("billing months", "number"),
+    Column("discount", "number", blank="zero", min=0, optional=True),
 )
 
 #: Largest customers × months grid summed densely with ``bincount`` (float64
@@ -336,13 +337,14 @@ def _bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int,
 @kpi(
     category="Revenue",
     summary="Long MRR table (customer, month, MRR) from subscriptions: each amount normalised to a month.",
-    formula="MRR(customer, M) = Σ amount / billing months over subscriptions with start ≤ last day of M "
-            "and (no end or end > last day of M)",
+    formula="MRR(customer, M) = Σ (amount − discount) / billing months over subscriptions with start ≤ last "
+            "day of M and (no end or end > last day of M)",
     shape="table",
     unit="table",
     args={
         "subscriptions": "Customer, start date, end date (blank = open), amount, billing months "
-                         "(1 monthly, 3 quarterly, 12 annual); a text header row is allowed",
+                         "(1 monthly, 3 quarterly, 12 annual) and, optionally, the discount per billing period "
+                         "(blank = 0); a text header row is allowed",
         "through": "Last month of the schedule; open subscriptions run through it "
                    "(default: the month of the latest start or end date)",
     },
@@ -358,11 +360,13 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
     Parameters
     ----------
     subscriptions : 2-D range or DataFrame
-        Five columns, taken by position: customer (an identifier), start date,
-        end date (blank = open, still running), amount (the price of one
-        billing period; not negative) and billing months (the length of the
-        billing period in months: 1 monthly, 3 quarterly, 12 annual, …; a
-        positive whole number). Dates may be Excel serial numbers,
+        Five or six columns, taken by position: customer (an identifier),
+        start date, end date (blank = open, still running), amount (the price
+        of one billing period; not negative), billing months (the length of
+        the billing period in months: 1 monthly, 3 quarterly, 12 annual, …; a
+        positive whole number) and, optionally, the discount off the amount
+        per billing period (not negative, at most the amount; blank = 0).
+        Dates may be Excel serial numbers,
         dates/datetimes or ISO strings. A first row of text is a header;
         completely blank rows are skipped.
     through : date, optional
@@ -383,12 +387,13 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
     Raises
     ------
     KPIInputError
-        Not five columns; text or a boolean where a number or date is needed;
+        Not five or six columns; text or a boolean where a number or date is needed;
         a blank customer, start, amount or billing months in a row that is not
         blank; ``through`` not a single date.
     KPIDomainError
-        A negative amount; billing months that are not a positive whole
-        number; an end date before its start date.
+        A negative amount or discount; a discount above its amount; billing
+        months that are not a positive whole number; an end date before its
+        start date.
     KPIUndefinedError
         No rows (empty, all blank, or a header only).
 
@@ -400,14 +405,16 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
         start ≤ last day of M  and  (end is blank  or  end > last day of M)
 
     with dates compared as days (a time of day is ignored), and then
-    contributes ``amount / billing months`` to its customer's MRR of ``M``. A
-    subscription that ends on the last day of a month therefore does not count
-    in that month. A customer's subscriptions in the same month are summed.
+    contributes ``(amount − discount) / billing months`` to its customer's MRR
+    of ``M``. A subscription that ends on the last day of a month therefore
+    does not count in that month; one whose amount is all discount (a free
+    trial) is not paying. A customer's subscriptions in the same month are
+    summed.
 
     References
     ----------
     .. [1] ChartMogul, "Monthly Recurring Revenue (MRR)": annual and quarterly
-       plans are normalised to a monthly amount.
+       plans are normalised to a monthly amount; discounts are deducted first.
 
     Examples
     --------
@@ -441,6 +448,15 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
         raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
     start, end = t["start"], t["end"]
     amount, billing = t["amount"], t["billing months"]
+    if "discount" in t.columns:
+        discount = t["discount"]
+        bad = discount > amount
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise KPIDomainError(fn, f"is more than the amount {float(amount[k]):g} in column 'discount'",
+                                 argument=arg, location=_position(t, k, 5), value=float(discount[k]),
+                                 has_value=True)
+        amount = amount - discount
 
     bad = (billing < 1) | (billing != np.floor(billing))
     if bad.any():

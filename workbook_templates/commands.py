@@ -209,11 +209,15 @@ def build(
     namespace: Annotated[str | None, typer.Option(
         "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    billing: Annotated[str | None, typer.Option(
+        "--billing", help="invoices or subscriptions: where the MRR comes from when the data folder has both "
+                          "files (default: the one it has).")] = None,
 ) -> None:
     """Regenerate reports from data files, in batch."""
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
     from .data import DataError
     from .reports import REPORTS
+    from .settings import DataSettings
 
     console = _console()
     err = _console(stderr=True)
@@ -229,6 +233,9 @@ def build(
         raise typer.Exit(2)
     if namespace and formulas != "officejs":
         _error(err, "--namespace only applies to --formulas officejs")
+        raise typer.Exit(2)
+    if billing is not None and billing not in ("invoices", "subscriptions"):
+        _error(err, "--billing must be invoices or subscriptions")
         raise typer.Exit(2)
     if all_ and templates:
         _error(err, "give template names or --all, not both")
@@ -246,7 +253,8 @@ def build(
             validate_namespace(namespace)
         tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir))
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir),
+                     settings=DataSettings(billing=billing))
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)

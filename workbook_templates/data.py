@@ -72,6 +72,7 @@ class Table:
     bad: np.ndarray = field(default_factory=lambda: _NOT_GIVEN)  #: bool per row: the row has an issue
     notices: list[str] = field(default_factory=list)
     dialect: Dialect | None = None  #: how a CSV file was written (None for .xlsx and .parquet)
+    derived: str = ""  #: how the rows were made from the file, when they are not its rows (invoices)
 
     def __post_init__(self) -> None:
         if self.bad is _NOT_GIVEN or self.bad is None:  # not given: no row has an issue
@@ -82,11 +83,11 @@ class Table:
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
-                     issues, self.bad[mask], list(self.notices), self.dialect)
+                     issues, self.bad[mask], list(self.notices), self.dialect, self.derived)
 
     def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
-                     self.bad, list(self.notices), self.dialect)
+                     self.bad, list(self.notices), self.dialect, self.derived)
 
 
 # --------------------------------------------------------------------------
@@ -630,6 +631,7 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
     tables: dict[str, Table] = {}
     errors: dict[str, str] = {}
     wanted = list(names) if names is not None else list(DATASETS)
+    wanted += ["invoices"] if "invoices" not in wanted and {"subscriptions", "orders"} & set(wanted) else []
     for name in wanted:
         ds = DATASETS[name]
         if name not in files:
@@ -639,6 +641,9 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
             tables[name] = load_dataset(ds, files[name])
         except DataError as err:
             errors[name] = str(err)
+    from .invoices import derive_billing  # step 2: MRR from invoices when the folder has them
+
+    derive_billing(tables, errors, files, settings)
     # referential integrity: every customer_id must be a customer
     cust = tables.get("customers")
     if cust is not None:

@@ -110,9 +110,10 @@ def mov_at(month, col: str):
 def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
     blocks: list = []
     blocks += _calc_head("MRR", "MRR by customer and month",
-                         "KPI_MRR_SCHEDULE over the Subscriptions table: month-end MRR of every paying customer.")
+                         "KPI_MRR_SCHEDULE over the Subscriptions table: month-end MRR of every paying customer, "
+                         "(amount − discount) ÷ billing months.")
     blocks.append(Spill("mrr", "MRR", 3, 0, KPI("KPI_MRR_SCHEDULE", Cols("subscriptions", "customer_id",
-                                                                            "billing_months"), RM),
+                                                                            "discount"), RM),
                         col_formats=(("month", MONTH), ("MRR", "#,##0.00"))))
     blocks += _calc_head("Movements", "MRR movements by month",
                          "KPI_MRR_MOVEMENTS over the MRR table: starting MRR, new, expansion, reactivation, "

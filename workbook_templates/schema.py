@@ -100,8 +100,14 @@ def _customer(who: str = "Customer") -> ColumnSchema:
     return ColumnSchema("customer_id", "id", f"{who} (a customer_id of customers)")
 
 
-def _money(name: str, description: str) -> ColumnSchema:
-    return ColumnSchema(name, "number", description, unit="money", min=0)
+def _money(name: str, description: str, required: bool = True) -> ColumnSchema:
+    return ColumnSchema(name, "number", description, unit="money", min=0, required=required)
+
+
+def _currency() -> ColumnSchema:
+    """The optional ``currency`` column of a money data set (ISO 4217 code)."""
+    return ColumnSchema("currency", "text", "Currency of the money columns (ISO 4217 code such as NOK, SEK, "
+                        "DKK, EUR); blank: the reporting currency", required=False)
 
 
 def _count(name: str, description: str, required: bool = True) -> ColumnSchema:
@@ -148,7 +154,8 @@ _add(Dataset(
     sheet="Subscriptions",
     table="Subscriptions",
     description="One row per subscription period; a plan change ends one row and starts the next. "
-                "The first five columns are the table KPI_MRR_SCHEDULE reads.",
+                "The first six columns are the table KPI_MRR_SCHEDULE reads: MRR = (amount − discount) ÷ "
+                "billing_months.",
     key="subscription_id",
     time_column="start_date",
     later_columns=("end_date",),
@@ -162,8 +169,49 @@ _add(Dataset(
         _money("amount", "Price of one billing period"),
         ColumnSchema("billing_months", "integer", "Months per billing period: 1 monthly, 3 quarterly, 12 annual",
                      unit="months", min=1, max=120),
+        _money("discount", "Discount off the amount per billing period; blank: none (at most the amount)",
+               required=False),
         ColumnSchema("plan", "text", "Plan name"),
         _unique_id("subscription_id", "Subscription"),
+        _count("quantity", "Seats or units the amount is for (shown, never multiplied); blank: 1", required=False),
+        _currency(),
+    ),
+))
+
+_add(Dataset(
+    name="invoices",
+    sheet="Invoices",
+    table="Invoices",
+    description="Invoice line items, the alternative to subscriptions (as billing systems export them): one row "
+                "per line. Subscription lines give the MRR: (amount − discount) ÷ the months of the service "
+                "period, in every month whose last day the line serves; one-time lines are revenue (and the "
+                "orders when there is no orders file); refunds reduce revenue, never MRR.",
+    time_column="invoice_date",
+    ordered=(("service_start", "service_end"),),
+    customer_column="customer_id",
+    columns=(
+        ColumnSchema("invoice_id", "id", "Invoice identifier (repeats on each line of the invoice)"),
+        _customer(),
+        ColumnSchema("invoice_date", "date", "Date of the invoice"),
+        ColumnSchema("line_type", "text", "Kind of line: subscription, one_time or refund",
+                     choices=("subscription", "one_time", "refund")),
+        ColumnSchema("amount", "number", "The line's amount for all its seats, before discount and excluding tax "
+                     "(a refund's amount may be written negative or positive: it is money paid back)",
+                     unit="money"),
+        ColumnSchema("subscription_id", "id", "Subscription the line bills; blank: the line is a subscription of "
+                     "its own", required=False),
+        ColumnSchema("plan", "text", "Plan (subscription lines) or product (one-time lines)", required=False),
+        _count("quantity", "Seats or units the amount is for (shown, never multiplied); blank: 1", required=False),
+        _money("discount", "Discount off the amount; blank: none (at most the amount)", required=False),
+        _money("tax", "Tax on the line (shown, never part of MRR or revenue)", required=False),
+        ColumnSchema("service_start", "date", "First day the line pays for (subscription lines)", required=False),
+        ColumnSchema("service_end", "date", "Day after the last one the line pays for (subscription lines): the "
+                     "line serves [service_start, service_end)", required=False),
+        ColumnSchema("cancelled_at", "date", "The subscription stops being paid from this day (cuts the line "
+                     "short); blank: not cancelled", required=False),
+        ColumnSchema("prorated", "text", "Whether the line charges part of a period (shown; the MRR rule reads "
+                     "the service dates)", required=False),
+        _currency(),
     ),
 ))
 

@@ -612,6 +612,17 @@ class TestMRRScheduleByHand:
         ], columns=["customer", "month", "MRR"])
         assert_schedule_equal(got, want)
 
+    def test_discount_is_taken_off_before_the_billing_months(self):
+        # (1200 − 240) / 12 = 80; (100 − blank) / 1 = 100; (50 − 50) / 1 = 0: a free month is not paying
+        got = k.mrr_schedule([["A", "2026-01-01", None, 1200, 12, 240], ["B", "2026-01-01", None, 100, 1, None],
+                              ["C", "2026-01-01", None, 50, 1, 50]], "2026-01")
+        assert dict(zip(got["customer"], got["MRR"], strict=True)) == {"A": 80.0, "B": 100.0}
+
+    def test_discount_above_the_amount_names_the_row(self):
+        e = _raises(k.KPIDomainError, lambda: k.mrr_schedule([["A", "2026-01-01", None, 10, 1, 12]]),
+                    "KPI_MRR_SCHEDULE", "row 1, column 6", "more than the amount 10")
+        assert e.excel_error == "#NUM!"
+
     def test_time_of_day_is_ignored(self):
         # ends 2026-01-31 at noon: still the last day of January, so January does not count
         got = k.mrr_schedule([["A", dt.datetime(2026, 1, 3, 9), dt.datetime(2026, 1, 31, 12), 10, 1],
@@ -903,7 +914,7 @@ class TestScheduleErrors:
 
     def test_wrong_number_of_columns(self):
         _raises(k.KPIInputError, lambda: k.mrr_schedule([["A", "2026-01-01", None, 10]]), "KPI_MRR_SCHEDULE",
-                "5 columns", "got 4")
+                "5 to 6 columns", "got 4")
 
     def test_error_value_propagates(self):
         e = _raises(k.KPIErrorValue, lambda: k.mrr_schedule([["A", "2026-01-01", "#N/A", 10, 1]]))

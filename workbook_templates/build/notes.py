@@ -84,8 +84,9 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         # such files, the bundled sample among them, stay as they were)
         read_as = (f" Read as {t.dialect.describe().partition(': ')[2]}."
                    if t.dialect is not None and not t.dialect.is_default else "")
-        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{read_as}",
-                        f.get("wrap"))
+        derived = f" {t.derived}." if t.derived else ""
+        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{derived}"
+                              f"{read_as}", f.get("wrap"))
         r += 1
         for j, h in enumerate(("Column", "Description", "Type", "Unit")):
             ws.write_string(r, j, h, f.get("header"))
