@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import kpi_functions as K
+from workbook_templates.batch import SAMPLE_DIR
 from workbook_templates.data import load_all
 from workbook_templates.invoices import service_months
 from workbook_templates.settings import DataSettings
@@ -354,3 +355,113 @@ def test_billing_invoices_without_an_invoices_file(tmp_path):
 def test_service_months_at_month_ends(start, end, months, whole):
     m, w = service_months(np.array([start], dtype="datetime64[D]"), np.array([end], dtype="datetime64[D]"))
     assert m[0] == pytest.approx(months, rel=1e-15) and bool(w[0]) is whole
+
+
+# --------------------------------------------------------------------------
+# The bundled sample company in invoice form: the same MRR, movements and revenue KPIs
+# --------------------------------------------------------------------------
+def _exact_discount(amount: float, d: float) -> float:
+    """A discount that adds to and comes off ``amount`` without rounding (else none)."""
+    return d if d > 0 and (amount + d) - d == amount else 0.0
+
+
+def _sample_as_invoices(dst: Path, last_day: pd.Timestamp) -> Path:
+    """The sample's subscriptions and orders as invoice lines (written here, independently of invoices.py).
+
+    Each subscription row becomes a line per billing period from its start (monthly, quarterly or annual),
+    through the last day of the data; a plan change continues the same subscription_id (the new row's first
+    line supersedes the old one from its start); a row that ends with no row after it carries the end as
+    cancelled_at. Some lines carry a discount (added to the amount, so amount − discount is the sample's
+    price), seats as quantity and tax; some customers start with a 14-day free trial in their first month.
+    The orders become one-time lines (there is no orders file), and one refund is added.
+    """
+    dst.mkdir()
+    for f in SAMPLE_DIR.glob("*.csv"):
+        if f.name not in ("subscriptions.csv", "orders.csv"):
+            (dst / f.name).write_bytes(f.read_bytes())
+    subs = pd.read_csv(SAMPLE_DIR / "subscriptions.csv", dtype=str, keep_default_na=False)
+    orders = pd.read_csv(SAMPLE_DIR / "orders.csv", dtype=str, keep_default_na=False)
+    lines: list[dict] = []
+    same_customer = subs["customer_id"].eq(subs["customer_id"].shift())
+    continues = same_customer & subs["start_date"].eq(subs["end_date"].shift())  # a plan change
+    followed = continues.shift(-1, fill_value=False)  # the next row continues this one
+    chain: dict[str, str] = {}
+    seen: set[str] = set()
+    for j, r in subs.iterrows():
+        c = r["customer_id"]
+        if not continues[j]:
+            chain[c] = f"SUB-{r['subscription_id']}"
+        sid = chain[c]
+        s = pd.Timestamp(r["start_date"])
+        e = pd.Timestamp(r["end_date"]) if r["end_date"] else None
+        amount, b = float(r["amount"]), int(r["billing_months"])
+        seats = r["plan"].split("(")[1].split()[0]
+        if c not in seen and s.day >= 16 and j % 2 == 0:  # a free trial first
+            t0 = s - pd.Timedelta(days=14)
+            lines.append({"customer_id": c, "invoice_date": t0, "line_type": "subscription", "amount": 0.0,
+                          "subscription_id": sid, "plan": "Trial", "quantity": seats, "discount": "", "tax": "",
+                          "service_start": t0, "service_end": s, "cancelled_at": "", "prorated": ""})
+        seen.add(c)
+        i = 0
+        while True:
+            ps = s + pd.DateOffset(months=i * b)
+            if ps > last_day or (e is not None and ps >= e):
+                break
+            pe = s + pd.DateOffset(months=(i + 1) * b)
+            d = _exact_discount(amount, float(round(amount * 0.1))) if (j + i) % 3 == 0 else 0.0
+            last = e is not None and pe >= e
+            lines.append({"customer_id": c, "invoice_date": ps, "line_type": "subscription", "amount": amount + d,
+                          "subscription_id": sid, "plan": r["plan"], "quantity": seats, "discount": d or "",
+                          "tax": round(amount * 0.25, 2), "service_start": ps, "service_end": pe,
+                          "cancelled_at": e if last and not followed[j] else "", "prorated": "false"})
+            i += 1
+    for j, o in orders.iterrows():
+        amount = float(o["amount"])
+        d = _exact_discount(amount, 5.0) if j % 4 == 0 else 0.0
+        lines.append({"customer_id": o["customer_id"], "invoice_date": pd.Timestamp(o["order_date"]),
+                      "line_type": "one_time", "amount": amount + d, "plan": o["product"], "discount": d or ""})
+    first = orders.iloc[0]
+    lines.append({"customer_id": first["customer_id"], "invoice_date": pd.Timestamp(first["order_date"]),
+                  "line_type": "refund", "amount": -20.0})
+    df = pd.DataFrame(lines)
+    df["invoice_id"] = "INV-" + df["customer_id"] + "-" + df["invoice_date"].dt.strftime("%Y%m%d")
+    for col in ("invoice_date", "service_start", "service_end", "cancelled_at"):
+        df[col] = df[col].map(lambda v: v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else (v or ""))
+    df["currency"] = ""
+    df = df.reindex(columns=HEADER.strip().split(",")).fillna("")
+    df.to_csv(dst / "invoices.csv", index=False)
+    return dst
+
+
+def test_the_sample_company_in_invoice_form_gives_the_same_reports(tmp_path, sample_tables, demo):
+    from report_helpers import expected_cells, same
+
+    from workbook_templates.batch import atomic_build
+    from workbook_templates.context import latest_month, scope
+    from workbook_templates.make_templates import SOURCE_LABEL
+    from workbook_templates.reports import REPORTS
+
+    keys = [key for key, spec in REPORTS.items() if "subscriptions" in spec.datasets]
+    assert keys == ["saas_dashboard", "retention_cohorts", "executive_overview"]
+    months = {latest_month(sample_tables, REPORTS[key].datasets) for key in keys}
+    assert len(months) == 1
+    last_day = months.pop() + pd.offsets.MonthEnd(0)
+    d = _sample_as_invoices(tmp_path / "invoices", last_day)
+    inv = pd.read_csv(d / "invoices.csv", dtype=str, keep_default_na=False)
+    kinds = inv["line_type"].value_counts().to_dict()
+    assert kinds["refund"] == 1 and kinds["one_time"] > 100 and kinds["subscription"] > 3000
+    assert (inv["discount"] != "").sum() > 500 and (inv["amount"] == "0.0").sum() > 20  # discounts, trials
+    assert (inv["cancelled_at"] != "").sum() > 100 and set(inv["quantity"]) - {""} != {"1"}
+    tables, errors = load_all(d)
+    assert errors == {}
+    assert tables["subscriptions"].file == tables["orders"].file == "invoices.csv"
+    assert not tables["invoices"].issues
+    for key in keys:
+        spec = REPORTS[key]
+        data = scope(tables, spec.datasets, None, None, SOURCE_LABEL)
+        res = atomic_build(spec, data, tmp_path / f"{key}.xlsx")
+        want = {(s, c): v for s, c, _, v in expected_cells(demo[key].result)}
+        got = {(s, c): v for s, c, _, v in expected_cells(res)}
+        assert got.keys() == want.keys(), key
+        wrong = [(cell, want[cell], got[cell]) for cell in want if not same(want[cell], got[cell])]
+        assert not wrong, (key, len(wrong), wrong[:5])
