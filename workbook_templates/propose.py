@@ -531,7 +531,8 @@ def summary_lines(p: Proposal) -> list[str]:
     """What was mapped and what was not, one line per data set (for the terminal)."""
     out = []
     for name, (f, m) in p.chosen.items():
-        line = f"{name} <- {f.name}: {len(m.mapped)} of {len(m.dataset.columns)} column(s) mapped"
+        read = f" (read as {f.dialect.describe().split(': ', 1)[1]})" if f.dialect is not None else ""
+        line = f"{name} <- {f.name}{read}: {len(m.mapped)} of {len(m.dataset.columns)} column(s) mapped"
         if m.missing:
             line += f"; NOT MAPPED (required): {', '.join(m.missing)}"
         for a in m.ambiguous:
