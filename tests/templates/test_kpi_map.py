@@ -226,3 +226,16 @@ def test_cents_and_worded_billing_periods_get_commented_hints(tmp_path):
     assert "# [subscriptions.scale]\n# amount = 0.01\n" in text
     assert '# [subscriptions.values.billing_months]\n# "måned" = 1\n' in text
     assert tomllib.loads(text)["subscriptions"]["columns"]["billing_months"] == "Periode"
+
+
+def test_the_proposed_mapping_reads_the_nordic_sample_as_the_original(tmp_path, sample_tables):
+    pytest.importorskip("workbook_templates.mapping")  # the mapping file reader
+    from workbook_templates.data import load_all
+
+    d = nordic_folder(tmp_path / "data", rows=None)
+    assert kpi_map("--data", str(d)).exit_code == 0
+    tables, errors = load_all(d)
+    assert errors == {}
+    assert set(tables) == set(sample_tables)
+    for name, t in tables.items():
+        pd.testing.assert_frame_equal(t.df, sample_tables[name].df, check_dtype=False, obj=name)
