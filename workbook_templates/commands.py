@@ -1,4 +1,4 @@
-"""``kpi build``, ``kpi demo`` and ``kpi templates``: the report commands.
+"""``kpi build``, ``kpi demo``, ``kpi map`` and ``kpi templates``: the report commands.
 
 They are registered on this part's own Typer :data:`app`; the ``kpi`` console script
 (:mod:`kpi_cli.main`) adds them to its commands. Nothing here imports ``kpi_cli``.
@@ -17,7 +17,7 @@ import typer
 from kpi_functions import terminal_safe
 from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
 
-__all__ = ["app", "build", "clash_notes", "demo", "templates_cmd"]
+__all__ = ["app", "build", "clash_notes", "demo", "map_cmd", "templates_cmd"]
 
 #: the report commands; ``kpi`` adds them (``app.add_typer(commands.app)``: no group of their own)
 app = typer.Typer(add_completion=False)
@@ -411,3 +411,39 @@ def templates_cmd(
             shutil.copyfile(src, dst)
             n += 1
         _say(console, f"{n} template(s) copied to ", terminal_safe(copy_to))
+
+
+@app.command("map")
+def map_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Folder with your data files (CSV, XLSX or Parquet).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the mapping file. Default: kpi.toml in the data folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mapping file.")] = False,
+) -> None:
+    """Propose a mapping file (kpi.toml) from the headers of your data files, for you to review."""
+    from .propose import data_files, propose, render, summary_lines
+
+    console = _console()
+    err = _console(stderr=True)
+    target = out if out is not None else data / "kpi.toml"
+    if not data.is_dir():
+        _error(err, f"data folder {terminal_safe(data)} does not exist")
+        raise typer.Exit(2)
+    if target.exists() and not force:
+        _error(err, f"{terminal_safe(target)} exists; review or remove it, or use --force to overwrite it")
+        raise typer.Exit(2)
+    if not data_files(data):
+        _error(err, f"no data files (.csv, .xlsx, .parquet) in {terminal_safe(data)}")
+        raise typer.Exit(2)
+    proposal = propose(data)
+    text = render(proposal)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as e:
+        _error(err, f"cannot write {terminal_safe(target)}: {e}")
+        raise typer.Exit(2)
+    for line in summary_lines(proposal):
+        _say(console, line)
+    _say(console, "wrote ", terminal_safe(target), ": review it, then build with: kpi build --all --data ",
+         terminal_safe(data) + ("" if out is None else f" --map {out}"))
