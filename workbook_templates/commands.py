@@ -6,6 +6,7 @@ They are registered on this part's own Typer :data:`app`; the ``kpi`` console sc
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import unicodedata
@@ -182,6 +183,35 @@ def _summary(results, console, out_dir: Path) -> int:
     return failed
 
 
+def _data_settings(err, map_file: Path | None, **dialect: str | None):
+    """The reading settings the flags give; a bad value exits 2 saying what is allowed."""
+    from .mapping import check_setting
+    from .settings import DataSettings
+
+    given = {}
+    for key, value in dialect.items():
+        if value is None:
+            continue
+        try:
+            check_setting(key, value)
+        except ValueError as e:
+            _error(err, f"--{key}: {e}")
+            raise typer.Exit(2)
+        given[key] = value
+    if map_file is not None and not map_file.is_file():
+        _error(err, f"--map: mapping file {map_file} does not exist")
+        raise typer.Exit(2)
+    return DataSettings(map_file=str(map_file.resolve()) if map_file is not None else None, **given)
+
+
+def _dialect_lines(data_dir: Path, settings) -> list[str]:
+    """How each CSV file not plain comma-separated UTF-8 was read (the folder as planning loaded it)."""
+    from .folder_cache import load_cached
+
+    tables = load_cached(str(data_dir), settings)[0]
+    return [t.dialect.describe() for t in tables.values() if t.dialect is not None and not t.dialect.is_default]
+
+
 @app.command("build")
 def build(
     templates: Annotated[list[str] | None, typer.Argument(
@@ -212,12 +242,27 @@ def build(
     billing: Annotated[str | None, typer.Option(
         "--billing", help="invoices or subscriptions: where the MRR comes from when the data folder has both "
                           "files (default: the one it has).")] = None,
+    map_file: Annotated[Path | None, typer.Option(
+        "--map", help="Mapping file (TOML) saying which file and column is which, and how the files are written. "
+                      "Default: kpi.toml in the data folder, when there is one.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="Encoding of every CSV file: utf-8, utf-8-sig, utf-16, utf-16-le, utf-16-be, "
+                           "windows-1252 or latin-1. Default: detected.")] = None,
+    separator: Annotated[str | None, typer.Option(
+        "--separator", help="Field separator of every CSV file: , ; tab or |. Default: detected.")] = None,
+    decimal: Annotated[str | None, typer.Option(
+        "--decimal", help="Decimal mark of the numbers in CSV files: . or ,  Default: detected per column.")] = None,
+    thousands: Annotated[str | None, typer.Option(
+        "--thousands", help="Thousands separator of the numbers in CSV files: none . , space nbsp nnbsp or '. "
+                            "Default: detected per column.")] = None,
+    dates: Annotated[str | None, typer.Option(
+        "--dates", help="Date format of CSV files: yyyy-mm-dd dd.mm.yyyy dd-mm-yyyy dd/mm/yyyy or mm/dd/yyyy "
+                        "(a time hh:mm[:ss] may follow). Default: detected per column.")] = None,
 ) -> None:
     """Regenerate reports from data files, in batch."""
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
     from .data import DataError
     from .reports import REPORTS
-    from .settings import DataSettings
 
     console = _console()
     err = _console(stderr=True)
@@ -245,19 +290,24 @@ def build(
         _error(err, "name a template (kpi templates lists them) or use --all")
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
+    settings = _data_settings(err, map_file, encoding=encoding, separator=separator, decimal=decimal,
+                              thousands=thousands, dates=dates)
+    if billing is not None:
+        settings = dataclasses.replace(settings, billing=billing)
     try:
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
             from kpi_functions.excel import validate_namespace
 
             validate_namespace(namespace)
-        tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use
+        read_dir = data_dir.resolve() if executor == "dask" else data_dir  # paths the workers can use
+        tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir),
-                     settings=DataSettings(billing=billing))
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)
+    read_as = _dialect_lines(read_dir, settings)
     if not tasks:
         _say(console, "nothing to build for this shard")
         return
@@ -275,6 +325,8 @@ def build(
             raise typer.Exit(2)
     else:
         results = _run(tasks, jobs, console, progress)
+    for line in read_as:
+        _say(console, ("read", "cyan"), " ", line)
     failed = _summary(results, console, out)
     if failed:
         raise typer.Exit(1)

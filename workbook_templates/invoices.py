@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .data import DataError, RowIssue, Table
+from .data import RowIssue, Table
 from .schema import DATASETS
 from .settings import DataSettings
 
@@ -106,7 +106,7 @@ class _Checks:
     def flag(self, mask: np.ndarray, column: str, message: Callable[[int], str]) -> None:
         for i in np.flatnonzero(mask):
             self.bad[i] = True
-            self.issues.append(RowIssue(self.t.file, int(self.t.rows[i]), column, message(int(i))))
+            self.issues.append(self.t.issue(int(self.t.rows[i]), column, message(int(i))))
 
     def same_within(self, group: str, column: str, what: str) -> None:
         """Every line of one ``group`` (an invoice, a subscription) has the same ``column``."""
@@ -273,7 +273,7 @@ def subscriptions_from_invoices(inv: Table, checks: _Checks | None = None) -> Ta
         "currency": df["currency"].to_numpy(dtype=object)[which],
     })[ds.column_names]
     issues, bad = _issues_of(checks, inv, which)
-    return Table(ds, out, inv.rows[which], inv.file, issues, bad, list(inv.notices), inv.dialect)
+    return Table(ds, out, inv.rows[which], inv.file, issues, bad, list(inv.notices), inv.dialect, dict(inv.headers))
 
 
 def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | None:
@@ -297,11 +297,11 @@ def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | N
     rows = inv.rows[which]
     missing = pd.isna(product) & ~bad
     for k in np.flatnonzero(missing):
-        issues.append(RowIssue(inv.file, int(rows[k]), "plan", "is blank; a one-time line needs the product "
-                                                               "(its plan) to become an order"))
+        issues.append(inv.issue(int(rows[k]), "plan", "is blank; a one-time line needs the product (its plan) to "
+                                                        "become an order"))
     bad = bad | missing
     issues.sort(key=lambda x: x.row or 0)
-    return Table(ds, out, rows, inv.file, issues, bad, list(inv.notices), inv.dialect)
+    return Table(ds, out, rows, inv.file, issues, bad, list(inv.notices), inv.dialect, dict(inv.headers))
 
 
 def _checked_subscriptions(t: Table) -> Table:
@@ -318,7 +318,8 @@ def _checked_subscriptions(t: Table) -> Table:
     if df["quantity"].dtype == object:
         df = df.assign(quantity=pd.to_numeric(df["quantity"], errors="coerce").to_numpy(dtype=float))
     c.issues.sort(key=lambda x: x.row or 0)
-    return Table(t.dataset, df.reset_index(drop=True), t.rows, t.file, c.issues, c.bad, list(t.notices), t.dialect)
+    return Table(t.dataset, df.reset_index(drop=True), t.rows, t.file, c.issues, c.bad, list(t.notices), t.dialect,
+                 t.headers, t.derived)
 
 
 # --------------------------------------------------------------------------
@@ -336,47 +337,49 @@ def derive_billing(tables: dict[str, Table], errors: dict[str, str], files: Iter
     """
     files = set(files)
     billing = settings.billing
+    wants_subs = "subscriptions" in tables or "subscriptions" in errors  # load_all was asked for it
+    wants_orders = "orders" in errors and "orders" not in files
+
+    def fail(message: str) -> None:
+        if wants_subs:
+            errors["subscriptions"] = message
+            tables.pop("subscriptions", None)
+
     if billing is not None and billing not in BILLING_SOURCES:
-        errors["subscriptions"] = (f"billing {billing!r} is not one of {', '.join(BILLING_SOURCES)} "
-                                   "(--billing or [build] billing in the mapping file)")
-        tables.pop("subscriptions", None)
+        fail(f"billing {billing!r} is not one of {', '.join(BILLING_SOURCES)} (--billing or [build] billing in "
+             "the mapping file)")
         return
     if "subscriptions" in tables:
         tables["subscriptions"] = _checked_subscriptions(tables["subscriptions"])
     if "invoices" not in files:
         errors.pop("invoices", None)
         if billing == "invoices":
-            errors["subscriptions"] = ("billing = invoices, but the data folder has no invoices file "
-                                       f"(expected {' or '.join(DATASETS['invoices'].filenames)})")
-            tables.pop("subscriptions", None)
+            fail("billing = invoices, but the data folder has no invoices file "
+                 f"(expected {' or '.join(DATASETS['invoices'].filenames)})")
         return
     if "subscriptions" in files and billing is None:
-        errors["subscriptions"] = ("the data folder has both an invoices file and a subscriptions file; say which "
-                                   "one the MRR comes from: kpi build --billing invoices (or subscriptions), or "
-                                   "billing = \"invoices\" in the [build] table of the mapping file")
-        tables.pop("subscriptions", None)
+        fail("the data folder has both an invoices file and a subscriptions file; say which one the MRR comes "
+             "from: kpi build --billing invoices (or subscriptions), or billing = \"invoices\" in the [build] "
+             "table of the mapping file")
         return
     if billing == "subscriptions":
         return
     inv = tables.get("invoices")
     if inv is None:
-        errors["subscriptions"] = errors.get("invoices", "the invoices file was not read")
-        tables.pop("subscriptions", None)
+        fail(errors.get("invoices", "the invoices file was not read"))
         return
     checks = _check_lines(inv)
-    tables["invoices"] = Table(inv.dataset, inv.df, inv.rows, inv.file, sorted(checks.issues, key=lambda x: x.row
-                                                                                or 0), checks.bad,
-                               list(inv.notices), inv.dialect)
-    try:
+    tables["invoices"] = Table(inv.dataset, inv.df, inv.rows, inv.file, sorted(checks.issues, key=lambda x: x.row or 0),
+                               checks.bad, list(inv.notices), inv.dialect, inv.headers)
+    if wants_subs:
         subs = subscriptions_from_invoices(inv, checks)
-    except (ValueError, TypeError) as err:  # pragma: no cover - a bug, shown rather than hidden
-        raise DataError(f"{inv.file}: the subscriptions could not be derived ({err})") from err
-    subs.derived = (f"MRR derived from {inv.file}: one row per subscription line (start_date and end_date: the "
-                    "days it serves, cut short by a cancellation or by the next line of its subscription; "
-                    "subscription_id: invoice_id/line number); partial periods as amount and discount per month")
-    tables["subscriptions"] = subs
-    errors.pop("subscriptions", None)
-    if "orders" not in files:
+        subs.derived = (f"MRR derived from {inv.file}: one row per subscription line (start_date and end_date: "
+                        "the days it serves, cut short by a cancellation or by the next line of its subscription; "
+                        "subscription_id: invoice_id/line number); partial periods as amount and discount per "
+                        "month")
+        tables["subscriptions"] = subs
+        errors.pop("subscriptions", None)
+    if wants_orders:
         orders = orders_from_invoices(inv, checks)
         if orders is not None:
             orders.derived = (f"Derived from the one-time lines of {inv.file} (no orders file): product = plan, "
