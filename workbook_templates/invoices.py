@@ -46,7 +46,7 @@ from .data import RowIssue, Table
 from .schema import DATASETS
 from .settings import DataSettings
 
-__all__ = ["BILLING_SOURCES", "derive_billing", "orders_from_invoices", "service_months",
+__all__ = ["BILLING_SOURCES", "billed_revenue", "derive_billing", "orders_from_invoices", "service_months",
            "subscriptions_from_invoices"]
 
 #: the values of ``settings.billing`` (``kpi build --billing``, ``[build] billing``)
@@ -188,7 +188,7 @@ def _check_lines(t: Table) -> _Checks:
     c.same_within("subscription_id", "customer_id", "subscription")
     # two lines of one subscription starting the same day: which one holds is not said
     sid = df["subscription_id"].to_numpy(dtype=object)
-    keyed = np.flatnonzero(is_sub & pd.notna(sid) & ~np.isnat(start))
+    keyed = np.flatnonzero(is_sub & ~(amount < 0) & pd.notna(sid) & ~np.isnat(start))  # credits supersede nothing
     if keyed.size:
         first = _first_of(sid[keyed], start[keyed], keyed)
         dup = first != keyed
@@ -304,6 +304,30 @@ def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | N
     return Table(ds, out, rows, inv.file, issues, bad, list(inv.notices), inv.dialect, dict(inv.headers))
 
 
+def billed_revenue(inv: Table) -> pd.DataFrame:
+    """Revenue billed per month of ``invoice_date``, excluding tax: columns ``month``, ``subscriptions``
+    (amount − discount of subscription lines), ``one_time`` (the same of one-time lines), ``refunds`` (refund
+    lines and credits for unused time, as negative amounts) and ``net`` (their sum). Bad lines are left out
+    (they are issues of the table). Revenue, not MRR: an annual line counts in full in the month it is billed.
+    """
+    df = inv.df
+    ok = ~inv.bad & df["invoice_date"].notna().to_numpy() & df["amount"].notna().to_numpy()
+    kind = df["line_type"].to_numpy(dtype=object)
+    amount = df["amount"].to_numpy(dtype=float)
+    net = amount - np.nan_to_num(df["discount"].to_numpy(dtype=float))
+    back = (kind == "refund") | ((kind == "subscription") & (amount < 0))
+    month = df["invoice_date"].to_numpy(dtype="datetime64[ms]").astype("datetime64[M]").astype("datetime64[ms]")
+    frame = pd.DataFrame({
+        "month": month[ok],
+        "subscriptions": np.where((kind == "subscription") & ~back, net, 0.0)[ok],
+        "one_time": np.where(kind == "one_time", net, 0.0)[ok],
+        "refunds": np.where(back, -np.abs(amount), 0.0)[ok],
+    })
+    out = frame.groupby("month", sort=True).sum().reset_index()
+    out["net"] = out["subscriptions"] + out["one_time"] + out["refunds"]
+    return out
+
+
 def _checked_subscriptions(t: Table) -> Table:
     """A subscriptions file's own rows: a discount above its amount and a currency that is no code are bad."""
     c = _Checks(t)
@@ -379,11 +403,15 @@ def derive_billing(tables: dict[str, Table], errors: dict[str, str], files: Iter
                         "month")
         tables["subscriptions"] = subs
         errors.pop("subscriptions", None)
-    if wants_orders:
-        orders = orders_from_invoices(inv, checks)
-        if orders is not None:
-            orders.derived = (f"Derived from the one-time lines of {inv.file} (no orders file): product = plan, "
-                              "order_date = invoice_date, amount = amount − discount, order_id = invoice_id/line "
-                              "number")
-            tables["orders"] = orders
-            errors.pop("orders", None)
+    orders = orders_from_invoices(inv, checks) if wants_orders else None
+    if wants_subs:  # a bad line no derived table holds (a refund, a credit, a one-time line beside an orders file)
+        held = set(subs.rows.tolist()) | (set(orders.rows.tolist()) if orders is not None else set())
+        for i in checks.issues:  # still fails the reports on these invoices: nothing bad is left out unseen
+            if i.row is not None and i.row not in held:
+                subs.issues.append(RowIssue(i.file, None, None, f"row {i.row}, column {i.shown_column}: "
+                                                                f"{i.message}"))
+    if orders is not None:
+        orders.derived = (f"Derived from the one-time lines of {inv.file} (no orders file): product = plan, "
+                          "order_date = invoice_date, amount = amount − discount, order_id = invoice_id/line number")
+        tables["orders"] = orders
+        errors.pop("orders", None)

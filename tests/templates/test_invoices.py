@@ -15,7 +15,7 @@ import pytest
 import kpi_functions as K
 from workbook_templates.batch import SAMPLE_DIR
 from workbook_templates.data import load_all
-from workbook_templates.invoices import service_months
+from workbook_templates.invoices import billed_revenue, service_months
 from workbook_templates.settings import DataSettings
 
 CUSTOMERS = """customer_id,name,region,plan_tier,signup_date,channel
@@ -253,6 +253,7 @@ def _all_rules(tmp_path: Path, lines: list[str], extra: dict[str, str] | None = 
 def test_every_rule_in_one_file(tmp_path):
     tables, errors = load_all(_all_rules(tmp_path, LINES))
     assert "subscriptions" not in errors and "invoices" not in errors
+    assert tables["invoices"].issues == [] and not tables["invoices"].bad.any()
     s = K.mrr_schedule(tables["subscriptions"].df[SCHEDULE], "2026-12-01")
     got = {(c, m.strftime("%Y-%m")): float(v) for c, m, v in s.itertuples(index=False)}
     assert got.keys() == EXPECTED.keys()
@@ -279,6 +280,18 @@ def test_derived_rows_keep_their_invoice_line(tmp_path):
     assert not t.issues and not t.bad.any()
     o = tables["orders"]
     assert o.df["order_id"].tolist() == ["I12/2"] and o.rows.tolist() == [14] and o.df["amount"].tolist() == [25]
+
+
+def test_billed_revenue_by_month(tmp_path):
+    tables, _ = load_all(_all_rules(tmp_path, LINES))
+    got = billed_revenue(tables["invoices"])
+    # January: subscription lines 100 + 1200 + 62 + 40 + 123 + 1200 + 0 + 50 + (500 − 100); the one-time line
+    # 30 − 5; the credit of 20 for unused time. February: 100 + 300 + 80. March: the refund of 40
+    assert got["month"].dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03"]
+    assert got["subscriptions"].tolist() == [3175.0, 480.0, 0.0]
+    assert got["one_time"].tolist() == [25.0, 0.0, 0.0]
+    assert got["refunds"].tolist() == [-20.0, 0.0, -40.0]
+    assert got["net"].tolist() == [3180.0, 480.0, -40.0]
 
 
 def test_an_orders_file_wins_over_one_time_lines(tmp_path):
@@ -320,6 +333,19 @@ def test_each_bad_line_names_its_row_and_column(tmp_path, line, column, message)
         t = tables.get(name)
         if t is not None and 3 in t.rows.tolist():
             assert t.bad[t.rows.tolist().index(3)]
+
+
+def test_a_bad_line_outside_mrr_still_fails_the_reports(tmp_path):
+    from workbook_templates.context import ScopeError, scope
+
+    orders = "customer_id,product,order_date,amount,order_id\nA,Training,2026-02-02,90,O1\n"
+    bad_refund = "I99,A,2026-02-01,refund,-5,,,,2,,,,,,"
+    tables, _ = load_all(_all_rules(tmp_path, [*LINES, bad_refund], {"orders.csv": orders}))
+    assert [str(i) for i in tables["subscriptions"].issues] == [
+        ("invoices.csv: row 17, column discount: 2 on a refund line; give the amount paid back, after any discount, "
+        "as amount")]
+    with pytest.raises(ScopeError, match="row 17, column discount"):
+        scope(tables, ["customers", "subscriptions"], None, None)
 
 
 def test_lines_of_one_invoice_or_subscription_must_agree(tmp_path):

@@ -14,11 +14,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from test_dialects import _nordic, _samples
+from test_dialects import SAMPLE, _nordic, _samples
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
-from workbook_templates.schema import DATASETS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl drops extensions it does not read
 
@@ -102,7 +101,7 @@ def _ambiguous(tmp_path: Path, column: str, values: list[str]) -> Path:
     d = tmp_path / "data"
     plain = _samples(tmp_path)
     d.mkdir()
-    for name in DATASETS:
+    for name in SAMPLE:
         (d / f"{name}.csv").write_bytes((plain / f"{name}.csv").read_bytes())
     orders = pd.read_csv(d / "orders.csv", dtype=str, keep_default_na=False)
     orders[column] = [values[i % len(values)] for i in range(len(orders))]
