@@ -424,3 +424,25 @@ def test_the_build_summary_says_once_how_each_file_was_read(tmp_path):
     assert len(lines) == len(DATASETS), lines  # every file of the folder is Nordic: one line each, once
     assert "read Abonnementer.csv: ';'-separated, dates dd.mm.yyyy (end_date); mm/dd/yyyy (start_date), " \
            "Windows-1252" in lines
+
+
+def test_an_explicit_separator_settles_a_file_two_separators_fit(tmp_path):
+    d = tmp_path / "two"
+    d.mkdir()
+    (d / "orders.csv").write_text("customer_id;product;order_date;amount;order_id;note,x\n"
+                                  "C1;a,b;2024-02-15;12;O1;\nC2;c,d;2024-03-19;7;O2;\n", encoding="utf-8")
+    # ';' and ',' both give one width here (6 and 2 columns): refused, then settled by the flag
+    with pytest.raises(DataError, match="alike as separator"):
+        load_dataset(DATASETS["orders"], d / "orders.csv")
+    tables, errors = load_all(d, ["orders"], DataSettings(separator=";"))
+    assert errors == {} and tables["orders"].df["product"].tolist() == ["a,b", "c,d"]
+
+
+def test_kpi_build_stops_at_a_mistake_in_the_mapping_file(tmp_path):
+    from kpi_cli.main import app
+
+    d = _write(tmp_path, "[orders]\nseparator = \";\"\n\n[orders.colums]\namount = \"x\"\n")
+    r = CliRunner().invoke(app, ["build", "saas_dashboard", "--data", str(d), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert "kpi.toml line 4: [orders] has no setting 'colums'" in r.output
+    assert not list((tmp_path / "o").glob("*.xlsx"))
