@@ -209,6 +209,13 @@ def build(
     namespace: Annotated[str | None, typer.Option(
         "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    currency: Annotated[str | None, typer.Option(
+        "--currency", help="Reporting currency (ISO 4217, e.g. NOK): amounts in other currencies (a currency "
+                           "column) are converted with the data folder's fx_rates file; money cells show it.")] = None,
+    fx_constant: Annotated[str | None, typer.Option(
+        "--fx-constant", help="YYYY-MM: convert every amount at that month's rates (constant-currency "
+                              "reporting). Default: subscriptions at the rate of each billing period's month, "
+                              "other money at its own month's.")] = None,
 ) -> None:
     """Regenerate reports from data files, in batch."""
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
@@ -239,6 +246,11 @@ def build(
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
     try:
+        from .fx import check_code, check_month
+        from .settings import DataSettings
+
+        settings = DataSettings(currency=None if currency is None else check_code(currency),
+                                fx_constant=None if fx_constant is None else check_month(fx_constant))
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
             from kpi_functions.excel import validate_namespace
@@ -246,7 +258,7 @@ def build(
             validate_namespace(namespace)
         tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir))
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)

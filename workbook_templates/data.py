@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,7 @@ class Table:
     bad: np.ndarray = field(default_factory=lambda: _NOT_GIVEN)  #: bool per row: the row has an issue
     notices: list[str] = field(default_factory=list)
     dialect: Dialect | None = None  #: how a CSV file was written (None for .xlsx and .parquet)
+    fx: Any = None  #: the currency conversion applied to the table (:class:`.fx.TableFx`; None: none asked for)
 
     def __post_init__(self) -> None:
         if self.bad is _NOT_GIVEN or self.bad is None:  # not given: no row has an issue
@@ -82,11 +84,11 @@ class Table:
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
-                     issues, self.bad[mask], list(self.notices), self.dialect)
+                     issues, self.bad[mask], list(self.notices), self.dialect, self.fx)
 
     def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
-                     self.bad, list(self.notices), self.dialect)
+                     self.bad, list(self.notices), self.dialect, self.fx)
 
 
 # --------------------------------------------------------------------------
@@ -633,12 +635,18 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
     for name in wanted:
         ds = DATASETS[name]
         if name not in files:
+            if ds.optional:  # an optional data set (exchange rates, invoices): absent is as before
+                continue
             errors[name] = f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)})"
             continue
         try:
             tables[name] = load_dataset(ds, files[name])
         except DataError as err:
             errors[name] = str(err)
+    # currencies: money columns converted to the reporting currency (workbook_templates.fx)
+    from .fx import convert_currencies
+
+    convert_currencies(tables, errors, settings, data_dir)
     # referential integrity: every customer_id must be a customer
     cust = tables.get("customers")
     if cust is not None:

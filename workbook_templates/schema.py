@@ -65,6 +65,8 @@ class Dataset:
     ordered: tuple[tuple[str, str], ...] = ()
     #: columns that must name a customer of customers.csv
     customer_column: str | None = None
+    #: True: a folder without this file loads as before (only a report or step that needs it asks for it)
+    optional: bool = False
 
     @property
     def filenames(self) -> tuple[str, ...]:
@@ -100,8 +102,14 @@ def _customer(who: str = "Customer") -> ColumnSchema:
     return ColumnSchema("customer_id", "id", f"{who} (a customer_id of customers)")
 
 
-def _money(name: str, description: str) -> ColumnSchema:
-    return ColumnSchema(name, "number", description, unit="money", min=0)
+def _money(name: str, description: str, required: bool = True) -> ColumnSchema:
+    return ColumnSchema(name, "number", description, unit="money", min=0, required=required)
+
+
+def _currency() -> ColumnSchema:
+    """The optional ``currency`` column of a money data set (ISO 4217 code)."""
+    return ColumnSchema("currency", "text", "Currency of the money columns (ISO 4217 code such as NOK, SEK, "
+                        "DKK, EUR); blank: the reporting currency", required=False)
 
 
 def _count(name: str, description: str, required: bool = True) -> ColumnSchema:
@@ -164,6 +172,7 @@ _add(Dataset(
                      unit="months", min=1, max=120),
         ColumnSchema("plan", "text", "Plan name"),
         _unique_id("subscription_id", "Subscription"),
+        _currency(),
     ),
 ))
 
@@ -181,6 +190,7 @@ _add(Dataset(
         ColumnSchema("order_date", "date", "Order date"),
         _money("amount", "Order value"),
         _unique_id("order_id", "Order"),
+        _currency(),
     ),
 ))
 
@@ -246,6 +256,7 @@ _add(Dataset(
         _money("revenue", "Attributed revenue: first-year contract value of those customers"),
         _count("followers", "Audience at month end (social followers, newsletter subscribers); "
                "blank for channels without one", required=False),
+        _currency(),
     ),
 ))
 
@@ -261,6 +272,7 @@ _add(Dataset(
         ColumnSchema("plan_tier", "text", "Plan tier"),
         _money("cogs", "Cost of revenue (hosting, support staff)"),
         _money("sales_cost", "Sales team and tools (marketing spend is in marketing)"),
+        _currency(),
     ),
 ))
 
@@ -280,6 +292,21 @@ _add(Dataset(
     ),
 ))
 
+_add(Dataset(
+    name="fx_rates",
+    sheet="FX rates",
+    table="FXRates",
+    description="Exchange rates for data in several currencies (optional): one row per month and currency; "
+                "month and currency together are unique.",
+    optional=True,
+    columns=(
+        ColumnSchema("month", "month", "Month the rate applies to"),
+        ColumnSchema("currency", "text", "Currency: an ISO 4217 code (three upper-case letters such as SEK)"),
+        ColumnSchema("rate", "number", "Units of the reporting currency per 1 unit of the currency (above 0)",
+                     unit="rate"),
+    ),
+))
+
 
 def get_dataset(name: str) -> Dataset:
     try:
@@ -293,7 +320,7 @@ def schema_markdown() -> str:
     out: list[str] = []
     for ds in DATASETS.values():
         out.append(f"### `{ds.name}` — sheet *{ds.sheet}*, table `{ds.table}`\n")
-        out.append(ds.description + "\n")
+        out.append(ds.description + (" A folder without this file reads as before." if ds.optional else "") + "\n")
         out.append("| column | type | unit | required | description |")
         out.append("|---|---|---|---|---|")
         for c in ds.columns:
@@ -316,7 +343,7 @@ def schema_summary_markdown() -> str:
         for c in ds.columns:
             t = c.type + (f", {c.unit}" if c.unit else "")
             cols.append(f"`{c.name}`{'*' if not c.required else ''} ({t})")
-        out.append(f"| `{ds.name}.csv` | {', '.join(cols)} |")
+        out.append(f"| `{ds.name}.csv`{' (optional)' if ds.optional else ''} | {', '.join(cols)} |")
     return "\n".join(out)
 
 
