@@ -1,4 +1,4 @@
-"""``kpi build``, ``kpi demo`` and ``kpi templates``: the report commands.
+"""``kpi build``, ``kpi demo``, ``kpi map`` and ``kpi templates``: the report commands.
 
 They are registered on this part's own Typer :data:`app`; the ``kpi`` console script
 (:mod:`kpi_cli.main`) adds them to its commands. Nothing here imports ``kpi_cli``.
@@ -17,7 +17,7 @@ import typer
 from kpi_functions import terminal_safe
 from kpi_functions.excel import FORMULA_FLAVOURS as _FLAVOURS
 
-__all__ = ["app", "build", "clash_notes", "demo", "templates_cmd"]
+__all__ = ["app", "build", "clash_notes", "demo", "map_cmd", "templates_cmd"]
 
 #: the report commands; ``kpi`` adds them (``app.add_typer(commands.app)``: no group of their own)
 app = typer.Typer(add_completion=False)
@@ -182,6 +182,35 @@ def _summary(results, console, out_dir: Path) -> int:
     return failed
 
 
+def _data_settings(err, map_file: Path | None, **dialect: str | None):
+    """The reading settings the flags give; a bad value exits 2 saying what is allowed."""
+    from .mapping import check_setting
+    from .settings import DataSettings
+
+    given = {}
+    for key, value in dialect.items():
+        if value is None:
+            continue
+        try:
+            check_setting(key, value)
+        except ValueError as e:
+            _error(err, f"--{key}: {e}")
+            raise typer.Exit(2)
+        given[key] = value
+    if map_file is not None and not map_file.is_file():
+        _error(err, f"--map: mapping file {map_file} does not exist")
+        raise typer.Exit(2)
+    return DataSettings(map_file=str(map_file.resolve()) if map_file is not None else None, **given)
+
+
+def _dialect_lines(data_dir: Path, settings) -> list[str]:
+    """How each CSV file not plain comma-separated UTF-8 was read (the folder as planning loaded it)."""
+    from .folder_cache import load_cached
+
+    tables = load_cached(str(data_dir), settings)[0]
+    return [t.dialect.describe() for t in tables.values() if t.dialect is not None and not t.dialect.is_default]
+
+
 @app.command("build")
 def build(
     templates: Annotated[list[str] | None, typer.Argument(
@@ -216,6 +245,22 @@ def build(
         "--fx-constant", help="YYYY-MM: convert every amount at that month's rates (constant-currency "
                               "reporting). Default: subscriptions at the rate of each billing period's month, "
                               "other money at its own month's.")] = None,
+    map_file: Annotated[Path | None, typer.Option(
+        "--map", help="Mapping file (TOML) saying which file and column is which, and how the files are written. "
+                      "Default: kpi.toml in the data folder, when there is one.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="Encoding of every CSV file: utf-8, utf-8-sig, utf-16, utf-16-le, utf-16-be, "
+                           "windows-1252 or latin-1. Default: detected.")] = None,
+    separator: Annotated[str | None, typer.Option(
+        "--separator", help="Field separator of every CSV file: , ; tab or |. Default: detected.")] = None,
+    decimal: Annotated[str | None, typer.Option(
+        "--decimal", help="Decimal mark of the numbers in CSV files: . or ,  Default: detected per column.")] = None,
+    thousands: Annotated[str | None, typer.Option(
+        "--thousands", help="Thousands separator of the numbers in CSV files: none . , space nbsp nnbsp or '. "
+                            "Default: detected per column.")] = None,
+    dates: Annotated[str | None, typer.Option(
+        "--dates", help="Date format of CSV files: yyyy-mm-dd dd.mm.yyyy dd-mm-yyyy dd/mm/yyyy or mm/dd/yyyy "
+                        "(a time hh:mm[:ss] may follow). Default: detected per column.")] = None,
 ) -> None:
     """Regenerate reports from data files, in batch."""
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
@@ -245,23 +290,28 @@ def build(
         _error(err, "name a template (kpi templates lists them) or use --all")
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
+    settings = _data_settings(err, map_file, encoding=encoding, separator=separator, decimal=decimal,
+                              thousands=thousands, dates=dates)
     try:
-        from .fx import check_code, check_month
-        from .settings import DataSettings
+        import dataclasses
 
-        settings = DataSettings(currency=None if currency is None else check_code(currency),
-                                fx_constant=None if fx_constant is None else check_month(fx_constant))
+        from .fx import check_code, check_month
+
+        settings = dataclasses.replace(settings, currency=None if currency is None else check_code(currency),
+                                       fx_constant=None if fx_constant is None else check_month(fx_constant))
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
             from kpi_functions.excel import validate_namespace
 
             validate_namespace(namespace)
-        tasks = plan(names, data_dir.resolve() if executor == "dask" else data_dir,  # paths the workers can use
+        read_dir = data_dir.resolve() if executor == "dask" else data_dir  # paths the workers can use
+        tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
                      namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)
+    read_as = _dialect_lines(read_dir, settings)
     if not tasks:
         _say(console, "nothing to build for this shard")
         return
@@ -279,6 +329,8 @@ def build(
             raise typer.Exit(2)
     else:
         results = _run(tasks, jobs, console, progress)
+    for line in read_as:
+        _say(console, ("read", "cyan"), " ", line)
     failed = _summary(results, console, out)
     if failed:
         raise typer.Exit(1)
@@ -372,3 +424,39 @@ def templates_cmd(
             shutil.copyfile(src, dst)
             n += 1
         _say(console, f"{n} template(s) copied to ", terminal_safe(copy_to))
+
+
+@app.command("map")
+def map_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Folder with your data files (CSV, XLSX or Parquet).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the mapping file. Default: kpi.toml in the data folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mapping file.")] = False,
+) -> None:
+    """Propose a mapping file (kpi.toml) from the headers of your data files, for you to review."""
+    from .propose import data_files, propose, render, summary_lines
+
+    console = _console()
+    err = _console(stderr=True)
+    target = out if out is not None else data / "kpi.toml"
+    if not data.is_dir():
+        _error(err, f"data folder {terminal_safe(data)} does not exist")
+        raise typer.Exit(2)
+    if target.exists() and not force:
+        _error(err, f"{terminal_safe(target)} exists; review or remove it, or use --force to overwrite it")
+        raise typer.Exit(2)
+    if not data_files(data):
+        _error(err, f"no data files (.csv, .xlsx, .parquet) in {terminal_safe(data)}")
+        raise typer.Exit(2)
+    proposal = propose(data)
+    text = render(proposal)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as e:
+        _error(err, f"cannot write {terminal_safe(target)}: {e}")
+        raise typer.Exit(2)
+    for line in summary_lines(proposal):
+        _say(console, line)
+    _say(console, "wrote ", terminal_safe(target), ": review it, then build with: kpi build --all --data ",
+         terminal_safe(data) + ("" if out is None else f" --map {out}"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,40 +24,23 @@ import pandas as pd
 from kpi_functions import EXCEL_ERRORS, parse_iso
 
 from . import dialect as _dialect
-from .dialect import Dialect, DialectError
+from .data_errors import DataError, RowIssue
+from .data_errors import show as _show
+from .dialect import Dialect, DialectError, Forced
+from .mapping import Mapping, TableMap, read_mapping
+from .readers import MAX_COLUMNS, MAX_ROWS, read_raw
 from .schema import DATASETS, ColumnSchema, Dataset
 from .settings import DEFAULT_SETTINGS, DataSettings
 
-__all__ = ["MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all", "load_dataset"]
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all",
+           "load_dataset"]
 
-#: Excel's limits: characters in a cell, rows in a sheet (minus the header).
+#: Excel's limit of characters in a cell (rows and columns: :mod:`workbook_templates.readers`).
 MAX_TEXT = 32767
-MAX_ROWS = 1_048_575
-MAX_COLUMNS = 16_384  #: columns in a sheet
 _ERRORS = EXCEL_ERRORS
 
 
 _NOT_GIVEN = np.zeros(0, dtype=bool)
-
-
-class DataError(Exception):
-    """A data file cannot be read at all (missing, unreadable, wrong columns)."""
-
-
-@dataclass(frozen=True)
-class RowIssue:
-    file: str
-    row: int | None  #: spreadsheet row (header = 1); None when about the whole file
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f" row {self.row}"
-        if self.column:
-            where += f", column {self.column}"
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -73,6 +55,7 @@ class Table:
     bad: np.ndarray = field(default_factory=lambda: _NOT_GIVEN)  #: bool per row: the row has an issue
     notices: list[str] = field(default_factory=list)
     dialect: Dialect | None = None  #: how a CSV file was written (None for .xlsx and .parquet)
+    headers: dict[str, str] = field(default_factory=dict)  #: our column -> the file's header (for messages)
     fx: Any = None  #: the currency conversion applied to the table (:class:`.fx.TableFx`; None: none asked for)
 
     def __post_init__(self) -> None:
@@ -84,206 +67,54 @@ class Table:
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
-                     issues, self.bad[mask], list(self.notices), self.dialect, self.fx)
+                     issues, self.bad[mask], list(self.notices), self.dialect, self.headers, self.fx)
 
     def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
-                     self.bad, list(self.notices), self.dialect, self.fx)
+                     self.bad, list(self.notices), self.dialect, self.headers, self.fx)
+
+    def issue(self, row: int | None, column: str | None, message: str) -> RowIssue:
+        """A bad cell of this table, naming the column by the file's header."""
+        return RowIssue(self.file, row, column, message, self.headers.get(column or ""))
 
 
 # --------------------------------------------------------------------------
-# Finding and reading files
+# Finding files
 # --------------------------------------------------------------------------
-def find_files(data_dir: Path) -> dict[str, Path]:
-    """The data file of each known data set found in ``data_dir``.
+def find_files(data_dir: Path, mapping: Mapping | None = None) -> dict[str, Path]:
+    """The data file of each known data set found in ``data_dir``: the one the mapping file names, else
+    the one with the data set's name.
 
     File names are matched case-insensitively (``Subscriptions.CSV`` is
     fine); two files for one data set (``nps_responses.csv`` and
-    ``nps_responses.xlsx``) are an error rather than a silent choice.
+    ``nps_responses.xlsx``) are an error rather than a silent choice, and so is a file that the mapping
+    gives to one data set while its name makes it another's.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataError(f"data folder {data_dir} does not exist")
+    mapped = {name: tm for name, tm in (mapping.tables.items() if mapping else ()) if tm.file is not None}
     found: dict[str, list[Path]] = {}
     for p in sorted(data_dir.iterdir()):
         if not p.is_file():
             continue
         low = p.name.lower()
         for ds in DATASETS.values():
-            if low in ds.filenames:
+            if low in ds.filenames and ds.name not in mapped:
                 found.setdefault(ds.name, []).append(p)
     out = {}
     for name, paths in found.items():
         if len(paths) > 1:
             raise DataError(f"more than one file for data set {name}: {', '.join(p.name for p in paths)}; keep one")
         out[name] = paths[0]
+    for name, tm in mapped.items():
+        assert tm.file is not None and mapping is not None
+        for other, p in out.items():
+            if p.resolve() == tm.file.resolve():
+                raise DataError(f"{mapping.where(tm.file_line)}: [{name}] file {tm.file.name!r} is by its name the "
+                                f"{other} file too; give [{other}] a file of its own in {mapping.name}")
+        out[name] = tm.file
     return out
-
-
-#: Excel's grid: row and column indexes a sheet can hold
-_SHEET_ROWS = 1_048_576
-_SHEET_COLUMNS = 16_384
-
-
-def _is_blank_value(v: object) -> bool:
-    return v is None or (isinstance(v, str) and v.strip() == "")
-
-
-def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """The first sheet of an .xlsx, streamed row by row with the sheet's own row numbers.
-
-    openpyxl's read-only ``iter_rows`` pads: a row at r=30,000,000 yields 30 M empty rows, one cell at XFD pads
-    every row to 16,384 values, and it trusts ``<dimension>``. Its row parser (the loop ``iter_rows`` itself runs)
-    yields (row index, cells present) instead, so the grid limits are checked on sight, only the header's columns
-    are kept, and rows out of order (which ``iter_rows`` drops without a word) are refused. The parser is private
-    to openpyxl, hence the upper bound on openpyxl in pyproject.toml.
-    """
-    import inspect
-
-    import openpyxl
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        where = f"{path.name}, sheet {ws.title!r}"
-        kw = {"data_only": True, "epoch": wb.epoch, "date_formats": wb._date_formats}
-        if "timedelta_formats" in inspect.signature(WorkSheetParser.__init__).parameters:  # openpyxl >= 3.1.3
-            kw["timedelta_formats"] = wb._timedelta_formats
-        src = ws._get_source()
-        try:
-            header: list | None = None
-            width = 0
-            data: list[list] = []
-            numbers: list[int] = []
-            prev = 0
-            for idx, cells in WorkSheetParser(src, ws._shared_strings, **kw).parse():
-                if idx > _SHEET_ROWS or idx < 1:
-                    ref = f"{get_column_letter(min(cells[0]['column'], _SHEET_COLUMNS))}{idx}" if cells else f"row {idx}"
-                    raise DataError(f"{where}: cell {ref} is past the last row of a worksheet ({_SHEET_ROWS})")
-                for c in cells:
-                    if c["column"] > _SHEET_COLUMNS:
-                        raise DataError(f"{where}: cell {get_column_letter(c['column'])}{c['row']} is past the "
-                                        f"last column of a worksheet ({_SHEET_COLUMNS}, XFD)")
-                    if c["row"] > _SHEET_ROWS:
-                        raise DataError(f"{where}: cell {get_column_letter(c['column'])}{c['row']} is past the "
-                                        f"last row of a worksheet ({_SHEET_ROWS})")
-                if idx <= prev:
-                    raise DataError(f"{where}: row {idx} comes after row {prev} in the file; rows out of order "
-                                    "or repeated cannot be read safely (save the sheet again from a spreadsheet)")
-                prev = idx
-                if header is None:
-                    if idx != 1:  # no header row: nothing matches a column (as before)
-                        return pd.DataFrame(), np.arange(2, 2)
-                    vals = [None] * (max((c["column"] for c in cells), default=0))
-                    for c in cells:
-                        vals[c["column"] - 1] = c["value"]
-                    while vals and _is_blank_value(vals[-1]):  # trailing blank cells are not columns
-                        vals.pop()
-                    header, width = vals, len(vals)
-                    continue
-                if len(numbers) >= MAX_ROWS:
-                    raise DataError(f"{path.name}: more than {MAX_ROWS} rows; a worksheet holds at most {MAX_ROWS}")
-                row = [None] * width
-                for c in cells:
-                    col = c["column"]
-                    if col <= width:
-                        row[col - 1] = c["value"]
-                    elif not _is_blank_value(c["value"]):
-                        raise DataError(f"{where}: cell {get_column_letter(col)}{idx} holds {_show(c['value'])} "
-                                        f"to the right of the header (its last column is {get_column_letter(width)})"
-                                        if width else f"{where}: cell {get_column_letter(col)}{idx} holds "
-                                        f"{_show(c['value'])} but the header row is empty")
-                data.append(row)
-                numbers.append(idx)
-        finally:
-            src.close()
-    finally:
-        wb.close()
-    if header is None:
-        return pd.DataFrame(), np.arange(2, 2)
-    cols = ["" if h is None else str(h) for h in header]
-    df = pd.DataFrame(data, columns=cols, dtype=object) if data else pd.DataFrame(columns=cols, dtype=object)
-    return df, np.array(numbers, dtype=np.int64)
-
-
-
-def _read_raw(path: Path, found: list[Dialect] | None = None) -> tuple[pd.DataFrame, np.ndarray | int]:
-    """The file as an object DataFrame (all columns) and the sheet row numbers of its data rows (or the row
-    number of its first data row when they follow one another). A CSV file's detected dialect is appended
-    to ``found``."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            import csv
-            import itertools
-
-            try:
-                dia = _dialect.detect(path)
-            except DialectError as err:
-                raise DataError(str(err)) from err
-            if found is not None:
-                found.append(dia)
-            enc, sep = dia.codec, dia.separator
-
-            # the header first: too wide a file is refused before pandas builds its columns, and a name
-            # used twice is an error (pandas would rename the second one "x.1" without a word)
-            with open(path, encoding=enc, newline="") as fh:
-                records = csv.reader(fh, delimiter=sep)
-                header = next(records, [])
-                first = next(records, None) if len(header) <= MAX_COLUMNS else None
-            if len(header) > MAX_COLUMNS:
-                raise DataError(f"{path.name}: {len(header)} columns; a worksheet holds at most {MAX_COLUMNS}")
-            seen: set[str] = set()
-            for h in header:
-                key = h.strip().lower().replace(" ", "_")
-                if key in seen:
-                    raise DataError(f"{path.name}: column {h!r} appears twice")
-                seen.add(key)
-            # a first data row with more fields than the header would make pandas take the first column as
-            # the index and shift every value one column left: refuse it (later rows are pandas' field check)
-            if first is not None and len(first) > len(header):
-                extra = next((v for v in first[len(header):] if v.strip()), first[len(header)])
-                raise DataError(f"{path.name} row 2: {len(first)} fields but the header has {len(header)} "
-                                f"columns (extra value {_show(extra)})")
-            try:
-                # index_col=False: never a column as the index; nrows: stop one row past the limit
-                df = pd.read_csv(path, header=0, names=header, index_col=False, nrows=MAX_ROWS + 1, dtype=str,
-                                 keep_default_na=False, na_filter=False, encoding=enc, sep=sep,
-                                 skip_blank_lines=False)
-            except pd.errors.ParserError as err:
-                m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
-                if not m:
-                    raise
-                line = int(m.group(2))
-                with open(path, encoding=enc, newline="") as fh:  # the error path only: find the value
-                    rec = next(itertools.islice(csv.reader(fh, delimiter=sep), line - 1, None), [])
-                extra = next((v for v in rec[len(header):] if v.strip()), "".join(rec[len(header):len(header) + 1]))
-                raise DataError(f"{path.name} row {line}: {m.group(3)} fields but the header has "
-                                f"{len(header)} columns (extra value {_show(extra)})") from err
-            if len(df) > MAX_ROWS:
-                raise DataError(f"{path.name}: more than {MAX_ROWS} rows; a worksheet holds at most {MAX_ROWS}")
-            return df.astype(object), 2
-        if suffix == ".xlsx":
-            return _read_xlsx(path)
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            # the row count is in the file's metadata: refuse a table too long for a worksheet before
-            # reading (and decompressing) any of it
-            n = pq.ParquetFile(path).metadata.num_rows
-            if n > MAX_ROWS:
-                raise DataError(f"{path.name}: {n} rows; a worksheet holds at most {MAX_ROWS}")
-            df = pd.read_parquet(path)
-            return df, 2
-    except DataError:
-        raise
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
-        raise DataError(f"{path.name}: cannot be read ({err})") from err
-    except Exception as err:  # parser errors of the readers (pyarrow, openpyxl, csv) have many types
-        raise DataError(f"{path.name}: cannot be read ({type(err).__name__}: {err})") from err
-    raise DataError(f"{path.name}: unsupported file type (use .csv, .xlsx or .parquet)")
 
 
 # --------------------------------------------------------------------------
@@ -315,41 +146,55 @@ _FIRST_SHEET_DATE = np.datetime64("1900-03-01", "ms")
 _AFTER_LAST_SHEET_DATE = np.datetime64("10000-01-01", "ms")
 
 
-def _show(v: object) -> str:
-    t = repr(v)
-    return t if len(t) <= 40 else t[:37] + "..."
-
-
 #: ``flag(indexes, message_of)``: mark those rows bad, each with its issue
 _Flag = Callable[[Iterable[int], Callable[[int], str]], None]
 
 
 def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
                   issues: list[RowIssue], bad: np.ndarray, dia: Dialect | None = None,
-                  header: str | None = None) -> pd.Series:
+                  header: str | None = None, given: np.ndarray | None = None, scale: float | None = None,
+                  dataset: str = "data set") -> pd.Series:
+    """One column's cells, typed; each bad cell flagged. ``given``: rows whose value comes from elsewhere
+    (a value map), never blank; ``scale``: a factor for a number column (applied before min/max)."""
     blank = _blank_mask(s)
+    shown = header if header is not None and header != col.name else None
 
     def flag(idx: Iterable[int], msg_of: Callable[[int], str]) -> None:
         for i in idx:
             bad[i] = True
-            issues.append(RowIssue(file, int(rows[i]), col.name, msg_of(i)))
+            issues.append(RowIssue(file, int(rows[i]), col.name, msg_of(i), shown))
 
-    if col.required and blank.any():
-        flag(np.flatnonzero(blank), lambda i: "is blank; a value is required")
+    required_blank = blank if given is None else blank & ~given
+    if col.required and required_blank.any():
+        flag(np.flatnonzero(required_blank), lambda i: "is blank; a value is required")
+    if given is not None:
+        blank = blank | given
+    forced = dia.forced.column(col.name) if dia is not None and dia.forced is not None else None
     if col.type in ("number", "integer"):
-        return _parse_numbers(s, col, file, blank, flag, dia, header)
+        return _parse_numbers(s, col, file, blank, flag, dia, header, scale, forced, dataset)
     if col.type in ("date", "datetime", "month"):
-        return _parse_dates(s, col, blank, flag, dia, f"{file}, column {header or col.name}")
+        return _parse_dates(s, col, blank, flag, dia, f"{file}, column {header or col.name}", forced, dataset)
     return _parse_texts(s, col, file, blank, flag)
 
 
+def _scaled(v: np.ndarray, scale: float) -> np.ndarray:
+    """Values times ``scale``; a scale of 1/N (0.01: cents) divides by N, so 12345 cents are exactly 123.45."""
+    inv = 1 / scale
+    n = round(inv)
+    if abs(inv) >= 1 and abs(inv - n) <= 1e-9 * abs(inv):
+        return v / n
+    return v * scale
+
+
 def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
-                   dia: Dialect | None = None, header: str | None = None) -> pd.Series:
+                   dia: Dialect | None = None, header: str | None = None, scale: float | None = None,
+                   forced: Forced | None = None, dataset: str = "data set") -> pd.Series:
     values = s.to_numpy(dtype=object)
     out = np.full(len(s), np.nan)
     nb = np.flatnonzero(~blank)
     badi: np.ndarray
     reading: _dialect.NumberReading | None = None
+    map_name = forced.map_name if forced is not None else "kpi.toml"
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
         badi = np.array([], dtype=int)
@@ -360,7 +205,8 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
         parsed[special] = np.nan
         if dia is not None:
             reading, parsed = _dialect.number_reading(t, parsed, dia.separator == ",",
-                                                      f"{file}, column {header or col.name}")
+                                                      f"{file}, column {header or col.name}",
+                                                      _dialect.allowed_readings(forced), map_name, dataset)
             _dialect.record(dia, col.name, reading, t)
         badi = nb[np.isnan(parsed)]
         out[nb] = parsed
@@ -396,9 +242,11 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
         if isinstance(v, str) and not file.lower().endswith(".csv"):
             return f"{_show(v)} is text; a number is needed (numbers stored as text are text)"
         if reading is not None and isinstance(v, str):
-            other = _dialect.fitting_reading(v.strip())
-            if not reading.plain or (other is not None and other != reading):
-                return f"{_show(v)} is not a number in a column read with {reading}"
+            how = forced.set_by("decimal", "thousands") if forced is not None else ""
+            hint = _dialect.number_hint(v.strip(), reading, map_name)
+            if not reading.plain or hint or how:
+                return (f"{_show(v)} is not a number in a column read with {reading}"
+                        f"{f' ({how})' if how else ''}{hint}")
         return f"{_show(v)} is not a number"
 
     flag(badi, not_number)
@@ -406,25 +254,37 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
     inf = np.flatnonzero(ok & ~np.isfinite(out))
     flag(inf, lambda i: f"{out[i]} is not a finite number")
     out[inf] = np.nan
+    if scale is not None:
+        out = _scaled(out, scale)
     ok = np.isfinite(out)
+
+    def value(i: int) -> str:
+        """The value read, with the file's text when that is written otherwise: '1 200,50' (1200.5)."""
+        got = f"{out[i]:g}"
+        after = f" after scale {scale:g}" if scale is not None else ""
+        raw = values[i]
+        if isinstance(raw, str) and (raw.strip() != got or after):
+            return f"{_show(raw.strip())} ({got}{after})"
+        return got + (f" ({_show(raw)}{after})" if after else "")
+
     if col.type == "integer":
         frac = np.flatnonzero(ok & (out != np.floor(np.where(ok, out, 0))))
-        flag(frac, lambda i: f"{out[i]:g} is not a whole number")
+        flag(frac, lambda i: f"{value(i)} is not a whole number")
         out[frac] = np.nan
     lowest, highest = col.min, col.max
     if lowest is not None:
         lo = np.flatnonzero(ok & (out < lowest))
-        flag(lo, lambda i: f"{out[i]:g} is below the minimum {lowest:g}")
+        flag(lo, lambda i: f"{value(i)} is below the minimum {lowest:g}")
         out[lo] = np.nan
     if highest is not None:
         hi = np.flatnonzero(np.isfinite(out) & (out > highest))
-        flag(hi, lambda i: f"{out[i]:g} is above the maximum {highest:g}")
+        flag(hi, lambda i: f"{value(i)} is above the maximum {highest:g}")
         out[hi] = np.nan
     return pd.Series(out, name=col.name)
 
 
 def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag, dia: Dialect | None = None,
-                 where: str = "") -> pd.Series:
+                 where: str = "", forced: Forced | None = None, dataset: str = "data set") -> pd.Series:
     # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
     # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
     values = s.to_numpy(dtype=object)
@@ -455,9 +315,22 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
                 bad_k.append(k)
         if strs_v:
             texts = pd.Series(strs_v, dtype=object)
-            parsed, not_a_date = parse_iso(texts)
-            if dia is not None and not_a_date.any():
-                other = _dialect.date_reading(texts, ~not_a_date, col.type, where)
+            set_fmt = forced.dates if forced is not None and dia is not None else None
+            if set_fmt is not None and set_fmt not in ("yyyy-mm-dd", "yyyy-mm"):
+                clock, iso = _dialect.forced_dates(texts, set_fmt, col.type)
+                parsed, not_a_date = parse_iso(iso)
+                fmt = set_fmt
+                assert dia is not None
+                dia.dates[col.name] = fmt + clock
+            elif set_fmt is not None:
+                _, iso = _dialect.forced_dates(texts, set_fmt, col.type)
+                parsed, not_a_date = parse_iso(iso)
+                fmt = set_fmt
+            else:
+                parsed, not_a_date = parse_iso(texts)
+            if dia is not None and set_fmt is None and not_a_date.any():
+                other = _dialect.date_reading(texts, ~not_a_date, col.type, where,
+                                              forced.map_name if forced is not None else "kpi.toml", dataset)
                 if other is not None:
                     fmt, clock, iso = other
                     parsed, not_a_date = parse_iso(iso)
@@ -476,8 +349,10 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             "month": "a month such as 2026-03"}[col.type]
     if fmt is not None:
         ex = _dialect.EXAMPLES[fmt]
+        how = forced.set_by("dates") if forced is not None and forced.dates is not None else ""
         what = {"date": f"a date such as {ex}", "datetime": f"a date and time such as {ex} 09:30",
-                "month": f"a month such as {ex}"}[col.type] + f" (the column is read as {fmt})"
+                "month": f"a month such as {ex}"}[col.type] + f" (the column is read as {fmt}" + \
+            (f", {how})" if how else ")")
 
     def not_date(i: int) -> str:
         v = values[i]
@@ -550,27 +425,89 @@ def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, 
     return pd.Series(out, name=col.name, dtype=object)
 
 
-def load_dataset(ds: Dataset, path: Path) -> Table:
-    """Read and check one data file."""
+def _key(header: object) -> str:
+    """A header as columns are matched: case and spaces ignored."""
+    return str(header).strip().lower().replace(" ", "_")
+
+
+def _match_columns(ds: Dataset, raw: pd.DataFrame, file: str, tm: TableMap) -> dict[str, object]:
+    """Our column -> the file's column that holds it: the header the mapping names, else our own name."""
+    at = tm.where
+    norm: dict[str, object] = {}
+    for c in raw.columns:
+        if _key(c) in norm:
+            raise DataError(f"{file}: column {c!r} appears twice")
+        norm[_key(c)] = c
+    listed = ", ".join(repr(str(c)) for c in raw.columns)
+    headers: dict[str, object] = {}
+    for col in ds.columns:
+        if col.name in tm.columns:
+            theirs = tm.columns[col.name]
+            if _key(theirs) not in norm:
+                raise DataError(f"{file}: has no column {theirs!r}, which {at('columns', col.name)} names as "
+                                f"{col.name}; its columns are {listed}")
+            headers[col.name] = norm[_key(theirs)]
+        elif col.name in tm.constants:
+            if col.name in norm:
+                raise DataError(f"{at('constants', col.name)}: [{ds.name}.constants] gives {col.name} one value for "
+                                f"every row, but {file} has a column {str(norm[col.name])!r}; remove the constant or "
+                                f"map that column to another of ours under [{ds.name}.columns]")
+        elif col.name in norm and norm[col.name] not in headers.values():
+            headers[col.name] = norm[col.name]
+    for sub, named in (("values", tm.values), ("scale", tm.scale), ("formats", tm.forced.columns)):
+        for col_name in named:
+            if col_name not in headers:
+                raise DataError(f"{at(sub, col_name)}: [{ds.name}.{sub}] {col_name}: {file} has no such column "
+                                f"(its columns are {listed}); name its header under [{ds.name}.columns]")
+    missing = [c.name for c in ds.columns if c.required and c.name not in headers and c.name not in tm.constants]
+    if missing:
+        raise DataError(f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(ds.column_names)}. "
+                        f"Its columns are {listed}: say which is which under [{ds.name}.columns] in "
+                        f"{tm.forced.map_name} (kpi map --data DIR proposes one), or give a column absent from the "
+                        f"file one value under [{ds.name}.constants]")
+    return headers
+
+
+def _one_value(ds: Dataset, col: ColumnSchema, v: object, where: str, what: str) -> pd.Series:
+    """A value from the mapping file, checked against its column's schema as a cell is: a Series of one."""
+    iss: list[RowIssue] = []
+    parsed = _parse_column(pd.Series([v], dtype=object), col, where, np.array([0]), iss, np.zeros(1, dtype=bool))
+    if iss:
+        raise DataError(f"{where}: [{ds.name}.{what}] {v!r} for {col.name}: {iss[0].message}")
+    return parsed
+
+
+def _cell_key(v: object) -> str:
+    """A cell as value maps match it: text with case and surrounding space ignored; numbers as written."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip().casefold()
+
+
+def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Table:
+    """Read and check one data file (as the mapping file's table for its data set says, when given)."""
+    tm = mapping if mapping is not None else TableMap(ds.name)
+    csv_file = path.suffix.lower() == ".csv"
+    if tm.csv_line and not csv_file:
+        raise DataError(f"{tm.forced.map_name} line {tm.csv_line}: [{ds.name}] says how a CSV file is written, but "
+                        f"{path.name} is not a CSV file")
     found: list[Dialect] = []
-    raw, first_row = _read_raw(path, found)
+    raw, first_row = read_raw(path, found, tm.forced if csv_file else None, MAX_ROWS, MAX_COLUMNS)
     dia = found[0] if found else None
     file = path.name
     issues: list[RowIssue] = []
     notices: list[str] = []
-    # columns: matched by name, case- and space-insensitively
-    norm = {}
-    for c in raw.columns:
-        key = str(c).strip().lower().replace(" ", "_")
-        if key in norm:
-            raise DataError(f"{file}: column {c!r} appears twice")
-        norm[key] = c
-    missing = [col.name for col in ds.columns if col.name not in norm and col.required]
-    if missing:
-        raise DataError(f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(ds.column_names)}")
-    extra = [str(c) for k, c in norm.items() if k not in ds.column_names]
+    # columns: matched by name (ours or the one the mapping gives), case- and space-insensitively
+    headers = _match_columns(ds, raw, file, tm)
+    used = {_key(h) for h in headers.values()}
+    extra = [str(c) for c in raw.columns if _key(c) not in used]
     if extra:
         notices.append(f"{file}: column(s) not used by the reports: {', '.join(extra)}")
+    shown = {c: str(h) for c, h in headers.items() if str(h) != c}
     n = len(raw)
     if n > MAX_ROWS:
         raise DataError(f"{file}: {n} rows; a worksheet holds at most {MAX_ROWS}")
@@ -588,12 +525,26 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
     bad = np.zeros(n, dtype=bool)
     cols = {}
     for col in ds.columns:
-        if col.name in norm:
+        if col.name in headers:
+            cell = raw[headers[col.name]].reset_index(drop=True)
+            vmap = tm.values.get(col.name, {})
+            keys = cell.map(_cell_key) if vmap else None
+            given = keys.isin(list(vmap)).to_numpy(dtype=bool) if keys is not None else None
             try:
-                cols[col.name] = _parse_column(raw[norm[col.name]].reset_index(drop=True), col, file, rows,
-                                               issues, bad, dia, str(norm[col.name]))
+                parsed = _parse_column(cell, col, file, rows, issues, bad, dia, str(headers[col.name]), given,
+                                       tm.scale.get(col.name), ds.name)
             except DialectError as err:
                 raise DataError(str(err)) from err
+            if keys is not None and given is not None and given.any():
+                for text, v in vmap.items():
+                    hit = np.flatnonzero(given & (keys == text).to_numpy(dtype=bool))
+                    if hit.size:
+                        one = _one_value(ds, col, v, tm.where("values", col.name, text), f"values.{col.name}")
+                        parsed.iloc[hit] = one.iloc[0]
+            cols[col.name] = parsed
+        elif col.name in tm.constants:
+            one = _one_value(ds, col, tm.constants[col.name], tm.where("constants", col.name), "constants")
+            cols[col.name] = one.iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
         else:
             cols[col.name] = pd.Series([None] * n, dtype=object, name=col.name)
     df = pd.DataFrame(cols)
@@ -603,13 +554,15 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
         for i in np.flatnonzero(dup.to_numpy()):
             first = int(rows[int(np.flatnonzero((k == k.iloc[i]).to_numpy())[0])])
             bad[i] = True
-            issues.append(RowIssue(file, int(rows[i]), ds.key, f"{_show(k.iloc[i])} repeats the key of row {first}"))
+            issues.append(RowIssue(file, int(rows[i]), ds.key, f"{_show(k.iloc[i])} repeats the key of row {first}",
+                                   shown.get(ds.key)))
     for early, late in ds.ordered:
         e, l_ = df[early], df[late]
         wrong = (e.notna() & l_.notna() & (l_ < e)).to_numpy()
         for i in np.flatnonzero(wrong):
             bad[i] = True
-            issues.append(RowIssue(file, int(rows[i]), late, f"{l_.iloc[i]} is before {early} {e.iloc[i]}"))
+            issues.append(RowIssue(file, int(rows[i]), late, f"{l_.iloc[i]} is before {early} {e.iloc[i]}",
+                                   shown.get(late)))
     for c in ds.columns:  # identifiers Excel would confuse (lookups ignore case)
         if c.type == "id" and c.name == ds.key:
             low = df[c.name].dropna().str.lower()
@@ -619,16 +572,18 @@ def load_dataset(ds: Dataset, path: Path) -> Table:
                 bad[idx] = True
                 issues.append(RowIssue(file, int(rows[idx]), c.name,
                                        f"{_show(df.at[idx, c.name])} differs from another key only in upper/lower "
-                                       "case; spreadsheets treat them as the same"))
+                                       "case; spreadsheets treat them as the same", shown.get(c.name)))
     issues.sort(key=lambda x: (x.row or 0))
-    return Table(ds, df, rows, file, issues, bad, notices, dia)
+    return Table(ds, df, rows, file, issues, bad, notices, dia, shown)
 
 
 def load_all(data_dir: Path, names: Iterable[str] | None = None,
              settings: DataSettings = DEFAULT_SETTINGS) -> tuple[dict[str, Table], dict[str, str]]:
     """Load the data sets found in ``data_dir`` (read with ``settings``); returns tables and per-data-set
     fatal errors."""
-    files = find_files(Path(data_dir))
+    mapping = read_mapping(Path(data_dir), settings)
+    settings = mapping.settings  # flags over the mapping file's [build]: what the steps below read
+    files = find_files(Path(data_dir), mapping)
     tables: dict[str, Table] = {}
     errors: dict[str, str] = {}
     wanted = list(names) if names is not None else list(DATASETS)
@@ -637,10 +592,11 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
         if name not in files:
             if ds.optional:  # an optional data set (exchange rates, invoices): absent is as before
                 continue
-            errors[name] = f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)})"
+            errors[name] = (f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)}, or the file "
+                            f"named by file = \"...\" under [{name}] in {mapping.name})")
             continue
         try:
-            tables[name] = load_dataset(ds, files[name])
+            tables[name] = load_dataset(ds, files[name], mapping.table(name))
         except DataError as err:
             errors[name] = str(err)
     # currencies: money columns converted to the reporting currency (workbook_templates.fx)
@@ -659,15 +615,18 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
             unknown = (ids.notna() & ~ids.isin(known)).to_numpy()
             for i in np.flatnonzero(unknown):
                 t.bad[i] = True
-                t.issues.append(RowIssue(t.file, int(t.rows[i]), col,
-                                         f"{_show(ids.iloc[i])} is not a customer_id of {cust.file}"))
+                t.issues.append(t.issue(int(t.rows[i]), col, f"{_show(ids.iloc[i])} is not a customer_id of {cust.file}"))
     return tables, errors
 
 
 def file_signature(data_dir: Path, settings: DataSettings = DEFAULT_SETTINGS) -> tuple:
-    """Names, sizes and modification times of the data files (a cache key)."""
+    """Names, sizes and modification times of the data files and the mapping file (a cache key)."""
+    mapping = read_mapping(Path(data_dir), settings)
     out = []
-    for name, p in sorted(find_files(Path(data_dir)).items()):
+    if mapping.path is not None:
+        st = os.stat(mapping.path)
+        out.append(("mapping file", str(mapping.path), st.st_size, st.st_mtime_ns))
+    for name, p in sorted(find_files(Path(data_dir), mapping).items()):
         st = os.stat(p)
         out.append((name, str(p), st.st_size, st.st_mtime_ns))
     return tuple(out)

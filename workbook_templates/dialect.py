@@ -12,6 +12,11 @@ readings both fit a file or a column and give different values, the file is refu
   space, no-break space, narrow no-break space, apostrophe), decided per column from all its values.
 * Dates: ``yyyy-mm-dd`` (ISO, as before), ``dd.mm.yyyy``, ``dd-mm-yyyy``, ``dd/mm/yyyy``,
   ``mm/dd/yyyy``, each with an optional ``hh:mm[:ss]``; months also as ``mm.yyyy``.
+
+Every part can be set instead (:class:`Forced`, from ``kpi build`` flags or the mapping file): a set
+part is not detected but checked — an encoding must decode the file (and not contradict its byte-order
+mark), a separator must give a table of one width, and values that do not fit a set number reading or
+date format are bad cells whose message says which setting read them.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_SEPARATOR", "Dialect", "DialectError", "NumberReading", "date_reading", "detect",
-           "number_reading"]
+__all__ = ["DATE_SETTINGS", "DEFAULT_SEPARATOR", "ENCODINGS", "MONTH_SETTINGS", "SEPARATOR_SETTINGS",
+           "THOUSANDS_SETTINGS", "Dialect", "DialectError", "Forced", "NumberReading", "allowed_readings",
+           "date_reading", "detect", "forced_dates", "number_hint", "number_reading"]
 
 DEFAULT_SEPARATOR = ","
 SEPARATORS = (",", ";", "\t", "|")
@@ -41,6 +47,69 @@ class DialectError(Exception):
     """A file or column can be read in two ways that give different values (or in no way at all)."""
 
 
+# --------------------------------------------------------------------------
+# The settings a user can give (mapping file keys and ``kpi build`` flags), one table each
+# --------------------------------------------------------------------------
+#: setting -> (name shown, Python codec). "utf-8" takes a byte-order mark too (Excel's "CSV UTF-8" has one)
+ENCODINGS = {"utf-8": ("UTF-8", "utf-8-sig"), "utf-8-sig": ("UTF-8 with BOM", "utf-8-sig"),
+             "utf-16": ("UTF-16", "utf-16"), "utf-16-le": ("UTF-16 LE", "utf-16-le"),
+             "utf-16-be": ("UTF-16 BE", "utf-16-be"), "windows-1252": ("Windows-1252", "cp1252"),
+             "latin-1": ("Latin-1", "latin-1")}
+ENCODING_ALIASES = {"utf8": "utf-8", "utf8-sig": "utf-8-sig", "utf16": "utf-16", "cp1252": "windows-1252",
+                    "latin1": "latin-1", "iso-8859-1": "latin-1"}
+#: setting -> separator (the characters themselves, and names for those awkward on a command line)
+SEPARATOR_SETTINGS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|", "pipe": "|",
+                      "comma": ",", "semicolon": ";"}
+#: setting -> thousands separator ("" for none); the characters themselves work too
+THOUSANDS_SETTINGS = {"none": "", "": "", ".": ".", ",": ",", "space": " ", " ": " ", "nbsp": "\u00a0",
+                      "\u00a0": "\u00a0", "nnbsp": "\u202f", "\u202f": "\u202f", "'": "'", "apostrophe": "'"}
+#: thousands separator -> its setting, as hints write it
+THOUSANDS_SETTING_NAMES = {"": "none", " ": "space", "\u00a0": "nbsp", "\u202f": "nnbsp", ".": ".", ",": ",",
+                           "'": "'"}
+DATE_SETTINGS = ("yyyy-mm-dd", "dd.mm.yyyy", "dd-mm-yyyy", "dd/mm/yyyy", "mm/dd/yyyy")
+MONTH_SETTINGS = ("yyyy-mm", "mm.yyyy", "mm-yyyy", "mm/yyyy")  #: for one month column (``formats``)
+
+
+@dataclass(frozen=True)
+class Forced:
+    """The parts of a file's dialect set by the user (None: detect it), each with where it was set.
+
+    ``columns`` holds per-column settings (``decimal``, ``thousands``, ``dates``), which win over the
+    file's; ``origin`` maps a setting (``"decimal"``, or ``"amount.decimal"`` for a column) to where it
+    was set (``"--decimal"``, ``"kpi.toml line 4"``); ``map_name`` is the mapping file hints name.
+    """
+
+    encoding: str | None = None  #: a key of ENCODINGS
+    separator: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None  #: "" for none
+    dates: str | None = None  #: one of DATE_SETTINGS (or MONTH_SETTINGS for a month column)
+    columns: dict[str, Forced] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    map_name: str = "kpi.toml"
+
+    def column(self, name: str) -> Forced:
+        """The settings that read one column: its own where given, else the file's."""
+        own = self.columns.get(name)
+        if own is None:
+            return self
+        origin = dict(self.origin)
+        for key in ("decimal", "thousands", "dates"):
+            if getattr(own, key) is not None:
+                origin[key] = own.origin.get(key, "")
+        return Forced(self.encoding, self.separator, own.decimal if own.decimal is not None else self.decimal,
+                      own.thousands if own.thousands is not None else self.thousands,
+                      own.dates if own.dates is not None else self.dates, {}, origin, self.map_name)
+
+    def set_by(self, *keys: str) -> str:
+        """ "(set by --decimal)" or "(set by decimal in kpi.toml line 4)" for the first key given."""
+        for k in keys:
+            if k in self.origin and getattr(self, k) is not None:
+                o = self.origin[k]
+                return f"set by {o}" if o.startswith("--") else f"set by {k} in {o}"
+        return ""
+
+
 @dataclass
 class Dialect:
     """What was detected for one CSV file."""
@@ -52,6 +121,7 @@ class Dialect:
     decimals: dict[str, str] = field(default_factory=dict)  #: column -> "decimal point"/"decimal comma", where shown
     thousands: dict[str, str] = field(default_factory=dict)  #: column -> thousands separator, where used
     dates: dict[str, str] = field(default_factory=dict)  #: column -> date format, e.g. "dd.mm.yyyy"
+    forced: Forced | None = None  #: the parts set by the user
 
     @property
     def is_default(self) -> bool:
@@ -163,10 +233,110 @@ def _separator(path: Path, codec: str) -> str:
     return best if widths.get(best, 0) > 1 else DEFAULT_SEPARATOR
 
 
-def detect(path: Path) -> Dialect:
-    """The encoding and separator of a CSV file (numbers and dates are decided later, per column)."""
-    encoding, codec = _encoding(path)
-    return Dialect(path.name, encoding, codec, _separator(path, codec))
+def _bom(path: Path) -> str | None:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "UTF-8"
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "UTF-16 LE"
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "UTF-16 BE"
+    return None
+
+
+def _forced_encoding(path: Path, forced: Forced) -> tuple[str, str]:
+    """The encoding the user set, checked: it agrees with the byte-order mark, and decodes every byte."""
+    key = forced.encoding
+    assert key is not None
+    shown, codec = ENCODINGS[key]
+    how = forced.set_by("encoding")
+    bom = _bom(path)
+    if bom is not None:
+        fits = (bom == "UTF-8" and key in ("utf-8", "utf-8-sig")) or (
+            bom.startswith("UTF-16") and (key == "utf-16" or shown == bom))
+        if not fits:
+            raise DialectError(f"{path.name}: starts with the byte-order mark of {bom}, but is to be read as {shown} "
+                               f"({how}); remove the setting (the mark says how the file is written) or save the "
+                               "file again in that encoding")
+        if bom == "UTF-8":
+            return "UTF-8 with BOM", "utf-8-sig"
+        return bom, "utf-16"
+    if key == "utf-16":
+        raise DialectError(f"{path.name}: has no byte-order mark, so encoding utf-16 ({how}) does not say which byte "
+                           'order it has; set encoding = "utf-16-le" or "utf-16-be"')
+    if key == "utf-8-sig":
+        shown = "UTF-8"
+    dec = codecs.getincrementaldecoder(codec)()
+    lines = 0
+    non_ascii = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            non_ascii = non_ascii or max(chunk) >= 0x80
+            try:
+                lines += dec.decode(chunk).count("\n")
+            except UnicodeDecodeError as err:
+                line = lines + chunk[:err.start].decode(codec, errors="replace").count("\n") + 1
+                raise DialectError(f"{path.name} line {line}: byte {chunk[err.start]:#04x} is not {shown} text "
+                                   f"({how}){_other_encoding(path)}") from err
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as err:
+            raise DialectError(f"{path.name}: ends inside a character, so it is not {shown} text "
+                               f"({how}){_other_encoding(path)}") from err
+    if codec in ("cp1252", "latin-1") and non_ascii:
+        detected = _other_encoding(path)
+        if detected.startswith("; it reads as UTF-8"):  # a legacy reading of UTF-8 text turns 'ø' into 'Ã¸'
+            raise DialectError(f"{path.name}: its letters beyond ASCII are UTF-8, but it is to be read as {shown} "
+                               f"({how}), which would read 'ø' as 'Ã¸'{detected}")
+    return shown, codec
+
+
+def _other_encoding(path: Path) -> str:
+    """"; it reads as UTF-8: set encoding = ..." when detection finds an encoding, else ""."""
+    try:
+        shown, codec = _encoding(path)
+    except DialectError:
+        return ""
+    key = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "utf-16": "utf-16"}[codec]
+    return f"; it reads as {shown}: set encoding = \"{key}\" or remove the setting"
+
+
+def _forced_separator(path: Path, codec: str, forced: Forced) -> str:
+    """The separator the user set, checked: the header and the first lines form a table of one width."""
+    sep = forced.separator
+    assert sep is not None
+    how = forced.set_by("separator")
+    recs = _records(path, codec, sep)
+    if not recs:
+        return sep
+    width = len(recs[0])
+    if width < 2:
+        try:
+            found = f"; it looks {_SEP_NAMES[_separator(path, codec)]}-separated"
+        except DialectError:
+            found = ""
+        raise DialectError(f"{path.name}: split at {_SEP_NAMES[sep]} ({how}) its header is one column "
+                           f"{recs[0][0] if recs[0] else ''!r}{found}")
+    for i, r in enumerate(recs[1:], start=2):
+        if r and len(r) != width:
+            raise DialectError(f"{path.name} record {i}: {len(r)} fields when split at {_SEP_NAMES[sep]} ({how}), "
+                               f"but the header has {width} columns")
+    return sep
+
+
+def detect(path: Path, forced: Forced | None = None) -> Dialect:
+    """The encoding and separator of a CSV file (numbers and dates are decided later, per column): those
+    ``forced`` sets, checked against the file, else detected."""
+    if forced is not None and forced.encoding is not None:
+        encoding, codec = _forced_encoding(path, forced)
+    else:
+        encoding, codec = _encoding(path)
+    if forced is not None and forced.separator is not None:
+        sep = _forced_separator(path, codec, forced)
+    else:
+        sep = _separator(path, codec)
+    return Dialect(path.name, encoding, codec, sep, forced=forced)
 
 
 # --------------------------------------------------------------------------
@@ -225,25 +395,61 @@ def record(dia: Dialect, column: str, reading: NumberReading, t: pd.Series) -> N
         dia.decimals[column] = "decimal point" if reading.decimal == "." else "decimal comma"
 
 
-def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str) -> tuple[NumberReading, np.ndarray]:
+def allowed_readings(forced: Forced | None) -> tuple[NumberReading, ...] | None:
+    """The number readings a column's settings leave (None: nothing set, detect among all)."""
+    if forced is None or (forced.decimal is None and forced.thousands is None):
+        return None
+    return tuple(r for r in READINGS if (forced.decimal is None or r.decimal == forced.decimal)
+                 and (forced.thousands is None or (r.thousands or "") == forced.thousands))
+
+
+def number_hint(text: str, reading: NumberReading | None, map_name: str = "kpi.toml") -> str:
+    """ " — set decimal = "," and thousands = "space" in kpi.toml or --decimal , --thousands space?" when
+    ``text`` is a number under another reading than the column's, else ""."""
+    other = fitting_reading(text)
+    if other is None or other == reading:
+        return ""
+    keys = f'decimal = "{other.decimal}"'
+    flags = f"--decimal {other.decimal}"
+    if other.thousands is not None:
+        name = THOUSANDS_SETTING_NAMES[other.thousands]
+        keys += f' and thousands = "{name}"'
+        flags += f" --thousands {name if name != chr(39) else repr(name)}"
+    return f" — set {keys} in {map_name} or {flags}?"
+
+
+_SETTLE_NUMBERS = ('; set how it is written: decimal = "." or "," and thousands = "none", ".", ",", "space", "nbsp", '
+                   "\"nnbsp\" or \"'\" in {map} (for the file, or for this column under [{dataset}.formats]), or "
+                   "--decimal and --thousands on kpi build")
+
+
+def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str,
+                   allowed: tuple[NumberReading, ...] | None = None,
+                   map_name: str = "kpi.toml", dataset: str = "data set") -> tuple[NumberReading, np.ndarray]:
     """The one reading of a column of stripped texts and its values (NaN where a text does not fit).
 
     ``plain`` holds the values as the reader always parsed them. A comma-separated file whose column
-    reads that way throughout is read that way (as before). Otherwise every reading is tried; among
-    those that fit every value, two giving different values are refused; when none fits every value,
-    the one fitting most values is taken and the others are bad cells.
+    reads that way throughout is read that way (as before). Otherwise every reading is tried (only those
+    in ``allowed`` when the user set the decimal mark or thousands separator); among those that fit every
+    value, two giving different values are refused; when none fits every value, the one fitting most
+    values is taken and the others are bad cells.
     """
     ok = ~np.isnan(plain)
-    if comma_file and ok.all():
+    if allowed is None and comma_file and ok.all():
         return PLAIN, plain
-    results = [(PLAIN, plain, int(ok.sum()))]
+    candidates = READINGS if allowed is None else allowed
+    results = [(PLAIN, plain, int(ok.sum()))] if PLAIN in candidates else []
     codes, uniq = pd.factorize(t.to_numpy(dtype=object))  # each distinct text once (amounts repeat a lot)
     u = pd.Series(uniq, dtype=object)
     present = {c for c in ",.' \u00a0\u202f" if bool(u.str.contains(c, regex=False).any())}
-    for r in READINGS[1:]:
+    for r in candidates:
+        if r == PLAIN:
+            continue
         # a thousands separator the column never shows reads as that decimal mark alone, and a decimal comma
         # the column never shows reads whole numbers only (a subset of the plain reading): nothing to try
-        if (r.thousands is not None and r.thousands not in present) or (r == NumberReading(",") and "," not in present):
+        # (unless the user left only such readings)
+        if allowed is None and ((r.thousands is not None and r.thousands not in present)
+                                or (r == NumberReading(",") and "," not in present)):
             continue
         v = r.parse(u)[codes]
         results.append((r, v, int((~np.isnan(v)).sum())))
@@ -259,7 +465,7 @@ def number_reading(t: pd.Series, plain: np.ndarray, comma_file: bool, where: str
                 raise DialectError(
                     f"{where}: cannot tell how its numbers are written: {t.iloc[k]!r} reads as {first_v[k]:.15g} "
                     f"with {first_r} or as {v[k]:.15g} with {r}, and no value in the column settles it; refused "
-                    "rather than guessed")
+                    "rather than guessed" + _SETTLE_NUMBERS.format(map=map_name, dataset=dataset))
         return first_r, first_v
     best = max(results, key=lambda x: x[2])  # max keeps the first of equals: plain wins ties
     return best[0], best[1]
@@ -282,10 +488,12 @@ _MONTH_RE = r"(\d{1,2})\.(\d{4})"
 _FORMATS = {"dd.mm.yyyy": (".", True), "dd-mm-yyyy": ("-", True), "dd/mm/yyyy": ("/", True),
             "mm/dd/yyyy": ("/", False)}
 EXAMPLES = {"dd.mm.yyyy": "15.03.2026", "dd-mm-yyyy": "15-03-2026", "dd/mm/yyyy": "15/03/2026",
-            "mm/dd/yyyy": "03/15/2026", "mm.yyyy": "03.2026"}
+            "mm/dd/yyyy": "03/15/2026", "mm.yyyy": "03.2026", "yyyy-mm-dd": "2026-03-15", "yyyy-mm": "2026-03",
+            "mm-yyyy": "03-2026", "mm/yyyy": "03/2026"}
 
 
-def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tuple[str, str, pd.Series] | None:
+def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str, map_name: str = "kpi.toml",
+                 dataset: str = "data set") -> tuple[str, str, pd.Series] | None:
     """The one date format of a column of stripped texts that ISO does not fit throughout.
 
     Returns None to keep ISO (it fits at least as many values as any other format), else the format,
@@ -323,8 +531,9 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
         k = int(np.flatnonzero(masks[best] & (a != b))[0])
         raise DialectError(
             f"{where}: cannot tell whether its dates are dd/mm/yyyy or mm/dd/yyyy: every value fits both (no day "
-            f"is above 12), and {t.iloc[k]!r} reads differently under them; refused rather than guessed "
-            "(a setting dates = \"dd/mm/yyyy\" or \"mm/dd/yyyy\" in a mapping file is to settle it)")
+            f"is above 12), and {t.iloc[k]!r} reads differently under them; refused rather than guessed: set "
+            f"dates = \"dd/mm/yyyy\" or \"mm/dd/yyyy\" in {map_name} (for the file, or for this column under "
+            f"[{dataset}.formats]), or --dates dd/mm/yyyy on kpi build")
     fit = masks[best]
     clock = ""
     if best == "mm.yyyy":
@@ -347,3 +556,55 @@ def date_reading(t: pd.Series, iso_ok: np.ndarray, kind: str, where: str) -> tup
 def parts_month_iso(t: pd.Series) -> pd.Series:
     mp = t.str.extract("^" + _MONTH_RE + "$")
     return mp[1] + "-" + mp[0].str.zfill(2)
+
+
+def forced_dates(t: pd.Series, fmt: str, kind: str) -> tuple[str, pd.Series]:
+    """A column of stripped texts read in the date format the user set: the time of day it shows
+    (" hh:mm", " hh:mm:ss" or "") and the texts rewritten as ISO, "" where a text is not in the format.
+
+    A month column set to a date format takes that format's month alone too (``dd.mm.yyyy``:
+    ``15.03.2026`` or ``03.2026``; ``yyyy-mm-dd``: ``2026-03-15`` or ``2026-03``).
+    """
+    codes, uniq = pd.factorize(t.to_numpy(dtype=object))
+    whole, t = t, pd.Series(uniq, dtype=object)
+    iso = pd.Series([""] * len(t), dtype=object)
+    clock = ""
+    month_sep = None
+    if fmt in MONTH_SETTINGS:
+        month_sep = "-" if fmt == "yyyy-mm" else fmt[2]
+    elif kind == "month":
+        month_sep = "-" if fmt == "yyyy-mm-dd" else fmt[2]
+    if fmt in DATE_SETTINGS:
+        if fmt == "yyyy-mm-dd":
+            d = t.str.extract(r"^(\d{4})-(\d{1,2})-(\d{1,2})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
+            y, mo, dd, tm = d[0], d[1], d[2], d[3]
+            has_time = tm.fillna("") != ""
+            tail = "T" + tm.str[1:].str.replace(r"^(\d):", r"0\1:", regex=True)
+        else:
+            sep, day_first = _FORMATS[fmt]
+            d = t.str.extract("^" + _DATE_RE + "$")
+            fits_sep = (d[1] == sep).to_numpy(dtype=bool)
+            a, b = d[0].where(fits_sep), d[2].where(fits_sep)
+            dd, mo = (a, b) if day_first else (b, a)
+            y = d[3].where(fits_sep)
+            has_time = d[4].notna() & pd.Series(fits_sep)
+            tail = "T" + d[4].str.zfill(2) + ":" + d[5] + ":" + d[6].fillna("00")
+            if has_time.any():
+                clock = " hh:mm:ss" if bool(d[6].notna().to_numpy(dtype=bool)[has_time.to_numpy(dtype=bool)].any()) \
+                    else " hh:mm"
+        if fmt == "yyyy-mm-dd" and has_time.any():
+            clock = " hh:mm:ss" if bool(tm[has_time].str.count(":").eq(2).any()) else " hh:mm"
+        ok = y.notna() & mo.notna() & dd.notna()
+        day = y + "-" + mo.str.zfill(2) + "-" + dd.str.zfill(2)
+        day = day.where(~has_time, day + tail)
+        iso = day.where(ok, "").fillna("").astype(object)
+    if month_sep is not None:
+        if fmt.startswith("yyyy"):
+            mp = t.str.extract(r"^(\d{4})-(\d{1,2})$")
+            y, mo = mp[0], mp[1]
+        else:
+            mp = t.str.extract("^" + r"(\d{1,2})" + re.escape(month_sep) + r"(\d{4})$")
+            y, mo = mp[1], mp[0]
+        m_ok = y.notna() & mo.notna()
+        iso = iso.where(~m_ok, y + "-" + mo.str.zfill(2))
+    return clock, pd.Series(iso.to_numpy(dtype=object)[codes], index=whole.index, dtype=object)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, RowIssue, Table
+from .data import DataError, Table
 from .schema import DATASETS
 from .settings import DataSettings
 
@@ -121,15 +121,15 @@ class _Rates:
         for i in np.flatnonzero(pd.notna(df["currency"]).to_numpy()):
             if not _CODE.fullmatch(cur[i]):
                 t.bad[i] = True
-                t.issues.append(RowIssue(t.file, int(rows[i]), "currency", f"{cur[i]!r} is not an ISO 4217 "
+                t.issues.append(t.issue(int(rows[i]), "currency", f"{cur[i]!r} is not an ISO 4217 "
                                          "currency code (three upper-case letters such as SEK)"))
         for i in np.flatnonzero(rate <= 0):
             t.bad[i] = True
-            t.issues.append(RowIssue(t.file, int(rows[i]), "rate", f"{rate[i]:g} is not a rate; a rate is above 0"))
+            t.issues.append(t.issue(int(rows[i]), "rate", f"{rate[i]:g} is not a rate; a rate is above 0"))
         own = np.flatnonzero((cur == reporting) & np.isfinite(rate) & (rate != 1))
         for i in own:
             t.bad[i] = True
-            t.issues.append(RowIssue(t.file, int(rows[i]), "rate", f"{rate[i]:g} for {reporting}, the reporting "
+            t.issues.append(t.issue(int(rows[i]), "rate", f"{rate[i]:g} for {reporting}, the reporting "
                                      f"currency: its rate is 1 (units of {reporting} per 1 {reporting})"))
         key = pd.DataFrame({"c": cur, "m": month})
         ok = pd.notna(key["c"]).to_numpy() & (month >= 0)
@@ -140,7 +140,7 @@ class _Rates:
                 first.setdefault((cur[i], int(month[i])), int(rows[i]))
             for i in np.flatnonzero(dup):
                 t.bad[i] = True
-                t.issues.append(RowIssue(t.file, int(rows[i]), "currency", f"{cur[i]} in {_label(month[i])} "
+                t.issues.append(t.issue(int(rows[i]), "currency", f"{cur[i]} in {_label(month[i])} "
                                          f"repeats the rate of row {first[(cur[i], int(month[i]))]}; month and "
                                          "currency together are unique"))
         t.issues.sort(key=lambda x: (x.row or 0))
@@ -171,7 +171,7 @@ def _check_codes(t: Table, reporting: str) -> np.ndarray:
     wrong = np.array([bool(g) and not _CODE.fullmatch(str(v)) for g, v in zip(given, vals)], dtype=bool)
     for i in np.flatnonzero(wrong):
         t.bad[i] = True
-        t.issues.append(RowIssue(t.file, int(t.rows[i]), "currency", f"{vals[i]!r} is not an ISO 4217 currency "
+        t.issues.append(t.issue(int(t.rows[i]), "currency", f"{vals[i]!r} is not an ISO 4217 currency "
                                  "code (three upper-case letters such as NOK)"))
     return given & ~wrong & (vals != reporting) & ~t.bad
 
@@ -182,7 +182,7 @@ def _missing(t: Table, rows: Iterable[int], cur: np.ndarray, months: dict[int, l
         ms = sorted(set(months[i]))
         shown = ", ".join(_label(m) for m in ms[:6]) + (f" and {len(ms) - 6} more" if len(ms) > 6 else "")
         t.bad[i] = True
-        t.issues.append(RowIssue(t.file, int(t.rows[i]), "currency", f"no {cur[i]} rate for {shown} in "
+        t.issues.append(t.issue(int(t.rows[i]), "currency", f"no {cur[i]} rate for {shown} in "
                                  f"{rates_file} ({why}; a rate is units of {reporting} per 1 {cur[i]})"))
 
 

@@ -206,11 +206,13 @@ def test_a_column_is_read_one_way_only_and_the_message_says_which(tmp_path):
     t = load_dataset(DATASETS["orders"], _orders(tmp_path, ["12.5", "3.25", "1 200,50", "abc"]))
     assert t.df["amount"].tolist()[:2] == [12.5, 3.25]
     msgs = [str(i) for i in t.issues]
-    assert msgs == ["orders.csv row 4, column amount: '1 200,50' is not a number in a column read with decimal point",
+    assert msgs == [("orders.csv row 4, column amount: '1 200,50' is not a number in a column read with decimal "
+                     'point — set decimal = "," and thousands = "space" in kpi.toml or --decimal , --thousands space?'),
                     "orders.csv row 5, column amount: 'abc' is not a number"]
     t = load_dataset(DATASETS["orders"], _orders(tmp_path, ["12,5", "3,25", "4.5"]))
     assert [str(i) for i in t.issues] == [
-        "orders.csv row 4, column amount: '4.5' is not a number in a column read with decimal comma"]
+        ("orders.csv row 4, column amount: '4.5' is not a number in a column read with decimal comma"
+         ' — set decimal = "." in kpi.toml or --decimal .?')]
 
 
 def test_columns_of_one_file_may_differ(tmp_path):
