@@ -533,11 +533,11 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
                                        tm.scale.get(col.name), ds.name)
             except DialectError as err:
                 raise DataError(str(err)) from err
-            if keys is not None and given is not None and given.any():
-                for text, v in vmap.items():
+            if keys is not None and given is not None:
+                for text, v in vmap.items():  # each value checked, used or not: a mistake is a mistake
+                    one = _one_value(ds, col, v, tm.where("values", col.name, text), f"values.{col.name}")
                     hit = np.flatnonzero(given & (keys == text).to_numpy(dtype=bool))
                     if hit.size:
-                        one = _one_value(ds, col, v, tm.where("values", col.name, text), f"values.{col.name}")
                         parsed.iloc[hit] = one.iloc[0]
             cols[col.name] = parsed
         elif col.name in tm.constants:

@@ -389,7 +389,7 @@ READINGS = (PLAIN, NumberReading(","),
 
 def record(dia: Dialect, column: str, reading: NumberReading, t: pd.Series) -> None:
     """Note on ``dia`` what a column's values show of its reading (nothing for plain whole numbers)."""
-    if reading.thousands is not None:
+    if reading.thousands is not None and bool(t.str.contains(reading.thousands, regex=False).any()):
         dia.thousands[column] = f"thousands separator {_THOUSANDS_NAMES[reading.thousands]}"
     if bool(t.str.contains(reading.decimal, regex=False).any()):
         dia.decimals[column] = "decimal point" if reading.decimal == "." else "decimal comma"
