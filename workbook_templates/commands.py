@@ -242,6 +242,13 @@ def build(
     billing: Annotated[str | None, typer.Option(
         "--billing", help="invoices or subscriptions: where the MRR comes from when the data folder has both "
                           "files (default: the one it has).")] = None,
+    currency: Annotated[str | None, typer.Option(
+        "--currency", help="Reporting currency (ISO 4217, e.g. NOK): amounts in other currencies (a currency "
+                           "column) are converted with the data folder's fx_rates file; money cells show it.")] = None,
+    fx_constant: Annotated[str | None, typer.Option(
+        "--fx-constant", help="YYYY-MM: convert every amount at that month's rates (constant-currency "
+                              "reporting). Default: subscriptions at the rate of each billing period's month, "
+                              "other money at its own month's.")] = None,
     map_file: Annotated[Path | None, typer.Option(
         "--map", help="Mapping file (TOML) saying which file and column is which, and how the files are written. "
                       "Default: kpi.toml in the data folder, when there is one.")] = None,
@@ -295,6 +302,10 @@ def build(
     if billing is not None:
         settings = dataclasses.replace(settings, billing=billing)
     try:
+        from .fx import check_code, check_month
+
+        settings = dataclasses.replace(settings, currency=None if currency is None else check_code(currency),
+                                       fx_constant=None if fx_constant is None else check_month(fx_constant))
         check_out_dir(out)  # a folder that cannot take reports is refused before any data is read
         if namespace:
             from kpi_functions.excel import validate_namespace

@@ -43,6 +43,12 @@ class ReportData:
     source: str = ""  #: where the data came from (shown in the notes)
     notices: list[str] = field(default_factory=list)
     first_month: pd.Timestamp | None = None
+    fx: Any = None  #: the currencies behind the report (:class:`.fx.ReportFx`); None: no reporting currency
+
+    @property
+    def currency(self) -> str | None:
+        """The reporting currency (money formats carry it), or None when none was given."""
+        return self.fx.currency if self.fx is not None else None
 
     @property
     def segment_label(self) -> str:
@@ -189,7 +195,10 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
             sub = sub.replace_df(df)
         out[n] = sub
         notices.extend(t.notices)
-    return ReportData(out, month, segment, source, notices, first_month(tables, names))
+    from .fx import report_fx
+
+    return ReportData(out, month, segment, source, notices, first_month(tables, names),
+                      report_fx((tables[n] for n in names), month))
 
 
 def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:

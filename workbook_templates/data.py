@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ class Table:
     notices: list[str] = field(default_factory=list)
     dialect: Dialect | None = None  #: how a CSV file was written (None for .xlsx and .parquet)
     headers: dict[str, str] = field(default_factory=dict)  #: our column -> the file's header (for messages)
+    fx: Any = None  #: the currency conversion applied to the table (:class:`.fx.TableFx`; None: none asked for)
     derived: str = ""  #: how the rows were made from the file, when they are not its rows (invoices)
 
     def __post_init__(self) -> None:
@@ -66,11 +68,11 @@ class Table:
         kept_rows = set(self.rows[mask].tolist())
         issues = [i for i in self.issues if i.row is None or i.row in kept_rows]
         return Table(self.dataset, self.df.loc[mask].reset_index(drop=True), self.rows[mask], self.file,
-                     issues, self.bad[mask], list(self.notices), self.dialect, self.headers, self.derived)
+                     issues, self.bad[mask], list(self.notices), self.dialect, self.headers, self.fx, self.derived)
 
     def replace_df(self, df: pd.DataFrame) -> Table:
         return Table(self.dataset, df.reset_index(drop=True), self.rows, self.file, list(self.issues),
-                     self.bad, list(self.notices), self.dialect, self.headers, self.derived)
+                     self.bad, list(self.notices), self.dialect, self.headers, self.fx, self.derived)
 
     def issue(self, row: int | None, column: str | None, message: str) -> RowIssue:
         """A bad cell of this table, naming the column by the file's header."""
@@ -590,6 +592,8 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
     for name in wanted:
         ds = DATASETS[name]
         if name not in files:
+            if ds.optional:  # an optional data set (exchange rates, invoices): absent is as before
+                continue
             errors[name] = (f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)}, or the file "
                             f"named by file = \"...\" under [{name}] in {mapping.name})")
             continue
@@ -600,6 +604,10 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
     from .invoices import derive_billing  # step 2: MRR from invoices when the folder has them
 
     derive_billing(tables, errors, files, settings)
+    # step 3, currencies: money columns converted to the reporting currency (workbook_templates.fx)
+    from .fx import convert_currencies
+
+    convert_currencies(tables, errors, settings, data_dir)
     # referential integrity: every customer_id must be a customer
     cust = tables.get("customers")
     if cust is not None:

@@ -139,20 +139,6 @@ def _show(v: object) -> str:
     return t if len(t) <= 40 else t[:37] + "..."
 
 
-def _currency_codes(t: Table, checks: _Checks) -> None:
-    """A ``currency`` must be an ISO 4217 code: three capital letters."""
-    if "currency" not in t.df.columns:
-        return
-    cur = t.df["currency"]
-    given = cur.notna().to_numpy()
-    if not given.any():
-        return
-    ok = cur.astype(object).where(cur.notna(), "").astype(str).str.fullmatch(r"[A-Z]{3}").to_numpy()
-    checks.flag(given & ~ok, "currency",
-                lambda i: f"{_show(cur.iloc[i])} is not an ISO 4217 currency code (three capital letters such as "
-                          "NOK, SEK, DKK, EUR)")
-
-
 def _check_lines(t: Table) -> _Checks:
     """The line-level rules the schema cannot say (the columns' own types and domains are checked on load)."""
     c = _Checks(t)
@@ -198,7 +184,6 @@ def _check_lines(t: Table) -> _Checks:
         c.flag(mask & ~c.bad, "service_start",
                lambda i: f"{start[i]} is also the service_start of row {int(t.rows[firsts[i]])} of subscription "
                          f"{_show(sid[i])}; which of the two lines holds is not said")
-    _currency_codes(t, c)
     return c
 
 
@@ -273,7 +258,8 @@ def subscriptions_from_invoices(inv: Table, checks: _Checks | None = None) -> Ta
         "currency": df["currency"].to_numpy(dtype=object)[which],
     })[ds.column_names]
     issues, bad = _issues_of(checks, inv, which)
-    return Table(ds, out, inv.rows[which], inv.file, issues, bad, list(inv.notices), inv.dialect, dict(inv.headers))
+    return Table(ds, out, inv.rows[which], inv.file, issues, bad, list(inv.notices), dialect=inv.dialect,
+                 headers=dict(inv.headers))
 
 
 def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | None:
@@ -292,6 +278,7 @@ def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | N
         "order_date": df["invoice_date"].to_numpy(dtype="datetime64[ms]")[which],
         "amount": amount,
         "order_id": _line_ids(df, which),
+        "currency": df["currency"].to_numpy(dtype=object)[which],
     })[ds.column_names]
     issues, bad = _issues_of(checks, inv, which)
     rows = inv.rows[which]
@@ -301,7 +288,8 @@ def orders_from_invoices(inv: Table, checks: _Checks | None = None) -> Table | N
                                                         "become an order"))
     bad = bad | missing
     issues.sort(key=lambda x: x.row or 0)
-    return Table(ds, out, rows, inv.file, issues, bad, list(inv.notices), inv.dialect, dict(inv.headers))
+    return Table(ds, out, rows, inv.file, issues, bad, list(inv.notices), dialect=inv.dialect,
+                 headers=dict(inv.headers))
 
 
 def billed_revenue(inv: Table) -> pd.DataFrame:
@@ -329,21 +317,20 @@ def billed_revenue(inv: Table) -> pd.DataFrame:
 
 
 def _checked_subscriptions(t: Table) -> Table:
-    """A subscriptions file's own rows: a discount above its amount and a currency that is no code are bad."""
+    """A subscriptions file's own rows: a discount above its amount is bad (currency codes: the currency step)."""
     c = _Checks(t)
     amount = t.df["amount"].to_numpy(dtype=float)
     discount = pd.to_numeric(t.df["discount"], errors="coerce").to_numpy(dtype=float)
     c.flag(~np.isnan(discount) & ~np.isnan(amount) & (discount > amount), "discount",
            lambda i: f"{discount[i]:g} is more than the amount {amount[i]:g}")
-    _currency_codes(t, c)
     df = t.df
     if df["discount"].dtype == object:  # the column is not in the file: blanks, as numbers (what the KPI reads)
         df = df.assign(discount=discount)
     if df["quantity"].dtype == object:
         df = df.assign(quantity=pd.to_numeric(df["quantity"], errors="coerce").to_numpy(dtype=float))
     c.issues.sort(key=lambda x: x.row or 0)
-    return Table(t.dataset, df.reset_index(drop=True), t.rows, t.file, c.issues, c.bad, list(t.notices), t.dialect,
-                 t.headers, t.derived)
+    return Table(t.dataset, df.reset_index(drop=True), t.rows, t.file, c.issues, c.bad, list(t.notices),
+                 dialect=t.dialect, headers=t.headers, fx=t.fx, derived=t.derived)
 
 
 # --------------------------------------------------------------------------
@@ -394,7 +381,7 @@ def derive_billing(tables: dict[str, Table], errors: dict[str, str], files: Iter
         return
     checks = _check_lines(inv)
     tables["invoices"] = Table(inv.dataset, inv.df, inv.rows, inv.file, sorted(checks.issues, key=lambda x: x.row or 0),
-                               checks.bad, list(inv.notices), inv.dialect, inv.headers)
+                               checks.bad, list(inv.notices), dialect=inv.dialect, headers=inv.headers)
     if wants_subs:
         subs = subscriptions_from_invoices(inv, checks)
         subs.derived = (f"MRR derived from {inv.file}: one row per subscription line (start_date and end_date: "

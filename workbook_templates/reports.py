@@ -9,6 +9,8 @@ sheet's definitions come from the registry's summary and formula.
 
 from __future__ import annotations
 
+from .build.styles import MONEY as _MONEY
+from .build.styles import MONEY_CENTS
 from .formulas import (
     KPI,
     BlockCol,
@@ -52,7 +54,7 @@ from .spec import (
 
 __all__ = ["REPORTS", "get_report"]
 
-MONEY = "#,##0"
+MONEY = _MONEY  #: money: with a reporting currency, its formats carry it ([$NOK] #,##0)
 COUNT = "#,##0"
 PCT = "0.0%"
 MONTH = "mmm yyyy"
@@ -114,7 +116,7 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
                          "(amount − discount) ÷ billing months.")
     blocks.append(Spill("mrr", "MRR", 3, 0, KPI("KPI_MRR_SCHEDULE", Cols("subscriptions", "customer_id",
                                                                             "discount"), RM),
-                        col_formats=(("month", MONTH), ("MRR", "#,##0.00"))))
+                        col_formats=(("month", MONTH), ("MRR", MONEY_CENTS))))
     blocks += _calc_head("Movements", "MRR movements by month",
                          "KPI_MRR_MOVEMENTS over the MRR table: starting MRR, new, expansion, reactivation, "
                          "contraction, churn and ending MRR, with customer counts.")
@@ -134,8 +136,8 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
                                         (SpillCol("mrr", "month"), month))
         blocks.append(RowTable("cust", "Customer MRR", 3, 0, "", Distinct(Col("customers", "customer_id")), (
             RowColumn("customer", "customer_id", "KEY"),
-            RowColumn("prev", "MRR previous month", mrr_at(PREV), "#,##0.00"),
-            RowColumn("now", "MRR report month", mrr_at(RM), "#,##0.00"),
+            RowColumn("prev", "MRR previous month", mrr_at(PREV), MONEY_CENTS),
+            RowColumn("now", "MRR report month", mrr_at(RM), MONEY_CENTS),
         )))
         sheets.append(_calc_sheet("Customer MRR", "per-customer MRR", widths=((0, 16), (1, 20), (2, 20)),
                                   hidden=True))
@@ -440,7 +442,7 @@ def _marketing() -> ReportSpec:
         RowColumn("revenue", "Revenue", q("revenue"), MONEY),
         RowColumn("conv", "Visitor → customer",
                   KPI("KPI_CONVERSION_RATE", RowRef("customers"), RowRef("visitors")), "0.00%"),
-        RowColumn("cpa", "CPA", KPI("KPI_CPA", RowRef("spend"), RowRef("leads")), "#,##0.00"),
+        RowColumn("cpa", "CPA", KPI("KPI_CPA", RowRef("spend"), RowRef("leads")), MONEY_CENTS),
         RowColumn("cac", "CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
         RowColumn("cac_pct", "CAC %", KPI("KPI_CAC_PCT", RowRef("spend"), RowRef("revenue")), PCT),
         RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),

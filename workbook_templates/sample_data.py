@@ -322,7 +322,7 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
         "customers": cust, "subscriptions": sub, "orders": order, "nps_responses": nps_df,
         "csat_responses": csat, "tickets": tk, "marketing": mk_df, "costs": cost_df, "activity": act,
     }
-    # the schema's columns in its order; optional columns the sample does not fill (discount, currency, …) are left out
+    # schema order; optional columns the sample company does not have (currency) are left out
     return {name: df[[c for c in DATASETS[name].column_names if c in df.columns]].reset_index(drop=True)
             for name, df in out.items()}
 
@@ -333,7 +333,7 @@ def _format(df: pd.DataFrame, name: str) -> pd.DataFrame:
     ds = DATASETS[name]
     out = df.copy()
     for c in ds.columns:
-        if c.name not in out.columns:
+        if c.name not in out.columns:  # an optional column the sample does not have
             continue
         s = out[c.name]
         if c.type == "date":

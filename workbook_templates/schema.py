@@ -65,6 +65,8 @@ class Dataset:
     ordered: tuple[tuple[str, str], ...] = ()
     #: columns that must name a customer of customers.csv
     customer_column: str | None = None
+    #: True: a folder without this file loads as before (only a report or step that needs it asks for it)
+    optional: bool = False
 
     @property
     def filenames(self) -> tuple[str, ...]:
@@ -187,6 +189,7 @@ _add(Dataset(
                 "period, in every month whose last day the line serves; one-time lines are revenue (and the "
                 "orders when there is no orders file); refunds reduce revenue, never MRR.",
     time_column="invoice_date",
+    optional=True,
     ordered=(("service_start", "service_end"),),
     customer_column="customer_id",
     columns=(
@@ -229,6 +232,7 @@ _add(Dataset(
         ColumnSchema("order_date", "date", "Order date"),
         _money("amount", "Order value"),
         _unique_id("order_id", "Order"),
+        _currency(),
     ),
 ))
 
@@ -294,6 +298,7 @@ _add(Dataset(
         _money("revenue", "Attributed revenue: first-year contract value of those customers"),
         _count("followers", "Audience at month end (social followers, newsletter subscribers); "
                "blank for channels without one", required=False),
+        _currency(),
     ),
 ))
 
@@ -309,6 +314,7 @@ _add(Dataset(
         ColumnSchema("plan_tier", "text", "Plan tier"),
         _money("cogs", "Cost of revenue (hosting, support staff)"),
         _money("sales_cost", "Sales team and tools (marketing spend is in marketing)"),
+        _currency(),
     ),
 ))
 
@@ -328,6 +334,21 @@ _add(Dataset(
     ),
 ))
 
+_add(Dataset(
+    name="fx_rates",
+    sheet="FX rates",
+    table="FXRates",
+    description="Exchange rates for data in several currencies (optional): one row per month and currency; "
+                "month and currency together are unique.",
+    optional=True,
+    columns=(
+        ColumnSchema("month", "month", "Month the rate applies to"),
+        ColumnSchema("currency", "text", "Currency: an ISO 4217 code (three upper-case letters such as SEK)"),
+        ColumnSchema("rate", "number", "Units of the reporting currency per 1 unit of the currency (above 0)",
+                     unit="rate"),
+    ),
+))
+
 
 def get_dataset(name: str) -> Dataset:
     try:
@@ -341,7 +362,7 @@ def schema_markdown() -> str:
     out: list[str] = []
     for ds in DATASETS.values():
         out.append(f"### `{ds.name}` — sheet *{ds.sheet}*, table `{ds.table}`\n")
-        out.append(ds.description + "\n")
+        out.append(ds.description + (" A folder without this file reads as before." if ds.optional else "") + "\n")
         out.append("| column | type | unit | required | description |")
         out.append("|---|---|---|---|---|")
         for c in ds.columns:
@@ -364,7 +385,7 @@ def schema_summary_markdown() -> str:
         for c in ds.columns:
             t = c.type + (f", {c.unit}" if c.unit else "")
             cols.append(f"`{c.name}`{'*' if not c.required else ''} ({t})")
-        out.append(f"| `{ds.name}.csv` | {', '.join(cols)} |")
+        out.append(f"| `{ds.name}.csv`{' (optional)' if ds.optional else ''} | {', '.join(cols)} |")
     return "\n".join(out)
 
 

@@ -16,6 +16,9 @@ from workbook_templates.batch import SAMPLE_DIR
 from workbook_templates.data import DataError, load_all, load_dataset
 from workbook_templates.mapping import key_lines, read_mapping
 from workbook_templates.schema import DATASETS
+
+#: the data sets the bundled sample has a file for (not the optional ones: exchange rates, invoices)
+SAMPLE_SETS = [n for n, ds in DATASETS.items() if not ds.optional]
 from workbook_templates.settings import DataSettings
 
 NBSP = "\u00a0"
@@ -82,15 +85,11 @@ def _date(text: str, us: bool = False) -> str:
     return out + (f" {m[4]}" if m[4] else "")
 
 
-#: the data sets the bundled sample has a file for (invoices, the alternative to subscriptions, it has not)
-SAMPLE = [n for n in DATASETS if (SAMPLE_DIR / f"{n}.csv").exists()]
-
-
 def _plain(tmp_path: Path) -> Path:
     """The sample with one product for every order (so the mapped folder can give it as a constant)."""
     d = tmp_path / "plain"
     d.mkdir()
-    for name in SAMPLE:
+    for name in SAMPLE_SETS:
         df = pd.read_csv(SAMPLE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
         if name == "orders":
             df["product"] = "Oppstartspakke"
@@ -102,7 +101,7 @@ def _norsk(plain: Path, out: Path, mapping: str | None = MAPPING) -> Path:
     """The same data as a Norwegian user has it: Excel's Nordic CSV, own file and header names, amounts in
     øre, billing periods as words, start dates written mm/dd/yyyy, no product column in the orders."""
     out.mkdir()
-    for name in SAMPLE:
+    for name in SAMPLE_SETS:
         ds = DATASETS[name]
         df = pd.read_csv(plain / f"{name}.csv", dtype=str, keep_default_na=False)
         if name == "subscriptions":
@@ -131,7 +130,7 @@ def _norsk(plain: Path, out: Path, mapping: str | None = MAPPING) -> Path:
 
 
 def _assert_same(a: dict, b: dict) -> None:
-    for name in SAMPLE:
+    for name in SAMPLE_SETS:
         assert a[name].issues == [] and b[name].issues == [], (name, b[name].issues[:3])
         pd.testing.assert_frame_equal(a[name].df, b[name].df, obj=name)
         assert (a[name].rows == b[name].rows).all()
@@ -426,7 +425,7 @@ def test_the_build_summary_says_once_how_each_file_was_read(tmp_path):
                                  str(tmp_path / "o"), "--no-progress"])
     assert r.exit_code == 0, r.output
     lines = [x for x in r.output.splitlines() if x.startswith("read ")]
-    assert len(lines) == len(SAMPLE), lines  # every file of the folder is Nordic: one line each, once
+    assert len(lines) == len(SAMPLE_SETS), lines  # every file of the folder is Nordic: one line each, once
     assert "read Abonnementer.csv: ';'-separated, dates dd.mm.yyyy (end_date); mm/dd/yyyy (start_date), " \
            "Windows-1252" in lines
 

@@ -14,16 +14,21 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from test_dialects import SAMPLE, _nordic, _samples
+from test_dialects import NBSP, _nordic, _nordic_date, _nordic_number, _samples
 from typer.testing import CliRunner
 
 from kpi_cli.main import app
+from workbook_templates.schema import DATASETS
+
+#: the data sets the bundled sample has a file for (not the optional ones: exchange rates, invoices)
+SAMPLE_SETS = [n for n, ds in DATASETS.items() if not ds.optional]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl drops extensions it does not read
 
 
-def _build_all(data: Path, out: Path) -> None:
-    r = CliRunner().invoke(app, ["build", "--all", "--data", str(data), "--out", str(out), "--no-progress"])
+def _build_all(data: Path, out: Path, *templates: str) -> None:
+    r = CliRunner().invoke(app, ["build", *(templates or ["--all"]), "--data", str(data), "--out", str(out),
+                                 "--no-progress"])
     assert r.exit_code == 0, r.output
 
 
@@ -101,7 +106,7 @@ def _ambiguous(tmp_path: Path, column: str, values: list[str]) -> Path:
     d = tmp_path / "data"
     plain = _samples(tmp_path)
     d.mkdir()
-    for name in SAMPLE:
+    for name in SAMPLE_SETS:
         (d / f"{name}.csv").write_bytes((plain / f"{name}.csv").read_bytes())
     orders = pd.read_csv(d / "orders.csv", dtype=str, keep_default_na=False)
     orders[column] = [values[i % len(values)] for i in range(len(orders))]
@@ -119,8 +124,85 @@ def test_an_ambiguous_column_is_refused_and_nothing_is_built(tmp_path, column, v
     d = _ambiguous(tmp_path, column, values)
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["build", "retention_cohorts", "--data", str(d), "--out", str(out), "--no-progress"])
-    assert r.exit_code != 0, r.output
+    assert r.exit_code == 1, r.output  # the report fails (as with any bad data), exit code 1
     flat = " ".join(r.output.split())
     for text in said:
         assert text in flat, (text, r.output)
     assert not list(out.glob("*.xlsx"))
+
+
+#: the letters put into the plan and product names of the variants below (all six, capitals too)
+LETTERS = str.maketrans({"a": "å", "o": "ø", "e": "æ", "A": "Å", "O": "Ø", "E": "Æ"})
+
+
+def _save(df: pd.DataFrame, path: Path, sep: str, encoding: str, terminator: str = "\r\n") -> None:
+    path.write_bytes(df.to_csv(index=False, sep=sep, lineterminator=terminator).encode(encoding))
+
+
+def _variants(plain: Path, out: Path) -> Path:
+    """The sample as other exports write it, one way per file: Excel's "Unicode text" (UTF-16 LE with its
+    byte-order mark, TAB-separated), CSV UTF-8 with BOM and ';', Swiss thousands (apostrophe, decimal point)
+    and French ones (narrow no-break space, decimal comma); Nordic letters in the plan and product names."""
+    out.mkdir()
+    for f in plain.glob("*.csv"):
+        (out / f.name).write_bytes(f.read_bytes())
+    read = {n: pd.read_csv(plain / f"{n}.csv", dtype=str, keep_default_na=False)
+            for n in ("customers", "subscriptions", "orders", "marketing")}
+    _save(read["customers"], out / "customers.csv", "\t", "utf-16")  # Python's utf-16 writes the LE mark
+    sub = read["subscriptions"]
+    sub["plan"] = sub["plan"].str.translate(LETTERS)
+    sub["amount"] = sub["amount"].map(lambda t: _nordic_number(t).replace(NBSP, ""))
+    for c in ("start_date", "end_date"):
+        sub[c] = sub[c].map(_nordic_date)
+    _save(sub, out / "subscriptions.csv", ";", "utf-8-sig")
+    orders = read["orders"]
+    orders["product"] = orders["product"].str.translate(LETTERS)
+    orders["amount"] = orders["amount"].map(lambda t: _nordic_number(t).replace(",", ".").replace(NBSP, "'"))
+    _save(orders, out / "orders.csv", ",", "utf-8", "\n")
+    mkt = read["marketing"]
+    for c in ("spend", "revenue"):
+        mkt[c] = mkt[c].map(lambda t: _nordic_number(t).replace(NBSP, "\u202f"))
+    _save(mkt, out / "marketing.csv", ";", "utf-8")
+    return out
+
+
+def test_unicode_text_utf8_bom_and_swiss_or_french_thousands_build_the_same_reports(built, tmp_path):
+    data = _variants(built / "plain", tmp_path / "variants")
+    raw = (data / "customers.csv").read_bytes()
+    assert raw.startswith(b"\xff\xfe") and "\t".encode("utf-16-le") in raw
+    assert (data / "subscriptions.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "1'350.0" in (data / "orders.csv").read_text("utf-8")  # thousands really written: 1350.0 by hand
+    assert "1\u202f706,08" in (data / "marketing.csv").read_text("utf-8")  # the first spend, 1706.08
+    templates = ("saas_dashboard", "retention_cohorts")  # between them every file changed above
+    _build_all(data, tmp_path / "out", *templates)
+    plans = set(pd.read_csv(built / "plain" / "subscriptions.csv", dtype=str)["plan"])
+    products = set(pd.read_csv(built / "plain" / "orders.csv", dtype=str)["product"])
+    lettered = 0
+    read_as = {}
+    for name in templates:
+        for data_only in (False, True):
+            a = _cells(built / "out-plain" / f"{name}.xlsx", data_only)
+            b = _cells(tmp_path / "out" / f"{name}.xlsx", data_only)
+            assert a.keys() == b.keys(), (name, a.keys() ^ b.keys())
+            for key, va in a.items():
+                vb = b[key]
+                if isinstance(va, str) and va in plans | products:  # the names that now carry the letters
+                    assert vb == va.translate(LETTERS), (name, key, va, vb)
+                    lettered += vb != va
+                elif va != vb:
+                    assert key[0] == "Notes", (name, key, va, vb)
+                    if va == str(built / "plain"):
+                        assert vb == str(data)
+                        continue
+                    m = READ_AS.search(str(vb))
+                    assert m and str(vb)[: m.start()] == va, (name, key, va, vb)
+                    file = re.search(r"Source: (\w+\.csv)", va)
+                    assert file, va
+                    read_as[file.group(1)] = m.group(1)
+    assert lettered > 700  # the plan of every subscription row at least (formulas and cached values)
+    assert read_as == {
+        "customers.csv": "TAB-separated, UTF-16 LE",
+        "subscriptions.csv": "';'-separated, decimal comma, dates dd.mm.yyyy, UTF-8 with BOM",
+        "orders.csv": "','-separated, decimal point, thousands separator apostrophe, UTF-8",
+        "marketing.csv": "';'-separated, decimal comma, thousands separator narrow no-break space, UTF-8",
+    }

@@ -25,6 +25,21 @@ def _section(ws: Any, f: Formats, r: int, title: str) -> None:
         ws.write_blank(r, j, None, f.get("section"))
 
 
+def _rates(ws: Any, f: Formats, r: int, fx: Any) -> int:
+    """The exchange rates the report's amounts were converted with: currency, month, rate."""
+    _section(ws, f, r, f"Exchange rates used (units of {fx.currency} per 1 unit)")
+    r += 1
+    for j, h in enumerate(("Currency", "Month", "Rate")):
+        ws.write_string(r, j, h, f.get("header"))
+    r += 1
+    for cur, month, rate in fx.rates:
+        ws.write_string(r, 0, cur, f.get("cell"))
+        ws.write_string(r, 1, month, f.get("cell"))
+        ws.write_number(r, 2, rate, f.get("cell", "General"))
+        r += 1
+    return r + 1
+
+
 def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
     """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
     ws.set_column(0, 0, 30)
@@ -53,11 +68,16 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         ("Input tables", ("Paste or link your data into the tables on the input sheets; the KPI formulas read "
                           "whole table columns. Re-run `kpi build` to re-lay the monthly and per-customer tables.")),
     ]
+    fx = d.fx
+    if fx is not None:
+        about.append(("Currency", fx.rule + f" Money cells are formatted [${fx.currency}] #,##0."))
     for k, v in about:
         ws.write_string(r, 0, k, f.get("label"))
         ws.write_string(r, 1, v, f.get("wrap"))
         r += 1
     r += 1
+    if fx is not None and fx.rates:
+        r = _rates(ws, f, r, fx)
     _section(ws, f, r, "KPI definitions")
     r += 1
     for j, h in enumerate(("Function", "Definition", "Formula", "Cells")):
@@ -85,8 +105,11 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         read_as = (f" Read as {t.dialect.describe().partition(': ')[2]}."
                    if t.dialect is not None and not t.dialect.is_default else "")
         derived = f" {t.derived}." if t.derived else ""
+        converted = (f" Amounts converted to {t.fx.currency} from {', '.join(t.fx.currencies)} (see Currency above); "
+                     "the currency column keeps each row's own currency."
+                     if t.fx is not None and t.fx.currencies else "")
         ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{derived}"
-                              f"{read_as}", f.get("wrap"))
+                              f"{read_as}{converted}", f.get("wrap"))
         r += 1
         for j, h in enumerate(("Column", "Description", "Type", "Unit")):
             ws.write_string(r, j, h, f.get("header"))

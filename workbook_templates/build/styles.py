@@ -8,13 +8,35 @@ import kpi_functions as K
 
 from .. import formulas as F
 
-__all__ = ["DATETIME_FMT", "DATE_FMT", "MONTH_FMT", "UNIT_FORMATS", "Formats", "date_cell_fmt", "unit_format"]
+__all__ = ["DATETIME_FMT", "DATE_FMT", "MONEY", "MONEY_CENTS", "MONTH_FMT", "UNIT_FORMATS", "Formats", "MoneyFormat",
+           "currency_format", "date_cell_fmt", "unit_format"]
 
 #: number format of a scalar KPI cell, by the registry's ``unit`` (the units' Excel formats)
 UNIT_FORMATS = {name: u.excel_format for name, u in K.UNIT_RECORDS.items()}
 DATE_FMT = "yyyy-mm-dd"
 DATETIME_FMT = "yyyy-mm-dd hh:mm"
 MONTH_FMT = "mmm yyyy"
+
+
+class MoneyFormat(str):
+    """The number format of a money cell: the text is the format without a currency (``#,##0``), so a report
+    with no reporting currency is formatted as before; with one, :func:`currency_format` puts the currency in
+    front (``[$NOK] #,##0``)."""
+
+    __slots__ = ()
+
+
+MONEY = MoneyFormat("#,##0")
+MONEY_CENTS = MoneyFormat("#,##0.00")
+
+
+def currency_format(num: str | None, currency: str | None) -> str | None:
+    """The Excel number format to write: a money format with the reporting currency as its symbol
+    (``[$NOK] #,##0``, the bracketed currency Excel writes for a symbol of no particular locale); any other
+    format, or any format when there is no reporting currency, as it is."""
+    if currency and isinstance(num, MoneyFormat):
+        return f"[${currency}] {num}"
+    return None if num is None else str(num)
 
 
 def unit_format(spec: K.KPISpec, node: F.KPI | None = None) -> str:
@@ -30,7 +52,7 @@ def unit_format(spec: K.KPISpec, node: F.KPI | None = None) -> str:
                 if isinstance(arg, F.Const) and isinstance(arg.value, str):
                     variant = arg.value.lower()
         return u.excel_format_for(variant)
-    return u.excel_format
+    return MoneyFormat(u.excel_format) if spec.unit == "money" else u.excel_format
 
 
 def date_cell_fmt(col_type: str) -> str:
@@ -46,11 +68,17 @@ class Formats:
         "input": "#FFF7D6", "good": "#DCFCE7", "good_ink": "#166534", "bad": "#FEE2E2", "bad_ink": "#991B1B",
         "warn": "#FEF3C7", "warn_ink": "#92400E"}
 
-    def __init__(self, wb: Any) -> None:
+    def __init__(self, wb: Any, currency: str | None = None) -> None:
         self.wb = wb
+        self.currency = currency  #: the reporting currency money formats carry (None: none)
         self._cache: dict[tuple[str, str | None], Any] = {}
 
+    def number(self, num: str | None) -> str | None:
+        """The number format written for ``num`` (a money format carries the reporting currency)."""
+        return currency_format(num, self.currency)
+
     def get(self, style: str = "value", num: str | None = None) -> Any:
+        num = self.number(num)
         key = (style, num)
         f = self._cache.get(key)
         if f is not None:

@@ -36,7 +36,7 @@ from .model import (
 )
 from .notes import write_notes
 from .rendering import kpi_name
-from .styles import DATE_FMT, MONTH_FMT, Formats, date_cell_fmt, unit_format
+from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 
 __all__ = ["FIXED_TIME", "Writer", "result_columns"]
 
@@ -85,7 +85,7 @@ class Writer:
         self.wb.set_properties({"title": b.spec.title, "subject": b.spec.description,
                                 "author": "KPI add-in report builder", "created": FIXED_TIME,
                                 "comments": "Built by `kpi build`. Regenerate rather than edit by hand."})
-        self.fmt = Formats(self.wb)
+        self.fmt = Formats(self.wb, b.data.currency)  # money formats carry the reporting currency, if any
         self.ws: dict[str, Any] = {}
         self.manifest: list[ManifestCell] = []
         self.values_ws: Any = None
@@ -166,7 +166,7 @@ class Writer:
         b = self.b
         ws = self.ws[c.sheet]
         v = b.value(c.name)
-        num = self._default_fmt(c)
+        num = self.fmt.number(self._default_fmt(c))
         fmt = self.fmt.get(_STYLES.get(c.style, "cell"), num)
         if c.node is None or not self.live:
             self._write_value(ws, c.row, c.col, v, fmt)
@@ -227,7 +227,7 @@ class Writer:
         nums: list[str | None] = []
         for j, (kind, vals) in enumerate(cols):
             c = s.col + j
-            num = col_fmt.get(j)
+            num = self.fmt.number(col_fmt.get(j))
             nums.append(num)
             if row_fmt and j == width - 1:  # labelled result: the format follows the label
                 labels = cols[0][1]
@@ -399,7 +399,7 @@ class Writer:
                     if v is not None:
                         wr(i + 1, j, v)
             elif c.type in ("number", "integer"):
-                num = "#,##0" if c.type == "integer" else "#,##0.00"
+                num = "#,##0" if c.type == "integer" else MONEY_CENTS if c.unit == "money" else "#,##0.00"
                 f = self.fmt.get("plain", num)
                 ws.set_column(j, j, max(len(c.name) + 3, 11), f)
                 arr = s.to_numpy(dtype=float)
