@@ -276,6 +276,11 @@ def test_a_money_cell_shows_the_reporting_currency_in_its_number_format(converte
     header = [c.value for c in inputs[1]]
     assert inputs.cell(2, header.index("amount") + 1).number_format == "[$NOK] #,##0.00"
     assert inputs.cell(2, header.index("billing_months") + 1).number_format == "#,##0"
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as z:  # the MRR charts' money axes too
+        charts = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert any('formatCode="[$NOK] #,##0"' in c for c in charts)
 
 
 @pytest.fixture(scope="module")
