@@ -169,7 +169,7 @@ def _check_codes(t: Table, reporting: str) -> np.ndarray:
     given = cur.notna().to_numpy()
     vals = cur.to_numpy(dtype=object)
     wrong = np.array([bool(g) and not _CODE.fullmatch(str(v)) for g, v in zip(given, vals)], dtype=bool)
-    for i in np.flatnonzero(wrong):
+    for i in np.flatnonzero(wrong & ~t.bad):  # a row already bad (an earlier step checked it) is named once
         t.bad[i] = True
         t.issues.append(t.issue(int(t.rows[i]), "currency", f"{vals[i]!r} is not an ISO 4217 currency "
                                  "code (three upper-case letters such as NOK)"))

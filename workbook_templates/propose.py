@@ -456,6 +456,9 @@ def _dialect_lines(dia: Dialect) -> list[str]:
     return lines
 
 
+#: a Norwegian word for a column's value, in the commented value maps
+_EXAMPLE_WORDS = {"subscription": "abonnement", "one_time": "engangs", "refund": "kreditnota"}
+
 _HEAD = """\
 # Mapping file for kpi build: which file is which data set, and which of its headers is which column.
 # Proposed by `kpi map` from the headers of the files in this folder. REVIEW IT before building:
@@ -511,6 +514,12 @@ def render(p: Proposal) -> str:
         if "billing_months" in m.mapped and compact(m.mapped["billing_months"]) != compact("billing_months"):
             out += ["", f"# if {toml_string(m.mapped['billing_months'])} holds words rather than months, map them:",
                     f"# [{name}.values.billing_months]", '# "måned" = 1', '# "kvartal" = 3', '# "år" = 12']
+        for col, header in m.mapped.items():
+            choices = ds.column(col).choices
+            if choices:
+                out += ["", (f"# {col} takes {', '.join(choices)}: if {toml_string(header)} holds other words, "
+                             "map them:"), f"# [{name}.values.{col}]",
+                        *(f"# {toml_string(_EXAMPLE_WORDS.get(c, '...'))} = {toml_string(c)}" for c in choices)]
         out.append("")
     for fs, dss in p.undecided_files:
         out.append(f"# {', '.join(fs)}: fit{'s' if len(fs) == 1 else ''} {' and '.join(dss)} equally (by name and "

@@ -276,3 +276,45 @@ def test_a_money_cell_shows_the_reporting_currency_in_its_number_format(converte
     header = [c.value for c in inputs[1]]
     assert inputs.cell(2, header.index("amount") + 1).number_format == "[$NOK] #,##0.00"
     assert inputs.cell(2, header.index("billing_months") + 1).number_format == "#,##0"
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as z:  # the MRR charts' money axes too
+        charts = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert any('formatCode="[$NOK] #,##0"' in c for c in charts)
+
+
+@pytest.fixture(scope="module")
+def three_currency_folder(tmp_path_factory) -> Path:
+    return _three_currencies(tmp_path_factory.mktemp("fxcli") / "data")
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from kpi_cli.main import app
+
+    return CliRunner().invoke(app, ["build", *args, "--no-progress"])
+
+
+def test_kpi_build_currency_flag_and_mapping_file(three_currency_folder, tmp_path):
+    d = three_currency_folder
+    r = _cli("marketing_funnel", "--data", str(d), "--out", str(tmp_path / "none"))
+    assert r.exit_code == 1 and "no reporting currency is given" in r.output and "--currency" in r.output
+    r = _cli("marketing_funnel", "--data", str(d), "--currency", "NOK", "--out", str(tmp_path / "flag"))
+    assert r.exit_code == 0, r.output
+    ws = openpyxl.load_workbook(tmp_path / "flag" / "marketing_funnel.xlsx")["Marketing"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("spend") + 1).number_format == "[$NOK] #,##0.00"
+    # the same from the data folder's kpi.toml
+    m = tmp_path / "mapped"
+    m.mkdir()
+    for f in d.iterdir():
+        (m / f.name).write_bytes(f.read_bytes())
+    (m / "kpi.toml").write_text('[build]\ncurrency = "NOK"\n', encoding="utf-8")
+    r = _cli("marketing_funnel", "--data", str(m), "--out", str(tmp_path / "toml"))
+    assert r.exit_code == 0, r.output
+    r = _cli("marketing_funnel", "--data", str(d), "--currency", "nok", "--out", str(tmp_path / "bad"))
+    assert r.exit_code == 2 and "'nok' is not an ISO 4217" in r.output
+    r = _cli("marketing_funnel", "--data", str(d), "--currency", "NOK", "--fx-constant", "2026-13",
+             "--out", str(tmp_path / "bad"))
+    assert r.exit_code == 2 and "not a month" in r.output

@@ -240,3 +240,22 @@ def test_the_proposed_mapping_reads_the_nordic_sample_as_the_original(tmp_path, 
     assert set(tables) == set(sample_tables)
     for name, t in tables.items():
         pd.testing.assert_frame_equal(t.df, sample_tables[name].df, check_dtype=False, obj=name)
+
+
+def test_a_column_with_fixed_values_gets_a_commented_value_map(tmp_path):
+    from workbook_templates.schema import ColumnSchema, Dataset
+
+    ds = next((d for d in DATASETS.values() for c in d.columns if c.choices), None)
+    if ds is None:
+        pytest.skip("no data set has a column of fixed values")
+    assert isinstance(ds, Dataset)
+    col: ColumnSchema = next(c for c in ds.columns if c.choices)
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / f"{ds.name}.csv").write_text(",".join(ds.column_names) + "\n", encoding="utf-8")
+    assert kpi_map("--data", str(d)).exit_code == 0
+    text = (d / "kpi.toml").read_text(encoding="utf-8")
+    assert f"# [{ds.name}.values.{col.name}]\n" in text
+    for choice in col.choices:
+        assert f' = "{choice}"' in text
+    tomllib.loads(text)

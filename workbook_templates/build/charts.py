@@ -9,6 +9,7 @@ from .. import formulas as F
 from ..formulas import ExcelError, Node
 from ..spec import Chart
 from .model import BuildError
+from .styles import currency_format
 
 if TYPE_CHECKING:
     from .evaluation import Report
@@ -45,6 +46,7 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
     if kind[1]:
         opts["subtype"] = kind[1]
     chart = wb.add_chart(opts)
+    cur = b.data.currency  # money axes and labels carry the reporting currency, as money cells do
     overlay = None
     for sr in ch.series:
         d: dict[str, Any] = {"name": sr.name, "values": range_tuple(b, sr.values)}
@@ -61,7 +63,7 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
                 d["fill"] = {"color": sr.color}
                 d["border"] = {"none": True}
         if sr.labels:
-            d["data_labels"] = {"value": True, "num_format": ch.y_format or "General",
+            d["data_labels"] = {"value": True, "num_format": currency_format(ch.y_format, cur) or "General",
                                 "font": {"size": 8, "color": "#374151"}}
         if sr.y2:
             d["y2_axis"] = True
@@ -78,7 +80,7 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
     y: dict[str, Any] = {"num_font": ax_font, "major_gridlines": {"visible": True, "line": {"color": "#E5E7EB"}},
                          "line": {"none": True}}
     if ch.y_format:
-        y["num_format"] = ch.y_format
+        y["num_format"] = currency_format(ch.y_format, cur)
     if ch.y_title:
         y["name"] = ch.y_title
         y["name_font"] = {"size": 8, "bold": False}
