@@ -489,3 +489,34 @@ def test_the_sample_company_in_invoice_form_gives_the_same_reports(tmp_path, sam
         assert got.keys() == want.keys(), key
         wrong = [(cell, want[cell], got[cell]) for cell in want if not same(want[cell], got[cell])]
         assert not wrong, (key, len(wrong), wrong[:5])
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "saas_dashboard.xlsx", read_only=True)
+    notes = " ".join(str(v) for row in wb["Notes"].iter_rows(values_only=True) for v in row if v)
+    wb.close()
+    assert "Source: invoices.csv" in notes and "MRR derived from invoices.csv" in notes
+
+
+def test_kpi_build_billing_chooses_between_both_files(tmp_path, sample_tables):
+    from typer.testing import CliRunner
+
+    from kpi_cli.main import app
+    from workbook_templates.context import latest_month
+    from workbook_templates.reports import REPORTS
+
+    last_day = latest_month(sample_tables, REPORTS["saas_dashboard"].datasets) + pd.offsets.MonthEnd(0)
+    d = _sample_as_invoices(tmp_path / "both", last_day)
+    for name in ("subscriptions.csv", "orders.csv"):
+        (d / name).write_bytes((SAMPLE_DIR / name).read_bytes())
+
+    def build(*flags: str):
+        return CliRunner().invoke(app, ["build", "saas_dashboard", "--data", str(d), "--out", str(tmp_path / "o"),
+                                        "--no-progress", *flags])
+
+    r = build()
+    assert r.exit_code != 0 and "--billing invoices" in " ".join(r.output.split())
+    for choice in ("invoices", "subscriptions"):
+        r = build("--billing", choice)
+        assert r.exit_code == 0, r.output
+    r = build("--billing", "orders")
+    assert r.exit_code == 2 and "--billing must be invoices or subscriptions" in r.output
