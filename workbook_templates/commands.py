@@ -209,7 +209,9 @@ def _dialect_lines(data_dir: Path, settings) -> list[str]:
     from .folder_cache import load_cached
 
     tables = load_cached(str(data_dir), settings)[0]
-    return [t.dialect.describe() for t in tables.values() if t.dialect is not None and not t.dialect.is_default]
+    # once per file: the tables derived from invoices share the invoice file's reading
+    return list(dict.fromkeys(t.dialect.describe() for t in tables.values()
+                              if t.dialect is not None and not t.dialect.is_default))
 
 
 @app.command("build")
