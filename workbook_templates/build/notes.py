@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import kpi_functions as K
@@ -17,6 +18,23 @@ __all__ = ["write_notes"]
 _FORMULAS = {"classic": "KPI formulas for the classic Excel add-in (=KPI_…).",
              "officejs": "KPI formulas for the Office.js add-in (kpi serve).",
              "values": "Values only: this copy holds no formulas."}
+
+
+#: the Notes columns' widths (characters of the default font) and the height of one line of its 10-pt text
+_WIDTHS = (30, 62, 46, 26)
+_LINE_POINTS = 13.5
+#: characters of 10-pt prose that fit in one width unit (a unit is one '0' of the 11-pt default font)
+_CHARS_PER_UNIT = 1.15
+
+
+def _fit(ws: Any, r: int, texts: dict[int, str]) -> None:
+    """Make row ``r`` tall enough for its wrapped texts (column -> text). A row XlsxWriter writes keeps its
+    default height of one line: LibreOffice then draws the further lines of a long text under the next row,
+    and Excel only grows a row when it recalculates its height itself."""
+    lines = max(sum(max(1, math.ceil(len(part) / (_WIDTHS[c] * _CHARS_PER_UNIT))) for part in t.split("\n"))
+                for c, t in texts.items())
+    if lines > 1:
+        ws.set_row(r, _LINE_POINTS * lines)
 
 
 def _section(ws: Any, f: Formats, r: int, title: str) -> None:
@@ -42,10 +60,8 @@ def _rates(ws: Any, f: Formats, r: int, fx: Any) -> int:
 
 def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
     """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 62)
-    ws.set_column(2, 2, 46)
-    ws.set_column(3, 3, 26)
+    for j, width in enumerate(_WIDTHS):
+        ws.set_column(j, j, width)
     r = 0
     ws.write_string(r, 0, f"Notes — {b.spec.title}", f.get("title"))
     r += 1
@@ -74,6 +90,7 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
     for k, v in about:
         ws.write_string(r, 0, k, f.get("label"))
         ws.write_string(r, 1, v, f.get("wrap"))
+        _fit(ws, r, {1: v})
         r += 1
     r += 1
     if fx is not None and fx.rates:
@@ -92,6 +109,7 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         cells = kpi_cells[name]
         shown = ", ".join(cells[:6]) + (f" and {len(cells) - 6} more" if len(cells) > 6 else "")
         ws.write_string(r, 3, shown, f.get("wrap"))
+        _fit(ws, r, {0: spec.signature_text, 1: spec.summary, 2: spec.formula, 3: shown})
         r += 1
     r += 1
     _section(ws, f, r, "Input tables")
@@ -108,15 +126,18 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         converted = (f" Amounts converted to {t.fx.currency} from {', '.join(t.fx.currencies)} (see Currency above); "
                      "the currency column keeps each row's own currency."
                      if t.fx is not None and t.fx.currencies else "")
-        ws.write_string(r, 1, f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{derived}"
-                              f"{read_as}{converted}", f.get("wrap"))
+        about_table = f"{ds.description} Source: {t.file}, {len(t.df)} rows in this report.{derived}{read_as}{converted}"
+        ws.write_string(r, 1, about_table, f.get("wrap"))
+        _fit(ws, r, {1: about_table})
         r += 1
         for j, h in enumerate(("Column", "Description", "Type", "Unit")):
             ws.write_string(r, j, h, f.get("header"))
         r += 1
         for c in ds.columns:
             ws.write_string(r, 0, c.name, f.get("cell"))
-            ws.write_string(r, 1, c.description + ("" if c.required else " (may be blank)"), f.get("wrap"))
+            described = c.description + ("" if c.required else " (may be blank)")
+            ws.write_string(r, 1, described, f.get("wrap"))
+            _fit(ws, r, {1: described})
             ws.write_string(r, 2, c.type, f.get("cell"))
             ws.write_string(r, 3, c.unit or "—", f.get("cell"))
             r += 1
@@ -127,4 +148,5 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         for w in list(dict.fromkeys(d.notices + b.warnings)):
             ws.write_string(r, 0, "•", f.get("cell"))
             ws.write_string(r, 1, w, f.get("wrap"))
+            _fit(ws, r, {1: w})
             r += 1
