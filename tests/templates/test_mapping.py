@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_dialects import _nordic_number
 from typer.testing import CliRunner
 
 from workbook_templates.batch import SAMPLE_DIR
@@ -63,20 +64,6 @@ product = "Oppstartspakke"
 """
 
 
-def _number(text: str) -> str:
-    """'1350.25' -> '1 350,25' with a no-break space, from the text."""
-    if not text:
-        return text
-    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, _, frac = body.partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + NBSP.join(groups) + ("," + frac if frac else "")
-
-
 def _date(text: str, us: bool = False) -> str:
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}:\d{2}))?", text)
     if not m:
@@ -115,7 +102,7 @@ def _norsk(plain: Path, out: Path, mapping: str | None = MAPPING) -> Path:
                 continue
             if col.type in ("number", "integer") and not (name == "subscriptions" and col.name in (
                     "amount", "billing_months")):
-                df[col.name] = df[col.name].map(_number)
+                df[col.name] = df[col.name].map(_nordic_number)
             elif col.type in ("date", "datetime"):
                 df[col.name] = df[col.name].map(_date)
             elif col.type == "month":
