@@ -22,7 +22,6 @@ from workbook_templates.schema import DATASETS
 SAMPLE_SETS = [n for n, ds in DATASETS.items() if not ds.optional]
 from workbook_templates.settings import DataSettings
 
-NBSP = "\u00a0"
 #: the subscriptions file's own headers (Norwegian), ours -> theirs
 NORSK = {"customer_id": "Kunde-ID", "start_date": "Startdato", "end_date": "Sluttdato", "amount": "Beløp (øre)",
          "billing_months": "Betalingsintervall", "plan": "Plan", "subscription_id": "Abonnement-ID"}
