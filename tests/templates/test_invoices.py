@@ -520,3 +520,24 @@ def test_kpi_build_billing_chooses_between_both_files(tmp_path, sample_tables):
         assert r.exit_code == 0, r.output
     r = build("--billing", "orders")
     assert r.exit_code == 2 and "--billing must be invoices or subscriptions" in r.output
+
+
+def test_invoice_lines_in_other_currencies_convert_at_their_billing_periods_start(tmp_path):
+    """Invoices in SEK and EUR, reported in NOK: each line converts at the rate of the month its period starts."""
+    d = _folder(tmp_path, (
+        "I1,A,2026-01-01,subscription,100,S1,Pro,1,0,25,2026-01-01,2026-02-01,,,SEK\n"
+        "I2,A,2026-02-01,subscription,100,S1,Pro,1,10,25,2026-02-01,2026-03-01,,,SEK\n"
+        "I3,A,2026-03-01,subscription,100,S1,Pro,1,0,25,2026-03-01,2026-04-01,,,SEK\n"
+        "I4,B,2026-01-01,subscription,1200,S2,Pro,3,200,0,2026-01-01,2027-01-01,,,EUR\n"
+        "I5,C,2026-03-10,one_time,50,,Setup,1,0,0,,,,,SEK\n"))
+    (d / "fx_rates.csv").write_text("month,currency,rate\n2026-01,SEK,0.5\n2026-02,SEK,1\n2026-03,SEK,2\n"
+                                    "2026-01,EUR,10\n2026-02,EUR,11\n2026-03,EUR,12\n", encoding="utf-8")
+    tables, errors = load_all(d, ["customers", "subscriptions", "orders", "fx_rates"], DataSettings(currency="NOK"))
+    assert errors == {}
+    # by hand: A 100 × 0.5, (100 − 10) × 1, 100 × 2; B's annual line (1200 − 200) ÷ 12 at January's 10 all year
+    assert _mrr(tables, "2026-03-01") == {("A", "2026-01"): 50.0, ("A", "2026-02"): 90.0, ("A", "2026-03"): 200.0,
+                                          ("B", "2026-01"): round(10_000 / 12, 9),
+                                          ("B", "2026-02"): round(10_000 / 12, 9),
+                                          ("B", "2026-03"): round(10_000 / 12, 9)}
+    orders = tables["orders"].df
+    assert orders["amount"].tolist() == [100.0] and orders["currency"].tolist() == ["SEK"]  # 50 SEK at March's 2
