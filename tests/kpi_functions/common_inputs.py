@@ -370,6 +370,13 @@ ARG_DOMAIN: dict[str, str] = {
     "gain": "signed money",
     "ad_revenue": "money",
     "ad_spend": "money",
+    "KPI_CONVERSION_VALUE.revenue": "money",
+    "conversion_value": "money",
+    "cpa": "money",
+    "recurring": "money",
+    "one_off": "money",
+    "reactivated": "small count",
+    "KPI_NET_NEW_CUSTOMERS.churned": "small count",
     "scores": "nps scores",
     "KPI_CSAT.scores": "csat scores",
     "values": "actions",
@@ -391,12 +398,13 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "scale_max": (7,),
     "horizon": (6,),
     "discount_rate": (0.01,),
+    "fiscal_year_start": (4,),
     # single dates (kind "dates", but one value)
     "through": ("2026-09",),
     "month": ("2026-01",),
 }
 #: an option that only means something together with another one
-OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours"}
+OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period"}
 
 
 def domain_key(spec: KPISpec, arg: str) -> str | None:
