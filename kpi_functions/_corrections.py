@@ -103,9 +103,10 @@ CORRECTIONS: dict[str, Correction] = {
             wrong=("Some articles print ROI = profit − cost / cost: without the parentheses that reads "
                    "profit − (cost ÷ cost) = profit − 1, and subtracting the cost from a profit counts the cost "
                    "twice."),
-            pointer="ROI = (revenue − cost) ÷ cost = profit ÷ cost; gain is revenue, not profit.",
-            functions=("KPI_ROI",),
-            arg_notes={"KPI_ROI": {"gain": "revenue, not profit: a profit already has the cost taken off"}},
+            pointer="ROI = (revenue − cost) ÷ cost = profit ÷ cost, never (profit − cost) ÷ cost.",
+            functions=("KPI_ROI", "KPI_ROI_CPA"),
+            arg_notes={"KPI_ROI": {"gain": "revenue, not profit: a profit already has the cost taken off"},
+                       "KPI_ROI_CPA": {"conversion_value": "revenue per conversion, not profit"}},
         ),
         Correction(
             key="mrr_churn",
