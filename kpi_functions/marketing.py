@@ -267,9 +267,8 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
 
     Notes
     -----
-    ``ROAS = ad revenue / ad spend``. Some articles print it upside down, as
-    spend ÷ revenue; that ratio is the advertising cost of sales (ACoS), the
-    reciprocal of ROAS. A ROAS of 4 means 4 of revenue for every 1 spent.
+    ``ROAS = ad revenue / ad spend``. A ROAS of 4 means 4 of revenue for
+    every 1 spent (see Warnings for the upside-down form some articles print).
 
     References
     ----------

@@ -403,6 +403,7 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "scale_max": (7,),
     "horizon": (6,),
     "discount_rate": (0.01,),
+    "fiscal_year_start": (4,),
     # single dates (kind "dates", but one value)
     "through": ("2026-09",),
     "month": ("2026-01",),
@@ -410,7 +411,8 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "as_of": ("2026-03-31",),
 }
 #: an option that only means something together with another one
-OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "window_days": "order_dates", "as_of": "order_dates"}
+OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period",
+                                "window_days": "order_dates", "as_of": "order_dates"}
 
 
 def domain_key(spec: KPISpec, arg: str) -> str | None:

@@ -4,6 +4,8 @@ their Notes, and the error cases."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 import kpi_functions as k
@@ -73,8 +75,8 @@ class TestNetNewCustomers:
 
 class TestRepeatPurchaseWithinAWindow:
     # a orders again after 30 days, b after 31, c and d once; the latest order is on 20 March
-    IDS = ["a", "b", "a", "c", "b", "d"]
-    DATES = ["2026-01-01", "2026-01-01", "2026-01-31", "2026-01-10", "2026-02-01", "2026-03-20"]
+    IDS: ClassVar[list[str]] = ["a", "b", "a", "c", "b", "d"]
+    DATES: ClassVar[list[str]] = ["2026-01-01", "2026-01-01", "2026-01-31", "2026-01-10", "2026-02-01", "2026-03-20"]
 
     def test_without_a_window_two_orders_any_time(self):
         # a and b of a, b, c, d
