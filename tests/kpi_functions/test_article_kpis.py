@@ -4,6 +4,8 @@ their Notes, and the error cases."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 import kpi_functions as k
@@ -69,3 +71,66 @@ class TestNetNewCustomers:
         with pytest.raises(KPIInputError) as info:
             k.net_new_customers(5, "two", 1)
         assert info.value.argument == "reactivated"
+
+
+class TestRepeatPurchaseWithinAWindow:
+    # a orders again after 30 days, b after 31, c and d once; the latest order is on 20 March
+    IDS: ClassVar[list[str]] = ["a", "b", "a", "c", "b", "d"]
+    DATES: ClassVar[list[str]] = ["2026-01-01", "2026-01-01", "2026-01-31", "2026-01-10", "2026-02-01", "2026-03-20"]
+
+    def test_without_a_window_two_orders_any_time(self):
+        # a and b of a, b, c, d
+        assert k.repeat_purchase_rate(self.IDS) == 0.5
+        assert k.repeat_purchase_rate(self.IDS, self.DATES) == 0.5
+
+    def test_within_30_days(self):
+        # observed for 30 days: first order on or before 18 February (a, b, c; d is too recent);
+        # a's second order is 30 days after its first (counts), b's 31 (does not): 1 / 3
+        assert k.repeat_purchase_rate(self.IDS, self.DATES, 30) == pytest.approx(1 / 3)
+
+    def test_within_31_days(self):
+        # observed: first order on or before 17 February (a, b, c); a and b repeat: 2 / 3
+        assert k.repeat_purchase_rate(self.IDS, self.DATES, 31) == pytest.approx(2 / 3)
+
+    def test_as_of_ignores_later_orders(self):
+        # as of 31 January: b's second and d's order are not seen; observed for 30 days: a and b (first order
+        # on 1 January); only a repeats: 1 / 2
+        assert k.repeat_purchase_rate(self.IDS, self.DATES, 30, "2026-01-31") == 0.5
+
+    def test_two_orders_on_one_day_are_a_repeat_within_0_days(self):
+        assert k.repeat_purchase_rate(["a", "a", "b"], ["2026-01-05", "2026-01-05", "2026-01-01"], 0) == 0.5
+
+    def test_the_order_of_the_rows_does_not_matter(self):
+        order = [5, 3, 1, 0, 4, 2]
+        ids = [self.IDS[i] for i in order]
+        dates = [self.DATES[i] for i in order]
+        assert k.repeat_purchase_rate(ids, dates, 30) == pytest.approx(1 / 3)
+
+    def test_no_one_observed_for_the_whole_window_is_undefined(self):
+        # the first orders are at most 78 days before the latest one
+        with pytest.raises(KPIUndefinedError) as info:
+            k.repeat_purchase_rate(self.IDS, self.DATES, 100)
+        assert info.value.argument == "window_days"
+
+    def test_a_window_needs_dates(self):
+        with pytest.raises(KPIInputError) as info:
+            k.repeat_purchase_rate(self.IDS, None, 30)
+        assert info.value.argument == "window_days" and "order_dates" in str(info.value)
+
+    def test_a_customer_without_a_date(self):
+        dates = list(self.DATES)
+        dates[2] = None
+        with pytest.raises(KPIInputError) as info:
+            k.repeat_purchase_rate(self.IDS, dates, 30)
+        assert (info.value.argument, info.value.position) == ("order_dates", "item 3")
+
+    def test_ranges_of_different_length(self):
+        with pytest.raises(KPIInputError) as info:
+            k.repeat_purchase_rate(self.IDS, self.DATES[:5], 30)
+        assert info.value.argument == "order_dates"
+
+    @pytest.mark.parametrize("window", [-1, 2.5])
+    def test_a_window_is_a_whole_number_of_days(self, window):
+        with pytest.raises(KPIDomainError) as info:
+            k.repeat_purchase_rate(self.IDS, self.DATES, window)
+        assert info.value.argument == "window_days"

@@ -426,10 +426,31 @@ def _representation_params() -> list[Any]:
     return out
 
 
+def _passes_cells_of(case: Case, how: str) -> bool:
+    """True when some argument the call passes has cells of the kinds the representation rewrites."""
+    kinds = REPRESENTATIONS[how][0]
+    for a in case.args:
+        if a.domain == "default":
+            continue
+        cells = set(a.cell) if a.is_table else {"date" if a.cell == "option-date" else str(a.cell)}
+        if cells & kinds:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("how", [h for h in REPRESENTATIONS if not h.startswith("blanks")])
+def test_every_representation_rewrites_a_call_of_each_function_it_applies_to(how):
+    """The calls that pass no such cells (an optional date range left out) are not the only ones."""
+    names = {c.spec.excel_name for c in CASES if c.spec.excel_name in set(_tested(how)) and _represent(c, how)[1]}
+    assert names == set(_tested(how)), sorted(set(_tested(how)) - names)
+
+
 @pytest.mark.parametrize("case,how", _representation_params())
 def test_same_answer_for_every_cell_representation(case, how):
     """Dates as text, datetimes, Timestamps, datetime64 or serials; ids as text or numbers; any blank: one answer."""
     values, changed = _represent(case, how)
+    if not changed and not how.startswith("blanks") and not _passes_cells_of(case, how):
+        return  # the call leaves out the optional argument with such cells (another call passes it: see below)
     if not changed:
         assert how.startswith("blanks"), f"{how}: nothing to rewrite"
         assert not any(a.is_range and None in ([x for r in a.value for x in r] if a.is2d else a.value)
