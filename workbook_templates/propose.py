@@ -102,6 +102,12 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
              "driftskostnader", "kostnad sålda varor", "varekostnader", "vareforbrug", "driftsomkostninger"),
     "sales_cost": ("sales costs", "salgskostnad", "salgskostnader", "säljkostnad", "säljkostnader",
                    "försäljningskostnad", "salgsomkostninger", "salgsomkostning"),
+    "lead_id": ("lead", "lead no", "lead number", "leadnummer", "lead nr", "emne", "emne id", "emnenummer",
+                "kundeemne", "prospekt", "prospekt id"),
+    "created_date": ("created", "created on", "opprettet", "opprettet dato", "skapad", "skapad datum", "oprettet",
+                     "oprettet dato", "lead date"),
+    "converted_date": ("converted", "converted on", "won", "won date", "konvertert", "konvertert dato",
+                       "konverterad", "konverterat datum", "konverteret", "vunnet", "vunnen", "vundet"),
     "user_id": ("user", "bruker", "bruker id", "brukerid", "användare", "användar id", "användarid", "bruger",
                 "bruger id", "brugerid", "login"),
     # invoices, fx_rates and the optional columns of subscriptions (matched once the schema has them)
@@ -144,6 +150,7 @@ FILE_SYNONYMS: dict[str, tuple[str, ...]] = {
                 "kundeservicesager", "supportsaker"),
     "marketing": ("markedsføring", "marknadsföring", "funnel", "kampanjer", "kampagner", "markedsforing"),
     "costs": ("cost", "kostnader", "kostnad", "omkostninger", "utgifter", "udgifter"),
+    "leads": ("lead", "emner", "kundeemner", "prospekter", "prospects", "crm leads", "salgsmuligheter"),
     "activity": ("usage", "aktivitet", "bruk", "användning", "brug", "innlogginger", "inloggningar"),
     "fx_rates": ("fx", "exchange rates", "valutakurser", "valutakurs", "kurser", "rates"),
 }

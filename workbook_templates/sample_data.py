@@ -9,7 +9,10 @@ The company sells three plan tiers (Starter, Growth, Enterprise) billed
 monthly, quarterly or annually, in four regions. Customers arrive through
 marketing channels at a growing rate, upgrade, downgrade, churn and come
 back; they answer NPS surveys, open support tickets (some answered by a CSAT
-survey), buy add-ons, and their users leave product activity. Every random
+survey), buy add-ons, and their users leave product activity. Every new
+customer converted from a sales lead (the other sales-qualified leads of the
+marketing table did not convert); a term contract (quarterly, annual) that
+ends does so on its renewal day. Every random
 draw comes from one ``np.random.default_rng(seed)``.
 """
 
@@ -132,6 +135,11 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
                 u = rng.uniform()
                 day = _day_in_month(rng, i + 1)
                 if u < p_churn:  # churn: the subscription ends during the next month
+                    # a term contract ends with its term: the same day as it started, months later
+                    if cur["billing_months"] > 1:
+                        since = i + 1 - ((cur["start_date"].year - FIRST_MONTH.year) * 12
+                                         + cur["start_date"].month - 1)
+                        day = cur["start_date"] + pd.DateOffset(months=since)
                     cur["end_date"] = day
                     active = False
                 elif u < p_churn + 0.022 * engaged:  # expansion: more seats or a higher tier
@@ -316,11 +324,34 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
                         "customer_id": np.concatenate(rows_c)})
     act = act.sort_values(["date", "user_id"], kind="stable").reset_index(drop=True)
 
+    # ------------------------------------------------------------------- leads
+    # the sales-qualified leads of the marketing table: each new customer converted from one (created a
+    # channel-typical number of days before the signup), the others have not converted
+    median_days = {"Paid search": 12, "Paid social": 18, "Content": 25, "Email": 15, "Events": 40, "Referral": 10}
+    by_group = cust.groupby(["signup_month", "channel", "region", "plan_tier"]).indices
+    lead_rows: list[dict] = []
+    for r in mk_df.itertuples(index=False):
+        i = int((r.month.year - FIRST_MONTH.year) * 12 + r.month.month - 1)
+        members = by_group.get((i, r.channel, r.region, r.plan_tier), ())
+        for k in members:
+            signup = cust.at[int(k), "signup_date"]
+            days = int(np.rint(rng.lognormal(np.log(median_days[r.channel]), 0.6)))
+            lead_rows.append({"created_date": signup - pd.Timedelta(days=days), "converted_date": signup,
+                              "channel": r.channel, "region": r.region, "plan_tier": r.plan_tier,
+                              "customer_id": cust.at[int(k), "customer_id"]})
+        for _ in range(int(r.sql) - len(members)):
+            lead_rows.append({"created_date": _day_in_month(rng, i), "converted_date": pd.NaT,
+                              "channel": r.channel, "region": r.region, "plan_tier": r.plan_tier,
+                              "customer_id": None})
+    leads = pd.DataFrame(lead_rows).sort_values("created_date", kind="stable").reset_index(drop=True)
+    leads.insert(0, "lead_id", [f"L{k + 1:06d}" for k in range(len(leads))])
+
     from .schema import DATASETS
 
     out = {
         "customers": cust, "subscriptions": sub, "orders": order, "nps_responses": nps_df,
-        "csat_responses": csat, "tickets": tk, "marketing": mk_df, "costs": cost_df, "activity": act,
+        "csat_responses": csat, "tickets": tk, "marketing": mk_df, "leads": leads, "costs": cost_df,
+        "activity": act,
     }
     # schema order; optional columns the sample company does not have (currency) are left out
     return {name: df[[c for c in DATASETS[name].column_names if c in df.columns]].reset_index(drop=True)

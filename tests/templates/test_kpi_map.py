@@ -38,6 +38,8 @@ NORDIC = {
                                     "spend": "Kostnad", "visitors": "Besøkende", "leads": "Leads", "mql": "MQL",
                                     "sql": "SQL", "customers": "Nye kunder", "revenue": "Inntekt",
                                     "followers": "Følgere"}),
+    "leads": ("Kundeemner", {"lead_id": "Emne-ID", "created_date": "Opprettet", "converted_date": "Konvertert",
+                             "channel": "Kanal", "region": "Region", "plan_tier": "Nivå", "customer_id": "Kunde-ID"}),
     "costs": ("Kostnader", {"month": "Månad", "region": "Region", "plan_tier": "Nivå", "cogs": "Varekostnad",
                             "sales_cost": "Säljkostnad"}),
     "activity": ("Aktivitet", {"user_id": "Bruker", "date": "Dato", "customer_id": "Kunde-ID"}),
