@@ -1,4 +1,5 @@
-"""The Notes sheet: what the report is, how its KPI cells work, each KPI's definition and each input table."""
+"""The Notes sheet: what the report is, how its KPI cells work, each KPI's definition (and where popular
+articles get it wrong) and each input table."""
 
 from __future__ import annotations
 
@@ -58,6 +59,40 @@ def _rates(ws: Any, f: Formats, r: int, fx: Any) -> int:
     return r + 1
 
 
+def _cautions(ws: Any, f: Formats, r: int, names: list[str]) -> int:
+    """Where popular articles get the report's KPIs wrong: one row per correction (the functions of this report
+    it concerns, what is right, what the articles print), and its worked example under it. Nothing when no KPI of
+    the report has a caution."""
+    concerns: dict[str, list[str]] = {}  # correction key -> the report's functions it concerns, in catalog order
+    records = {}
+    for name in names:
+        for c in K.REGISTRY[name].cautions:
+            concerns.setdefault(c.key, []).append(name)
+            records[c.key] = c
+    if not concerns:
+        return r
+    _section(ws, f, r, "Cautions: where popular articles go wrong")
+    r += 1
+    for j, h in enumerate(("Topic and functions", "What is right", "What some articles print")):
+        ws.write_string(r, j, h, f.get("header"))
+    r += 1
+    for key, functions in concerns.items():
+        c = records[key]
+        who = f"{c.topic}: {', '.join(functions)}"
+        ws.write_string(r, 0, who, f.get("wrap"))
+        ws.write_string(r, 1, c.right, f.get("wrap"))
+        ws.write_string(r, 2, c.wrong, f.get("wrap"))
+        _fit(ws, r, {0: who, 1: c.right, 2: c.wrong})
+        r += 1
+        if c.example:  # its heading, then one "• step" a line
+            heading, steps = c.example[0], "\n".join(f"• {step}" for step in c.example[1:])
+            ws.write_string(r, 0, heading, f.get("wrap"))
+            ws.write_string(r, 1, steps, f.get("wrap"))
+            _fit(ws, r, {0: heading, 1: steps})
+            r += 1
+    return r + 1
+
+
 def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
     """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
     for j, width in enumerate(_WIDTHS):
@@ -112,6 +147,8 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         _fit(ws, r, {0: spec.signature_text, 1: spec.summary, 2: spec.formula, 3: shown})
         r += 1
     r += 1
+    r = _cautions(ws, f, r, [n for n in sorted(kpi_cells, key=lambda n: order.index(n) if n in K.REGISTRY else 999)
+                             if n in K.REGISTRY])
     _section(ws, f, r, "Input tables")
     r += 1
     for ds_name in b.spec.datasets:
