@@ -158,22 +158,27 @@ def _iso(d: np.datetime64) -> str:
 # --------------------------------------------------------------------------
 @kpi(
     category="Revenue",
-    summary="Monthly MRR bridge from a customer, month, MRR table: new, expansion, reactivation, "
-            "contraction, churned.",
-    formula="ending MRR = starting MRR + new + expansion + reactivation − contraction − churned, every month",
+    summary="MRR bridge by month, quarter or year from a customer, month, MRR table: new, expansion, "
+            "reactivation, contraction, churned.",
+    formula="ending MRR = starting MRR + new + expansion + reactivation − contraction − churned, every period; "
+            "a quarter's or year's movements are the sums of its monthly movements, its customer counts "
+            "compare the month-end snapshots before and at the end of the period",
     shape="table",
     unit="table",
     args={"table": "Customer, month, MRR: one row per customer and month (long form); a text header row is "
-                   "allowed; duplicates are summed, a missing month is 0"},
-    kinds={"table": "table"},
+                   "allowed; duplicates are summed, a missing month is 0",
+          "period": '"month" (default), "quarter" or "year": the length of each row\'s period',
+          "fiscal_year_start": "The month (1–12) a year starts in; quarters are counted from it "
+                               "(default 1, January: calendar quarters and years)"},
+    kinds={"table": "table", "fiscal_year_start": "number"},
     example=([["customer", "month", "MRR"],
               ["A", "2026-01", 100], ["B", "2026-01", 50],
               ["A", "2026-02", 120], ["C", "2026-02", 80],
               ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40],
               ["A", "2026-04", 120], ["B", "2026-04", 50]],),
 )
-def mrr_movements(table: Any) -> pd.DataFrame:
-    """Monthly MRR movements (the MRR bridge) from a long customer, month, MRR table.
+def mrr_movements(table: Any, period: Any = "month", fiscal_year_start: Any = 1) -> pd.DataFrame:
+    """MRR movements (the MRR bridge) by month, quarter or year from a long customer, month, MRR table.
 
     Parameters
     ----------
@@ -185,25 +190,36 @@ def mrr_movements(table: Any) -> pd.DataFrame:
         is a header. Rows for the same customer and month are summed; a month
         without a row for a customer is 0 for that customer. Completely blank
         rows are skipped.
+    period : {"month", "quarter", "year"}, optional
+        The length of the period of each row (default ``"month"``).
+    fiscal_year_start : int, optional
+        The month, 1–12, a year starts in (default 1, January). Quarters are
+        the three-month periods counted from it: with 4 (April) the quarters
+        are Apr–Jun, Jul–Sep, Oct–Dec and Jan–Mar, and a year runs from April
+        to March. Ignored for ``period="month"``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per calendar month from the first to the last month in the
-        table — a month with no rows at all is still a row — with the columns
-        ``month`` (first day of the month), ``starting MRR``, ``new``,
-        ``expansion``, ``reactivation``, ``contraction``, ``churned``,
-        ``ending MRR`` (money, in the input's unit) and ``customers at start``,
-        ``new customers``, ``reactivated``, ``churned customers``,
-        ``customers at end`` (integers).
+        One row per period from the one holding the table's first month to
+        the one holding its last — a period with no rows at all is still a
+        row — with the columns ``month`` (the first day of the period's last
+        month: the month whose end is the period's closing snapshot; for the
+        period the table ends inside, the table's last month), ``starting
+        MRR``, ``new``, ``expansion``, ``reactivation``, ``contraction``,
+        ``churned``, ``ending MRR`` (money, in the input's unit) and
+        ``customers at start``, ``new customers``, ``reactivated``,
+        ``churned customers``, ``customers at end`` (integers).
 
     Raises
     ------
     KPIInputError
         Not three columns; text or a boolean as MRR; a month that is not a
-        date; a blank customer or month in a row that is not blank.
+        date; a blank customer or month in a row that is not blank; a
+        ``period`` other than month, quarter or year.
     KPIDomainError
-        A negative or infinite MRR; an invalid date serial number.
+        A negative or infinite MRR; an invalid date serial number; a
+        ``fiscal_year_start`` that is not a whole number from 1 to 12.
     KPIErrorValue
         An Excel error value in the table.
     KPIUndefinedError
@@ -233,9 +249,34 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     (``customers at end = customers at start + new customers + reactivated −
     churned customers``).
 
+    **Quarters and years.** A period ``P`` of several months starts from the
+    month-end snapshot before it (``s``, its first month − 1) and ends with
+    the snapshot of its last month (``e``). Its MRR movements are the sums of
+    the monthly movements of its months (so a customer who starts and stops
+    paying inside one quarter adds to both ``new`` and ``churned`` MRR), its
+    starting MRR is the ending MRR of ``s`` and its ending MRR that of ``e``.
+    Its customer counts compare the two snapshots:
+
+    * ``customers at start`` S — paying in ``s``; ``customers at end`` E —
+      paying in ``e``;
+    * ``churned customers`` — paying in ``s``, not paying in ``e``;
+    * ``new customers`` — paying in ``e``, not in ``s``, first paying month
+      inside ``P``; ``reactivated`` — paying in ``e``, not in ``s``, paid
+      before ``P``.
+
+    Hence ``E = S + new customers + reactivated − churned customers`` for
+    every period, customer churn over the period is ``churned customers ÷
+    S`` and retention ``(E − new − reactivated) ÷ S`` — the customers paying
+    at the start still paying at the end. A customer paying in ``s`` and in
+    ``e`` is retained even with a gap inside ``P``; one who starts and stops
+    inside ``P`` is in no count. With ``period="month"`` both definitions are
+    the monthly bridge above.
+
     The table's history starts with its first month, so the first row has a
     starting MRR of 0 and every customer paying in it is new. A month with no
     rows at all is a month in which every customer paying before it churns.
+    The period the table ends inside is summarised up to the table's last
+    month (its ``month`` says which).
 
     References
     ----------
@@ -266,19 +307,108 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     2026-02-01                   2              1            0                  1                 2
     2026-03-01                   2              0            1                  0                 3
     2026-04-01                   3              0            0                  1                 2
+
+    By quarter: Q1 (January–March) sums the movements of its three months,
+    and Q2, which the table ends inside, runs up to April. C joined in Q1 and
+    left in Q2:
+
+    >>> q = mrr_movements(t, "quarter")
+    >>> print(q[["month", "starting MRR", "new", "churned", "ending MRR", "customers at start",
+    ...          "new customers", "churned customers", "customers at end"]].to_string(index=False))
+         month  starting MRR   new  churned  ending MRR  customers at start  new customers  churned customers  customers at end
+    2026-03-01           0.0 230.0     50.0       210.0                   0              3                  0                 3
+    2026-04-01         210.0   0.0     40.0       170.0                   3              0                  1                 2
     """
     fn = "KPI_MRR_MOVEMENTS"
+    grain = c.option_text(period, fn, "period", "month", ("month", "quarter", "year"))
+    fy = c.option_number(fiscal_year_start, fn, "fiscal_year_start", 1.0, min=1, max=12, integer=True,
+                         domain="must be a month number, a whole number from 1 (January) to 12 (December)")
     codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
     m0 = int(month.min())
     n_months = int(month.max()) - m0 + 1
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-        out = _bridge(codes, month - m0, mrr, customers.size, n_months)
+        if grain == "month":
+            out = _bridge(codes, month - m0, mrr, customers.size, n_months)
+            keys = np.arange(m0, m0 + n_months)
+        else:
+            out, keys = _period_bridge(codes, month - m0, mrr, customers.size, n_months, m0,
+                                       PERIOD_MONTHS[grain], int(fy))
     money_cols = np.column_stack([out[col] for col in MOVEMENT_COLUMNS[1:8]])
     bad = ~np.isfinite(money_cols).all(axis=1)
     if bad.any():
-        raise _too_large(fn, "table", f"the MRR of {_month_text(m0 + int(np.flatnonzero(bad)[0]))}")
-    out["month"] = c.index_to_month(np.arange(m0, m0 + n_months))
+        at = int(keys[np.flatnonzero(bad)[0]])
+        raise _too_large(fn, "table", f"the MRR of {_month_text(at)}" if grain == "month" else
+                         f"the MRR of the {grain} ending {_month_text(at)}")
+    out["month"] = c.index_to_month(keys)
     return pd.DataFrame(out, columns=list(MOVEMENT_COLUMNS))
+
+
+#: months in each period of :func:`mrr_movements`
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _period_bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int, n_months: int,
+                   m0: int, length: int, fiscal_start: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The bridge by periods of ``length`` months aligned on ``fiscal_start`` (1–12), and each row's key month.
+
+    Months are 0-based from ``m0`` (months since 1970-01). Money: sums of the monthly bridge; counts: the
+    snapshot before the period against the snapshot at its end (see :func:`mrr_movements`).
+    """
+    monthly = _bridge(codes, month, mrr, n_codes, n_months)
+    # period of every month of the table: periods are counted from the fiscal start month
+    shift = fiscal_start - 1
+    absolute = np.arange(m0, m0 + n_months)
+    p_abs = np.floor_divide(absolute - shift, length)
+    p = p_abs - p_abs[0]
+    n_p = int(p[-1]) + 1
+    first_rel = (p_abs[0] + np.arange(n_p)) * length + shift - m0  # may be < 0 for the first period
+    end_rel = np.minimum(first_rel + length - 1, n_months - 1)  # the closing snapshot of each period
+    before_rel = first_rel - 1  # the snapshot before each period (< 0: before the table, nobody paying)
+
+    def total(col: str) -> np.ndarray:
+        return np.bincount(p, weights=monthly[col], minlength=n_p).astype(float)
+
+    out: dict[str, np.ndarray] = {col: total(col) for col in ("new", "expansion", "reactivation",
+                                                               "contraction", "churned")}
+    out["starting MRR"] = monthly["starting MRR"][np.maximum(first_rel, 0)]
+    out["ending MRR"] = monthly["ending MRR"][end_rel]
+    # customer counts from the paying cells at the snapshots
+    pc, pm, _ = _paying_cells(codes, month, mrr, n_codes, n_months)
+    key = pc * np.int64(n_months) + pm  # sorted ascending (by customer, then month)
+
+    def paying(cust: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Whether each customer pays in each month (a month < 0 is before the table: not paying)."""
+        if key.size == 0:
+            return np.zeros(cust.size, dtype=bool)
+        k = cust * np.int64(n_months) + m
+        at = np.minimum(np.searchsorted(key, k), key.size - 1)
+        return (m >= 0) & (key[at] == k)
+
+    first_paid = np.full(n_codes, n_months, dtype=np.int64)
+    np.minimum.at(first_paid, pc, pm)
+    cell_p = p[pm]
+    at_end = pm == end_rel[cell_p]  # cells that are a period's closing snapshot
+    ep, ec = cell_p[at_end], pc[at_end]
+    was = paying(ec, before_rel[ep])
+    joined = ~was & (first_paid[ec] >= first_rel[ep])
+    back = ~was & ~joined
+    # cells at a snapshot that is the start of the next period: churned when not paying at its end
+    nxt = ep + 1
+    inside = nxt < n_p
+    lost = np.zeros(ep.size, dtype=bool)
+    lost[inside] = ~paying(ec[inside], end_rel[nxt[inside]])
+
+    def count(where: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return np.bincount(at[where], minlength=n_p).astype(np.int64)
+
+    everyone = np.ones(ep.size, dtype=bool)
+    out["customers at end"] = count(everyone, ep)
+    out["customers at start"] = np.concatenate([[0], out["customers at end"][:-1]]).astype(np.int64)
+    out["new customers"] = count(joined, ep)
+    out["reactivated"] = count(back, ep)
+    out["churned customers"] = count(lost, np.minimum(nxt, n_p - 1))
+    keys = m0 + end_rel
+    return out, keys
 
 
 def _bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int,

@@ -326,7 +326,7 @@ def test_the_standard_xlwings_routes(server, client):
     assert set(by_id) == set(IDS)
     for spec in SPECS:
         f = by_id[spec.excel_name]
-        assert f["name"] == spec.excel_name and f["description"] == spec.summary
+        assert f["name"] == spec.excel_name and f["description"] == spec.description
         assert [p["name"] for p in f["parameters"]] == [a.name for a in spec.args]
         assert [p["description"] for p in f["parameters"]] == [a.help for a in spec.args]
         assert [bool(p.get("optional")) for p in f["parameters"]] == [a.optional for a in spec.args]

@@ -182,10 +182,13 @@ def _ids(prefix: str, pool: int) -> Callable[[Rng, int], list[Any]]:
     return make
 
 
-def _order_customers(rng: Rng, n: int) -> list[Any]:
+def _order_customers(rng: Rng, n: int) -> dict[str, list[Any]]:
     v: list[Any] = _ids("c", 4)(rng, n)
-    v[3] = None  # blanks are skipped
-    return v
+    days = rng.integers(1, 29, n)
+    dates: list[Any] = [f"2026-02-{d:02d}" for d in days]
+    dates[-1] = "2026-04-20"  # a late order, so most customers are observed for a whole window
+    v[3] = dates[3] = None  # a blank row is skipped
+    return {"customer_ids": v, "order_dates": dates}
 
 
 def _rfm(rng: Rng, n: int) -> dict[str, list[Any]]:
@@ -307,6 +310,7 @@ DOMAINS: dict[str, Domain] = {
     "rfm money": Domain(_rfm, "number", "rows"),
     "customers": Domain(_cross, "id", "rows"),
     "order customers": Domain(_order_customers, "id", "rows"),
+    "order dates": Domain(_order_customers, "date", "rows"),
     "activity users": Domain(_activity, "id", "rows"),
     "activity dates": Domain(_activity, "date", "rows"),
     "item times": Domain(_durations, "date", "rows"),
@@ -345,6 +349,7 @@ ARG_DOMAIN: dict[str, str] = {
     "customer_ids": "customers",
     "product_ids": "customers",
     "KPI_REPEAT_PURCHASE_RATE.customer_ids": "order customers",
+    "order_dates": "order dates",
     "table": "mrr table",
     "subscriptions": "subscription table",
     "durations": "lifetimes",
@@ -370,6 +375,13 @@ ARG_DOMAIN: dict[str, str] = {
     "gain": "signed money",
     "ad_revenue": "money",
     "ad_spend": "money",
+    "KPI_CONVERSION_VALUE.revenue": "money",
+    "conversion_value": "money",
+    "cpa": "money",
+    "recurring": "money",
+    "one_off": "money",
+    "reactivated": "small count",
+    "KPI_NET_NEW_CUSTOMERS.churned": "small count",
     "scores": "nps scores",
     "KPI_CSAT.scores": "csat scores",
     "values": "actions",
@@ -391,12 +403,16 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "scale_max": (7,),
     "horizon": (6,),
     "discount_rate": (0.01,),
+    "fiscal_year_start": (4,),
     # single dates (kind "dates", but one value)
     "through": ("2026-09",),
     "month": ("2026-01",),
+    "window_days": (14,),
+    "as_of": ("2026-03-31",),
 }
 #: an option that only means something together with another one
-OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours"}
+OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period",
+                                "window_days": "order_dates", "as_of": "order_dates"}
 
 
 def domain_key(spec: KPISpec, arg: str) -> str | None:
