@@ -224,7 +224,8 @@ def build(
                        "sample data.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
     by: Annotated[str | None, typer.Option(
-        "--by", help="One workbook per value of this column (e.g. region).")] = None,
+        "--by", help="One workbook per value of this column (e.g. region, plan_tier, channel: the customers' "
+                     "acquisition channel). Every report named must be splittable by it (checked first).")] = None,
     period: Annotated[list[str] | None, typer.Option(
         "--period", help="Report month(s): 2026-03, 2026-01:2026-03, latest (default) or all; repeatable.")] = None,
     jobs: Annotated[int, typer.Option(
@@ -321,6 +322,11 @@ def build(
         _error(err, str(e))
         raise typer.Exit(2)
     read_as = _dialect_lines(read_dir, settings)
+    if by:
+        from .batch import split_lines
+
+        for line in split_lines(dict.fromkeys(t.template for t in tasks), by.strip()):
+            _say(console, ("split", "cyan"), " ", line)
     if not tasks:
         _say(console, "nothing to build for this shard")
         return
