@@ -43,12 +43,14 @@ from ._registry import (
 
 # Domain modules register their functions on import; specs() sorts them by category
 # (the catalog order), keeping the import order within a category: churn's scalars come
-# (then expansion's) before the cohort triangle (mrr_tables) and the survival models.
+# (then expansion's) before the cohort triangle (cohorts), renewals and the survival models.
 # isort: off
 from .revenue import *
 from .churn import *
 from .expansion import *
 from .mrr_tables import *
+from .cohorts import *
+from .renewals import *
 from .survival import *
 from .value import *
 from .bgnbd import *

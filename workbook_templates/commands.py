@@ -231,7 +231,8 @@ def build(
                        "sample data.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
     by: Annotated[str | None, typer.Option(
-        "--by", help="One workbook per value of this column (e.g. region).")] = None,
+        "--by", help="One workbook per value of this column (e.g. region, plan_tier, channel: the customers' "
+                     "acquisition channel). Every report named must be splittable by it (checked first).")] = None,
     period: Annotated[list[str] | None, typer.Option(
         "--period", help="Report period(s): a month 2026-03, a quarter 2026-Q2, a year 2025 (or FY2026), a range "
                          "of one kind 2026-01:2026-03 or 2025-Q1:2025-Q4, latest (the latest month; default), "
@@ -341,6 +342,11 @@ def build(
         _error(err, str(e))
         raise typer.Exit(2)
     read_as = _dialect_lines(read_dir, settings)
+    if by:
+        from .batch import split_lines
+
+        for line in split_lines(dict.fromkeys(t.template for t in tasks), by.strip()):
+            _say(console, ("split", "cyan"), " ", line)
     if not tasks:
         _say(console, "nothing to build for this shard")
         return

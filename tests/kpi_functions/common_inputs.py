@@ -279,6 +279,18 @@ def _subscription_table(rng: Rng, n: int) -> list[Any]:
     return rows
 
 
+def _term_subscriptions(rng: Rng, n: int) -> list[Any]:
+    """Annual and quarterly plans whose terms end in the first half of 2027; one ended at its term's end, one
+    followed by a new plan."""
+    rows: list[Any] = [["customer", "start", "end", "amount", "billing months"]]
+    for c in range(1, 6):
+        day = 1 + int(rng.integers(0, 27))
+        end = f"2027-0{c}-{day:02d}" if c in (2, 4) else None
+        rows.append([f"c{c}", f"2026-0{c}-{day:02d}", end, float(rng.integers(40, 4_000) * 0.25), 12 if c < 5 else 3])
+    rows.append(["c4", f"2027-04-{min(28, int(rows[4][1][-2:]) + 2):02d}", None, 300.0, 12])
+    return rows
+
+
 @dataclass(frozen=True)
 class Domain:
     make: Callable[[Rng, int], Any]
@@ -316,6 +328,8 @@ DOMAINS: dict[str, Domain] = {
     "item times": Domain(_durations, "date", "rows"),
     "holidays": Domain(lambda rng, n: ["2026-03-04", "2026-03-05"], "date", "series"),
     "mrr table": Domain(_mrr_table, ("id", "date", "number"), "rows", header=True),
+    "term subscription table": Domain(_term_subscriptions, ("id", "date", "date", "number", "number"), "rows",
+                                      header=True),
     "subscription table": Domain(_subscription_table, ("id", "date", "date", "number", "number"), "rows",
                                  header=True),
 }
@@ -324,7 +338,8 @@ DOMAINS: dict[str, Domain] = {
 MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money"})
 
 #: The money columns (0-based) of the table domains.
-TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,)}
+TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,),
+                                                   "term subscription table": (3,)}
 
 #: The domain of every range, ids, dates and table argument: ``"KPI_X.arg"`` first, then the argument name.
 ARG_DOMAIN: dict[str, str] = {
@@ -352,6 +367,7 @@ ARG_DOMAIN: dict[str, str] = {
     "order_dates": "order dates",
     "table": "mrr table",
     "subscriptions": "subscription table",
+    "KPI_RENEWAL_RATE.subscriptions": "term subscription table",
     "durations": "lifetimes",
     "churned": "churn flags",
     "survivors": "survivors",
@@ -408,6 +424,10 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "through": ("2026-09",),
     "month": ("2026-01",),
     "window_days": (14,),
+    "period_start": ("2027-01-01",),
+    "period_end": ("2027-07-01",),
+    "min_term_months": (3,),
+    "grace_days": (10,),
     "as_of": ("2026-03-31",),
 }
 #: an option that only means something together with another one

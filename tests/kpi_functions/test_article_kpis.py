@@ -134,3 +134,91 @@ class TestRepeatPurchaseWithinAWindow:
         with pytest.raises(KPIDomainError) as info:
             k.repeat_purchase_rate(self.IDS, self.DATES, window)
         assert info.value.argument == "window_days"
+
+
+HEAD = ["customer", "start", "end", "amount", "billing months"]
+
+
+class TestRenewalRate:
+    # first half of 2026: A's term ends 10 January and A runs on (renewed); B's ends 1 February, the day B
+    # ended (not renewed); C's ends 15 March, C ended then and took a new annual plan on 20 March (renewed);
+    # D pays monthly (no term contract)
+    SUBS: ClassVar[list[list]] = [HEAD,
+                                  ["A", "2025-01-10", None, 1200, 12],
+                                  ["B", "2025-02-01", "2026-02-01", 2400, 12],
+                                  ["C", "2025-03-15", "2026-03-15", 1200, 12],
+                                  ["C", "2026-03-20", None, 1800, 12],
+                                  ["D", "2025-06-01", None, 100, 1]]
+
+    def test_renewed_over_up_for_renewal(self):
+        assert k.renewal_rate(self.SUBS, "2026-01-01", "2026-07-01") == pytest.approx(2 / 3)
+
+    def test_the_period_end_is_exclusive(self):
+        # [1 January, 1 February): only A's term; B's ends on 1 February, outside
+        assert k.renewal_rate(self.SUBS, "2026-01-01", "2026-02-01") == 1.0
+        # [1 February, 1 March): only B's, which did not renew
+        assert k.renewal_rate(self.SUBS, "2026-02-01", "2026-03-01") == 0.0
+
+    def test_a_renewal_later_than_the_grace_days_is_not_one(self):
+        # C's new plan starts 5 days after the term's end
+        assert k.renewal_rate(self.SUBS, "2026-01-01", "2026-07-01", 12, 4) == pytest.approx(1 / 3)
+        assert k.renewal_rate(self.SUBS, "2026-01-01", "2026-07-01", 12, 5) == pytest.approx(2 / 3)
+
+    def test_shorter_terms_with_min_term_months(self):
+        # with monthly plans as terms: D's six monthly terms ending 1 January … 1 June all renew: (2 + 6) / (3 + 6)
+        assert k.renewal_rate(self.SUBS, "2026-01-01", "2026-07-01", 1) == pytest.approx(8 / 9)
+
+    def test_every_term_of_a_long_period(self):
+        # 2025 and 2026: A (from 10 Jan 2024, running) renews twice; B (from 1 Feb 2024, ended 1 Feb 2026)
+        # renews on 1 Feb 2025 (it ran on past it) and not on 1 Feb 2026: 3 of 4
+        subs = [HEAD, ["A", "2024-01-10", None, 1200, 12], ["B", "2024-02-01", "2026-02-01", 2400, 12]]
+        assert k.renewal_rate(subs, "2025-01-01", "2027-01-01") == 0.75
+
+    def test_a_subscription_that_runs_into_the_next_term_renewed(self):
+        subs = [HEAD, ["A", "2025-01-10", "2026-05-01", 1200, 12]]
+        assert k.renewal_rate(subs, "2026-01-01", "2026-02-01") == 1.0
+
+    def test_an_end_shortly_before_the_term_end_is_a_non_renewal(self):
+        # ended 9 days before its term's end (within the 30 grace days): up for renewal, not renewed
+        subs = [HEAD, ["A", "2025-01-10", "2026-01-01", 1200, 12], ["B", "2025-01-20", None, 1200, 12]]
+        assert k.renewal_rate(subs, "2026-01-01", "2026-02-01") == 0.5
+
+    def test_a_subscription_ended_mid_term_is_not_up_for_renewal(self):
+        # A changed plan on 1 October 2025 (101 days before the term's end): its new plan's term ends in
+        # October 2026; only B is up in January
+        subs = [HEAD, ["A", "2025-01-10", "2025-10-01", 1200, 12], ["A", "2025-10-01", None, 1800, 12],
+                ["B", "2025-01-20", None, 1200, 12]]
+        assert k.renewal_rate(subs, "2026-01-01", "2026-02-01") == 1.0
+
+    def test_a_term_end_on_a_day_the_month_lacks(self):
+        # from 29 February 2024, the first annual term ends on 28 February 2025 (EDATE clips to the month)
+        subs = [HEAD, ["A", "2024-02-29", "2025-02-28", 1200, 12], ["B", "2024-03-01", None, 1200, 12]]
+        assert k.renewal_rate(subs, "2025-02-28", "2025-03-01") == 0.0
+        assert k.renewal_rate(subs, "2025-02-28", "2025-03-02") == 0.5
+
+    def test_quarterly_plans_are_not_annual_terms(self):
+        subs = [HEAD, ["A", "2025-01-10", None, 300, 3]]
+        with pytest.raises(KPIUndefinedError) as info:
+            k.renewal_rate(subs, "2026-01-01", "2026-07-01")
+        assert info.value.argument == "subscriptions"
+        assert k.renewal_rate(subs, "2026-01-01", "2026-07-01", 3) == 1.0  # 10 January and 10 April
+
+    def test_the_row_order_does_not_matter(self):
+        rows = self.SUBS[1:]
+        assert k.renewal_rate([HEAD, *rows[::-1]], "2026-01-01", "2026-07-01") == pytest.approx(2 / 3)
+
+    def test_a_period_that_ends_before_it_starts(self):
+        with pytest.raises(KPIDomainError) as info:
+            k.renewal_rate(self.SUBS, "2026-07-01", "2026-01-01")
+        assert info.value.argument == "period_end"
+
+    def test_billing_months_must_be_whole(self):
+        subs = [HEAD, ["A", "2025-01-10", None, 1200, 12.5]]
+        with pytest.raises(KPIDomainError) as info:
+            k.renewal_rate(subs, "2026-01-01", "2026-07-01")
+        assert info.value.position == "row 2, column 5"
+
+    def test_a_range_as_a_period_bound(self):
+        with pytest.raises(KPIInputError) as info:
+            k.renewal_rate(self.SUBS, ["2026-01-01", "2026-02-01"], "2026-07-01")
+        assert info.value.argument == "period_start"

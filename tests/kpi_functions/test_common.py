@@ -44,7 +44,7 @@ CATALOG = [
     "CHURN_RATE", "CHURN_CUSTOMERS", "CHURN_REVENUE", "RETENTION_RATE", "NRR", "GRR", "EXPANSION_RATE",
     "EXPANSION_MRR_GROWTH", "NEW_CUSTOMERS", "NET_NEW_CUSTOMERS", "UPSELL_RATE", "CROSS_SELL_RATE", "QUICK_RATIO",
     "COHORT_RETENTION",
-    "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST",
+    "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
@@ -68,6 +68,7 @@ NOTHING_SUMMED = frozenset({
     "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
+    "KPI_RENEWAL_RATE",
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
@@ -196,7 +197,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 49 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 50 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
