@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
+from .periods import Period
 from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["SAMPLE_DIR", "TEMPLATES_DIR", "InProcessExecutor", "PlanError", "Task", "TaskResult", "atomic_build",
@@ -57,7 +58,7 @@ class Task:
     data_dir: str
     out_path: str
     segment: tuple[str, str | None] | None = None  #: (column, value); value None: the rows left blank
-    period: str | None = None  #: "YYYY-MM"; None: the latest month in the data
+    period: str | None = None  #: "YYYY-MM", "YYYY-Qn", "YYYY", "FYYYYY[-Qn]" (:mod:`.periods`); None: the latest month
     flavour: str = "classic"
     namespace: str | None = None
     source: str = ""
@@ -65,6 +66,7 @@ class Task:
     #: this task's name then ends with a hash of its value
     name_clash: tuple[str | None, ...] = ()
     settings: DataSettings = DEFAULT_SETTINGS  #: how the data folder is read
+    fiscal_year_start: int = 1  #: the month (1-12) the fiscal year starts in: what a year or quarter means
 
     @property
     def label(self) -> str:
@@ -195,25 +197,59 @@ def _check_month(v: str, p: str, bounds: tuple[int, int] | None) -> int:
     """The month number of ``p`` (from the ``--period`` value ``v``), or PlanError naming both."""
     if not _MONTH.match(p):
         raise PlanError(f"--period {v!r}: {p!r} is not a month like 2026-03")
-    n = _month_number(p)
+    return _check_last(v, p, _month_number(p), bounds)
+
+
+def _check_last(v: str, p: str, n: int, bounds: tuple[int, int] | None) -> int:
+    """Month ``n`` (the last month of the period ``p`` of the ``--period`` value ``v``) inside the bounds."""
+    what = repr(p) if _MONTH.match(p) else f"{p!r} (ending {_month_label(n)})"
     if not _FIRST_SHEET_MONTH <= n <= _LAST_SHEET_MONTH:
-        raise PlanError(f"--period {v!r}: {p!r} is outside the months a spreadsheet can hold "
+        raise PlanError(f"--period {v!r}: {what} is outside the months a spreadsheet can hold "
                         f"({_month_label(_FIRST_SHEET_MONTH)} to {_month_label(_LAST_SHEET_MONTH)})")
     if bounds is not None and not bounds[0] <= n <= bounds[1]:
-        raise PlanError(f"--period {v!r}: {p!r} is outside the months this data can report on, "
+        raise PlanError(f"--period {v!r}: {what} is outside the months this data can report on, "
                         f"{_month_label(bounds[0])} to {_month_label(bounds[1])} (from the first month of "
                         f"data to {MONTHS_AFTER_DATA} months after the last)")
     return n
 
 
-def parse_periods(values: Iterable[str], available: list[pd.Timestamp]) -> list[str | None]:
-    """``--period`` values -> month labels. ``latest`` (default), ``YYYY-MM``, ``A:B`` ranges, ``all``.
+_PERIOD_HELP = ("use a month like 2026-03, a quarter like 2026-Q2, a year like 2025 (FY2026 for a fiscal year), "
+                "a range of one kind like 2026-01:2026-03 or 2025-Q1:2025-Q4, 'latest', 'latest-quarter', "
+                "'latest-year' or 'all'")
 
-    A month must be one a spreadsheet holds (1900-01 … 9999-12) and, when the
-    data has dates, lie between the first month of data and
-    :data:`MONTHS_AFTER_DATA` months after the last; anything else is a usage
-    error naming the value (never a report for a month the data cannot speak for).
+
+def _period(v: str, p: str, fiscal_year_start: int, bounds: tuple[int, int] | None) -> Period:
+    """The period named ``p`` (part of the ``--period`` value ``v``), checked, or PlanError naming both."""
+    from .periods import parse_period
+
+    if _MONTH.match(p):
+        return Period("month", _check_month(v, p, bounds), fiscal_year_start)
+    per = parse_period(p, fiscal_year_start)
+    if per is None:
+        raise PlanError(f"--period {v!r}: {p!r} is not a period; {_PERIOD_HELP}")
+    _check_last(v, p, per.last, bounds)
+    return per
+
+
+def parse_periods(values: Iterable[str], available: list[pd.Timestamp],
+                  fiscal_year_start: int = 1) -> list[str | None]:
+    """``--period`` values -> period names (see :mod:`.periods`).
+
+    ``latest`` (default: the latest month of data), ``YYYY-MM``, ``YYYY-Qn``, ``YYYY`` (a calendar year, or the
+    fiscal year ending in YYYY when ``fiscal_year_start`` is not 1), ``FYYYYY``, ``FYYYYY-Qn``, ``A:B`` ranges of
+    one kind, ``latest-quarter`` and ``latest-year`` (the latest quarter or year that the data covers to its last
+    month: a quarter the data ends inside is not complete), ``all`` (every month of data).
+
+    A period's last month (its report month) must be one a spreadsheet holds (1900-01 … 9999-12) and, when the
+    data has dates, lie between the first month of data and :data:`MONTHS_AFTER_DATA` months after the last;
+    anything else is a usage error naming the value (never a report for a period the data cannot speak for).
+    A period that starts before the data or ends after it is built, and says so in the workbook.
     """
+    from .periods import latest_complete
+
+    if not (isinstance(fiscal_year_start, int) and 1 <= fiscal_year_start <= 12):
+        raise PlanError(f"--fiscal-year-start {fiscal_year_start!r}: use the number of the month the fiscal year "
+                        "starts in, 1 (January) to 12 (December)")
     values = [v for raw in values for v in str(raw).split(",") if v.strip()]
     if not values:
         return [None]
@@ -223,23 +259,37 @@ def parse_periods(values: Iterable[str], available: list[pd.Timestamp]) -> list[
         bounds = (max(lo, _FIRST_SHEET_MONTH), min(hi + MONTHS_AFTER_DATA, _LAST_SHEET_MONTH))
     out: list[str] = []
     for v in (x.strip() for x in values):
-        if v.lower() == "latest":
+        low = v.lower()
+        if low == "latest":
             if not available:
                 raise PlanError("the data has no dates, so there is no latest month")
             out.append(available[-1].strftime("%Y-%m"))
-        elif v.lower() == "all":
+        elif low in ("latest-quarter", "latest-year"):
+            if not available:
+                raise PlanError(f"--period {v!r}: the data has no dates, so there is no latest period")
+            grain = low.split("-")[1]
+            hi_n = _month_number(available[-1].strftime("%Y-%m"))
+            per = latest_complete(grain, hi_n, fiscal_year_start)
+            # the period the data ends inside (what to name to report on a part of one)
+            holding = latest_complete(grain, hi_n + Period(grain, 0).months - 1, fiscal_year_start)
+            if bounds is not None and per.last < bounds[0]:
+                raise PlanError(f"--period {v!r}: the data ({_month_label(bounds[0])} to {_month_label(hi_n)}) "
+                                f"covers no {grain} to its end; name the {grain} to report on a part of one "
+                                f"(e.g. --period {holding.name})")
+            out.append(per.name)
+        elif low == "all":
             out.extend(m.strftime("%Y-%m") for m in available)
-        elif ":" in v:
-            a, b = (p.strip() for p in v.split(":", 1))
-            lo_n, hi_n = _check_month(v, a, bounds), _check_month(v, b, bounds)
-            if hi_n < lo_n:
+        elif ":" in v or ".." in v:
+            a, b = (p.strip() for p in (v.split(":", 1) if ":" in v else v.split("..", 1)))
+            pa, pb = _period(v, a, fiscal_year_start, bounds), _period(v, b, fiscal_year_start, bounds)
+            if pa.grain != pb.grain:
+                raise PlanError(f"--period {v!r}: both ends of a range must be of one kind (a {pa.grain} and a "
+                                f"{pb.grain} here)")
+            if pb.last < pa.last:
                 raise PlanError(f"--period {v!r}: the range ends before it starts")
-            out.extend(_month_label(n) for n in range(lo_n, hi_n + 1))
-        elif _MONTH.match(v):
-            _check_month(v, v, bounds)
-            out.append(v)
+            out.extend(pa.shifted(k).name for k in range((pb.last - pa.last) // pa.months + 1))
         else:
-            raise PlanError(f"--period {v!r}: use a month like 2026-03, a range 2026-01:2026-03, 'latest' or 'all'")
+            out.append(_period(v, v, fiscal_year_start, bounds).name)
     return list(dict.fromkeys(out))
 
 
@@ -261,7 +311,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None = None,
          periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
          shard: tuple[int, int] | None = None, source: str | None = None,
-         settings: DataSettings = DEFAULT_SETTINGS) -> list[Task]:
+         settings: DataSettings = DEFAULT_SETTINGS, fiscal_year_start: int = 1) -> list[Task]:
     """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
     from .context import ScopeError, all_months, segment_values
     from .reports import get_report
@@ -286,7 +336,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
     tables = load_cached(str(data_dir), settings)[0]
     names = list(dict.fromkeys(n for s in specs for n in s.datasets))
     months = all_months(tables, [n for n in names if n in tables])
-    period_list = parse_periods(periods, months)
+    period_list = parse_periods(periods, months, fiscal_year_start)
     segments: list[tuple[str, str | None] | None] = [None]
     if by:
         col = by.strip()
@@ -313,7 +363,8 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
                     raise PlanError(f"two reports would share the file {name}")
                 task = Task(spec.key, str(data_dir), str(path), seg, per, flavour, namespace,
                             source or str(data_dir),
-                            clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else (), settings)
+                            clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else (), settings,
+                            fiscal_year_start)
                 used[_name_key(name)] = task
                 tasks.append(task)
     if shard is not None:
@@ -513,9 +564,17 @@ def run_task(task: Task) -> TaskResult:
         bad = [errors[n] for n in spec.datasets if n in errors]
         if bad:
             raise ScopeError("; ".join(bad))
+        period = None
+        if task.period:
+            from .periods import parse_period
+
+            period = parse_period(task.period, task.fiscal_year_start)
+            if period is None:
+                raise PlanError(f"period {task.period!r} is not a month, quarter or year")
         # numpy's month numbers, not a parsed string: exact for every month to 9999-12
-        month = pd.Timestamp(np.datetime64(task.period, "M").astype("datetime64[ms]")) if task.period else None
-        data = scope(tables, spec.datasets, task.segment, month, task.source)
+        month = None if period is None else \
+            pd.Timestamp(np.datetime64(period.last - 1970 * 12, "M").astype("datetime64[ms]"))
+        data = scope(tables, spec.datasets, task.segment, month, task.source, period)
         _check_target(Path(task.out_path))
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in spec.headline}

@@ -107,8 +107,13 @@ def check_grid(b: Report) -> None:
 
 
 def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", namespace: str | None = None) -> Report:
-    """Lay out and evaluate a report without writing it; refuses one that would not fit the grid."""
-    b = Report(spec, data, flavour, namespace)
+    """Lay out and evaluate a report without writing it; refuses one that would not fit the grid.
+
+    A report of a quarter or a year is worded for its period first (:func:`.build.periodise.for_period`).
+    """
+    from .build.periodise import for_period
+
+    b = Report(for_period(spec, data), data, flavour, namespace)
     b.place()
     for s in b.spills:
         b.spill(s)

@@ -7,6 +7,7 @@ They are registered on this part's own Typer :data:`app`; the ``kpi`` console sc
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import time
 import unicodedata
@@ -161,7 +162,9 @@ def _summary(results, console, out_dir: Path) -> int:
             f"{task.segment[0]}={'(blank)' if task.segment[1] is None else task.segment[1]}"
         if r.ok:
             labels = _labels(task.template)
-            head = ", ".join(f"{labels.get(k, k).split(' (')[0]} {_fmt_value(v, _unit_of(task.template, k))}"
+            # a quarter's or year's report: the labels without the month's qualifier ("Customer churn, monthly")
+            short = (lambda x: x.split(", ")[0]) if task.period and not _is_month(task.period) else (lambda x: x)
+            head = ", ".join(f"{short(labels.get(k, k).split(' (')[0])} {_fmt_value(v, _unit_of(task.template, k))}"
                              for k, v in r.headline.items())
             status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
             name = Path(r.path).name if r.path else ""
@@ -214,6 +217,10 @@ def _dialect_lines(data_dir: Path, settings) -> list[str]:
                               if t.dialect is not None and not t.dialect.is_default))
 
 
+def _is_month(period: str) -> bool:
+    return re.fullmatch(r"\d{4}-\d{2}", period) is not None
+
+
 @app.command("build")
 def build(
     templates: Annotated[list[str] | None, typer.Argument(
@@ -227,7 +234,15 @@ def build(
         "--by", help="One workbook per value of this column (e.g. region, plan_tier, channel: the customers' "
                      "acquisition channel). Every report named must be splittable by it (checked first).")] = None,
     period: Annotated[list[str] | None, typer.Option(
-        "--period", help="Report month(s): 2026-03, 2026-01:2026-03, latest (default) or all; repeatable.")] = None,
+        "--period", help="Report period(s): a month 2026-03, a quarter 2026-Q2, a year 2025 (or FY2026), a range "
+                         "of one kind 2026-01:2026-03 or 2025-Q1:2025-Q4, latest (the latest month; default), "
+                         "latest-quarter or latest-year (the latest quarter or year the data covers to its end), "
+                         "or all (every month); repeatable.")] = None,
+    fiscal_year_start: Annotated[int, typer.Option(
+        "--fiscal-year-start",
+        help="Month (1-12) the fiscal year starts in; years and quarters of --period count from it. A fiscal "
+             "year is named by the calendar year it ends in: with 4, 2026 (or FY2026) is April 2025 to "
+             "March 2026 and 2026-Q1 is April to June 2025. Default 1: calendar years.")] = 1,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=1, help="Reports built in parallel (local processes).")] = 1,
     executor: Annotated[str, typer.Option(
@@ -292,6 +307,10 @@ def build(
     if billing is not None and billing not in ("invoices", "subscriptions"):
         _error(err, "--billing must be invoices or subscriptions")
         raise typer.Exit(2)
+    if not 1 <= fiscal_year_start <= 12:
+        _error(err, f"--fiscal-year-start {fiscal_year_start}: use the number of the month the fiscal year starts "
+                    "in, 1 (January) to 12 (December)")
+        raise typer.Exit(2)
     if all_ and templates:
         _error(err, "give template names or --all, not both")
         raise typer.Exit(2)
@@ -317,7 +336,8 @@ def build(
         read_dir = data_dir.resolve() if executor == "dask" else data_dir  # paths the workers can use
         tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings)
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings,
+                     fiscal_year_start=fiscal_year_start)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Table
+from .periods import Period
 from .schema import DATASETS
 
 __all__ = ["ReportData", "ScopeError", "Split", "all_months", "allocate_costs", "latest_month", "scope",
@@ -52,6 +53,31 @@ class ReportData:
     splits: list[Split] = field(default_factory=list)  #: how the segment split each data set (empty: no segment)
     #: with costs allocated to the segment: per month, the bases, shares, totals and allocated amounts
     allocation: pd.DataFrame | None = None
+    #: the report period, ending in the report month (None: the report month alone)
+    period: Period | None = None
+    #: why the period is not fully covered by the data (None: it is)
+    partial: str | None = None
+
+    @property
+    def the_period(self) -> Period:
+        """The report period: :attr:`period`, or the report month as a one-month period."""
+        if self.period is not None:
+            return self.period
+        m = self.report_month
+        return Period("month", m.year * 12 + m.month - 1)
+
+    @property
+    def period_months(self) -> int:
+        """Months in the report period: 1, 3 or 12."""
+        return self.the_period.months
+
+    def periods(self, n: int) -> list[pd.Timestamp]:
+        """The last months of the last ``n`` periods up to the report period, not before the first month of data."""
+        step = self.period_months
+        out = [self.report_month - pd.DateOffset(months=k * step) for k in range(n - 1, -1, -1)]
+        if self.first_month is not None:
+            out = [m for m in out if m >= self.first_month]
+        return out
 
     @property
     def currency(self) -> str | None:
@@ -260,8 +286,12 @@ def all_months(tables: dict[str, Table], names: Collection[str]) -> list[pd.Time
 
 
 def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, str | None] | None,
-          month: pd.Timestamp | None, source: str = "") -> ReportData:
-    """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`."""
+          month: pd.Timestamp | None, source: str = "", period: Period | None = None) -> ReportData:
+    """Cut the loaded tables to what one report shows. Raises :class:`ScopeError`.
+
+    ``period`` (a quarter or year ending in ``month``) is kept on the result; when the data does not cover it
+    from its first month to its last, the result says so (:attr:`ReportData.partial` and a notice).
+    """
     names = list(names)
     missing = [n for n in names if n not in tables]
     if missing:
@@ -273,9 +303,23 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
             raise ScopeError("the data has no dates, so there is no report month")
     month = month_start(month)
     early_notice = []
+    partial = []
+    if period is not None and period.months == 1:
+        period = None
     if latest is not None and month > latest:
-        early_notice.append(f"the report month {month:%Y-%m} is after the last month in the data "
-                            f"({latest:%Y-%m}): subscriptions still running are counted as continuing")
+        if period is None:
+            early_notice.append(f"the report month {month:%Y-%m} is after the last month in the data "
+                                f"({latest:%Y-%m}): subscriptions still running are counted as continuing")
+        else:
+            partial.append(f"the data ends in {latest:%B %Y}")
+            early_notice.append(f"the report period {period.title} ({period.span}) ends after the last month in "
+                                f"the data ({latest:%Y-%m}): it is partial — subscriptions still running are "
+                                "counted as continuing, and the later months have no rows")
+    first = first_month(tables, names)
+    if period is not None and first is not None and first.year * 12 + first.month - 1 > period.first:
+        partial.append(f"the data starts in {first:%B %Y}")
+        early_notice.append(f"the report period {period.title} ({period.span}) starts before the first month in the "
+                            f"data ({first:%Y-%m}): it is partial, covering only the months from {first:%Y-%m}")
     month_end = month + pd.DateOffset(months=1)  # exclusive
     out: dict[str, Table] = {}
     notices: list[str] = list(early_notice)
@@ -350,8 +394,9 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
         notices.extend(t.notices)
     from .fx import report_fx
 
-    return ReportData(out, month, segment, source, notices, first_month(tables, names),
-                      report_fx((tables[n] for n in names), month), list(splits.values()), allocation)
+    return ReportData(out, month, segment, source, notices, first,
+                      report_fx((tables[n] for n in names), month), list(splits.values()), allocation,
+                      period=period, partial="partial: " + " and ".join(partial) if partial else None)
 
 
 def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:

@@ -14,6 +14,7 @@ from .build.styles import MONEY_CENTS
 from .formulas import (
     KPI,
     BlockCol,
+    ByGrain,
     Col,
     Cols,
     Const,
@@ -28,10 +29,13 @@ from .formulas import (
     Lookup,
     Lookup2D,
     Op,
+    PeriodLen,
+    PeriodName,
     Ref,
     RowRef,
     SpillAll,
     SpillCol,
+    SumInPeriod,
     SumWhere,
 )
 from .schema import DATASETS
@@ -62,8 +66,8 @@ HOURS = '0.0" h"'
 
 BLUE, GREEN, RED, GREY, TEAL, AMBER, NAVY = "#2563EB", "#16A34A", "#DC2626", "#9CA3AF", "#0D9488", "#D97706", "#1E3A8A"
 
-RM = Ref("report_month")
-PREV = Ref("prev_month")
+RM = Ref("report_month")  #: the report month: the last month of the report period (a month, quarter or year)
+PREV = Ref("prev_month")  #: the last month of the period before: the snapshot the report period starts from
 
 
 # --------------------------------------------------------------------------
@@ -78,7 +82,7 @@ def _params(sheet: str, row: int = 4) -> ItemList:
         Item("report_month", "Report month", Param("report_month"), fmt=MONTH, input=True,
              note="change it to report on an earlier month"),
         Item("segment", "Segment", Param("segment")),
-        Item("prev_month", "Previous month", EDate(RM, -1), fmt=MONTH),
+        Item("prev_month", "Previous month", EDate(RM, PeriodLen(-1)), fmt=MONTH),
     ), header=False)
 
 
@@ -120,7 +124,11 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
     blocks += _calc_head("Movements", "MRR movements by month",
                          "KPI_MRR_MOVEMENTS over the MRR table: starting MRR, new, expansion, reactivation, "
                          "contraction, churn and ending MRR, with customer counts.")
-    blocks.append(Spill("movements", "Movements", 3, 0, KPI("KPI_MRR_MOVEMENTS", SpillAll("mrr")),
+    # by the report period: in a report of a quarter or a year, periods of that length ending in the report month
+    # (the fiscal start is the month after it, so the rows always end in the report month, whatever it is set to)
+    by_period = KPI("KPI_MRR_MOVEMENTS", SpillAll("mrr"), ByGrain(None, PeriodName()),
+                    ByGrain(None, Fn("MONTH", EDate(RM, 1))))
+    blocks.append(Spill("movements", "Movements", 3, 0, by_period,
                         col_formats=(("month", MONTH), ("starting MRR", MONEY), ("new", MONEY),
                                      ("expansion", MONEY), ("reactivation", MONEY), ("contraction", MONEY),
                                      ("churned", MONEY), ("ending MRR", MONEY), ("customers at start", COUNT),
@@ -164,6 +172,9 @@ def _trend(name: str, sheet: str, row: int, col: int, title: str, n: int = 12, e
     ))
 
 
+#: the recurring revenue of the report period: the month's MRR, or the sum of the MRR of a quarter's or year's
+#: months (the revenue a period's cost of revenue is set against)
+PERIOD_REVENUE = ByGrain(Ref("mrr"), SumInPeriod(SpillCol("mrr", "MRR"), SpillCol("mrr", "month"), RM))
 PREV_COL = BlockCol("cust", "prev")
 NOW_COL = BlockCol("cust", "now")
 
@@ -178,9 +189,25 @@ def _customers_list(sheet: str, row: int, col: int = 0) -> ItemList:
     ), value_header="Count", label_header="Customers")
 
 
-def _sum_month(ds: str, col: str, month=RM, **eq):
+def _sum_month(ds: str, col: str, month=RM, months: int | None = None, **eq):
+    """The sum of a column over the report period ending in ``month`` (the month itself in a monthly report;
+    ``months`` months when given), where the other columns equal ``eq``: "aggregate, then divide"."""
+    return SumInPeriod(Col(ds, col), Col(ds, "month"), month, *[(Col(ds, k), v) for k, v in eq.items()],
+                       months=months)
+
+
+def _at_month(ds: str, col: str, month=RM, **eq):
+    """The value of a stock (an audience, a count at month end) in the month ``month`` alone, whatever the
+    report period: a snapshot, never a sum over the period's months."""
     conds = [(Col(ds, "month"), month)] + [(Col(ds, k), v) for k, v in eq.items()]
     return SumWhere(Col(ds, col), *conds)
+
+
+def _monthly_rate(rate):
+    """A churn rate per report period as a monthly rate (CLV divides a monthly ARPA by it): the rate itself in
+    a monthly report, 1 − (1 − rate)^(1/n) for a period of n months (the constant monthly rate that compounds
+    to it)."""
+    return ByGrain(rate, 1 - (1 - rate) ** (1 / PeriodLen()))
 
 
 # --------------------------------------------------------------------------
@@ -233,9 +260,9 @@ def _saas_dashboard() -> ReportSpec:
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY,
              note="marketing spend + sales cost of the month"),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
-        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", Ref("mrr"), Ref("cogs")), note="on the month's MRR"),
+        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", PERIOD_REVENUE, Ref("cogs")), note="on the month's MRR"),
         Item("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), Ref("cust_new")), note="per new customer"),
-        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), Ref("churn_12m"), Ref("gross_margin")),
+        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), _monthly_rate(Ref("churn_12m")), Ref("gross_margin")),
              note="ARPA × margin ÷ 12-month average churn"),
         Item("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac"))),
         Item("payback", "CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin"))),
@@ -332,7 +359,7 @@ def _retention() -> ReportSpec:
                   KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
         RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
     )))
-    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", Months(6), (
+    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", Months(6, follow_period=False), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("stickiness", "DAU/MAU",
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
@@ -424,12 +451,14 @@ def _marketing() -> ReportSpec:
         Item("roas", "ROAS (revenue ÷ spend)", KPI("KPI_ROAS", Ref("revenue"), Ref("spend"))),
         Item("roi", "ROI ((revenue − spend) ÷ spend)", KPI("KPI_ROI", Ref("revenue"), Ref("spend"))),
     )))
-    # channels over the last three months (a single month is too few customers per channel)
+    # channels over the last three months (a single month is too few customers per channel); in a report of a
+    # quarter or a year, over the period
     ch = RowRef("channel")
 
     def q(col):
-        return sum((_sum_month("marketing", col, EDate(RM, -k), channel=ch) for k in (1, 2)),
-                   _sum_month("marketing", col, RM, channel=ch))
+        three = sum((_sum_month("marketing", col, EDate(RM, -k), months=1, channel=ch) for k in (1, 2)),
+                    _sum_month("marketing", col, RM, months=1, channel=ch))
+        return ByGrain(three, _sum_month("marketing", col, RM, channel=ch))
     blocks.append(RowTable("channels", S, 36, 0, "Channels, report month and the two before",
                            Distinct(Col("marketing", "channel")), (
         RowColumn("channel", "Channel", "KEY"),
@@ -451,8 +480,8 @@ def _marketing() -> ReportSpec:
     blocks.append(RowTable("followers", S, 45, 0, "Audience growth",
                            Distinct(Col("marketing", "channel"), where=Col("marketing", "followers")), (
         RowColumn("channel", "Channel", "KEY"),
-        RowColumn("prev", "Previous month", _sum_month("marketing", "followers", PREV, channel=ch), COUNT),
-        RowColumn("now", "Report month", _sum_month("marketing", "followers", RM, channel=ch), COUNT),
+        RowColumn("prev", "Previous month", _at_month("marketing", "followers", PREV, channel=ch), COUNT),
+        RowColumn("now", "Report month", _at_month("marketing", "followers", RM, channel=ch), COUNT),
         RowColumn("growth", "Growth", KPI("KPI_GROWTH_RATE", RowRef("prev"), RowRef("now")), PCT),
     )))
     m = RowRef("month")
@@ -640,11 +669,11 @@ def _executive() -> ReportSpec:
         Item("sm_cost", "Sales and marketing cost",
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
-        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", Ref("mrr"), Ref("cogs"))),
+        Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", PERIOD_REVENUE, Ref("cogs"))),
         Item("arpa", "ARPA", KPI("KPI_ARPU", Ref("mrr"), mov_at(RM, "customers at end"))),
         Item("churn_12m", "Customer churn, 12-month average",
              KPI("KPI_CHURN_RATE", BlockCol("etrend", "cust_churned"), BlockCol("etrend", "cust_start"))),
-        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), Ref("churn_12m"), Ref("gross_margin"))),
+        Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), _monthly_rate(Ref("churn_12m")), Ref("gross_margin"))),
     ), value_header="Value"))
     blocks += [Text("Details", 0, 0, "Details behind the overview", "title"),
                Text("Details", 1, 0, "The last 12 months of the Movements table and monthly churn.", "subtitle")]

@@ -97,11 +97,17 @@ class RowColumn:
 class Months:
     """Row keys: the last ``n`` months up to the report month (fewer when the data starts later).
 
-    The key cells are live: each is ``EDATE`` of the ``anchor`` cell (the report month parameter).
+    In a report of a quarter or a year (and ``follow_period``), the last ``quarters`` quarters or ``years``
+    years instead, each keyed by its last month. The key cells are live: each is ``EDATE`` of the ``anchor``
+    cell (the report month parameter).
     """
 
     n: int
     anchor: str = "report_month"  #: the cell holding the report month
+    #: in a report of a quarter or a year, one row per period (the period's last month) instead of per month
+    follow_period: bool = True
+    quarters: int = 8  #: rows in a report of a quarter
+    years: int = 5  #: rows in a report of a year
 
 
 @dataclass(frozen=True)

@@ -243,8 +243,8 @@ class Ctx:
 
     sheet = "S"
 
-    def __init__(self, cells=None, cols=None):
-        self.cells, self.cols, self._c = cells or {}, cols or {}, {}
+    def __init__(self, cells=None, cols=None, months=1):
+        self.cells, self.cols, self._c, self.months = cells or {}, cols or {}, {}, months
 
     def value(self, name):
         return self.cells[name]
@@ -260,6 +260,9 @@ class Ctx:
 
     def cache(self):
         return self._c
+
+    def period_months(self):
+        return self.months
 
 
 def test_sumwhere_is_exact_equality_ignoring_case_not_criteria_syntax():

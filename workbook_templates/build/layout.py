@@ -50,6 +50,14 @@ class Layout:
         """The value of a formula node."""
         raise NotImplementedError
 
+    def period_months(self) -> int:
+        """Months in the report period (1, 3 or 12): what the period formulas of the report cover."""
+        return self.data.period_months
+
+    def key_step(self, source: Months) -> int:
+        """Months between the rows of a :class:`Months` table: 1, or the report period's when it follows it."""
+        return self.data.period_months if source.follow_period else 1
+
     # -- placing ---------------------------------------------------------------
     def add_cell(self, c: CellDef) -> None:
         if c.name in self.cells:
@@ -104,7 +112,10 @@ class Layout:
     def row_keys(self, source: Months | Distinct) -> list[Any]:
         """The keys of a row table, one per row."""
         if isinstance(source, Months):
-            return self.data.months(source.n)
+            step = self.key_step(source)
+            if step == 1:
+                return self.data.months(source.n)
+            return self.data.periods(source.quarters if step == 3 else source.years)
         if isinstance(source, Distinct):
             v = self.evaluate(source.values)
             if isinstance(v, ExcelError):  # a spilled table that is an error: no rows
@@ -127,9 +138,10 @@ class Layout:
                 if isinstance(c.expr, str) and c.expr == "KEY":
                     if months is not None:
                         # live: the month is computed from the report month
-                        node = F.EDate(F.Ref(months.anchor), -(n_keys - 1 - i))
+                        step = self.key_step(months)
+                        node = F.EDate(F.Ref(months.anchor), -(n_keys - 1 - i) * step)
                         self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, node, None,
-                                              c.fmt or MONTH_FMT, "key"))
+                                              period_key_format(self.data, step) or c.fmt or MONTH_FMT, "key"))
                     else:
                         self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, None, key, c.fmt, "key"))
                 else:
@@ -173,6 +185,19 @@ class Layout:
         il, r0 = self.lists[items]
         c = il.col + (0 if col == "label" else 1 if col == "value" else 2 + int(col))
         return il, r0, r0 + len(il.items) - 1, c
+
+
+def period_key_format(data: ReportData, step: int) -> str | None:
+    """The number format of the key cells (a period's last month) of a table by quarter or year; None by month.
+
+    A calendar year shows as ``2026``, a fiscal year (named by the year it ends in) as ``FY2026``; a quarter
+    by the month it ends in (``Jun 2026``), its column headed "Quarter ending".
+    """
+    if step == 1:
+        return None
+    if step == 12:
+        return '"FY"yyyy' if data.the_period.fiscal else "yyyy"
+    return "mmm yyyy"
 
 
 def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:

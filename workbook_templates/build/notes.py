@@ -59,6 +59,34 @@ def _rates(ws: Any, f: Formats, r: int, fx: Any) -> int:
     return r + 1
 
 
+def _period_notes(d: Any) -> list[tuple[str, str]]:
+    """The Notes sheet's lines on a report period of a quarter or a year (none for a month)."""
+    if d.period_months == 1:
+        return []
+    p = d.the_period
+    fiscal = (f" The fiscal year starts in {p.span.split()[0] if p.grain == 'year' else ''}".rstrip()
+              if p.fiscal else "")
+    lines = [("Report period", f"{p.title}: {p.span}, the {p.months} months ending in the report month."
+              + (f" The period is {d.partial}." if d.partial else "")
+              + (f" Fiscal years are named by the calendar year they end in.{fiscal}" if p.fiscal else ""))]
+    lines.append(("KPIs over the period", PERIOD_DEFINITIONS))
+    return lines
+
+
+#: how each KPI is defined over a quarter or a year (the Notes sheet of such a report; docs/reports.md)
+PERIOD_DEFINITIONS = (
+    "Customer churn = customers paying at the start (the month-end snapshot before the period) who are not "
+    "paying at its end ÷ customers paying at the start. Retention = 1 − churn = (E − N) ÷ S, with S and E the "
+    "paying customers at the start and end and N those new or reactivated during the period and paying at its "
+    "end. MRR movements (new, expansion, reactivation, contraction, churned) are the sums of the monthly "
+    "movements. NRR and GRR compare each customer's MRR at the end of the period with the start (customers "
+    "paying at the start only). MRR, ARR and ARPA are snapshots at the end of the period. Funnel counts, spend, "
+    "CAC, ROAS, NPS, CSAT and service times aggregate the period's rows, then divide. Gross margin sets the "
+    "period's cost of revenue against the MRR of its months. CLV divides the monthly ARPA by the monthly "
+    "equivalent of the trend's average churn per period, 1 − (1 − churn)^(1/months). Stickiness is the "
+    "report month's. Trend tables show the last 8 quarters or 5 years.")
+
+
 def _cautions(ws: Any, f: Formats, r: int, names: list[str]) -> int:
     """Where popular articles get the report's KPIs wrong: one row per correction (the functions of this report
     it concerns, what is right, what the articles print), and its worked example under it. Nothing when no KPI of
@@ -150,6 +178,7 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         ("Report month", d.report_month.strftime("%B %Y")
          + (" — the business as known at the end of that month: rows dated later are not part of it, and "
             "later end, response and resolution times are left blank (still running or open then).")),
+        *_period_notes(d),
         ("Segment", d.segment_label + "".join(f"\n• {sp.text}" for sp in d.splits)),
         ("Data", d.source or "—"),
         ("Formulas", _FORMULAS[b.flavour]),

@@ -130,3 +130,6 @@ class SheetContext:
 
     def cache(self) -> dict[Any, Any]:
         return self.report.cache()
+
+    def period_months(self) -> int:
+        return self.report.period_months()

@@ -27,11 +27,12 @@ The modules:
 
 from __future__ import annotations
 
-from .lookups import CountInMonth, Filter, InMonth, Lookup, Lookup2D, SumWhere
+from .lookups import CountInMonth, Filter, InMonth, Lookup, Lookup2D, SumInPeriod, SumWhere
 from .native import NATIVE_FUNCTIONS, EDate, Fn, If, IfError
 from .nodes import (
     KPI,
     BlockCol,
+    ByGrain,
     Col,
     Cols,
     Const,
@@ -40,6 +41,8 @@ from .nodes import (
     Neg,
     Node,
     Op,
+    PeriodLen,
+    PeriodName,
     Ref,
     RowRef,
     SpillAll,
@@ -50,7 +53,7 @@ from .serial import EPOCH, excel_serial, to_serial_array
 from .values import ExcelError
 
 __all__ = [
-    "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "Col", "Cols", "Const", "CountInMonth", "Ctx",
+    "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "ByGrain", "Col", "Cols", "Const", "CountInMonth", "Ctx",
     "EDate", "ExcelError", "Filter", "Fn", "If", "IfError", "InMonth", "ListCol", "Lookup", "Lookup2D", "Neg", "Node",
-    "Op", "Ref", "RowRef", "SpillAll", "SpillCell", "SpillCol", "SumWhere", "excel_serial", "to_serial_array",
+    "Op", "PeriodLen", "PeriodName", "Ref", "RowRef", "SpillAll", "SpillCell", "SpillCol", "SumInPeriod", "SumWhere", "excel_serial", "to_serial_array",
 ]

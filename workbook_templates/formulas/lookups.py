@@ -19,7 +19,7 @@ import pandas as pd
 from .nodes import Const, Ctx, Node, wrap
 from .values import ExcelError, first_error, lookup_key, lookup_keys
 
-__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumWhere"]
+__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumInPeriod", "SumWhere"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,12 +90,28 @@ class SumWhere(Node):
                         *[(r.substitute(row_cells), k.substitute(row_cells)) for r, k in self.conds])
 
 
+def _span(ctx: Ctx, months: int | None) -> int:
+    """Months a period filter covers: ``months``, or the report period's (1, 3 or 12) when None."""
+    return ctx.period_months() if months is None else months
+
+
+def _period_bounds(ctx: Ctx, d: str, m: str, n: int) -> tuple[str, str]:
+    """The two comparisons of a period filter as formula text: the ``n`` months ending in the month ``m``."""
+    start = m if n == 1 else f"EDATE({m},{1 - n})"
+    return f"{d}>={start}", f"{d}<EDATE({m},1)"
+
+
 @dataclass(frozen=True, eq=False)
 class _DatesInMonth(Node):
-    """A date column and a month: which rows of the column fall in the month starting at ``month``."""
+    """A date column and a month: which rows of the column fall in the report period ending in ``month``.
+
+    The period is the ``months`` months ending in ``month`` (its first day), by default the report period's
+    length (one month in a monthly report: exactly the month; a quarter or a year otherwise).
+    """
 
     dates: Node
     month: Node
+    months: int | None = None
 
     def children(self) -> Iterable[Node]:
         return (self.dates, self.month)
@@ -105,22 +121,25 @@ class _DatesInMonth(Node):
         if isinstance(m, ExcelError):
             return m
         d = self.dates.evaluate(ctx)
-        start = pd.Timestamp(m)
-        end = start + pd.DateOffset(months=1)
+        n = _span(ctx, self.months)
+        end = pd.Timestamp(m) + pd.DateOffset(months=1)
+        start = pd.Timestamp(m) - pd.DateOffset(months=n - 1)
         v = pd.to_datetime(d)
         return ((v >= start) & (v < end)).to_numpy(dtype=bool)
 
     def substitute(self, row_cells: dict[str, str]) -> Self:
-        return type(self)(self.dates.substitute(row_cells), self.month.substitute(row_cells))
+        return type(self)(self.dates.substitute(row_cells), self.month.substitute(row_cells), self.months)
 
 
 @dataclass(frozen=True, eq=False)
 class InMonth(_DatesInMonth):
-    """Condition for :class:`Filter`: a date column falls in the month starting at ``month``."""
+    """Condition for :class:`Filter`: a date column falls in the report period ending in the month ``month``
+    (``months`` months; default: the report period's — the month itself in a monthly report)."""
 
     def render(self, ctx: Ctx) -> str:
         d, m = self.dates.render(ctx), self.month.render(ctx)
-        return f"({d}>={m})*({d}<EDATE({m},1))"
+        lo, hi = _period_bounds(ctx, d, m, _span(ctx, self.months))
+        return f"({lo})*({hi})"
 
     def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover - only used through Filter
         raise RuntimeError("InMonth is a FILTER condition")
@@ -211,17 +230,87 @@ class Lookup(Node):
 
 @dataclass(frozen=True, eq=False)
 class CountInMonth(_DatesInMonth):
-    """``COUNTIFS(dates,">="&month,dates,"<"&EDATE(month,1))``: rows dated in the month."""
+    """``COUNTIFS(dates,">="&start,dates,"<"&EDATE(month,1))``: rows dated in the report period ending in
+    ``month`` (start = ``month`` in a monthly report, ``EDATE(month, 1 − months)`` otherwise)."""
 
     def render(self, ctx: Ctx) -> str:
         d, m = self.dates.render(ctx), self.month.render(ctx)
-        return f'COUNTIFS({d},">="&{m},{d},"<"&EDATE({m},1))'
+        n = _span(ctx, self.months)
+        start = m if n == 1 else f"EDATE({m},{1 - n})"
+        return f'COUNTIFS({d},">="&{start},{d},"<"&EDATE({m},1))'
 
     def evaluate(self, ctx: Ctx) -> Any:
         mask = self.mask(ctx)
         if isinstance(mask, ExcelError):
             return mask
         return float(mask.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class SumInPeriod(Node):
+    """The sum of ``values`` over the rows whose month column falls in the report period ending in ``month``
+    and whose other ranges equal their keys.
+
+    In a monthly report (or with ``months=1``) this is exactly :class:`SumWhere` on the month:
+    ``SUMPRODUCT((months=month)*…*values)``; over a quarter or year it is
+    ``SUMPRODUCT((months>=EDATE(month,1−n))*(months<EDATE(month,1))*…*values)``.
+    """
+
+    values: Node
+    dates: Node
+    month: Node
+    conds: tuple[tuple[Node, Node], ...]
+    months: int | None
+
+    def __init__(self, values: Node, dates: Node, month: Any, *conds: tuple[Node, Any],
+                 months: int | None = None) -> None:
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "dates", dates)
+        object.__setattr__(self, "month", wrap(month))
+        object.__setattr__(self, "conds", tuple((r, wrap(k)) for r, k in conds))
+        object.__setattr__(self, "months", months)
+
+    def _monthly(self) -> SumWhere:
+        return SumWhere(self.values, (self.dates, self.month), *self.conds)
+
+    def children(self) -> Iterable[Node]:
+        return [self.values, self.dates, self.month] + [r for r, _ in self.conds] + [k for _, k in self.conds]
+
+    def render(self, ctx: Ctx) -> str:
+        n = _span(ctx, self.months)
+        if n == 1:
+            return self._monthly().render(ctx)
+        d, m = self.dates.render(ctx), self.month.render(ctx)
+        lo, hi = _period_bounds(ctx, d, m, n)
+        terms = [f"({lo})", f"({hi})"] + [f"({r.render(ctx)}={k.render(ctx)})" for r, k in self.conds]
+        return f"SUMPRODUCT({'*'.join(terms + [self.values.render(ctx)])})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        n = _span(ctx, self.months)
+        if n == 1:
+            return self._monthly().evaluate(ctx)
+        m = self.month.evaluate(ctx)
+        keys = [k.evaluate(ctx) for _, k in self.conds]
+        e = first_error(m, *keys)
+        if e:
+            return e
+        if not isinstance(m, pd.Timestamp):
+            return ExcelError("#VALUE!", f"EDATE needs a date, got {m!r}")
+        # the sum over the period is the sum of the monthly sums of its months (one index for all of them)
+        total = 0.0
+        for k in range(n):
+            month = m - pd.DateOffset(months=k)
+            part = SumWhere(self.values, (self.dates, Const(month)), *self.conds).evaluate(ctx)
+            if isinstance(part, ExcelError):
+                return part
+            total += part
+        return total
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return SumInPeriod(self.values.substitute(row_cells), self.dates.substitute(row_cells),
+                           self.month.substitute(row_cells),
+                           *[(r.substitute(row_cells), k.substitute(row_cells)) for r, k in self.conds],
+                           months=self.months)
 
 
 @dataclass(frozen=True, eq=False)

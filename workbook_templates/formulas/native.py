@@ -1,4 +1,4 @@
-"""Excel's native functions the reports use (IF, IFERROR, AND, OR, ISNUMBER, SUM, EDATE, ABS, MAX, MIN).
+"""Excel's native functions the reports use (IF, IFERROR, AND, OR, ISNUMBER, SUM, EDATE, MONTH, ABS, MAX, MIN).
 
 Each is evaluated with Excel's semantics, so LibreOffice and Excel compute
 exactly what :meth:`Fn.evaluate` does.
@@ -74,6 +74,15 @@ def _f_edate(ctx: Ctx, nodes: tuple[Node, ...]) -> Any:
     return d + pd.DateOffset(months=int(n))
 
 
+def _f_month(ctx: Ctx, nodes: tuple[Node, ...]) -> Any:
+    d = nodes[0].evaluate(ctx)
+    if isinstance(d, ExcelError):
+        return d
+    if not isinstance(d, pd.Timestamp):
+        return ExcelError("#VALUE!", f"MONTH needs a date, got {d!r}")
+    return float(d.month)
+
+
 def _f_abs(ctx: Ctx, nodes: tuple[Node, ...]) -> Any:
     x = number(nodes[0].evaluate(ctx))
     return x if isinstance(x, ExcelError) else abs(x)
@@ -99,6 +108,7 @@ _NATIVE: dict[str, tuple[str, Callable[[Ctx, tuple[Node, ...]], Any]]] = {
     "ISNUMBER": ("ISNUMBER", _f_isnumber),
     "SUM": ("SUM", _f_sum),
     "EDATE": ("EDATE", _f_edate),
+    "MONTH": ("MONTH", _f_month),
     "ABS": ("ABS", _f_abs),
     "MAX": ("MAX", _f_max),
     "MIN": ("MIN", _f_min),
@@ -146,7 +156,8 @@ def IfError(x: Any, alt: Any) -> Fn:
     return Fn("IFERROR", x, alt)
 
 
-def EDate(d: Any, months: int) -> Fn:
-    """``EDATE(d, months)``: the same day ``months`` months later (clipped to the month's end)."""
+def EDate(d: Any, months: Any) -> Fn:
+    """``EDATE(d, months)``: the same day ``months`` months later (clipped to the month's end); ``months`` is a
+    number or a node (:class:`~.nodes.PeriodLen`: a report period's length)."""
     return Fn("EDATE", d, months)
 

@@ -16,8 +16,8 @@ from kpi_functions.excel import literal
 from .values import ExcelError, compare, number
 
 __all__ = [
-    "KPI", "BlockCol", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "Ref", "RowRef", "SpillAll",
-    "SpillCell", "SpillCol", "wrap",
+    "KPI", "BlockCol", "ByGrain", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "PeriodLen", "PeriodName", "Ref",
+    "RowRef", "SpillAll", "SpillCell", "SpillCol", "wrap",
 ]
 
 
@@ -48,6 +48,8 @@ class Ctx(Protocol):
     def call_kpi(self, node: KPI, vals: list[Any]) -> Any: ...
     # per-build memo of look-up indexes (SumWhere, Lookup)
     def cache(self) -> dict[Any, Any]: ...
+    # the report period (PeriodLen, ByGrain, the period filters): its length in months, 1, 3 or 12
+    def period_months(self) -> int: ...
 
 
 class Node:
@@ -79,6 +81,9 @@ class Node:
     def __mul__(self, o: Any) -> Op: return Op("*", self, wrap(o))
     def __rmul__(self, o: Any) -> Op: return Op("*", wrap(o), self)
     def __truediv__(self, o: Any) -> Op: return Op("/", self, wrap(o))
+    def __rtruediv__(self, o: Any) -> Op: return Op("/", wrap(o), self)
+    def __pow__(self, o: Any) -> Op: return Op("^", self, wrap(o))
+    def __rpow__(self, o: Any) -> Op: return Op("^", wrap(o), self)
     def __neg__(self) -> Neg: return Neg(self)
 
 
@@ -224,18 +229,21 @@ class KPI(Node):
         yield self.name
         yield from super().kpis()
 
-    def _trimmed(self) -> list[Node | None]:
-        args = list(self.args)
+    def _trimmed(self, ctx: Ctx) -> list[Node | None]:
+        """The arguments written: trailing ones that are None (or a :class:`ByGrain` that is None for this
+        report period) are omitted."""
+        args = [a.chosen(ctx) if isinstance(a, ByGrain) else a for a in self.args]
         while args and args[-1] is None:
             args.pop()
         return args
 
     def render(self, ctx: Ctx) -> str:
-        parts = ["" if a is None else a.render(ctx) for a in self._trimmed()]
+        parts = ["" if a is None else a.render(ctx) for a in self._trimmed(ctx)]
         return f"{ctx.kpi_name(self.name)}({','.join(parts)})"
 
     def evaluate(self, ctx: Ctx) -> Any:
-        vals = [None if a is None else a.evaluate(ctx) for a in self.args]
+        args = [a.chosen(ctx) if isinstance(a, ByGrain) else a for a in self.args]
+        vals = [None if a is None else a.evaluate(ctx) for a in args]
         return ctx.call_kpi(self, vals)
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
@@ -275,6 +283,10 @@ class Op(Node):
             return x * y
         if self.op == "/":
             return ExcelError("#DIV/0!", "division by zero") if y == 0 else x / y
+        if self.op == "^":
+            if x < 0 and not float(y).is_integer():
+                return ExcelError("#NUM!", "a negative number to a fractional power")
+            return float(x) ** float(y)
         raise ValueError(self.op)
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
@@ -326,3 +338,65 @@ class ListCol(Node):
     def evaluate(self, ctx: Ctx) -> Any:
         return ctx.list_value(self.items, self.col)
 
+
+# --------------------------------------------------------------------------
+# The report period (a month, a quarter, a year): decided when the report is built
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PeriodLen(Node):
+    """The number ``factor × months in the report period + offset`` (written as a number: 1, 3 or 12 months)."""
+
+    factor: int = 1
+    offset: int = 0
+
+    def render(self, ctx: Ctx) -> str:
+        return str(self.factor * ctx.period_months() + self.offset)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return float(self.factor * ctx.period_months() + self.offset)
+
+
+@dataclass(frozen=True, eq=False)
+class PeriodName(Node):
+    """The text ``"month"``, ``"quarter"`` or ``"year"``: the kind of the report period (KPI_MRR_MOVEMENTS' period)."""
+
+    def render(self, ctx: Ctx) -> str:
+        return literal(self.evaluate(ctx))
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        return {1: "month", 3: "quarter", 12: "year"}[ctx.period_months()]
+
+
+@dataclass(frozen=True, eq=False)
+class ByGrain(Node):
+    """``month`` in a report of one month, ``period`` in a report of a quarter or a year.
+
+    A report keeps its monthly formulas as they are, and a quarter or year gets the formula its definition
+    needs (a sum over the period's months, a monthly rate from a period's). As an argument of :class:`KPI`,
+    a branch that is None leaves the argument out.
+    """
+
+    month: Node | None
+    period: Node | None
+
+    def __init__(self, month: Any, period: Any) -> None:
+        object.__setattr__(self, "month", None if month is None else wrap(month))
+        object.__setattr__(self, "period", None if period is None else wrap(period))
+
+    def chosen(self, ctx: Ctx) -> Node | None:
+        return self.month if ctx.period_months() == 1 else self.period
+
+    def children(self) -> Iterable[Node]:
+        return [n for n in (self.month, self.period) if n is not None]
+
+    def render(self, ctx: Ctx) -> str:
+        n = self.chosen(ctx)
+        return "" if n is None else n.render(ctx)
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        n = self.chosen(ctx)
+        return None if n is None else n.evaluate(ctx)
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return ByGrain(None if self.month is None else self.month.substitute(row_cells),
+                       None if self.period is None else self.period.substitute(row_cells))
