@@ -256,16 +256,20 @@ def _saas_dashboard() -> ReportSpec:
              note="share of payers whose MRR rose"),
     ), note_header="How"))
     blocks.append(ItemList(S, 39, 0, "Unit economics", (
-        Item("sm_cost", "Sales and marketing cost",
-             _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY,
+        Item("spend", "Marketing spend", _sum_month("marketing", "spend"), MONEY),
+        Item("sm_cost", "Sales and marketing cost", Ref("spend") + _sum_month("costs", "sales_cost"), MONEY,
              note="marketing spend + sales cost of the month"),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
         Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", PERIOD_REVENUE, Ref("cogs")), note="on the month's MRR"),
-        Item("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), Ref("cust_new")), note="per new customer"),
+        Item("paid_cac", "Paid CAC", KPI("KPI_CAC", Ref("spend"), Ref("cust_new")),
+             note="marketing spend ÷ new customers"),
+        Item("cac", "Fully loaded CAC", KPI("KPI_CAC", Ref("sm_cost"), Ref("cust_new")),
+             note="(marketing spend + sales cost) ÷ new customers"),
         Item("clv", "Customer lifetime value", KPI("KPI_CLV", Ref("arpa"), _monthly_rate(Ref("churn_12m")), Ref("gross_margin")),
              note="ARPA × margin ÷ 12-month average churn"),
-        Item("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac"))),
-        Item("payback", "CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin"))),
+        Item("ltv_cac", "LTV : fully loaded CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac"))),
+        Item("payback", "Fully loaded CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"),
+                                                        Ref("gross_margin"))),
     ), note_header="How"))
     # bridge (waterfall helper) and trend under the charts
     v = {k: Ref(f"br_{k}") for k in ("start", "new", "exp", "react", "contr", "churn", "end")}
@@ -311,9 +315,9 @@ def _saas_dashboard() -> ReportSpec:
                         print_area="A1:N50", fit_height=1, tab_color=BLUE), _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
     return ReportSpec("saas_dashboard", "SaaS subscription dashboard",
-                      "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, CAC, LTV:CAC "
-                      "and payback.", ds, tuple(sheets), tuple(blocks), charts,
-                      headline=("mrr", "logo_churn", "nrr"), cost=3)
+                      "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, paid and fully loaded CAC, "
+                      "LTV:CAC and payback.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("mrr", "logo_churn", "nrr", "paid_cac", "cac"), cost=3)
 
 
 # --------------------------------------------------------------------------
@@ -446,7 +450,7 @@ def _marketing() -> ReportSpec:
         Item("c_v2c", "Visitor → customer", KPI("KPI_CONVERSION_RATE", Ref("f_customers"), Ref("f_visitors")),
              "0.00%"),
         Item("cpa", "Cost per lead (CPA)", KPI("KPI_CPA", Ref("spend"), Ref("f_leads"))),
-        Item("cac", "CAC (spend per new customer)", KPI("KPI_CAC", Ref("spend"), Ref("f_customers"))),
+        Item("cac", "Paid CAC (marketing spend ÷ new customers)", KPI("KPI_CAC", Ref("spend"), Ref("f_customers"))),
         Item("cac_pct", "CAC % (spend ÷ revenue)", KPI("KPI_CAC_PCT", Ref("spend"), Ref("revenue"))),
         Item("roas", "ROAS (revenue ÷ spend)", KPI("KPI_ROAS", Ref("revenue"), Ref("spend"))),
         Item("roi", "ROI ((revenue − spend) ÷ spend)", KPI("KPI_ROI", Ref("revenue"), Ref("spend"))),
@@ -472,7 +476,7 @@ def _marketing() -> ReportSpec:
         RowColumn("conv", "Visitor → customer",
                   KPI("KPI_CONVERSION_RATE", RowRef("customers"), RowRef("visitors")), "0.00%"),
         RowColumn("cpa", "CPA", KPI("KPI_CPA", RowRef("spend"), RowRef("leads")), MONEY_CENTS),
-        RowColumn("cac", "CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
+        RowColumn("cac", "Paid CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
         RowColumn("cac_pct", "CAC %", KPI("KPI_CAC_PCT", RowRef("spend"), RowRef("revenue")), PCT),
         RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),
         RowColumn("roi", "ROI", KPI("KPI_ROI", RowRef("revenue"), RowRef("spend")), PCT),
@@ -494,7 +498,7 @@ def _marketing() -> ReportSpec:
         RowColumn("revenue", "Revenue", _sum_month("marketing", "revenue", m), MONEY),
         RowColumn("conv", "Visitor → customer",
                   KPI("KPI_CONVERSION_RATE", RowRef("customers"), RowRef("visitors")), "0.00%"),
-        RowColumn("cac", "CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
+        RowColumn("cac", "Paid CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("customers")), MONEY),
         RowColumn("roas", "ROAS", KPI("KPI_ROAS", RowRef("revenue"), RowRef("spend")), '0.00"×"'),
     )))
     charts = (
@@ -505,8 +509,8 @@ def _marketing() -> ReportSpec:
             Series("Spend", BlockCol("mtrend", "spend"), BlockCol("mtrend", "month"), GREY),
             Series("Revenue", BlockCol("mtrend", "revenue"), BlockCol("mtrend", "month"), BLUE),
         ), width=560, height=250, y_format=MONEY, x_format="mmm yy"),
-        Chart(S, "K9", "line", "CAC by month", (
-            Series("CAC", BlockCol("mtrend", "cac"), BlockCol("mtrend", "month"), RED),
+        Chart(S, "K9", "line", "Paid CAC by month", (
+            Series("Paid CAC", BlockCol("mtrend", "cac"), BlockCol("mtrend", "month"), RED),
         ), width=420, height=250, y_format=MONEY, x_format="mmm yy", legend="none"),
         Chart(S, "K22", "column", "New customers by channel (3 months)", (
             Series("Customers", BlockCol("channels", "customers"), BlockCol("channels", "channel"), TEAL,
@@ -518,7 +522,7 @@ def _marketing() -> ReportSpec:
     sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
     return ReportSpec("marketing_funnel", "Marketing funnel",
                       "Per channel and month: spend, visitors, leads, MQL, SQL, customers, conversion rates, CPA, "
-                      "CAC, CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts,
+                      "paid CAC (marketing spend only), CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts,
                       headline=("cac", "roas"), cost=1)
 
 
@@ -652,9 +656,9 @@ def _executive() -> ReportSpec:
         row("nrr", "Net revenue retention, monthly", KPI("KPI_NRR", PREV_COL, NOW_COL), target=1.0),
         row("grr", "Gross revenue retention, monthly", KPI("KPI_GRR", PREV_COL, NOW_COL), target=0.97),
         row("quick_ratio", "Quick ratio", KPI("KPI_QUICK_RATIO", PREV_COL, NOW_COL), target=4.0),
-        row("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), mov_at(RM, "new customers"))),
-        row("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac")), target=3.0),
-        row("payback", "CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin")),
+        row("cac", "Fully loaded CAC", KPI("KPI_CAC", Ref("sm_cost"), mov_at(RM, "new customers"))),
+        row("ltv_cac", "LTV : fully loaded CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac")), target=3.0),
+        row("payback", "Fully loaded CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"), Ref("gross_margin")),
             target=12.0, higher=False),
         row("nps", "NPS", KPI("KPI_NPS", nps_m), target=30.0),
         row("csat", "CSAT", KPI("KPI_CSAT", csat_m), target=0.8),
@@ -670,6 +674,8 @@ def _executive() -> ReportSpec:
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
         Item("gross_margin", "Gross margin", KPI("KPI_MARGIN", PERIOD_REVENUE, Ref("cogs"))),
+        Item("paid_cac", "Paid CAC (marketing spend ÷ new customers)",
+             KPI("KPI_CAC", _sum_month("marketing", "spend"), mov_at(RM, "new customers"))),
         Item("arpa", "ARPA", KPI("KPI_ARPU", Ref("mrr"), mov_at(RM, "customers at end"))),
         Item("churn_12m", "Customer churn, 12-month average",
              KPI("KPI_CHURN_RATE", BlockCol("etrend", "cust_churned"), BlockCol("etrend", "cust_start"))),

@@ -70,6 +70,8 @@ def tiny(tmp_path_factory) -> Path:
     _csv(d, "orders", "customer_id,product,order_date,amount,order_id",
          "C1,Training day,2026-02-01,500,O1", "C3,Training day,2026-03-01,500,O2")
     _csv(d, "activity", "user_id,date,customer_id", "U1,2026-04-01,C1", "U3,2026-04-01,C3", "U4,2026-04-02,C4")
+    _csv(d, "leads", "lead_id,created_date,converted_date,channel,region,plan_tier,customer_id",
+         "L1,2026-01-10,2026-02-01,A,North,Pro,C1", "L2,2026-03-01,,B,South,Starter,")
     return d
 
 
