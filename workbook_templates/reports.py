@@ -47,6 +47,7 @@ from .spec import (
     ItemList,
     Months,
     Param,
+    PerGrain,
     ReportSpec,
     RowColumn,
     RowTable,
@@ -146,8 +147,9 @@ def _mrr_engine(customers_table: bool = True) -> tuple[list, list[SheetSpec]]:
             RowColumn("customer", "customer_id", "KEY"),
             RowColumn("prev", "MRR previous month", mrr_at(PREV), MONEY_CENTS),
             RowColumn("now", "MRR report month", mrr_at(RM), MONEY_CENTS),
+            RowColumn("year_ago", "MRR 12 months before", mrr_at(EDate(RM, -12)), MONEY_CENTS),
         )))
-        sheets.append(_calc_sheet("Customer MRR", "per-customer MRR", widths=((0, 16), (1, 20), (2, 20)),
+        sheets.append(_calc_sheet("Customer MRR", "per-customer MRR", widths=((0, 16), (1, 20), (2, 20), (3, 20)),
                                   hidden=True))
     return blocks, sheets
 
@@ -177,6 +179,19 @@ def _trend(name: str, sheet: str, row: int, col: int, title: str, n: int = 12, e
 PERIOD_REVENUE = ByGrain(Ref("mrr"), SumInPeriod(SpillCol("mrr", "MRR"), SpillCol("mrr", "month"), RM))
 PREV_COL = BlockCol("cust", "prev")
 NOW_COL = BlockCol("cust", "now")
+
+
+def _annual_items(year_ago, now) -> tuple[Item, Item]:
+    """Annual customer churn and retention over the 12 months ending in the report month, by the period
+    definition: customers paying 12 months before the report month who are not paying in it ÷ those paying
+    12 months before; retention = 1 − churn (the same ones still paying). ``year_ago`` and ``now`` are the
+    per-customer MRR columns at those two month ends."""
+    return (Item("churn_annual", "Customer churn, annual (12 months to the report month)",
+                 KPI("KPI_CHURN_CUSTOMERS", year_ago, now),
+                 note="paying 12 months before, not paying now ÷ paying 12 months before"),
+            Item("retention_annual", "Customer retention, annual (12 months to the report month)",
+                 IfError(1 - Ref("churn_annual"), Ref("churn_annual")), PCT,
+                 note="1 − annual churn: still paying after 12 months"))
 
 
 def _customers_list(sheet: str, row: int, col: int = 0) -> ItemList:
@@ -337,6 +352,7 @@ def _retention() -> ReportSpec:
                  BlockCol("rtrend", "cust_new")), note="the same sums over the trend months"),
         Item("churn", "Customer churn, report month",
              KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start"))),
+        *_annual_items(BlockCol("life", "year_ago"), BlockCol("life", "mrr_now")),
         Item("m12", "Month-12 retention, cohort of a year ago",
              IfError(Lookup2D(EDate(RM, -12), SpillCol("cohorts", "cohort"), "cohorts", "month 12"), "n/a"),
              PCT, note="from the cohort table"),
@@ -359,7 +375,7 @@ def _retention() -> ReportSpec:
                   KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
         RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
     )))
-    blocks.append(RowTable("stick", S, 18, 0, "Stickiness by month", Months(6, follow_period=False), (
+    blocks.append(RowTable("stick", S, 20, 0, "Stickiness by month", Months(6, follow_period=False), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("stickiness", "DAU/MAU",
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
@@ -389,6 +405,10 @@ def _retention() -> ReportSpec:
         RowColumn("months", "Months paying", SumWhere(None, cust_m), COUNT),
         RowColumn("now", "Paying in report month", SumWhere(None, cust_m, (SpillCol("mrr", "month"), RM)), COUNT),
         RowColumn("churned", "Churned", If(Op(">", RowRef("now"), Const(0)), 0, 1), "0"),
+        RowColumn("year_ago", "MRR 12 months before",
+                  SumWhere(SpillCol("mrr", "MRR"), cust_m, (SpillCol("mrr", "month"), EDate(RM, -12))), MONEY_CENTS),
+        RowColumn("mrr_now", "MRR report month", SumWhere(SpillCol("mrr", "MRR"), cust_m, (SpillCol("mrr", "month"), RM)),
+                  MONEY_CENTS),
     )))
     blocks += engine
     charts = (
@@ -411,7 +431,8 @@ def _retention() -> ReportSpec:
                         fit_height=1, tab_color=BLUE),
               _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets
-    sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10)), hidden=True),
+    sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10), (4, 20), (5, 20)),
+                              hidden=True),
                SheetSpec("Notes", "notes")]
     return ReportSpec("retention_cohorts", "Retention and cohorts",
                       "Logo and revenue cohort triangles, retention and churn by month, the survival curve, "
@@ -595,6 +616,33 @@ def _experience() -> ReportSpec:
 # --------------------------------------------------------------------------
 # 5. Executive overview
 # --------------------------------------------------------------------------
+#: The benchmarks of the source articles (article 004 of the sources, on customer retention): monthly churn 3–8 %
+#: and retention 92–97 %; annual churn 32–50 % and retention 50–68 %. A month's KPIs are set against the monthly
+#: ones, a year's against the annual ones; a quarter's against the monthly ones compounded over three months
+#: (churn 1 − (1 − m)³, retention r³), since the articles give none for a quarter.
+CHURN_BENCHMARK = (PerGrain(0.03, 1 - 0.97 ** 3, 0.32), PerGrain(0.08, 1 - 0.92 ** 3, 0.50))
+RETENTION_BENCHMARK = (PerGrain(0.92, 0.92 ** 3, 0.50), PerGrain(0.97, 0.97 ** 3, 0.68))
+ANNUAL_CHURN_BENCHMARK = (0.32, 0.50)
+ANNUAL_RETENTION_BENCHMARK = (0.50, 0.68)
+#: (worded for a quarter or a year by :mod:`.build.periodise`)
+CHURN_CHART_TITLE = "Monthly customer churn against the 3–8 % benchmark"
+
+
+def _compound_loss(monthly: float) -> PerGrain:
+    """A monthly target of a loss rate (churn) over a quarter or a year: 1 − (1 − m)^n."""
+    return PerGrain(monthly, 1 - (1 - monthly) ** 3, 1 - (1 - monthly) ** 12)
+
+
+def _compound_keep(monthly: float) -> PerGrain:
+    """A monthly target of a kept share (retention, GRR) over a quarter or a year: r^n."""
+    return PerGrain(monthly, monthly ** 3, monthly ** 12)
+
+
+def _compound_growth(monthly: float) -> PerGrain:
+    """A monthly growth target over a quarter or a year: (1 + g)^n − 1."""
+    return PerGrain(monthly, (1 + monthly) ** 3 - 1, (1 + monthly) ** 12 - 1)
+
+
 #: the colour of a status text of :func:`_status` and :func:`_bench`, by the text it begins with
 STATUS_TONES = (("On target", "good"), ("Better than", "good"), ("Within", "good"),
                 ("Off target", "bad"), ("Worse than", "bad"), ("n/a", "warn"))
@@ -639,18 +687,23 @@ def _executive() -> ReportSpec:
     items = (
         row("mrr", "MRR", KPI("KPI_MRR", NOW_COL)),
         row("arr", "ARR", KPI("KPI_ARR", Ref("mrr"))),
-        row("mrr_growth", "MRR growth, month on month", KPI("KPI_GROWTH_RATE", PREV_COL, NOW_COL), target=0.03),
+        row("mrr_growth", "MRR growth, month on month", KPI("KPI_GROWTH_RATE", PREV_COL, NOW_COL),
+            target=_compound_growth(0.03)),
         row("churn", "Customer churn, monthly",
             KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start")),
-            target=0.035, higher=False, bench=(0.03, 0.08)),
+            target=_compound_loss(0.035), higher=False, bench=CHURN_BENCHMARK),
         row("retention", "Customer retention, monthly",
             KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
                 mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
-            target=0.96, bench=(0.92, 0.97)),
-        row("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL), target=0.025,
-            higher=False),
+            target=_compound_keep(0.96), bench=RETENTION_BENCHMARK),
+        *(row(it.name, it.label, it.expr, target=target, higher=higher, bench=bench, note=it.note)
+          for it, target, higher, bench in zip(_annual_items(BlockCol("cust", "year_ago"), NOW_COL),
+                                               (1 - 0.965 ** 12, 0.96 ** 12), (False, True),
+                                               (ANNUAL_CHURN_BENCHMARK, ANNUAL_RETENTION_BENCHMARK))),
+        row("revenue_churn", "Gross MRR churn", KPI("KPI_CHURN_REVENUE", PREV_COL, NOW_COL),
+            target=_compound_loss(0.025), higher=False),
         row("nrr", "Net revenue retention, monthly", KPI("KPI_NRR", PREV_COL, NOW_COL), target=1.0),
-        row("grr", "Gross revenue retention, monthly", KPI("KPI_GRR", PREV_COL, NOW_COL), target=0.97),
+        row("grr", "Gross revenue retention, monthly", KPI("KPI_GRR", PREV_COL, NOW_COL), target=_compound_keep(0.97)),
         row("quick_ratio", "Quick ratio", KPI("KPI_QUICK_RATIO", PREV_COL, NOW_COL), target=4.0),
         row("cac", "CAC", KPI("KPI_CAC", Ref("sm_cost"), mov_at(RM, "new customers"))),
         row("ltv_cac", "LTV : CAC", KPI("KPI_LTV_CAC", Ref("clv"), Ref("cac")), target=3.0),
@@ -665,7 +718,7 @@ def _executive() -> ReportSpec:
                            extra_headers=("Target", "vs target", "Benchmark low", "Benchmark high", "vs benchmark"),
                            extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4), extra_like_value=(0,),
                            status_tones=STATUS_TONES))
-    blocks.append(ItemList(S, 26, 0, "Inputs of the unit economics", (
+    blocks.append(ItemList(S, 28, 0, "Inputs of the unit economics", (
         Item("sm_cost", "Sales and marketing cost",
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
@@ -687,7 +740,7 @@ def _executive() -> ReportSpec:
         Chart(S, "I22", "column", "MRR, last 12 months", (
             Series("Ending MRR", BlockCol("etrend", "mrr"), BlockCol("etrend", "month"), BLUE),
         ), width=470, height=230, y_format=MONEY, x_format="mmm yy", legend="none"),
-        Chart(S, "I5", "line", "Monthly customer churn against the 3–8 % benchmark", (
+        Chart(S, "I5", "line", CHURN_CHART_TITLE, (
             Series("Churn", BlockCol("etrend", "churn"), BlockCol("etrend", "month"), RED),
             Series("Benchmark low", BlockCol("etrend", "bench_low"), BlockCol("etrend", "month"), GREY),
             Series("Benchmark high", BlockCol("etrend", "bench_high"), BlockCol("etrend", "month"), GREY),
@@ -695,12 +748,13 @@ def _executive() -> ReportSpec:
     )
     widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 2), (8, 2)) + \
         tuple((i, 9) for i in range(9, 17))
-    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:P34", fit_height=1, tab_color=BLUE),
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:P36", fit_height=1, tab_color=BLUE),
               _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes")]
     return ReportSpec("executive_overview", "Executive overview",
-                      "One page: headline KPIs against targets and the benchmarks (monthly churn 3–8 %, retention "
-                      "92–97 %), with a status per KPI.", ds, tuple(sheets), tuple(blocks), charts,
+                      "One page: headline KPIs against targets and the benchmarks of the source articles (monthly "
+                      "churn 3–8 %, retention 92–97 %; annual churn 32–50 %, retention 50–68 %), with a status per "
+                      "KPI.", ds, tuple(sheets), tuple(blocks), charts,
                       headline=("mrr", "churn", "nps"), cost=5)
 
 
