@@ -87,6 +87,12 @@ def churn_rate(lost: Any, at_start: Any) -> float:
     still there at the end; :func:`retention_rate` computes it from the
     customer counts at the start and end and the new customers won.
 
+    Over a quarter or a year: the customers at the start are those paying
+    at the month end before the period, the customers lost those of them
+    not paying at its last month end (``KPI_MRR_MOVEMENTS`` with
+    ``period="quarter"`` or ``"year"`` counts both). Annual churn is this
+    over 12 months, not twelve monthly rates added up.
+
     References
     ----------
     {skok_churn_1}
@@ -133,7 +139,9 @@ def churn_customers(start: Any, end: Any = None) -> float:
     Notes
     -----
     ``logo churn = #(sᵢ > 0 and eᵢ = 0) / #(sᵢ > 0)``. Customers who start
-    paying during the period (``sᵢ = 0``) do not enter it.
+    paying during the period (``sᵢ = 0``) do not enter it. Over a quarter or
+    a year, ``start`` is each customer's MRR at the month end before the
+    period and ``end`` at its last month end.
 
     References
     ----------
@@ -290,7 +298,11 @@ def retention_rate(at_start: Any, at_end: Any, new: Any) -> float:
     Notes
     -----
     ``retention = (E − N) / S``: the customers at the end who were not won
-    during the period, over the customers at the start.
+    during the period, over the customers at the start. Over a quarter or a
+    year, S and E are the paying customers at the month end before the
+    period and at its last month end, and N those of E who were not paying
+    at the start (new or reactivated during the period), so retention is
+    ``1 −`` the period's customer churn.
 
     References
     ----------
@@ -341,7 +353,9 @@ def nrr(start: Any, end: Any = None) -> float:
     ``NRR = (S − churned − contraction + expansion) / S`` over customers
     paying at the start, ``S = Σ_{sᵢ>0} sᵢ``; equivalently their ending MRR
     over their starting MRR. New customers do not enter it.
-    ``NRR = 1 − net MRR churn`` and ``NRR − GRR = expansion rate``.
+    ``NRR = 1 − net MRR churn`` and ``NRR − GRR = expansion rate``. Over a
+    quarter or a year, ``start`` is each customer's MRR at the month end
+    before the period and ``end`` at its last month end.
 
     References
     ----------
@@ -386,7 +400,9 @@ def grr(start: Any, end: Any = None) -> float:
     -----
     ``GRR = (S − churned − contraction) / S`` over customers paying at the
     start. Expansion never raises it, so ``GRR ≤ 1`` and ``GRR ≤ NRR``;
-    ``GRR = 1 − gross MRR churn``.
+    ``GRR = 1 − gross MRR churn``. Over a quarter or a year, ``start`` is
+    each customer's MRR at the month end before the period and ``end`` at
+    its last month end.
 
     References
     ----------

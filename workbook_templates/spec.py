@@ -22,6 +22,7 @@ __all__ = [
     "ItemList",
     "Months",
     "Param",
+    "PerGrain",
     "ReportSpec",
     "RowColumn",
     "RowTable",
@@ -225,3 +226,17 @@ class Param:
 
     name: str
 
+
+@dataclass(frozen=True)
+class PerGrain:
+    """A constant that depends on the report period: a benchmark or target for a month, a quarter, a year.
+
+    Written as the plain number of the report's period (an input cell the owner may change, as any target).
+    """
+
+    month: float
+    quarter: float
+    year: float
+
+    def value(self, months: int) -> float:
+        return {1: self.month, 3: self.quarter, 12: self.year}[months]

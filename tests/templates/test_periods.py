@@ -33,6 +33,8 @@ from workbook_templates.formulas import ExcelError
 from workbook_templates.periods import Period, latest_complete, parse_period
 from workbook_templates.reports import REPORTS
 
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl on the workbooks' extensions
+
 MONEY = {"br_start": "starting MRR", "br_new": "new", "br_exp": "expansion", "br_react": "reactivation",
          "br_contr": "contraction", "br_churn": "churned", "br_end": "ending MRR"}
 
@@ -239,10 +241,16 @@ def check_dashboard(folder: Path, period: Period) -> dict:
     e = built_values(folder, "executive_overview", period)
     for name in ("churn", "retention", "nrr", "grr"):
         assert same_rate(e[name], want[name]), (period.name, name, e[name], want[name])
+    # annual churn and retention: the 12 months ending in the report month, whatever the report's period
+    year = reference(subs, Period("year", period.last))
+    for values in (r, e):
+        assert same_rate(values["churn_annual"], year["churn"]), (period.name, values["churn_annual"])
+        assert same_rate(values["retention_annual"], year["retention"]), period.name
     return want
 
 
-@pytest.mark.parametrize("text,fy", [("2026-Q2", 1), ("2025-Q3", 1), ("2025", 1), ("2026", 4), ("2025-Q4", 7)])
+@pytest.mark.parametrize("text,fy", [("2026-Q2", 1), ("2025-Q3", 1), ("2025", 1), ("2026", 4), ("2025-Q4", 7),
+                                     ("2026-03", 1)])
 def test_sample_company_periods_match_the_reference(text, fy) -> None:
     p = parse_period(text, fy)
     assert p is not None
@@ -280,7 +288,7 @@ def handmade(dst: Path) -> Path:
                   "revenue": 900.0, "followers": ""}).to_csv(dst / "marketing.csv", index=False)
     pd.DataFrame({"month": months, "region": "Europe", "plan_tier": "Starter", "cogs": 100.0,
                   "sales_cost": 200.0}).to_csv(dst / "costs.csv", index=False)
-    for name in ("nps_responses", "csat_responses", "activity", "orders", "tickets"):
+    for name in ("nps_responses", "csat_responses", "activity", "orders", "tickets", "leads"):
         src = pd.read_csv(SAMPLE_DIR / f"{name}.csv", dtype=str, keep_default_na=False).head(0)
         src.to_csv(dst / f"{name}.csv", index=False)
     return dst
@@ -358,3 +366,45 @@ def test_libreoffice_recalculates_period_reports_to_the_cached_values(tmp_path, 
         for sheet, cell, _kind, want in expected_cells(result):
             assert same(want, recalc[sheet][cell].value), f"{key} {sheet}!{cell} after recalculation"
         assert n > 20
+
+
+def test_benchmarks_follow_the_period() -> None:
+    """A month against the monthly benchmarks (3–8 % churn, 92–97 % retention), a year against the annual ones
+    (32–50 %, 50–68 %), a quarter against the monthly ones compounded over three months."""
+    for text, (churn, retention) in {"2026-06": ((0.03, 0.08), (0.92, 0.97)),
+                                     "2026-Q2": ((1 - 0.97 ** 3, 1 - 0.92 ** 3), (0.92 ** 3, 0.97 ** 3)),
+                                     "2025": ((0.32, 0.50), (0.50, 0.68))}.items():
+        p = parse_period(text)
+        assert p is not None
+        e = built_values(SAMPLE_DIR, "executive_overview", p)
+        assert (e["churn.2"], e["churn.3"]) == pytest.approx(churn)
+        assert (e["retention.2"], e["retention.3"]) == pytest.approx(retention)
+        assert (e["churn_annual.2"], e["churn_annual.3"]) == (0.32, 0.50)
+        assert (e["retention_annual.2"], e["retention_annual.3"]) == (0.50, 0.68)
+
+
+def test_headings_say_the_period(tmp_path) -> None:
+    import openpyxl
+
+    from workbook_templates.batch import atomic_build
+
+    tables, _ = load_all(SAMPLE_DIR)
+    p = Period("quarter", ym(2026, 6))
+    spec = REPORTS["marketing_funnel"]
+    atomic_build(spec, scope(tables, spec.datasets, None, pd.Timestamp("2026-06-01"), "t", p), tmp_path / "q.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "q.xlsx")["Funnel"]
+    texts = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"Funnel, Q2 2026", "Efficiency, Q2 2026", "By quarter, all channels", "Channels, Q2 2026"} <= texts
+    assert not any("report month" in t for t in texts)
+    notes = openpyxl.load_workbook(tmp_path / "q.xlsx")["Notes"]
+    assert any(isinstance(c.value, str) and c.value.startswith("Q2 2026: Apr 2026 – Jun 2026")
+               for row in notes.iter_rows() for c in row)
+
+
+def test_a_period_the_data_ends_inside_is_marked_partial(tmp_path) -> None:
+    tables, _ = load_all(SAMPLE_DIR)  # the sample data ends in June 2026
+    p = Period("quarter", ym(2026, 9))
+    spec = REPORTS["saas_dashboard"]
+    data = scope(tables, spec.datasets, None, pd.Timestamp("2026-09-01"), "t", p)
+    assert data.partial == "partial: the data ends in June 2026"
+    assert any("Q3 2026" in n and "partial" in n for n in data.notices)

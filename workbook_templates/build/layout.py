@@ -13,7 +13,7 @@ from .. import formulas as F
 from ..context import ReportData
 from ..formulas import ExcelError, Node
 from ..schema import DATASETS
-from ..spec import Banner, Distinct, ItemList, Months, Param, ReportSpec, RowTable, Spill, Text
+from ..spec import Banner, Distinct, ItemList, Months, Param, PerGrain, ReportSpec, RowTable, Spill, Text
 from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillDef, top_kpi
 from .styles import MONTH_FMT
 
@@ -91,6 +91,8 @@ class Layout:
             style = "input" if it.input else ("kpi" if top_kpi(node) else "native" if node is not None else "value")
             self.add_cell(CellDef(it.name, b.sheet, row, b.col + 1, node, None if node else it.expr, it.fmt, style))
             for j, x in enumerate(it.extra):
+                if isinstance(x, PerGrain):  # a benchmark or target of the report's period
+                    x = x.value(self.data.period_months)
                 xn = x if isinstance(x, Node) else None
                 fmt: str | tuple[str, str] | None = b.extra_formats[j] if j < len(b.extra_formats) else None
                 if j in b.extra_like_value:

@@ -25,7 +25,11 @@ def period_words(data: ReportData) -> list[tuple[str, str]]:
     n = 8 if g == "quarter" else 5
     plural = f"{g}s"
     last_month = f"{data.report_month:%b %Y}"
+    bench = ("Quarterly customer churn against the 8.7–22.1 % benchmark (3–8 % a month, compounded)"
+             if g == "quarter" else "Annual customer churn against the 32–50 % benchmark")
     return [
+        ("Monthly customer churn against the 3–8 % benchmark", bench),
+        ("(12 months to the report month)", f"(12 months to the end of {t})"),
         ("Compound monthly growth", f"Compound {p.adjective} growth"),
         ("over the months in the trend table (up to 12)", f"over the {plural} in the trend table (up to {n})"),
         ("month on month", f"{g} on {g}"),
