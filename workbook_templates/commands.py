@@ -159,7 +159,11 @@ def _summary(results, console, out_dir: Path) -> int:
         task = r.task
         seg = "" if task.segment is None else \
             f"{task.segment[0]}={'(blank)' if task.segment[1] is None else task.segment[1]}"
-        if r.ok:
+        if r.ok and task.compare is not None:
+            head = "segments side by side (below)"
+            status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
+            name = Path(r.path).name if r.path else ""
+        elif r.ok:
             labels = _labels(task.template)
             head = ", ".join(f"{labels.get(k, k).split(' (')[0]} {_fmt_value(v, _unit_of(task.template, k))}"
                              for k, v in r.headline.items())
@@ -172,6 +176,9 @@ def _summary(results, console, out_dir: Path) -> int:
                   *(Text(terminal_safe(x)) for x in (name, f"{r.seconds:.1f}", head)))
     console.print(t)
     for r in results:
+        if r.ok and r.task.compare is not None:
+            _comparison(r, console)
+    for r in results:
         if not r.ok:
             _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
         for w in r.warnings:
@@ -181,6 +188,25 @@ def _summary(results, console, out_dir: Path) -> int:
     ok = len(results) - failed
     _say(console, f"{ok} report(s) written to ", terminal_safe(out_dir), (f", {failed} failed", "red") if failed else "")
     return failed
+
+
+def _comparison(r, console) -> None:
+    """The segments × KPIs table of a comparison workbook, and what it leaves out."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .compare import summary_table
+
+    headers, rows, units = summary_table(r.headline)
+    t = Table(title=f"Compared by {terminal_safe(r.task.compare)}, {r.task.period or 'latest month'}",
+              title_justify="left")
+    for j, h in enumerate(headers):
+        t.add_column(terminal_safe(h), justify="left" if j == 0 else "right")
+    for row in rows:
+        t.add_row(*(Text(terminal_safe(str(v)) if j == 0 else _fmt_value(v, units[j])) for j, v in enumerate(row)))
+    console.print(t)
+    for note in r.notes:
+        _say(console, ("note", "cyan"), " ", note)
 
 
 def _data_settings(err, map_file: Path | None, **dialect: str | None):
@@ -225,6 +251,9 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
     by: Annotated[str | None, typer.Option(
         "--by", help="One workbook per value of this column (e.g. region).")] = None,
+    compare: Annotated[str | None, typer.Option(
+        "--compare", help="One workbook with the headline KPIs of every value of this column side by side "
+                          "(e.g. region), and the total; instead of templates and --by.")] = None,
     period: Annotated[list[str] | None, typer.Option(
         "--period", help="Report month(s): 2026-03, 2026-01:2026-03, latest (default) or all; repeatable.")] = None,
     jobs: Annotated[int, typer.Option(
@@ -294,8 +323,15 @@ def build(
     if all_ and templates:
         _error(err, "give template names or --all, not both")
         raise typer.Exit(2)
+    if compare is not None and by is not None:
+        _error(err, f"--compare {compare!r} puts every segment in one workbook, --by {by!r} writes one workbook per "
+                    "segment: use one of them")
+        raise typer.Exit(2)
+    if compare is not None and (all_ or templates):
+        _error(err, "--compare builds the comparison workbook of its own: give no template names and no --all")
+        raise typer.Exit(2)
     names = list(REPORTS) if all_ else list(templates or [])
-    if not names:
+    if not names and compare is None:
         _error(err, "name a template (kpi templates lists them) or use --all")
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
@@ -316,7 +352,8 @@ def build(
         read_dir = data_dir.resolve() if executor == "dask" else data_dir  # paths the workers can use
         tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings)
+                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings,
+                     compare=compare)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)
