@@ -16,8 +16,9 @@ plain Python functions (which is how the tests call them on the classic path).
 
 Each adapter is generated from its :class:`~kpi_functions.KPISpec` — same
 argument names, same defaults — with a one-line docstring (Excel shows the
-whole docstring as the function's description) and ``doc=`` help for every
-argument. Range and table arguments are read as 2-D ranges (``ndim=2``),
+whole docstring as the function's description: :attr:`KPISpec.description`, the
+summary and, where the source articles go wrong, a short pointer to what is
+right) and ``doc=`` help for every argument. Range and table arguments are read as 2-D ranges (``ndim=2``),
 option arguments as single values; every argument reads error cells as their
 text (``err_to_str=True``) so an error in the input is never mistaken for a
 blank.
@@ -173,7 +174,7 @@ def build_adapter(
     adapter.__name__ = fname
     adapter.__qualname__ = fname
     adapter.__module__ = __name__
-    adapter.__doc__ = spec.summary
+    adapter.__doc__ = spec.description  # the summary, with a caution's pointer where it fits Excel's 255 characters
     adapter.kpi_spec = spec  # type: ignore[attr-defined]
     decorated: Callable[..., Any] = adapter
     for a in reversed(spec.args):

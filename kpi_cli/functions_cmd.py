@@ -33,6 +33,10 @@ def functions(
         console.print(f"[bold]{escape(spec.signature_text)}[/bold]  ({spec.category})")
         console.print(spec.summary)
         console.print(f"\n[bold]Formula[/bold]  {spec.formula}")
+        for c in spec.cautions:  # where popular articles get this KPI wrong (kpi_functions._corrections)
+            console.print(f"\n[bold yellow]Caution ({escape(c.topic)})[/bold yellow]  {escape(c.text)}")
+            if c.example:
+                console.print("\n" + escape(c.example_text))
         console.print("\n[bold]Arguments[/bold]")
         for a in spec.args:
             opt = " (optional" + (f", default {a.default!r})" if a.default is not None else ")") if a.optional else ""

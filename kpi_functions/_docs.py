@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._corrections import CORRECTIONS
 from ._registry import CATEGORIES, UNIT_RECORDS, UNITS, KPISpec, specs
 from .excel import literal
 
@@ -108,6 +109,13 @@ def render_markdown() -> str:
     ]
     for cat in CATEGORIES:
         out.append(f"- [{cat}](#{cat.lower().replace(' ', '-')})")
+    out += ["", "## Where popular articles go wrong", "",
+            ("Each function below that some articles get wrong carries a **Caution** saying what is right; "
+            "the same text is in the function's help in Excel, `kpi functions NAME`, the task pane and the "
+            "Notes sheet of every report that uses it."), "",
+            "| topic | what is right | functions |", "|---|---|---|"]
+    for c in CORRECTIONS.values():
+        out.append(f"| {c.topic} | {c.right} | {', '.join(f'`{n}`' for n in c.functions)} |")
     out.append("")
     for cat in CATEGORIES:
         out += [f"## {cat}", ""]
@@ -115,6 +123,11 @@ def render_markdown() -> str:
             out += [f"### `{s.signature_text}`", "", s.summary, "", f"**Formula:** {s.formula}", ""]
             if s.aliases:
                 out += [f"Also known as: {', '.join(s.aliases)}.", ""]
+            for c in s.cautions:  # a quoted block: the caution, then its worked example
+                out.append(f"> **Caution ({c.topic}):** {c.text}")
+                if c.example:
+                    out += [">", f"> {c.example[0]}", ">", *(f"> - {step}" for step in c.example[1:])]
+                out.append("")
             out += ["| argument | help |", "|---|---|"]
             for a in s.args:
                 name = f"`{a.name}`" + (" (optional" + (f", default `{a.default}`" if a.default is not None else "") + ")" if a.optional else "")

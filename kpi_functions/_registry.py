@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, SupportsFloat
 
+from ._corrections import EXCEL_HELP_LIMIT, Correction, arg_help, corrections_for, docstring_with_warnings
+from ._corrections import excel_description as _excel_description
 from ._parts import shared_parts
 
 __all__ = [
@@ -136,6 +138,13 @@ class KPISpec:
     unit: str
     example: tuple[Any, ...] = field(default=())
     aliases: tuple[str, ...] = field(default=())
+    #: where popular articles get this KPI wrong (:mod:`kpi_functions._corrections`), in table order
+    cautions: tuple[Correction, ...] = field(default=())
+
+    @property
+    def description(self) -> str:
+        """The description Excel shows: the summary and, where it fits 255 characters, each caution's pointer."""
+        return _excel_description(self.summary, self.cautions)
 
     @property
     def name(self) -> str:
@@ -221,6 +230,10 @@ def kpi(
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         shared_parts(func)
+        excel_name = "KPI_" + func.__name__.upper()
+        cautions = corrections_for(excel_name)
+        if func.__doc__ is not None:
+            func.__doc__ = docstring_with_warnings(func.__doc__, cautions)
         sig = inspect.signature(func)
         params = list(sig.parameters.values())
         names = [p.name for p in params]
@@ -232,14 +245,21 @@ def kpi(
         unknown = set(kinds) - set(names)
         if unknown:
             raise ValueError(f"{func.__name__}: kinds for unknown parameters {unknown}")
+        for c in cautions:
+            stray = set(c.arg_notes.get(excel_name, {})) - set(names)
+            if stray:
+                raise ValueError(f"{excel_name}: correction {c.key!r} notes unknown arguments {sorted(stray)}")
         arg_specs = []
         for p in params:
             kind = kinds.get(p.name, _default_kind(p))
             if kind not in ARG_KINDS:
                 raise ValueError(f"{func.__name__}: unknown kind {kind!r}")
             optional = p.default is not inspect.Parameter.empty
-            arg_specs.append(Arg(p.name, args[p.name], kind, optional, None if not optional else p.default))
-        excel_name = "KPI_" + func.__name__.upper()
+            help_text = arg_help(excel_name, p.name, args[p.name], cautions)
+            if len(help_text) > EXCEL_HELP_LIMIT:
+                raise ValueError(f"{excel_name}: the help of argument {p.name!r} is {len(help_text)} characters; "
+                                 f"Excel shows at most {EXCEL_HELP_LIMIT}")
+            arg_specs.append(Arg(p.name, help_text, kind, optional, None if not optional else p.default))
         if excel_name in REGISTRY:
             raise ValueError(f"{excel_name} registered twice")
         REGISTRY[excel_name] = KPISpec(
@@ -253,6 +273,7 @@ def kpi(
             unit=unit,
             example=example,
             aliases=aliases,
+            cautions=cautions,
         )
         func.kpi_spec = REGISTRY[excel_name]  # type: ignore[attr-defined]
         return func

@@ -204,10 +204,6 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     and starting MRR ``Σ sᵢ``. New customers (``sᵢ = 0``) never enter it.
     Gross churn is ``1 − GRR``, net churn is ``1 − NRR``.
 
-    A formula often printed as "MRR churn", ``(MRR start − MRR end) / MRR
-    start``, is not churn: it is the net MRR change with the sign flipped,
-    and it lets new customers' MRR hide the losses.
-
     With two snapshots a customer who left and came back within the period
     is not seen; ChartMogul's net rate also offsets reactivation MRR, which a
     start/end pair cannot separate from expansion (use ``KPI_MRR_MOVEMENTS``
@@ -236,6 +232,18 @@ def churn_revenue(start: Any, end: Any = None, net: Any = False) -> float:
     0.1
     >>> churn_revenue([[100, 150], [100, 100]], net=True)
     -0.25
+
+    The worked example of the Warnings: per customer the churn shows; two
+    totals (one "customer" whose MRR fell) give the net MRR change instead.
+
+    >>> start = [2000, 900, 1500, 2400, 10200, 0]
+    >>> end = [0, 0, 1100, 3000, 10200, 300]
+    >>> churn_revenue(start, end)
+    0.19411764705882353
+    >>> churn_revenue(start, end, True)
+    0.1588235294117647
+    >>> churn_revenue(17000, 14600)
+    0.1411764705882353
     """
     fn = "KPI_CHURN_REVENUE"
     use_net = c.option_bool(net, fn, "net", False)

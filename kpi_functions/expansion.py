@@ -16,9 +16,11 @@ import pandas as pd
 
 from . import _coerce as c
 from . import _flows as F
+from ._errors import KPIDomainError
 from ._registry import kpi
 
-__all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "new_customers", "quick_ratio", "upsell_rate"]
+__all__ = ["cross_sell_rate", "expansion_mrr_growth", "expansion_rate", "net_new_customers", "new_customers", "quick_ratio",
+           "upsell_rate"]
 
 _CAT = "Churn and retention"
 
@@ -150,6 +152,76 @@ def new_customers(start: Any, end: Any = None) -> int:
     """
     f = F.flows(start, end, "KPI_NEW_CUSTOMERS")
     return f.n_new
+
+
+@kpi(
+    category=_CAT,
+    summary="Net new customers: new + reactivated − churned customers of the period.",
+    formula="new + reactivated − churned",
+    unit="count",
+    args={"new": "Customers paying for the first time in the period (a range is summed)",
+          "reactivated": "Customers paying again after a pause (a range is summed)",
+          "churned": "Customers who stopped paying (a range is summed)"},
+    example=([12, 9], [1, 2], [5, 4]),
+)
+def net_new_customers(new: Any, reactivated: Any, churned: Any) -> int:
+    """Net new customers: how much the paying customer base grew.
+
+    Parameters
+    ----------
+    new : number or range
+        Customers paying for the first time in the period (the ``new
+        customers`` column of :func:`mrr_movements`); a range is summed.
+    reactivated : number or range
+        Customers paying again after a pause (``reactivated``); a range is
+        summed. Blank or 0 when the data has none.
+    churned : number or range
+        Customers who stopped paying (``churned customers``); a range is
+        summed.
+
+    Returns
+    -------
+    int
+        ``new + reactivated − churned``; negative when the customer base
+        shrank.
+
+    {number_raises}
+    KPIDomainError
+        A negative count, or counts that add up to a fraction.
+    KPIUndefinedError
+        An argument with no number at all.
+
+    Notes
+    -----
+    ``net new customers = new + reactivated − churned``. Over a period of
+    several months it is the sum of the months' figures, and it equals
+    ``customers at end − customers at start``: a customer paying at both ends
+    who paused in between is counted once churned and once reactivated.
+
+    References
+    ----------
+    {skok_churn_1}
+
+    Examples
+    --------
+    Two months with 12 and 9 new, 1 and 2 reactivated, 5 and 4 churned
+    customers:
+
+    >>> net_new_customers([12, 9], [1, 2], [5, 4])
+    15
+    >>> net_new_customers(3, 0, 7)
+    -4
+    """
+    fn = "KPI_NET_NEW_CUSTOMERS"
+
+    def count(x: Any, arg: str) -> int:
+        t = c.total(x, fn, arg, min=0)
+        if t != np.floor(t):
+            raise KPIDomainError(fn, "adds up to a fraction of a customer; counts of customers are whole numbers",
+                                 argument=arg, value=t, has_value=True)
+        return int(t)
+
+    return count(new, "new") + count(reactivated, "reactivated") - count(churned, "churned")
 
 
 @F.pair_kpi(

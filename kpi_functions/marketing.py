@@ -1,6 +1,7 @@
-"""Marketing KPIs: conversion rate, cost per acquisition, ROI, ROAS.
+"""Marketing KPIs: conversion rate, cost per acquisition, conversion value, ROI (also from CPA and
+conversion value), ROAS.
 
-All four aggregate, then divide: a range (one cell per channel, day or
+All of them aggregate, then divide: a range (one cell per channel, day or
 campaign) is summed before the ratio is taken, so the result is the rate of
 the whole, not the mean of the parts' rates.
 """
@@ -12,7 +13,7 @@ from typing import Any
 from . import _coerce as c
 from ._registry import kpi
 
-__all__ = ["conversion_rate", "cpa", "roas", "roi"]
+__all__ = ["conversion_rate", "conversion_value", "cpa", "roas", "roi", "roi_cpa"]
 
 _CAT = "Marketing"
 
@@ -124,6 +125,62 @@ def cpa(cost: Any, conversions: Any) -> float:
 
 @kpi(
     category=_CAT,
+    summary="Conversion value: what one conversion is worth, revenue / conversions.",
+    formula="revenue / conversions",
+    unit="money",
+    args={"revenue": "Revenue (value) the conversions brought in (a range is summed)",
+          "conversions": "Conversions (a range is summed)"},
+    example=([20000, 10000], [75, 50]),
+)
+def conversion_value(revenue: Any, conversions: Any) -> float:
+    """Conversion value: the average revenue one conversion brings in.
+
+    Parameters
+    ----------
+    revenue : number or range
+        Revenue (or another measure of value, such as first-year contract
+        value) attributed to the conversions; a range is summed.
+    conversions : number or range
+        Conversions that brought it in; a range is summed.
+
+    Returns
+    -------
+    float
+        Value per conversion, in the revenue's unit.
+
+    {number_raises}
+    KPIDomainError
+        A negative revenue or count.
+    KPIUndefinedError
+        No conversions.
+
+    Notes
+    -----
+    ``conversion value = revenue / conversions`` — the answer to "how much is
+    a conversion worth to you?". Over channels it is the total revenue over
+    the total conversions (aggregate, then divide). Compared with the cost per
+    acquisition it gives the return on a conversion
+    (:func:`roi_cpa`): ``(conversion value − CPA) / CPA``.
+
+    References
+    ----------
+    .. [1] Google Ads Help, "About conversion values": a value assigned to
+       each conversion so that the return on ad spend can be measured,
+       https://support.google.com/google-ads/answer/3419241
+
+    Examples
+    --------
+    30,000 of revenue from 125 conversions: each is worth 240.
+
+    >>> conversion_value([20000, 10000], [75, 50])
+    240.0
+    """
+    return c.total_ratio(revenue, conversions, "KPI_CONVERSION_VALUE", "revenue", "conversions",
+                         "is 0: with no conversions, the value per conversion is undefined")
+
+
+@kpi(
+    category=_CAT,
     summary="Return on investment: (gain − cost) / cost.",
     formula="(gain − cost) / cost",
     unit="fraction",
@@ -210,9 +267,8 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
 
     Notes
     -----
-    ``ROAS = ad revenue / ad spend``. Some articles print it upside down, as
-    spend ÷ revenue; that ratio is the advertising cost of sales (ACoS), the
-    reciprocal of ROAS. A ROAS of 4 means 4 of revenue for every 1 spent.
+    ``ROAS = ad revenue / ad spend``. A ROAS of 4 means 4 of revenue for
+    every 1 spent (see Warnings for the upside-down form some articles print).
 
     References
     ----------
@@ -227,3 +283,68 @@ def roas(ad_revenue: Any, ad_spend: Any) -> float:
     """
     return c.total_ratio(ad_revenue, ad_spend, "KPI_ROAS", "ad_revenue", "ad_spend",
                          "is 0, so the return on it is undefined", num_min=None)
+
+
+@kpi(
+    category=_CAT,
+    summary="ROI from CPA and conversion value: (conversion value − CPA) / CPA.",
+    formula="(conversion_value − cpa) / cpa",
+    unit="fraction",
+    args={"conversion_value": "Value of one conversion, as KPI_CONVERSION_VALUE gives it (a range is summed)",
+          "cpa": "Cost per acquisition of one conversion, as KPI_CPA gives it (a range is summed)"},
+    example=(240, 40),
+)
+def roi_cpa(conversion_value: Any, cpa: Any) -> float:
+    """Return on investment from the cost per acquisition and the conversion value.
+
+    Parameters
+    ----------
+    conversion_value : number or range
+        What one conversion is worth (:func:`conversion_value`); a range is
+        summed, so give one value (a channel's) per call.
+    cpa : number or range
+        What one conversion costs (:func:`cpa`); a range is summed.
+
+    Returns
+    -------
+    float
+        ``(conversion value − CPA) / CPA`` as a fraction (5.0 = 500 %); −1
+        when the conversions are worth nothing.
+
+    {number_raises}
+    KPIDomainError
+        A negative conversion value or CPA.
+    KPIUndefinedError
+        A CPA of 0.
+
+    Notes
+    -----
+    ``ROI = (conversion value − CPA) / CPA``. With ``conversion value =
+    revenue / conversions`` and ``CPA = cost / conversions`` the conversions
+    cancel, so it equals :func:`roi` of the same revenue and cost,
+    ``(revenue − cost) / cost``. Written without the parentheses, as some
+    articles print it ("conversion value − CPA / CPA"), the division is done
+    first and the result is the conversion value minus 1; and "profit − cost"
+    in the numerator counts the cost twice when profit already has it
+    deducted.
+
+    References
+    ----------
+    .. [1] P. Farris, N. Bendle, P. Pfeifer and D. Reibstein, *Marketing
+       Metrics: The Definitive Guide to Measuring Marketing Performance*,
+       2nd ed., Pearson, 2010 (return on marketing investment).
+
+    Examples
+    --------
+    A conversion worth 240 that costs 40 returns (240 − 40) / 40 = 5, that
+    is 500 %:
+
+    >>> roi_cpa(240, 40)
+    5.0
+    >>> roi_cpa(30, 40)
+    -0.25
+    """
+    fn = "KPI_ROI_CPA"
+    v = c.total(conversion_value, fn, "conversion_value", min=0)
+    k = c.total(cpa, fn, "cpa", min=0)
+    return c.ratio(v - k, k, fn, "cpa", "is 0, so the return on a conversion is undefined")

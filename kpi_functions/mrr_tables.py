@@ -35,7 +35,7 @@ from ._coerce import Column
 from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError, Location
 from ._registry import kpi
 
-__all__ = ["cohort_retention", "mrr_movements", "mrr_schedule"]
+__all__ = ["cohort_retention", "mrr_movements", "mrr_schedule", "renewal_rate"]
 
 #: Columns of :func:`mrr_movements`, in the order the table shows them.
 MOVEMENT_COLUMNS = (
@@ -158,22 +158,27 @@ def _iso(d: np.datetime64) -> str:
 # --------------------------------------------------------------------------
 @kpi(
     category="Revenue",
-    summary="Monthly MRR bridge from a customer, month, MRR table: new, expansion, reactivation, "
-            "contraction, churned.",
-    formula="ending MRR = starting MRR + new + expansion + reactivation − contraction − churned, every month",
+    summary="MRR bridge by month, quarter or year from a customer, month, MRR table: new, expansion, "
+            "reactivation, contraction, churned.",
+    formula="ending MRR = starting MRR + new + expansion + reactivation − contraction − churned, every period; "
+            "a quarter's or year's movements are the sums of its monthly movements, its customer counts "
+            "compare the month-end snapshots before and at the end of the period",
     shape="table",
     unit="table",
     args={"table": "Customer, month, MRR: one row per customer and month (long form); a text header row is "
-                   "allowed; duplicates are summed, a missing month is 0"},
-    kinds={"table": "table"},
+                   "allowed; duplicates are summed, a missing month is 0",
+          "period": '"month" (default), "quarter" or "year": the length of each row\'s period',
+          "fiscal_year_start": "The month (1–12) a year starts in; quarters are counted from it "
+                               "(default 1, January: calendar quarters and years)"},
+    kinds={"table": "table", "fiscal_year_start": "number"},
     example=([["customer", "month", "MRR"],
               ["A", "2026-01", 100], ["B", "2026-01", 50],
               ["A", "2026-02", 120], ["C", "2026-02", 80],
               ["A", "2026-03", 120], ["B", "2026-03", 50], ["C", "2026-03", 40],
               ["A", "2026-04", 120], ["B", "2026-04", 50]],),
 )
-def mrr_movements(table: Any) -> pd.DataFrame:
-    """Monthly MRR movements (the MRR bridge) from a long customer, month, MRR table.
+def mrr_movements(table: Any, period: Any = "month", fiscal_year_start: Any = 1) -> pd.DataFrame:
+    """MRR movements (the MRR bridge) by month, quarter or year from a long customer, month, MRR table.
 
     Parameters
     ----------
@@ -185,25 +190,36 @@ def mrr_movements(table: Any) -> pd.DataFrame:
         is a header. Rows for the same customer and month are summed; a month
         without a row for a customer is 0 for that customer. Completely blank
         rows are skipped.
+    period : {"month", "quarter", "year"}, optional
+        The length of the period of each row (default ``"month"``).
+    fiscal_year_start : int, optional
+        The month, 1–12, a year starts in (default 1, January). Quarters are
+        the three-month periods counted from it: with 4 (April) the quarters
+        are Apr–Jun, Jul–Sep, Oct–Dec and Jan–Mar, and a year runs from April
+        to March. Ignored for ``period="month"``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per calendar month from the first to the last month in the
-        table — a month with no rows at all is still a row — with the columns
-        ``month`` (first day of the month), ``starting MRR``, ``new``,
-        ``expansion``, ``reactivation``, ``contraction``, ``churned``,
-        ``ending MRR`` (money, in the input's unit) and ``customers at start``,
-        ``new customers``, ``reactivated``, ``churned customers``,
-        ``customers at end`` (integers).
+        One row per period from the one holding the table's first month to
+        the one holding its last — a period with no rows at all is still a
+        row — with the columns ``month`` (the first day of the period's last
+        month: the month whose end is the period's closing snapshot; for the
+        period the table ends inside, the table's last month), ``starting
+        MRR``, ``new``, ``expansion``, ``reactivation``, ``contraction``,
+        ``churned``, ``ending MRR`` (money, in the input's unit) and
+        ``customers at start``, ``new customers``, ``reactivated``,
+        ``churned customers``, ``customers at end`` (integers).
 
     Raises
     ------
     KPIInputError
         Not three columns; text or a boolean as MRR; a month that is not a
-        date; a blank customer or month in a row that is not blank.
+        date; a blank customer or month in a row that is not blank; a
+        ``period`` other than month, quarter or year.
     KPIDomainError
-        A negative or infinite MRR; an invalid date serial number.
+        A negative or infinite MRR; an invalid date serial number; a
+        ``fiscal_year_start`` that is not a whole number from 1 to 12.
     KPIErrorValue
         An Excel error value in the table.
     KPIUndefinedError
@@ -233,9 +249,34 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     (``customers at end = customers at start + new customers + reactivated −
     churned customers``).
 
+    **Quarters and years.** A period ``P`` of several months starts from the
+    month-end snapshot before it (``s``, its first month − 1) and ends with
+    the snapshot of its last month (``e``). Its MRR movements are the sums of
+    the monthly movements of its months (so a customer who starts and stops
+    paying inside one quarter adds to both ``new`` and ``churned`` MRR), its
+    starting MRR is the ending MRR of ``s`` and its ending MRR that of ``e``.
+    Its customer counts compare the two snapshots:
+
+    * ``customers at start`` S — paying in ``s``; ``customers at end`` E —
+      paying in ``e``;
+    * ``churned customers`` — paying in ``s``, not paying in ``e``;
+    * ``new customers`` — paying in ``e``, not in ``s``, first paying month
+      inside ``P``; ``reactivated`` — paying in ``e``, not in ``s``, paid
+      before ``P``.
+
+    Hence ``E = S + new customers + reactivated − churned customers`` for
+    every period, customer churn over the period is ``churned customers ÷
+    S`` and retention ``(E − new − reactivated) ÷ S`` — the customers paying
+    at the start still paying at the end. A customer paying in ``s`` and in
+    ``e`` is retained even with a gap inside ``P``; one who starts and stops
+    inside ``P`` is in no count. With ``period="month"`` both definitions are
+    the monthly bridge above.
+
     The table's history starts with its first month, so the first row has a
     starting MRR of 0 and every customer paying in it is new. A month with no
     rows at all is a month in which every customer paying before it churns.
+    The period the table ends inside is summarised up to the table's last
+    month (its ``month`` says which).
 
     References
     ----------
@@ -266,19 +307,108 @@ def mrr_movements(table: Any) -> pd.DataFrame:
     2026-02-01                   2              1            0                  1                 2
     2026-03-01                   2              0            1                  0                 3
     2026-04-01                   3              0            0                  1                 2
+
+    By quarter: Q1 (January–March) sums the movements of its three months,
+    and Q2, which the table ends inside, runs up to April. C joined in Q1 and
+    left in Q2:
+
+    >>> q = mrr_movements(t, "quarter")
+    >>> print(q[["month", "starting MRR", "new", "churned", "ending MRR", "customers at start",
+    ...          "new customers", "churned customers", "customers at end"]].to_string(index=False))
+         month  starting MRR   new  churned  ending MRR  customers at start  new customers  churned customers  customers at end
+    2026-03-01           0.0 230.0     50.0       210.0                   0              3                  0                 3
+    2026-04-01         210.0   0.0     40.0       170.0                   3              0                  1                 2
     """
     fn = "KPI_MRR_MOVEMENTS"
+    grain = c.option_text(period, fn, "period", "month", ("month", "quarter", "year"))
+    fy = c.option_number(fiscal_year_start, fn, "fiscal_year_start", 1.0, min=1, max=12, integer=True,
+                         domain="must be a month number, a whole number from 1 (January) to 12 (December)")
     codes, customers, month, mrr = _read_mrr_table(table, fn, "table")
     m0 = int(month.min())
     n_months = int(month.max()) - m0 + 1
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-        out = _bridge(codes, month - m0, mrr, customers.size, n_months)
+        if grain == "month":
+            out = _bridge(codes, month - m0, mrr, customers.size, n_months)
+            keys = np.arange(m0, m0 + n_months)
+        else:
+            out, keys = _period_bridge(codes, month - m0, mrr, customers.size, n_months, m0,
+                                       PERIOD_MONTHS[grain], int(fy))
     money_cols = np.column_stack([out[col] for col in MOVEMENT_COLUMNS[1:8]])
     bad = ~np.isfinite(money_cols).all(axis=1)
     if bad.any():
-        raise _too_large(fn, "table", f"the MRR of {_month_text(m0 + int(np.flatnonzero(bad)[0]))}")
-    out["month"] = c.index_to_month(np.arange(m0, m0 + n_months))
+        at = int(keys[np.flatnonzero(bad)[0]])
+        raise _too_large(fn, "table", f"the MRR of {_month_text(at)}" if grain == "month" else
+                         f"the MRR of the {grain} ending {_month_text(at)}")
+    out["month"] = c.index_to_month(keys)
     return pd.DataFrame(out, columns=list(MOVEMENT_COLUMNS))
+
+
+#: months in each period of :func:`mrr_movements`
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _period_bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int, n_months: int,
+                   m0: int, length: int, fiscal_start: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The bridge by periods of ``length`` months aligned on ``fiscal_start`` (1–12), and each row's key month.
+
+    Months are 0-based from ``m0`` (months since 1970-01). Money: sums of the monthly bridge; counts: the
+    snapshot before the period against the snapshot at its end (see :func:`mrr_movements`).
+    """
+    monthly = _bridge(codes, month, mrr, n_codes, n_months)
+    # period of every month of the table: periods are counted from the fiscal start month
+    shift = fiscal_start - 1
+    absolute = np.arange(m0, m0 + n_months)
+    p_abs = np.floor_divide(absolute - shift, length)
+    p = p_abs - p_abs[0]
+    n_p = int(p[-1]) + 1
+    first_rel = (p_abs[0] + np.arange(n_p)) * length + shift - m0  # may be < 0 for the first period
+    end_rel = np.minimum(first_rel + length - 1, n_months - 1)  # the closing snapshot of each period
+    before_rel = first_rel - 1  # the snapshot before each period (< 0: before the table, nobody paying)
+
+    def total(col: str) -> np.ndarray:
+        return np.bincount(p, weights=monthly[col], minlength=n_p).astype(float)
+
+    out: dict[str, np.ndarray] = {col: total(col) for col in ("new", "expansion", "reactivation",
+                                                               "contraction", "churned")}
+    out["starting MRR"] = monthly["starting MRR"][np.maximum(first_rel, 0)]
+    out["ending MRR"] = monthly["ending MRR"][end_rel]
+    # customer counts from the paying cells at the snapshots
+    pc, pm, _ = _paying_cells(codes, month, mrr, n_codes, n_months)
+    key = pc * np.int64(n_months) + pm  # sorted ascending (by customer, then month)
+
+    def paying(cust: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Whether each customer pays in each month (a month < 0 is before the table: not paying)."""
+        if key.size == 0:
+            return np.zeros(cust.size, dtype=bool)
+        k = cust * np.int64(n_months) + m
+        at = np.minimum(np.searchsorted(key, k), key.size - 1)
+        return (m >= 0) & (key[at] == k)
+
+    first_paid = np.full(n_codes, n_months, dtype=np.int64)
+    np.minimum.at(first_paid, pc, pm)
+    cell_p = p[pm]
+    at_end = pm == end_rel[cell_p]  # cells that are a period's closing snapshot
+    ep, ec = cell_p[at_end], pc[at_end]
+    was = paying(ec, before_rel[ep])
+    joined = ~was & (first_paid[ec] >= first_rel[ep])
+    back = ~was & ~joined
+    # cells at a snapshot that is the start of the next period: churned when not paying at its end
+    nxt = ep + 1
+    inside = nxt < n_p
+    lost = np.zeros(ep.size, dtype=bool)
+    lost[inside] = ~paying(ec[inside], end_rel[nxt[inside]])
+
+    def count(where: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return np.bincount(at[where], minlength=n_p).astype(np.int64)
+
+    everyone = np.ones(ep.size, dtype=bool)
+    out["customers at end"] = count(everyone, ep)
+    out["customers at start"] = np.concatenate([[0], out["customers at end"][:-1]]).astype(np.int64)
+    out["new customers"] = count(joined, ep)
+    out["reactivated"] = count(back, ep)
+    out["churned customers"] = count(lost, np.minimum(nxt, n_p - 1))
+    keys = m0 + end_rel
+    return out, keys
 
 
 def _bridge(codes: np.ndarray, month: np.ndarray, mrr: np.ndarray, n_codes: int,
@@ -656,3 +786,194 @@ def cohort_retention(table: Any, basis: Any = "logo", max_months: Any = None) ->
     out = pd.DataFrame({"cohort": c.index_to_month(cohorts + m0), "size": size})
     months = pd.DataFrame(ret, columns=[f"month {i}" for i in range(width)])
     return pd.concat([out, months], axis=1)
+
+
+# --------------------------------------------------------------------------
+# KPI_RENEWAL_RATE
+# --------------------------------------------------------------------------
+def _edate_days(start: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """EDATE on day arrays: the same day ``months`` months later, clipped to the month's last day."""
+    m = start.astype("datetime64[M]")
+    day = (start - m.astype("datetime64[D]")).astype(np.int64)  # 0-based day of the month
+    target = m + months.astype("timedelta64[M]")
+    last = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    return target.astype("datetime64[D]") + np.minimum(day, last - 1).astype("timedelta64[D]")
+
+
+def _single_day(x: Any, fn: str, arg: str) -> np.datetime64:
+    d = c.dates(x, fn, arg)
+    d = d[~np.isnat(d)]
+    if d.size != 1:
+        raise KPIInputError(fn, f"must be a single date, got {d.size}", argument=arg)
+    return d[0].astype("datetime64[D]")
+
+
+@kpi(
+    category="Churn and retention",
+    summary="Renewal rate of term contracts: share of the annual (or longer) terms ending in the period that "
+            "renewed.",
+    formula="#(terms ending in [period_start, period_end) that renewed) / #(terms ending in it); a term of "
+            "billing months b ends at EDATE(start, k·b)",
+    unit="fraction",
+    args={
+        "subscriptions": "Customer, start date, end date (blank = running), amount, billing months and, "
+                         "optionally, discount: the table KPI_MRR_SCHEDULE reads; a text header row is allowed",
+        "period_start": "First day of the period: terms ending on or after it count",
+        "period_end": "Day after the period: terms ending before it count (2027-01-01 for the year 2026)",
+        "min_term_months": "Shortest term that is a term contract, in months (12: annual and longer)",
+        "grace_days": "Days around a term's end in which a following subscription of the customer is its "
+                      "renewal",
+    },
+    kinds={"subscriptions": "table", "period_start": "dates", "period_end": "dates"},
+    example=([["customer", "start", "end", "amount", "billing months"],
+              ["A", "2025-01-10", None, 1200, 12],
+              ["B", "2025-02-01", "2026-02-01", 2400, 12],
+              ["C", "2025-03-15", "2026-03-15", 1200, 12],
+              ["C", "2026-03-20", None, 1800, 12],
+              ["D", "2025-06-01", None, 100, 1]], "2026-01-01", "2026-07-01"),
+)
+def renewal_rate(subscriptions: Any, period_start: Any, period_end: Any, min_term_months: Any = 12,
+                 grace_days: Any = 30) -> float:
+    """Renewal rate of term contracts: the share of contract terms up for renewal that renewed.
+
+    Parameters
+    ----------
+    subscriptions : 2-D range or DataFrame
+        The subscription rows as :func:`mrr_schedule` reads them (five or
+        six columns by position: customer, start date, end date — blank while
+        it runs —, amount, billing months, optional discount). The amounts
+        are checked but do not enter the rate.
+    period_start : date
+        First day of the period.
+    period_end : date
+        The day after the period (exclusive): the period is
+        ``[period_start, period_end)``.
+    min_term_months : number, default 12
+        A subscription is a term contract when its billing period is at
+        least this many months (12: annual and longer plans; 3 takes
+        quarterly plans in too). Shorter (monthly) plans are left out.
+    grace_days : number, default 30
+        A following subscription of the same customer that starts at most
+        this many days before or after a term's end renews it (a late or an
+        early renewal, a renewal on another plan). A subscription that ends
+        more than ``grace_days`` before a term's end ended mid-term and does
+        not come up for renewal.
+
+    Returns
+    -------
+    float
+        Renewed terms ÷ terms up for renewal in the period.
+
+    Raises
+    ------
+    KPIInputError
+        Not five or six columns; text or a boolean where a number or date is
+        needed; a blank customer, start, amount or billing months; a period
+        bound that is not a single date.
+    KPIDomainError
+        Billing months that are not a positive whole number, an end before
+        its start, a period that ends before it starts, a negative grace.
+    KPIUndefinedError
+        No rows, or no term of a term contract ends in the period.
+
+    Notes
+    -----
+    A subscription with billing months ``b ≥ min_term_months`` runs in terms
+    of ``b`` months from its start: term ``k`` (``k = 1, 2, …``) ends on
+    ``Tₖ = EDATE(start, k·b)``. The term is **up for renewal in the period**
+    when ``period_start ≤ Tₖ < period_end`` and the subscription reached it:
+    its end date is blank or no earlier than ``Tₖ − grace_days``. It
+    **renewed** when the subscription continues past ``Tₖ`` (end blank or
+    after ``Tₖ``) or another subscription of the same customer starts
+    within ``grace_days`` of ``Tₖ``::
+
+        renewal rate = #(terms up for renewal that renewed) / #(terms up for renewal)
+
+    An end date on ``Tₖ`` itself is a non-renewal (not paying from that day
+    on, as in :func:`mrr_schedule`). Renewals are judged on the data as it
+    is: a late renewal within the grace days that lies after the data's last
+    day is not yet known, so measure a period that ended at least
+    ``grace_days`` ago for the final figure. The complement is the term
+    contracts' churn at renewal.
+
+    References
+    ----------
+    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
+       What Matters", forEntrepreneurs (annual contracts and churn at
+       renewal), https://www.forentrepreneurs.com/saas-metrics-2/
+
+    Examples
+    --------
+    In the first half of 2026 three annual terms end: A's (10 January, runs
+    on: renewed), B's (1 February, ended that day: not renewed) and C's (15
+    March, ended, but C took a new annual plan five days later: renewed). D
+    pays monthly and is no term contract. Two of three renewed:
+
+    >>> subs = [["customer", "start", "end", "amount", "billing months"],
+    ...         ["A", "2025-01-10", None, 1200, 12],
+    ...         ["B", "2025-02-01", "2026-02-01", 2400, 12],
+    ...         ["C", "2025-03-15", "2026-03-15", 1200, 12],
+    ...         ["C", "2026-03-20", None, 1800, 12],
+    ...         ["D", "2025-06-01", None, 100, 1]]
+    >>> round(renewal_rate(subs, "2026-01-01", "2026-07-01"), 6)
+    0.666667
+    """
+    fn, arg = "KPI_RENEWAL_RATE", "subscriptions"
+    t = c.table(subscriptions, fn, arg, _SUBSCRIPTION_COLUMNS)
+    if len(t) == 0:
+        raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
+    ps = _single_day(period_start, fn, "period_start")
+    pe = _single_day(period_end, fn, "period_end")
+    if pe <= ps:
+        raise KPIDomainError(fn, f"must be after period_start {ps}: the period is [period_start, period_end)",
+                             argument="period_end", value=str(pe), has_value=True)
+    term_min = c.option_number(min_term_months, fn, "min_term_months", 12.0, min=1, integer=True,
+                               domain="must be a whole number of months, 1 or more")
+    grace = int(c.option_number(grace_days, fn, "grace_days", 30.0, min=0, integer=True,
+                                domain="must be a whole number of days, 0 or more"))
+    start = t["start"].astype("datetime64[D]")
+    end = t["end"].astype("datetime64[D]")
+    billing = t["billing months"]
+    bad = (billing < 1) | (billing != np.floor(billing))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        v = float(billing[k])
+        raise KPIDomainError(fn, "must be a positive whole number of months (1 monthly, 3 quarterly, "
+                             "12 annual) in column 'billing months'", argument=arg, location=_position(t, k, 4),
+                             value=int(v) if v.is_integer() else v, has_value=True)
+    back = ~np.isnat(end) & (end < start)
+    if back.any():
+        k = int(np.flatnonzero(back)[0])
+        raise KPIDomainError(fn, f"is before its start {_iso(start[k])} in column 'end'", argument=arg,
+                             location=_position(t, k, 2), value=_iso(end[k]), has_value=True)
+    codes, _ = _factorize(t["customer"])
+
+    # every term end in the period, of the term contracts: k from a safe lower bound, filtered exactly
+    term = np.flatnonzero(billing >= term_min)
+    b = billing[term].astype(np.int64)
+    m0 = start[term].astype("datetime64[M]").astype(np.int64)
+    k_lo = np.maximum(1, (ps.astype("datetime64[M]").astype(np.int64) - m0) // b)
+    k_hi = (pe.astype("datetime64[M]").astype(np.int64) - m0) // b + 1
+    n_k = np.maximum(k_hi - k_lo + 1, 0)
+    row = np.repeat(term, n_k)
+    kk = np.repeat(k_lo, n_k) + (np.arange(int(n_k.sum())) - np.repeat(np.cumsum(n_k) - n_k, n_k))
+    ends = _edate_days(start[row], kk * billing[row].astype(np.int64))
+    e = end[row]
+    running = np.isnat(e)
+    due = (ends >= ps) & (ends < pe) & (running | (e >= ends - np.timedelta64(grace, "D")))
+    row, ends, e, running = row[due], ends[due], e[due], running[due]
+    if row.size == 0:
+        raise KPIUndefinedError(fn, f"no term of a subscription billed every {int(term_min)} months or more ends "
+                                f"in the period {ps} to {pe} (exclusive)", argument=arg)
+    renewed = running | (e > ends)
+    # a following subscription of the customer starting within the grace days of the term's end
+    key_start = start.astype(np.int64)
+    order = np.lexsort((key_start, codes))
+    keys = codes[order].astype(np.int64) * (1 << 32) + key_start[order]
+    base = codes[row].astype(np.int64) * (1 << 32)
+    lo = base + (ends - np.timedelta64(grace, "D")).astype(np.int64)
+    hi = base + (ends + np.timedelta64(grace, "D")).astype(np.int64)
+    found = np.searchsorted(keys, hi, side="right") - np.searchsorted(keys, lo, side="left")
+    own = (start[row] >= ends - np.timedelta64(grace, "D")).astype(np.int64)  # the term's own row in the window
+    renewed |= (found - own) > 0
+    return float(renewed.sum() / row.size)

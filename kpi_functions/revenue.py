@@ -13,7 +13,7 @@ from . import _coerce as c
 from ._errors import KPIUndefinedError
 from ._registry import kpi
 
-__all__ = ["arpu", "arr", "cmgr", "growth_rate", "margin", "mrr", "net_upsell"]
+__all__ = ["arpu", "arr", "cmgr", "growth_rate", "margin", "mrr", "net_upsell", "recurring_share"]
 
 _CAT = "Revenue"
 
@@ -360,3 +360,66 @@ def net_upsell(start: Any, end: Any = None) -> float:
     both = (s > 0) & (e > 0)
     with np.errstate(over="ignore", invalid="ignore"):
         return c.finite((e[both] - s[both]).sum(), "KPI_NET_UPSELL")
+
+
+@kpi(
+    category=_CAT,
+    summary="Recurring share of revenue: recurring revenue / (recurring + one-off revenue).",
+    formula="recurring / (recurring + one_off)",
+    unit="fraction",
+    args={"recurring": "Recurring revenue of the period: MRR, subscription lines (a range is summed)",
+          "one_off": "One-off revenue of the same period: orders, services, one-time lines (a range is summed)"},
+    example=([48000, 52000], [6000, 4000]),
+)
+def recurring_share(recurring: Any, one_off: Any) -> float:
+    """Recurring share of revenue: how much of the revenue comes back every month.
+
+    Parameters
+    ----------
+    recurring : number or range
+        Recurring revenue of the period (MRR, or the subscription lines of
+        the invoices); a range is summed.
+    one_off : number or range
+        One-off revenue of the same period (add-ons, services, set-up fees,
+        the one-time lines of the invoices); a range is summed. 0 when there
+        is none.
+
+    Returns
+    -------
+    float
+        ``recurring / (recurring + one_off)`` as a fraction: 1 when every
+        sale recurs.
+
+    {number_raises}
+    KPIDomainError
+        A negative revenue.
+    KPIUndefinedError
+        No revenue at all (both are 0).
+
+    Notes
+    -----
+    ``recurring share = R / (R + O)`` with ``R`` the recurring and ``O`` the
+    one-off revenue of the same period; the denominator is the total revenue.
+    The two are given apart so that the total always contains the recurring
+    part. Aggregate, then divide: over several months it is the months'
+    recurring revenue over their total revenue.
+
+    References
+    ----------
+    .. [1] D. Skok, "SaaS Metrics 2.0 – A Guide to Measuring and Improving
+       What Matters", forEntrepreneurs (recurring revenue and the predictable
+       business it makes), https://www.forentrepreneurs.com/saas-metrics-2/
+
+    Examples
+    --------
+    100,000 of MRR over two months and 10,000 of one-off sales: 100,000 /
+    110,000 = 90.9 %.
+
+    >>> round(recurring_share([48000, 52000], [6000, 4000]), 6)
+    0.909091
+    """
+    fn = "KPI_RECURRING_SHARE"
+    r = c.total(recurring, fn, "recurring", min=0)
+    o = c.total(one_off, fn, "one_off", min=0)
+    return c.ratio(r, c.finite(r + o, fn), fn, "one_off", "and the recurring revenue are both 0, so there is no "
+                   "revenue to take a share of")

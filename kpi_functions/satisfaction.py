@@ -94,9 +94,6 @@ def nps(scores: Any) -> float:
 
         NPS = 100 × (#promoters − #detractors) / #responses
 
-    The question is asked on an 11-point scale from 0 to 10, not 1 to 10 as
-    some articles print it; a 0 is a detractor like any score up to 6.
-
     References
     ----------
     {reichheld_1}

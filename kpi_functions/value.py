@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _coerce as c
-from ._errors import KPIUndefinedError
+from ._errors import KPIInputError, KPIUndefinedError
 from ._registry import kpi
 
 __all__ = ["cac", "cac_payback", "cac_pct", "clv", "clv_lifespan", "ltv_cac", "repeat_purchase_rate"]
@@ -376,15 +376,22 @@ def cac_payback(cac: Any, arpa: Any, gross_margin: Any = 1) -> float:
 
 @kpi(
     category=_CAT,
-    summary="Repeat purchase rate: share of customers with two or more orders (one row per order).",
-    formula="#(customers with ≥ 2 orders) / #(customers)",
+    summary="Repeat purchase rate: share of customers with two or more orders, optionally within N days of "
+            "their first.",
+    formula="#(customers with ≥ 2 orders) / #(customers); with a window: #(2nd order ≤ first + N days) / "
+            "#(customers whose first order is ≥ N days before as_of)",
     unit="fraction",
-    args={"customer_ids": "Customer of each order, one row per order (blanks are skipped)"},
-    kinds={"customer_ids": "ids"},
-    example=(["a", "b", "a", "c", "a", "b"],),
+    args={"customer_ids": "Customer of each order, one row per order (blanks are skipped)",
+          "order_dates": "Date of each order, aligned with customer_ids (needed for window_days and as_of)",
+          "window_days": "Count a repeat only when the second order is at most this many days after the first",
+          "as_of": "Date the data runs to: later orders are ignored (default: the latest order date)"},
+    kinds={"customer_ids": "ids", "order_dates": "dates", "window_days": "number", "as_of": "dates"},
+    example=(["a", "b", "a", "c", "a", "b"],
+             ["2026-01-05", "2026-01-10", "2026-01-20", "2026-02-01", "2026-03-01", "2026-04-15"], 30),
 )
-def repeat_purchase_rate(customer_ids: Any) -> float:
-    """Repeat purchase rate.
+def repeat_purchase_rate(customer_ids: Any, order_dates: Any = None, window_days: Any = None,
+                         as_of: Any = None) -> float:
+    """Repeat purchase rate, over all time or within a time frame.
 
     Parameters
     ----------
@@ -392,22 +399,50 @@ def repeat_purchase_rate(customer_ids: Any) -> float:
         The customer of each order, one row per order (text or numbers;
         ``5`` and ``5.0`` are one customer, text is matched exactly). Blank
         cells are skipped.
+    order_dates : range, optional
+        The date of each order, aligned row by row with ``customer_ids``
+        (Excel serials, dates or ISO text). A row blank in both is skipped;
+        a row with only one of the two is an error.
+    window_days : number, optional
+        The time frame: a customer repeats when their second order is at
+        most ``window_days`` calendar days after their first (0: on the same
+        day). Needs ``order_dates``. Default: any time.
+    as_of : date, optional
+        The date the data runs to; orders after it are ignored. Default: the
+        latest order date. Needs ``order_dates``.
 
     Returns
     -------
     float
-        Share of distinct customers who placed at least two orders.
+        Share of the customers who placed at least two orders (within the
+        window, among the customers observed for the whole window).
 
     Raises
     ------
     KPIInputError
-        A boolean where an identifier is needed.
+        A boolean where an identifier is needed, text that is not a date, a
+        row with a customer but no date (or a date but no customer), ranges
+        of different length, ``window_days`` or ``as_of`` without
+        ``order_dates``.
+    KPIDomainError
+        A window that is negative or not a whole number of days.
     KPIUndefinedError
-        No customer at all.
+        No customer at all; with a window, no customer whose first order is
+        at least ``window_days`` before ``as_of``.
 
     Notes
     -----
     ``repeat purchase rate = #{customers with ≥ 2 orders} / #{customers}``.
+
+    Within a time frame of ``N`` days, with ``f₁ ≤ f₂ ≤ …`` a customer's
+    order dates (calendar days)::
+
+        rate = #{customers with f₂ − f₁ ≤ N} / #{customers with f₁ ≤ as_of − N}
+
+    over the customers counted in the denominator. Only customers whose first
+    order is at least ``N`` days before ``as_of`` count: the others have not
+    yet had the whole window to come back, and counting them would lower the
+    rate the more recent the customers are.
 
     References
     ----------
@@ -420,12 +455,77 @@ def repeat_purchase_rate(customer_ids: Any) -> float:
 
     >>> repeat_purchase_rate(["a", "b", "a", "c", "a", "b"])
     0.6666666666666666
+
+    Within 30 days: a orders again after 15 days, b only after 95 days, and c
+    (first order on 1 February) is observed for 73 days until the latest
+    order on 15 April, so all three count — one of three repeats:
+
+    >>> ids = ["a", "b", "a", "c", "a", "b"]
+    >>> dates = ["2026-01-05", "2026-01-10", "2026-01-20", "2026-02-01", "2026-03-01", "2026-04-15"]
+    >>> repeat_purchase_rate(ids, dates, 30)
+    0.3333333333333333
     """
     fn = "KPI_REPEAT_PURCHASE_RATE"
     ids = c.labels(customer_ids, fn, "customer_ids")
-    ids = ids[~pd.isna(ids)]
+    if order_dates is None:
+        for name, v in (("window_days", window_days), ("as_of", as_of)):
+            if v is not None and not c.is_blank_value(v):
+                raise KPIInputError(fn, "needs the order dates (order_dates) to place the orders in time",
+                                    argument=name)
+        ids = ids[~pd.isna(ids)]
+        if ids.size == 0:
+            raise KPIUndefinedError(fn, "has no customer ids", argument="customer_ids")
+        codes, uniques = pd.factorize(ids)
+        orders = np.bincount(codes, minlength=len(uniques))
+        return float((orders >= 2).sum() / len(uniques))
+
+    d = c.dates(order_dates, fn, "order_dates")
+    if d.size != ids.size:
+        raise KPIInputError(fn, f"'customer_ids' has {ids.size} cells but 'order_dates' has {d.size}; the ranges "
+                            "must be aligned row by row", argument="order_dates")
+    iblank = np.asarray(pd.isna(ids), dtype=bool)
+    dblank = np.isnat(d)
+    bad = np.flatnonzero(iblank != dblank)
+    if bad.size:
+        i = int(bad[0])
+        arg, other, raw = (("customer_ids", "order_dates", customer_ids) if iblank[i]
+                           else ("order_dates", "customer_ids", order_dates))
+        raise KPIInputError(fn, f"is blank but '{other}' is given in the same row; every order needs a customer "
+                            "and a date", argument=arg, location=c.grid(raw, fn, arg).location(i))
+    window = c.option_number(window_days, fn, "window_days", None, min=0, integer=True,
+                             domain="must be a whole number of days, 0 or more")
+    keep = ~iblank
+    ids, day = ids[keep], d[keep].astype("datetime64[D]")
     if ids.size == 0:
         raise KPIUndefinedError(fn, "has no customer ids", argument="customer_ids")
+    if as_of is None:
+        end = day.max()
+    else:
+        a = c.dates(as_of, fn, "as_of")
+        a = a[~np.isnat(a)]
+        if a.size != 1:
+            raise KPIInputError(fn, f"must be a single date, got {a.size}", argument="as_of")
+        end = a[0].astype("datetime64[D]")
+        seen = day <= end
+        ids, day = ids[seen], day[seen]
+        if ids.size == 0:
+            raise KPIUndefinedError(fn, f"has no orders on or before {end}", argument="as_of")
     codes, uniques = pd.factorize(ids)
-    orders = np.bincount(codes, minlength=len(uniques))
-    return float((orders >= 2).sum() / len(uniques))
+    n = len(uniques)
+    t = day.astype(np.int64)
+    order = np.lexsort((t, codes))
+    sc, st = codes[order], t[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    counts = np.diff(np.r_[starts, sc.size])
+    first = st[starts]
+    has_second = counts >= 2
+    second = np.where(has_second, st[np.minimum(starts + 1, sc.size - 1)], 0)
+    if window is None:
+        return float(has_second.sum() / n)
+    w = int(window)
+    observed = first <= end.astype(np.int64) - w
+    if not observed.any():
+        raise KPIUndefinedError(fn, f"no customer's first order is {w} days or more before {end}, so no one has "
+                                "been observed for the whole window", argument="window_days")
+    repeat = has_second & (second - first <= w) & observed
+    return float(repeat.sum() / observed.sum())

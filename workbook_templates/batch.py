@@ -34,8 +34,8 @@ from .folder_cache import load_cached  # the data folders this process loaded (b
 from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["SAMPLE_DIR", "TEMPLATES_DIR", "InProcessExecutor", "PlanError", "Task", "TaskResult", "atomic_build",
-           "make_executor", "name_clashes", "output_name", "parse_periods", "parse_shard", "plan", "run_task",
-           "run_tasks", "safe_component"]
+           "check_split", "make_executor", "name_clashes", "output_name", "parse_periods", "parse_shard", "plan", "run_task",
+           "run_tasks", "safe_component", "split_lines"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
@@ -301,6 +301,8 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
         except KeyError as err:
             raise PlanError(err.args[0]) from None
     specs = list(dict.fromkeys(specs))  # keep order, drop repeats
+    if by:
+        check_split(specs, by.strip())  # a report that cannot be split: refused before any data is read
     for spec in specs:  # a formula naming no registered function: refuse the run before reading or writing
         bad = unknown_kpis(spec)
         if bad:
@@ -367,6 +369,39 @@ def _plan_compare(column: str, data_dir: Path, out_dir: Path, periods: Iterable[
         tasks.append(Task("compare", str(data_dir), str(path), None, per, flavour, namespace, source or str(data_dir),
                           (), settings, col))
     return tasks
+
+
+def check_split(specs: list[Any], column: str) -> None:
+    """One :class:`PlanError` naming every report that ``--by column`` cannot split, and why."""
+    from .context import segment_meaning, split_plan
+    from .schema import DATASETS
+
+    if not any(column in ds.column_names for ds in DATASETS.values()):
+        raise PlanError(f"--by {column!r}: no data set has a column {column!r}")
+    cannot = []
+    for spec in specs:
+        bad = [sp.text for sp in split_plan(spec.datasets, column) if not sp.ok]
+        if bad:
+            cannot.append(f"  {spec.key}: " + "; ".join(bad))
+    if not cannot:
+        return
+    can = [s.key for s in specs if all(sp.ok for sp in split_plan(s.datasets, column))]
+    meaning = segment_meaning(column)
+    raise PlanError(f"--by {column!r}{f' ({meaning})' if meaning else ''}: {len(cannot)} of the {len(specs)} "
+                    f"report(s) cannot be split by it, so nothing was built:\n" + "\n".join(cannot)
+                    + (f"\n  these can: {', '.join(can)} (build them on their own)" if can else ""))
+
+
+def split_lines(templates: Iterable[str], column: str) -> list[str]:
+    """For the command's output: which column of which data set splits each report."""
+    from .context import split_plan
+    from .reports import get_report
+
+    out = []
+    for t in dict.fromkeys(templates):
+        spec = get_report(t)
+        out.append(f"{spec.key} by {column}: " + "; ".join(sp.text for sp in split_plan(spec.datasets, column)))
+    return out
 
 
 def _name_key(name: str) -> str:

@@ -250,7 +250,8 @@ def build(
                        "sample data.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = _DEFAULT_OUT,
     by: Annotated[str | None, typer.Option(
-        "--by", help="One workbook per value of this column (e.g. region).")] = None,
+        "--by", help="One workbook per value of this column (e.g. region, plan_tier, channel: the customers' "
+                     "acquisition channel). Every report named must be splittable by it (checked first).")] = None,
     compare: Annotated[str | None, typer.Option(
         "--compare", help="One workbook with the headline KPIs of every value of this column side by side "
                           "(e.g. region), and the total; instead of templates and --by.")] = None,
@@ -358,6 +359,11 @@ def build(
         _error(err, str(e))
         raise typer.Exit(2)
     read_as = _dialect_lines(read_dir, settings)
+    if by:
+        from .batch import split_lines
+
+        for line in split_lines(dict.fromkeys(t.template for t in tasks), by.strip()):
+            _say(console, ("split", "cyan"), " ", line)
     if not tasks:
         _say(console, "nothing to build for this shard")
         return

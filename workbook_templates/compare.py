@@ -125,7 +125,8 @@ COMPARE_KPIS: tuple[CompareKPI, ...] = (
     CompareKPI("arpa", "ARPA", "saas_dashboard", (("subscriptions", "customers"), ("customers", "direct")),
                MONEY_CENTS, "money"),
     CompareKPI("cac", "CAC", "saas_dashboard", (("subscriptions", "customers"), ("customers", "direct"),
-                                               ("marketing", "direct"), ("costs", "direct")), MONEY, "money", "low"),
+                                               ("marketing", "direct"), ("costs", "direct|allocated")), MONEY, "money",
+               "low"),
     CompareKPI("nps", "NPS", "customer_experience", (("nps_responses", "customers"), ("customers", "direct")),
                "0.0", "points", "high"),
     CompareKPI("csat", "CSAT", "customer_experience", (("csat_responses", "customers"), ("customers", "direct")),
@@ -138,33 +139,27 @@ def compare_kpis() -> tuple[CompareKPI, ...]:
     return COMPARE_KPIS
 
 
-def split_mode(dataset: str, column: str) -> str | None:
-    """How a data set is split by ``column`` (the rule of :func:`.context.scope`): ``direct`` when it has the
-    column, ``customers`` when it has a customer column and the customers table has the column, else None."""
-    ds = DATASETS[dataset]
-    if column in ds.column_names:
-        return "direct"
-    if ds.customer_column and column in DATASETS["customers"].column_names:
-        return "customers"
-    return None
+def split_mode(dataset: str, column: str) -> str:
+    """How ``--by column`` splits a data set (:func:`.context.split_plan`, the per-segment reports' rule):
+    ``direct``, ``customers`` (through customer_id), ``allocated`` (costs) or ``none``."""
+    from .context import split_plan
+
+    return split_plan([dataset], column)[0].how
 
 
-def _why_not(dataset: str, mode: str, column: str, present: set[str]) -> str | None:
-    """Why ``dataset`` cannot be read the way a KPI needs (None: it can)."""
-    ds = DATASETS[dataset]
+def _why_not(dataset: str, modes: str, column: str, present: set[str]) -> str | None:
+    """Why ``dataset`` cannot be read the way a KPI needs (``modes``: the split modes it can use, ``|``-separated;
+    None: it can)."""
+    from .context import split_plan
+
     if dataset not in present:
         return f"the data folder has no {dataset} data set"
-    got = split_mode(dataset, column)
-    if got == mode:
+    sp = split_plan([dataset], column)[0]
+    if sp.how in modes.split("|"):
         return None
-    if got is None:
-        if ds.customer_column:
-            return f"{dataset} has no {column!r} column, and neither has customers"
-        return f"{dataset} has no {column!r} column and no customer_id"
-    if mode == "customers":  # the data set has the column itself: its rows are split by their own value
-        return (f"{dataset} has a {column!r} column of its own, so its rows are not split through the "
-                "customer's value")
-    return f"{dataset} has no {column!r} column (only through customer_id)"
+    if sp.how == "none":
+        return sp.text
+    return f"{sp.text}, which the comparison's formulas do not do"
 
 
 @dataclass(frozen=True)
@@ -189,14 +184,10 @@ class Comparison:
 
     def split_text(self) -> str:
         """How the rows of each data set are given to a segment."""
-        direct = [d for d in self.datasets if split_mode(d, self.column) == "direct"]
-        via = [d for d in self.datasets if split_mode(d, self.column) == "customers"]
-        parts = []
-        if direct:
-            parts.append(f"{', '.join(direct)} by their own {self.column!r} column")
-        if via:
-            parts.append(f"{', '.join(via)} through the customer's {self.column!r} in customers")
-        return "Each row reads the rows of its segment: " + "; ".join(parts) + "."
+        from .context import split_plan
+
+        return "Each row reads the rows of its segment — " + "; ".join(
+            sp.text for sp in split_plan(self.datasets, self.column)) + "."
 
 
 def plan_comparison(column: str, present: set[str]) -> Comparison:
@@ -280,8 +271,8 @@ def _expr(k: CompareKPI, column: str, seg: Node | None) -> Node:
         case "arpa":
             return KPI("KPI_ARPU", RowRef("mrr"), RowRef("cust_end"))
         case "cac":
-            cost = _month_sum("marketing", "spend", column, seg) + _month_sum("costs", "sales_cost", column, seg)
-            return KPI("KPI_CAC", cost, RowRef("cust_new"))
+            return KPI("KPI_CAC", _month_sum("marketing", "spend", column, seg) + _sales_cost(column, seg),
+                       RowRef("cust_new"))
         case "nps":
             return KPI("KPI_NPS", _response_scores("nps_responses", column, seg))
         case "csat":
@@ -290,6 +281,18 @@ def _expr(k: CompareKPI, column: str, seg: Node | None) -> Node:
             return KPI("KPI_ROAS", _month_sum("marketing", "revenue", column, seg),
                        _month_sum("marketing", "spend", column, seg))
     raise ValueError(f"no formula for compared KPI {k.key!r}")
+
+
+def _sales_cost(column: str, seg: Node | None) -> Node:
+    """The report month's sales cost of the segment: by the costs' own column, or — costs without the column —
+    allocated as the per-segment reports do (:data:`.context.ALLOCATION_RULE`): pro rata of the segment's new
+    customers, or of its MRR in a month without new customers (no MRR at all: in no segment)."""
+    if seg is None or split_mode("costs", column) == "direct":
+        return _month_sum("costs", "sales_cost", column, seg)
+    new_all, mrr_all = mov_at(RM, "new customers"), mov_at(RM, "ending MRR")
+    share = If(Op(">", new_all, Const(0)), RowRef("cust_new") / new_all,
+               If(Op(">", mrr_all, Const(0)), RowRef("mrr") / mrr_all, 0))
+    return _month_sum("costs", "sales_cost", column, None) * share
 
 
 def _customer_table(column: str) -> RowTable:

@@ -2,10 +2,14 @@
 
 ``scope(tables, datasets, segment, month)`` returns a :class:`ReportData`:
 
-- **segment** (``--by COLUMN``): a data set with the column keeps its rows
-  with that value; a data set of customer rows (``customer_id``) keeps the
-  rows of the segment's customers; any other data set cannot be split and
-  the report fails with a message saying so.
+- **segment** (``--by COLUMN``, see :func:`split_plan`): the column means what
+  it means in customers (its ``dimension`` in the schema). A data set whose
+  column of that name means the same keeps its rows with that value; a data
+  set of customer rows (``customer_id``) without it — or whose column of that
+  name means something else, such as tickets' contact ``channel`` — keeps the
+  rows of the segment's customers; costs (no customer_id) are allocated to a
+  customer segment (:func:`allocate_costs`); any other data set cannot be
+  split, which :func:`.batch.plan` refuses before any report is built.
 - **report month** (``--period``): the report shows the business as known at
   the end of that month. Rows dated after it are not part of the report;
   later timestamps of a row (a subscription's end, a ticket's resolution)
@@ -28,7 +32,8 @@ import pandas as pd
 from .data import Table
 from .schema import DATASETS
 
-__all__ = ["ReportData", "ScopeError", "all_months", "latest_month", "scope", "segment_values"]
+__all__ = ["ReportData", "ScopeError", "Split", "all_months", "allocate_costs", "latest_month", "scope",
+           "segment_meaning", "segment_values", "split_plan"]
 
 
 class ScopeError(Exception):
@@ -44,6 +49,9 @@ class ReportData:
     notices: list[str] = field(default_factory=list)
     first_month: pd.Timestamp | None = None
     fx: Any = None  #: the currencies behind the report (:class:`.fx.ReportFx`); None: no reporting currency
+    splits: list[Split] = field(default_factory=list)  #: how the segment split each data set (empty: no segment)
+    #: with costs allocated to the segment: per month, the bases, shares, totals and allocated amounts
+    allocation: pd.DataFrame | None = None
 
     @property
     def currency(self) -> str | None:
@@ -62,6 +70,143 @@ class ReportData:
         if self.first_month is not None:
             out = [m for m in out if m >= self.first_month]
         return out
+
+
+# --------------------------------------------------------------------------
+# Which column of which data set splits a report
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Split:
+    """How a segment column splits one data set."""
+
+    dataset: str
+    how: str  #: "direct" (its own column) | "customers" (via customer_id) | "allocated" (costs) | "none"
+    text: str  #: one line for the Notes sheet and the command's output
+
+    @property
+    def ok(self) -> bool:
+        return self.how != "none"
+
+
+def segment_meaning(column: str) -> str:
+    """What ``--by COLUMN`` means: the column's dimension in customers, else in the first data set with it."""
+    for ds in [DATASETS["customers"]] + [d for d in DATASETS.values() if d.name != "customers"]:
+        if column in ds.column_names:
+            return ds.column(column).dimension
+    return ""
+
+
+#: the rule by which costs (no customer_id) are shared out to a customer segment (docs and Notes quote it)
+ALLOCATION_RULE = ("each month's sales_cost is allocated pro rata of the segment's new customers that month "
+                   "(first paying month, as in the MRR movements), or of its month-end MRR in a month without "
+                   "new customers; each month's cogs pro rata of the segment's month-end MRR")
+
+
+def split_plan(names: Iterable[str], column: str) -> list[Split]:
+    """How ``--by column`` splits each of the data sets ``names`` (from the schema alone).
+
+    The column means what it means in customers (:func:`segment_meaning`). A data set with a column of
+    that name and meaning is split by it; a data set of customer rows without one (or whose column of that
+    name means something else) through its customer_id and customers' column; costs, which have neither,
+    are allocated (:data:`ALLOCATION_RULE`) when customers have the column; anything else cannot be split.
+    """
+    meaning = segment_meaning(column)
+    cust = DATASETS["customers"]
+    by_customer = column in cust.column_names
+    what = f" ({meaning})" if meaning and meaning != column.replace("_", " ") else ""
+    out = []
+    for n in names:
+        ds = DATASETS[n]
+        own = column in ds.column_names and ds.column(column).dimension == meaning
+        if own:
+            out.append(Split(n, "direct", f"{n}: by {n}.{column}{what}"))
+            continue
+        other = ""
+        if column in ds.column_names:  # the same name, another meaning (tickets' contact channel)
+            other = f"its own {column!r} is the {ds.column(column).dimension or 'column of ' + n}, not the " \
+                    f"{meaning or 'column of customers'}"
+        if ds.customer_column and by_customer:
+            out.append(Split(n, "customers", f"{n}: by its customer's customers.{column}{what}, through "
+                                             f"{n}.{ds.customer_column}" + (f" ({other})" if other else "")))
+        elif n == "costs" and by_customer:
+            out.append(Split(n, "allocated", f"{n}: has no {column!r} column, so the costs are allocated: "
+                                             f"{ALLOCATION_RULE}"))
+        elif other:
+            out.append(Split(n, "none", f"{n}: {other}, and it has no customer_id"))
+        elif ds.customer_column:
+            out.append(Split(n, "none", f"{n}: has no column {column!r}, and customers (which its customer_id "
+                                        "names) has none either"))
+        elif n == "customers":
+            out.append(Split(n, "none", f"{n}: has no column {column!r}"))
+        else:
+            out.append(Split(n, "none", f"{n}: has no column {column!r} and no customer_id"))
+    return out
+
+
+def allocate_costs(tables: dict[str, Table], costs: Table, column: str, value: str | None,
+                   upto: pd.Timestamp | None = None) -> tuple[Table, pd.DataFrame, list[str]]:
+    """The costs rows of a customer segment: every amount times the segment's share of its month.
+
+    The shares (:data:`ALLOCATION_RULE`) come from the MRR schedule of all subscriptions (KPI_MRR_SCHEDULE:
+    month-end MRR, a customer new in its first paying month) and customers' ``column``. Over all the
+    segments of the column (blank included) the shares of a month add up to 1, so the allocated amounts
+    add up to the costs. A month with no paying customer at its end cannot be shared out: its costs are in
+    no segment's report, and a notice says so. Returns the allocated table, the allocation per month and
+    the notices.
+    """
+    import kpi_functions as K
+
+    months = sorted(set(costs.df["month"].dropna()))
+    cust = tables["customers"].df
+    in_seg = cust[column].isna() if value is None else (cust[column] == value)
+    seg_ids = set(cust.loc[in_seg, "customer_id"].dropna().tolist())
+    subs = tables.get("subscriptions")
+    sched = pd.DataFrame({"customer": [], "month": [], "MRR": []})
+    if subs is not None and len(subs.df) and months:
+        cols = ["customer_id", "start_date", "end_date", "amount", "billing_months", "discount"]
+        try:
+            sched = K.mrr_schedule(subs.df[cols], through=max(months[-1], upto or months[-1]))
+        except K.KPIUndefinedError:
+            pass
+    sched = sched.assign(seg=sched["customer"].isin(seg_ids))
+    first = sched.groupby("customer", sort=False).agg(month=("month", "min"), seg=("seg", "first"))
+    new_all = first.groupby("month").size()
+    new_seg = first[first["seg"]].groupby("month").size()
+    mrr_all = sched.groupby("month")["MRR"].sum()
+    mrr_seg = sched[sched["seg"]].groupby("month")["MRR"].sum()
+    idx = pd.DatetimeIndex(months)
+    a = pd.DataFrame({
+        "new customers (segment)": new_seg.reindex(idx, fill_value=0).astype(float),
+        "new customers (all)": new_all.reindex(idx, fill_value=0).astype(float),
+        "MRR (segment)": mrr_seg.reindex(idx, fill_value=0.0),
+        "MRR (all)": mrr_all.reindex(idx, fill_value=0.0),
+    }, index=idx)
+    mrr_share = (a["MRR (segment)"] / a["MRR (all)"]).where(a["MRR (all)"] > 0)
+    a["cogs share"] = mrr_share
+    a["sales cost share"] = (a["new customers (segment)"] / a["new customers (all)"]).where(
+        a["new customers (all)"] > 0, mrr_share)
+    df = costs.df.copy()
+    totals = df.groupby("month")[["cogs", "sales_cost"]].sum()
+    a["cogs (all)"] = totals["cogs"].reindex(idx, fill_value=0.0)
+    a["sales cost (all)"] = totals["sales_cost"].reindex(idx, fill_value=0.0)
+    cogs_share = df["month"].map(a["cogs share"]).fillna(0.0).to_numpy(float)
+    sales_share = df["month"].map(a["sales cost share"]).fillna(0.0).to_numpy(float)
+    df["cogs"] = df["cogs"].to_numpy(float) * cogs_share
+    df["sales_cost"] = df["sales_cost"].to_numpy(float) * sales_share
+    a["cogs (allocated)"] = (a["cogs (all)"] * a["cogs share"]).fillna(0.0)
+    a["sales cost (allocated)"] = (a["sales cost (all)"] * a["sales cost share"]).fillna(0.0)
+    notices = []
+    lost = a[a["cogs share"].isna() & ((a["cogs (all)"] > 0) | (a["sales cost (all)"] > 0))]
+    if len(lost):
+        shown = ", ".join(f"{m:%Y-%m}" for m in lost.index[:6]) + (" …" if len(lost) > 6 else "")
+        notices.append(f"costs.csv: the costs of {len(lost)} month(s) ({shown}; cogs {lost['cogs (all)'].sum():,.2f}, "
+                       f"sales cost {lost['sales cost (all)'].sum():,.2f}) cannot be allocated to a {column} "
+                       "segment: no customer was paying at the end of the month, so they are in no segment's report")
+    out = costs.replace_df(df)
+    out.derived = (f"Allocated to {column} = {'(blank)' if value is None else value}: {ALLOCATION_RULE}; the "
+                   "shares and amounts of each month are in the cost allocation table below")
+    a.index.name = "month"
+    return out, a.reset_index(), notices
 
 
 def month_start(ts: Any) -> pd.Timestamp:
@@ -137,6 +282,8 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
 
     seg_customers = None
     unknown_customers: set = set()
+    splits = {sp.dataset: sp for sp in split_plan(names, segment[0])} if segment is not None else {}
+    allocation = None
     if segment is not None:
         col, val = segment
         cust = tables.get("customers")
@@ -153,14 +300,15 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
         unknown = np.zeros(len(t.df), dtype=bool)  # rows whose segment cannot be known
         if segment is not None:
             col, val = segment
-            if col in ds.column_names:
+            how = splits[n].how
+            if how == "direct":
                 v = t.df[col]
                 if val is None:  # the rows with a blank in the split column are a segment of their own
                     mask &= v.isna().to_numpy(dtype=bool)
                 else:
                     mask &= (v == val).to_numpy(dtype=bool)
                     unknown |= (v.isna() & pd.Series(t.bad)).to_numpy(dtype=bool)
-            elif ds.customer_column and seg_customers is not None:
+            elif how == "customers" and seg_customers is not None:
                 ids = t.df[ds.customer_column]
                 mask &= ids.isin(seg_customers).to_numpy(dtype=bool)
                 unknown |= ids.isna().to_numpy(dtype=bool)
@@ -169,8 +317,10 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
                 if t.bad.any():  # (each isin is a pass over every row: only when it can change the answer)
                     unknown |= t.bad & ~ids.isin(seg_customers | unknown_customers).to_numpy(dtype=bool) & \
                         ~ids.isin(set(tables["customers"].df["customer_id"].dropna())).to_numpy(dtype=bool)
+            elif how == "allocated" and "customers" in tables:
+                pass  # every row is kept; its amounts are shared out below
             else:
-                raise ScopeError(f"cannot split {t.file} by {col!r}: it has no such column and no customer_id "
+                raise ScopeError(f"cannot split {t.file} by {col!r}: {splits[n].text.partition(': ')[2]} "
                                  f"(columns: {', '.join(ds.column_names)})")
         # bad rows in scope (or of unknown segment) fail the report
         bad_rows = set(t.rows[(mask | unknown) & t.bad].tolist())
@@ -193,12 +343,15 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
                 if later.any():
                     df.loc[later, lc] = pd.NaT
             sub = sub.replace_df(df)
+        if segment is not None and splits[n].how == "allocated":
+            sub, allocation, alloc_notices = allocate_costs(tables, sub, segment[0], segment[1], month)
+            notices.extend(alloc_notices)
         out[n] = sub
         notices.extend(t.notices)
     from .fx import report_fx
 
     return ReportData(out, month, segment, source, notices, first_month(tables, names),
-                      report_fx((tables[n] for n in names), month))
+                      report_fx((tables[n] for n in names), month), list(splits.values()), allocation)
 
 
 def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:

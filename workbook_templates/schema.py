@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DATASETS", "TYPES", "ColumnSchema", "Dataset", "get_dataset", "schema_markdown"]
+__all__ = ["ACQUISITION_CHANNEL", "CONTACT_CHANNEL", "DATASETS", "PLAN_TIER", "REGION", "TYPES", "ColumnSchema", "Dataset", "get_dataset", "schema_markdown"]
 
 #: Column types: what the loader accepts and how the builder writes the cells.
 TYPES = {
@@ -37,6 +37,9 @@ class ColumnSchema:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()  #: allowed values of a text column (case-sensitive); empty: any
+    #: the segment dimension the column holds (``--by``): columns of different data sets with the same
+    #: dimension mean the same thing and split each other's reports; empty: the column is its own thing
+    dimension: str = ""
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -84,6 +87,15 @@ class Dataset:
 
 
 DATASETS: dict[str, Dataset] = {}
+
+#: The segment dimensions (``ColumnSchema.dimension``). A report split ``--by COLUMN`` takes the column's
+#: meaning from customers (else from the first data set with the column); a data set whose column of that
+#: name means the same is split by it, one whose column means something else (tickets' contact ``channel``
+#: against customers' acquisition ``channel``) is split through its customer_id like a data set without it.
+REGION = "region"
+PLAN_TIER = "plan tier"
+ACQUISITION_CHANNEL = "acquisition channel"
+CONTACT_CHANNEL = "contact channel"
 
 
 def _add(ds: Dataset) -> None:
@@ -144,10 +156,12 @@ _add(Dataset(
     columns=(
         _unique_id("customer_id", "Customer"),
         ColumnSchema("name", "text", "Account name"),
-        ColumnSchema("region", "text", "Sales region (a segment for --by region)"),
-        ColumnSchema("plan_tier", "text", "Plan tier the customer signed up on (a segment for --by plan_tier)"),
+        ColumnSchema("region", "text", "Sales region (a segment for --by region)", dimension=REGION),
+        ColumnSchema("plan_tier", "text", "Plan tier the customer signed up on (a segment for --by plan_tier)",
+                     dimension=PLAN_TIER),
         ColumnSchema("signup_date", "date", "Date the account was created"),
-        ColumnSchema("channel", "text", "Marketing channel that acquired the customer", required=False),
+        ColumnSchema("channel", "text", "Acquisition channel: the marketing channel that acquired the customer "
+                     "(a segment for --by channel)", required=False, dimension=ACQUISITION_CHANNEL),
     ),
 ))
 
@@ -272,7 +286,9 @@ _add(Dataset(
         ColumnSchema("first_response_at", "datetime", "First reply by support; blank while waiting",
                      required=False),
         ColumnSchema("resolved_at", "datetime", "When it was resolved; blank while open", required=False),
-        ColumnSchema("channel", "text", "Contact channel (email, chat, phone)"),
+        ColumnSchema("channel", "text", "Contact channel (email, chat, phone) — not the acquisition channel: "
+                     "--by channel splits tickets by their customer's customers.channel",
+                     dimension=CONTACT_CHANNEL),
         ColumnSchema("priority", "text", "Priority (low, normal, high, urgent)"),
     ),
 ))
@@ -286,9 +302,10 @@ _add(Dataset(
     time_column="month",
     columns=(
         _MONTH,
-        ColumnSchema("channel", "text", "Marketing channel"),
-        ColumnSchema("region", "text", "Target region"),
-        ColumnSchema("plan_tier", "text", "Target plan tier"),
+        ColumnSchema("channel", "text", "Marketing channel (the acquisition channel of customers.channel)",
+                     dimension=ACQUISITION_CHANNEL),
+        ColumnSchema("region", "text", "Target region", dimension=REGION),
+        ColumnSchema("plan_tier", "text", "Target plan tier", dimension=PLAN_TIER),
         _money("spend", "Media and programme spend"),
         _count("visitors", "Website visitors"),
         _count("leads", "Leads (sign-ups, form fills)"),
@@ -310,8 +327,8 @@ _add(Dataset(
     time_column="month",
     columns=(
         _MONTH,
-        ColumnSchema("region", "text", "Region"),
-        ColumnSchema("plan_tier", "text", "Plan tier"),
+        ColumnSchema("region", "text", "Region", dimension=REGION),
+        ColumnSchema("plan_tier", "text", "Plan tier", dimension=PLAN_TIER),
         _money("cogs", "Cost of revenue (hosting, support staff)"),
         _money("sales_cost", "Sales team and tools (marketing spend is in marketing)"),
         _currency(),

@@ -92,7 +92,12 @@ def catalog(functions: dict[str, Any], namespace: str | None) -> list[dict[str, 
             "category": spec.category,
             "args": [{"name": a.name, "help": a.help, "optional": a.optional} for a in spec.args],
             "example": example_formula(spec, namespace or ""),
-            "search": " ".join([spec.excel_name, spec.name, spec.summary, spec.category, *spec.aliases]).lower(),
+            # where popular articles get the KPI wrong (kpi_functions._corrections): what is right, the worked example
+            "cautions": [{"topic": c.topic, "right": c.right, "wrong": c.wrong, "pointer": c.pointer,
+                          "example": list(c.example)}
+                         for c in spec.cautions],
+            "search": " ".join([spec.excel_name, spec.name, spec.summary, spec.category, *spec.aliases,
+                                *(f"{c.topic} {c.pointer}" for c in spec.cautions)]).lower(),
         })
     return out
 

@@ -48,9 +48,9 @@ def test_adapter_signature_and_help_come_from_the_registry(spec):
     for name, p in mine.items():
         assert p.kind is p.POSITIONAL_OR_KEYWORD
         assert p.default == lib[name].default
-    assert f.__doc__ == spec.summary and "\n" not in f.__doc__
+    assert f.__doc__ == spec.description and "\n" not in f.__doc__
     # Excel's function wizard (classic) truncates descriptions beyond 255 characters
-    assert len(spec.summary) <= 255
+    assert len(spec.summary) <= len(spec.description) <= 255 and spec.description.startswith(spec.summary)
     assert all(0 < len(a.help) <= 255 for a in spec.args)
 
 
@@ -242,7 +242,7 @@ def test_classic_decorators_register_every_function_with_its_help_and_optional_a
     assert set(meta) == set(k.REGISTRY)
     for spec in SPECS:
         m = meta[spec.excel_name]
-        assert m["name"] == spec.excel_name and m["doc"] == spec.summary
+        assert m["name"] == spec.excel_name and m["doc"] == spec.description
         assert m["category"] == f"KPI: {spec.category}"
         for (name, doc, optional, options), a in zip(m["args"], spec.args):
             assert name == a.name and doc == a.help

@@ -232,3 +232,37 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
     assert links == ["/templates/customer_experience.xlsx", "/templates/saas_dashboard.xlsx"]
     assert pg.locator("#kpi-token").count() == 1  # this server needs a token
     context.close()
+
+
+def test_task_pane_shows_the_cautions_of_the_source_articles(browser, server):
+    """An entry the articles get wrong is marked in the list; opened, it says what is right."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    pg = context.new_page()
+    pg.route("**/static/vendor/office-js/**/office.js",
+             lambda route: route.fulfill(status=200, content_type="text/javascript", body=OFFICE_JS_STUB))
+    pg.goto(server.base + "/taskpane.html", wait_until="domcontentloaded")
+    pg.wait_for_function("window.kpiTaskpane !== undefined")
+    marked = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn:has(.kpi-caution-mark)", "els => els.map(e => e.dataset.name)")
+    assert marked == [s.excel_name for s in k.specs() if s.cautions]
+    for spec in k.specs():
+        if not spec.cautions:
+            continue
+        li = pg.locator(f'#kpi-catalog li[data-name="{spec.excel_name}"]')
+        assert not li.locator(".kpi-caution").first.is_visible()  # inside the closed entry
+        li.locator("summary").click()
+        boxes = li.locator(".kpi-caution")
+        assert boxes.count() == len(spec.cautions)
+        for i, c in enumerate(spec.cautions):
+            box = boxes.nth(i)
+            assert box.is_visible()
+            text = " ".join(box.inner_text().split())
+            assert f"Caution ({c.topic}): {c.right} {c.wrong}" in text
+            for step in c.example:
+                assert " ".join(step.split()) in text
+        li.locator("summary").click()
+    # the caution's words find the function: ACoS is what ROAS is mistaken for
+    pg.fill("#kpi-search", "acos")
+    pg.dispatch_event("#kpi-search", "input")
+    visible = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn", "els => els.filter(e => !e.hidden).map(e => e.dataset.name)")
+    assert visible == ["KPI_ROAS"]
+    context.close()

@@ -326,7 +326,7 @@ def test_the_standard_xlwings_routes(server, client):
     assert set(by_id) == set(IDS)
     for spec in SPECS:
         f = by_id[spec.excel_name]
-        assert f["name"] == spec.excel_name and f["description"] == spec.summary
+        assert f["name"] == spec.excel_name and f["description"] == spec.description
         assert [p["name"] for p in f["parameters"]] == [a.name for a in spec.args]
         assert [p["description"] for p in f["parameters"]] == [a.help for a in spec.args]
         assert [bool(p.get("optional")) for p in f["parameters"]] == [a.optional for a in spec.args]
@@ -351,6 +351,30 @@ def test_the_standard_xlwings_routes(server, client):
     assert pane.status_code == 200
     for spec in SPECS:
         assert f'data-name="{spec.excel_name}"' in pane.text
+
+
+def test_task_pane_shows_each_caution_of_the_source_articles(server, client):
+    """Where popular articles get a KPI wrong, the function's entry says what is right (and the worked example)."""
+    import html
+
+    pane = client.get(server.base + "/taskpane.html").text
+    entries = {m.group(1): m.group(0) for m in
+               re.finditer(r'<li class="kpi-fn[^"]*" data-name="(\w+)".*?</li>\s*(?=<li class="kpi-fn|</ul>)', pane, re.DOTALL)}
+    assert set(entries) == set(k.REGISTRY)
+    with_cautions = [s for s in SPECS if s.cautions]
+    assert {c.key for s in with_cautions for c in s.cautions} == {"roas", "roi", "mrr_churn", "nps_scale", "clv_cac"}
+    for spec in SPECS:
+        entry = html.unescape(entries[spec.excel_name])
+        assert ("kpi-caution" in entry) == bool(spec.cautions), spec.excel_name
+        for c in spec.cautions:
+            assert f"<strong>Caution ({c.topic}):</strong> {c.right}</p>" in entry, spec.excel_name
+            assert f'<p class="mb-1">{c.wrong}</p>' in entry
+            assert f'title="{c.pointer}">Caution: {c.topic}</span>' in entry
+            for step in c.example[1:]:
+                assert f"<li>{step}</li>" in entry
+    # the churn entry carries the worked example with the article's numbers and the real churn
+    churn = html.unescape(entries["KPI_CHURN_REVENUE"])
+    assert "14.12 %" in churn and "19.41 %" in churn and "15.88 %" in churn
 
 
 def test_report_templates_are_served_read_only_without_path_traversal(server, client, report_templates_dir):

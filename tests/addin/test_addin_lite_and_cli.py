@@ -77,7 +77,7 @@ def test_generated_main_py_imports_in_server_mode_and_exposes_every_function(tmp
     assert ".zip" in data["library_file"], "kpi_functions must come from the archive embedded in main.py"
     assert data["path"] == "server"
     assert data["functions"] == sorted(k.REGISTRY)
-    assert data["descriptions"] == {s.excel_name: s.summary for s in k.REGISTRY.values()}
+    assert data["descriptions"] == {s.excel_name: s.description for s in k.REGISTRY.values()}
     assert data["result"] == [[100.0]]
     assert data["error"] == [[{"type": "Error", "errorType": "Value"}]]
     assert data["module_of_adapter"] == "main"

@@ -182,10 +182,13 @@ def _ids(prefix: str, pool: int) -> Callable[[Rng, int], list[Any]]:
     return make
 
 
-def _order_customers(rng: Rng, n: int) -> list[Any]:
+def _order_customers(rng: Rng, n: int) -> dict[str, list[Any]]:
     v: list[Any] = _ids("c", 4)(rng, n)
-    v[3] = None  # blanks are skipped
-    return v
+    days = rng.integers(1, 29, n)
+    dates: list[Any] = [f"2026-02-{d:02d}" for d in days]
+    dates[-1] = "2026-04-20"  # a late order, so most customers are observed for a whole window
+    v[3] = dates[3] = None  # a blank row is skipped
+    return {"customer_ids": v, "order_dates": dates}
 
 
 def _rfm(rng: Rng, n: int) -> dict[str, list[Any]]:
@@ -276,6 +279,18 @@ def _subscription_table(rng: Rng, n: int) -> list[Any]:
     return rows
 
 
+def _term_subscriptions(rng: Rng, n: int) -> list[Any]:
+    """Annual and quarterly plans whose terms end in the first half of 2027; one ended at its term's end, one
+    followed by a new plan."""
+    rows: list[Any] = [["customer", "start", "end", "amount", "billing months"]]
+    for c in range(1, 6):
+        day = 1 + int(rng.integers(0, 27))
+        end = f"2027-0{c}-{day:02d}" if c in (2, 4) else None
+        rows.append([f"c{c}", f"2026-0{c}-{day:02d}", end, float(rng.integers(40, 4_000) * 0.25), 12 if c < 5 else 3])
+    rows.append(["c4", f"2027-04-{min(28, int(rows[4][1][-2:]) + 2):02d}", None, 300.0, 12])
+    return rows
+
+
 @dataclass(frozen=True)
 class Domain:
     make: Callable[[Rng, int], Any]
@@ -307,11 +322,14 @@ DOMAINS: dict[str, Domain] = {
     "rfm money": Domain(_rfm, "number", "rows"),
     "customers": Domain(_cross, "id", "rows"),
     "order customers": Domain(_order_customers, "id", "rows"),
+    "order dates": Domain(_order_customers, "date", "rows"),
     "activity users": Domain(_activity, "id", "rows"),
     "activity dates": Domain(_activity, "date", "rows"),
     "item times": Domain(_durations, "date", "rows"),
     "holidays": Domain(lambda rng, n: ["2026-03-04", "2026-03-05"], "date", "series"),
     "mrr table": Domain(_mrr_table, ("id", "date", "number"), "rows", header=True),
+    "term subscription table": Domain(_term_subscriptions, ("id", "date", "date", "number", "number"), "rows",
+                                      header=True),
     "subscription table": Domain(_subscription_table, ("id", "date", "date", "number", "number"), "rows",
                                  header=True),
 }
@@ -320,7 +338,8 @@ DOMAINS: dict[str, Domain] = {
 MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money"})
 
 #: The money columns (0-based) of the table domains.
-TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,)}
+TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,),
+                                                   "term subscription table": (3,)}
 
 #: The domain of every range, ids, dates and table argument: ``"KPI_X.arg"`` first, then the argument name.
 ARG_DOMAIN: dict[str, str] = {
@@ -345,8 +364,10 @@ ARG_DOMAIN: dict[str, str] = {
     "customer_ids": "customers",
     "product_ids": "customers",
     "KPI_REPEAT_PURCHASE_RATE.customer_ids": "order customers",
+    "order_dates": "order dates",
     "table": "mrr table",
     "subscriptions": "subscription table",
+    "KPI_RENEWAL_RATE.subscriptions": "term subscription table",
     "durations": "lifetimes",
     "churned": "churn flags",
     "survivors": "survivors",
@@ -370,6 +391,13 @@ ARG_DOMAIN: dict[str, str] = {
     "gain": "signed money",
     "ad_revenue": "money",
     "ad_spend": "money",
+    "KPI_CONVERSION_VALUE.revenue": "money",
+    "conversion_value": "money",
+    "cpa": "money",
+    "recurring": "money",
+    "one_off": "money",
+    "reactivated": "small count",
+    "KPI_NET_NEW_CUSTOMERS.churned": "small count",
     "scores": "nps scores",
     "KPI_CSAT.scores": "csat scores",
     "values": "actions",
@@ -391,12 +419,20 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "scale_max": (7,),
     "horizon": (6,),
     "discount_rate": (0.01,),
+    "fiscal_year_start": (4,),
     # single dates (kind "dates", but one value)
     "through": ("2026-09",),
     "month": ("2026-01",),
+    "window_days": (14,),
+    "period_start": ("2027-01-01",),
+    "period_end": ("2027-07-01",),
+    "min_term_months": (3,),
+    "grace_days": (10,),
+    "as_of": ("2026-03-31",),
 }
 #: an option that only means something together with another one
-OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours"}
+OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period",
+                                "window_days": "order_dates", "as_of": "order_dates"}
 
 
 def domain_key(spec: KPISpec, arg: str) -> str | None:

@@ -40,12 +40,13 @@ from kpi_functions import _docs
 # The catalog of SPEC §4, written out here as the independent oracle that the
 # registry is complete (the registry itself is the only list the code uses).
 CATALOG = [
-    "MRR", "ARR", "ARPU", "GROWTH_RATE", "CMGR", "MARGIN", "NET_UPSELL", "MRR_MOVEMENTS", "MRR_SCHEDULE",
+    "MRR", "ARR", "ARPU", "GROWTH_RATE", "CMGR", "MARGIN", "NET_UPSELL", "RECURRING_SHARE", "MRR_MOVEMENTS", "MRR_SCHEDULE",
     "CHURN_RATE", "CHURN_CUSTOMERS", "CHURN_REVENUE", "RETENTION_RATE", "NRR", "GRR", "EXPANSION_RATE",
-    "EXPANSION_MRR_GROWTH", "NEW_CUSTOMERS", "UPSELL_RATE", "CROSS_SELL_RATE", "QUICK_RATIO", "COHORT_RETENTION",
-    "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST",
+    "EXPANSION_MRR_GROWTH", "NEW_CUSTOMERS", "NET_NEW_CUSTOMERS", "UPSELL_RATE", "CROSS_SELL_RATE", "QUICK_RATIO",
+    "COHORT_RETENTION",
+    "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
-    "CONVERSION_RATE", "CPA", "ROI", "ROAS",
+    "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
 ]
@@ -67,12 +68,14 @@ NOTHING_SUMMED = frozenset({
     "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
+    "KPI_RENEWAL_RATE",
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
     "KPI_CHURN_RATE", "KPI_RETENTION_RATE", "KPI_CROSS_SELL_RATE", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CONVERSION_RATE", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
+    "KPI_NET_NEW_CUSTOMERS",
 })
 
 #: property -> {exemption set name: (set, reason)}; everything else in the registry is tested
@@ -146,6 +149,10 @@ SUMMED: dict[str, tuple[str, ...]] = {
     "KPI_CPA": ("cost", "conversions"),
     "KPI_ROI": ("gain", "cost"),
     "KPI_ROAS": ("ad_revenue", "ad_spend"),
+    "KPI_CONVERSION_VALUE": ("revenue", "conversions"),
+    "KPI_RECURRING_SHARE": ("recurring", "one_off"),
+    "KPI_NET_NEW_CUSTOMERS": ("new", "reactivated", "churned"),
+    "KPI_ROI_CPA": ("conversion_value", "cpa"),
     # tables: rows of one customer and month are summed (SPEC §4), so a row split in two changes nothing
     "KPI_MRR_MOVEMENTS": ("table",),
     "KPI_MRR_SCHEDULE": ("subscriptions",),
@@ -189,8 +196,8 @@ def _cases(prop: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------- the registry
-def test_catalog_has_45_functions():
-    assert len(CATALOG) == 45 and len(set(CATALOG)) == 45
+def test_catalog_has_its_functions_once_each():
+    assert len(CATALOG) == 50 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -420,10 +427,31 @@ def _representation_params() -> list[Any]:
     return out
 
 
+def _passes_cells_of(case: Case, how: str) -> bool:
+    """True when some argument the call passes has cells of the kinds the representation rewrites."""
+    kinds = REPRESENTATIONS[how][0]
+    for a in case.args:
+        if a.domain == "default":
+            continue
+        cells = set(a.cell) if a.is_table else {"date" if a.cell == "option-date" else str(a.cell)}
+        if cells & kinds:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("how", [h for h in REPRESENTATIONS if not h.startswith("blanks")])
+def test_every_representation_rewrites_a_call_of_each_function_it_applies_to(how):
+    """The calls that pass no such cells (an optional date range left out) are not the only ones."""
+    names = {c.spec.excel_name for c in CASES if c.spec.excel_name in set(_tested(how)) and _represent(c, how)[1]}
+    assert names == set(_tested(how)), sorted(set(_tested(how)) - names)
+
+
 @pytest.mark.parametrize("case,how", _representation_params())
 def test_same_answer_for_every_cell_representation(case, how):
     """Dates as text, datetimes, Timestamps, datetime64 or serials; ids as text or numbers; any blank: one answer."""
     values, changed = _represent(case, how)
+    if not changed and not how.startswith("blanks") and not _passes_cells_of(case, how):
+        return  # the call leaves out the optional argument with such cells (another call passes it: see below)
     if not changed:
         assert how.startswith("blanks"), f"{how}: nothing to rewrite"
         assert not any(a.is_range and None in ([x for r in a.value for x in r] if a.is2d else a.value)

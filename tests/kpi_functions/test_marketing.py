@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kpi_functions as k
-from kpi_functions import KPIDomainError, KPIErrorValue, KPIInputError
+from kpi_functions import KPIDomainError, KPIErrorValue, KPIInputError, KPIUndefinedError
 
 
 class TestConversionRate:
@@ -94,6 +94,58 @@ class TestRoas:
         with pytest.raises(KPIErrorValue) as info:
             k.roas([100, "#REF!"], 10)
         assert info.value.excel_error == "#REF!" and info.value.position == "item 2"
+
+
+class TestConversionValue:
+    def test_revenue_over_conversions(self):
+        # 12,000 of revenue from 50 conversions: 12,000 / 50 = 240 per conversion
+        assert k.conversion_value(12000, 50) == 240.0
+
+    def test_aggregate_then_divide_over_channels(self):
+        # channels 20,000 / 75 (266.67) and 10,000 / 50 (200): (20,000 + 10,000) / 125 = 240,
+        # not the mean of the channels' values (233.33)
+        assert k.conversion_value([20000, 10000], [75, 50]) == 240.0
+
+    def test_no_conversions_is_undefined(self):
+        with pytest.raises(KPIUndefinedError) as info:
+            k.conversion_value(5000, [0, 0])
+        assert info.value.argument == "conversions"
+
+    def test_negative_revenue(self):
+        with pytest.raises(KPIDomainError) as info:
+            k.conversion_value([100, -5], 3)
+        assert (info.value.argument, info.value.position, info.value.value) == ("revenue", "item 2", -5)
+
+
+class TestRoiCpa:
+    def test_value_minus_cpa_over_cpa(self):
+        # a conversion worth 240 that costs 40: (240 − 40) / 40 = 5 (500 %)
+        assert k.roi_cpa(240, 40) == 5.0
+
+    def test_a_loss(self):
+        # worth 30, costs 40: (30 − 40) / 40 = −0.25
+        assert k.roi_cpa(30, 40) == -0.25
+
+    def test_not_the_formula_without_parentheses(self):
+        # "conversion value − CPA / CPA" read as written is 240 − 1 = 239, not the return
+        assert k.roi_cpa(240, 40) != 240 - 40 / 40
+
+    def test_equals_roi_of_revenue_and_cost(self):
+        # 30,000 revenue and 5,000 cost over 125 conversions: value 240, CPA 40, and the conversions cancel
+        value = k.conversion_value(30000, 125)
+        cost_per = k.cpa(5000, 125)
+        assert (value, cost_per) == (240.0, 40.0)
+        assert k.roi_cpa(value, cost_per) == pytest.approx(k.roi(30000, 5000)) == pytest.approx(5.0)
+
+    def test_zero_cpa_is_undefined(self):
+        with pytest.raises(KPIUndefinedError) as info:
+            k.roi_cpa(240, 0)
+        assert info.value.argument == "cpa"
+
+    def test_negative_cpa(self):
+        with pytest.raises(KPIDomainError) as info:
+            k.roi_cpa(240, -40)
+        assert info.value.argument == "cpa"
 
 
 @settings(max_examples=100, deadline=None)

@@ -561,6 +561,8 @@ def id_cells(raw: Any) -> list[Any]:
 
 
 def ref_repeat_purchase_rate(raw: list[Any]) -> Value:
+    if any(x is not None for x in raw[1:]):
+        raise NoReference("order dates, a window or an as-of date (checked by hand in test_article_kpis.py)")
     ids = [x for x in id_cells(arg(raw, 0)) if x is not None]
     if not ids:
         raise Err(Undefined, "no ids")

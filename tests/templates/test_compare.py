@@ -62,7 +62,7 @@ def _agree(a, b) -> bool:
     return same(a, b)
 
 
-@pytest.mark.parametrize(("column", "month"), [("region", None), ("plan_tier", MONTH)])
+@pytest.mark.parametrize(("column", "month"), [("region", None), ("plan_tier", MONTH), ("channel", MONTH)])
 def test_every_value_equals_the_per_segment_reports(sample_tables, column, month):
     _, b, _ = _compare(sample_tables, column, month)
     rows = _rows(b)
@@ -131,20 +131,31 @@ def test_a_segment_too_small_shows_undefined_not_zero(tmp_path):
         assert _agree(row[k], saas[k]), k
 
 
-def test_kpis_that_cannot_be_split_are_left_out_and_named(sample_tables, tmp_path):
-    cmp = plan_comparison("channel", set(sample_tables))
+def _without(tmp_path, *names):
+    d = copy_data(SAMPLE_DIR, tmp_path / "data")
+    for n in names:
+        (d / f"{n}.csv").unlink()
+    return d
+
+
+def test_kpis_that_cannot_be_split_are_left_out_and_named(tmp_path):
+    tables, _ = load_all(_without(tmp_path, "costs"))
+    cmp = plan_comparison("region", set(tables))
     assert [k.key for k, _ in cmp.left_out] == ["cac"]
-    assert "costs has no 'channel' column" in cmp.left_out_text()
-    spec, data, notes = build_comparison_spec(sample_tables, {}, "channel", None, "test")
+    assert cmp.left_out_text() == ("Left out: CAC (the data folder has no costs data set): these KPIs cannot be "
+                                   "split by 'region'.")
+    spec, data, notes = build_comparison_spec(tables, {}, "region", None, "test")
     assert cmp.left_out_text() in notes
-    res = atomic_build(spec, data, tmp_path / "c.xlsx")
+    atomic_build(spec, data, tmp_path / "c.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "c.xlsx")
     texts = [c.value for ws in (wb["Compare"], wb["Notes"]) for row in ws.iter_rows() for c in row
              if isinstance(c.value, str)]
-    assert sum("Left out: CAC" in t for t in texts) == 2  # under the table and on the Notes sheet
+    assert sum(cmp.left_out_text() in t for t in texts) == 2  # under the table and on the Notes sheet
     headers = [c.value for c in wb["Compare"][10]]
-    assert "CAC" not in headers and "MRR" in headers
-    assert res.headline
+    assert "CAC" not in headers and "MRR" in headers and "NPS" in headers
+    # a column only the subscriptions have: the customers cannot be split by it, so no KPI can
+    with pytest.raises(CompareError, match=r"--compare 'plan': no KPI .*customers: has no column 'plan'"):
+        plan_comparison("plan", set(tables))
 
 
 def test_workbook_has_a_sortable_table_formats_charts_and_live_formulas(sample_tables, tmp_path):
@@ -198,14 +209,20 @@ def _cli(*args):
 
 
 def test_cli_builds_one_workbook_and_prints_the_comparison(tmp_path):
-    r = _cli("--compare", "channel", "--period", "2026-03", "--out", str(tmp_path))
+    r = _cli("--compare", "channel", "--period", "2026-03", "--out", str(tmp_path / "out"))
     assert r.exit_code == 0, r.output
-    assert [p.name for p in tmp_path.glob("*.xlsx")] == ["compare_channel__2026-03.xlsx"]
+    assert [p.name for p in (tmp_path / "out").glob("*.xlsx")] == ["compare_channel__2026-03.xlsx"]
     out = r.output
     assert "Compared by channel, 2026-03" in out
     for line in ("Paid search", "Referral", "Total"):
         assert re.search(rf"│ {line}\s+│\s+[\d,]+ │", out), out
-    assert "note Left out: CAC (costs has no 'channel' column and no customer_id)" in out
+    assert "costs: has no 'channel' column, so the costs are allocated" in out
+    assert "Left out" not in out
+    d = _without(tmp_path, "nps_responses")
+    r = _cli("--compare", "region", "--data", str(d), "--out", str(tmp_path / "out2"))
+    assert r.exit_code == 0, r.output
+    assert "note Left out: NPS (the data folder has no nps_responses data set)" in r.output
+    assert (tmp_path / "out2" / "compare_region.xlsx").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [

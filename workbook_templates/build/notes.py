@@ -58,6 +58,47 @@ def _rates(ws: Any, f: Formats, r: int, fx: Any) -> int:
     return r + 1
 
 
+#: the columns of the cost allocation table (:func:`.context.allocate_costs`) and their formats
+_ALLOCATION_COLUMNS = (("month", "Month", "mmm yyyy"), ("new customers (segment)", "New customers, segment", "#,##0"),
+                       ("new customers (all)", "New customers, all", "#,##0"),
+                       ("sales cost share", "Sales cost share", "0.00%"),
+                       ("sales cost (all)", "Sales cost, all", "#,##0.00"),
+                       ("sales cost (allocated)", "Sales cost, allocated", "#,##0.00"),
+                       ("MRR (segment)", "MRR, segment", "#,##0.00"), ("MRR (all)", "MRR, all", "#,##0.00"),
+                       ("cogs share", "Cost of revenue share", "0.00%"), ("cogs (all)", "Cost of revenue, all", "#,##0.00"),
+                       ("cogs (allocated)", "Cost of revenue, allocated", "#,##0.00"))
+
+
+def _allocation(ws: Any, f: Formats, r: int, a: Any, segment: str) -> int:
+    """The costs allocated to the segment, month by month: bases, shares, totals and allocated amounts."""
+    from ..context import ALLOCATION_RULE
+
+    _section(ws, f, r, f"Cost allocation to {segment}")
+    r += 1
+    text = (f"costs.csv has no column for this segment: {ALLOCATION_RULE}. The Costs table holds the allocated "
+            "amounts (each row's amount times its month's share); over all the segments the shares of a month add "
+            "up to 100 %, so the allocated amounts add up to the costs.")
+    ws.write_string(r, 0, "Rule", f.get("label"))
+    ws.write_string(r, 1, text, f.get("wrap"))
+    _fit(ws, r, {1: text})
+    r += 1
+    for j, (_, h, _fmt) in enumerate(_ALLOCATION_COLUMNS):
+        ws.write_string(r, j, h, f.get("header"))
+    r += 1
+    for row in a.itertuples(index=False):
+        vals = dict(zip(a.columns, row))
+        for j, (key, _, fmt) in enumerate(_ALLOCATION_COLUMNS):
+            v = vals[key]
+            if key == "month":
+                ws.write_datetime(r, j, v.to_pydatetime(), f.get("cell", fmt))
+            elif isinstance(v, float) and math.isnan(v):  # NaN: no share (no customer paying at the month's end)
+                ws.write_string(r, j, "—", f.get("cell"))
+            else:
+                ws.write_number(r, j, float(v), f.get("cell", fmt))
+        r += 1
+    return r + 1
+
+
 def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
     """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
     for j, width in enumerate(_WIDTHS):
@@ -74,7 +115,7 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         ("Report month", d.report_month.strftime("%B %Y")
          + (" — the business as known at the end of that month: rows dated later are not part of it, and "
             "later end, response and resolution times are left blank (still running or open then).")),
-        ("Segment", d.segment_label),
+        ("Segment", d.segment_label + "".join(f"\n• {sp.text}" for sp in d.splits)),
         ("Data", d.source or "—"),
         ("Formulas", _FORMULAS[b.flavour]),
         ("Without the add-in", ("Each KPI cell reads =IF(AddinMissing, <stored value>, KPI_…(…)). "
@@ -97,6 +138,8 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
     r += 1
     if fx is not None and fx.rates:
         r = _rates(ws, f, r, fx)
+    if d.allocation is not None:
+        r = _allocation(ws, f, r, d.allocation, d.segment_label)
     _section(ws, f, r, "KPI definitions")
     r += 1
     for j, h in enumerate(("Function", "Definition", "Formula", "Cells")):
