@@ -67,10 +67,13 @@ class Task:
     name_clash: tuple[str | None, ...] = ()
     settings: DataSettings = DEFAULT_SETTINGS  #: how the data folder is read
     fiscal_year_start: int = 1  #: the month (1-12) the fiscal year starts in: what a year or quarter means
+    compare: str | None = None  #: the column of a comparison workbook (``--compare``; template "compare")
 
     @property
     def label(self) -> str:
         parts = [self.template]
+        if self.compare:
+            parts.append(f"by {self.compare}")
         if self.segment:
             parts.append(f"{self.segment[0]}={'(blank)' if self.segment[1] is None else self.segment[1]}")
         if self.period:
@@ -87,6 +90,7 @@ class TaskResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  #: what the reader should know (a comparison's left-out KPIs)
 
 
 # --------------------------------------------------------------------------
@@ -127,6 +131,11 @@ def output_name(template: str, segment: tuple[str, str | None] | None, period: s
     if period is not None:
         name += f"__{period}"
     return name + ".xlsx"
+
+
+def compare_output_name(column: str, period: str | None) -> str:
+    """``compare_region.xlsx``, ``compare_region__2026-06.xlsx``: a comparison workbook's file name."""
+    return f"compare_{safe_component(column, 30)}" + (f"__{period}" if period is not None else "") + ".xlsx"
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -311,14 +320,33 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None = None,
          periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
          shard: tuple[int, int] | None = None, source: str | None = None,
-         settings: DataSettings = DEFAULT_SETTINGS, fiscal_year_start: int = 1) -> list[Task]:
-    """The tasks of one run, in a stable order (so shards split the same list on every machine)."""
+         settings: DataSettings = DEFAULT_SETTINGS, fiscal_year_start: int = 1,
+         compare: str | None = None) -> list[Task]:
+    """The tasks of one run, in a stable order (so shards split the same list on every machine).
+
+    With ``compare`` (a column), the run is one comparison workbook per period instead of reports
+    (``templates`` must be empty and ``by`` None).
+    """
     from .context import ScopeError, all_months, segment_values
     from .reports import get_report
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if out_dir.resolve() == TEMPLATES_DIR.resolve():
         raise PlanError("refusing to write into the bundled templates folder; choose another --out")
+    if compare is not None:
+        if by:
+            raise PlanError(f"--compare {compare!r} puts every segment in one workbook; --by {by!r} writes one "
+                            "workbook per segment: use one of them")
+        if templates:
+            raise PlanError("--compare builds the comparison workbook of its own: give no template names and no "
+                            "--all with it")
+        from .compare import plan_tasks
+
+        tasks = plan_tasks(compare, data_dir, out_dir, periods, flavour, namespace, source, settings)
+        if shard is not None:
+            k, n = shard
+            tasks = [t for i, t in enumerate(tasks) if i % n == k - 1]
+        return tasks
     specs = []
     for t in templates:
         try:
@@ -553,17 +581,15 @@ def _check_target(out_path: Path) -> None:
 def run_task(task: Task) -> TaskResult:
     """Build one report. Never raises: failures come back as ``ok=False`` with a message."""
     from .builder import BuildError, ReportInputError
+    from .compare import CompareError
     from .context import ScopeError, scope
     from .data import DataError
     from .reports import get_report
 
     t0 = time.perf_counter()
     try:
-        spec = get_report(task.template)
         tables, errors = load_cached(task.data_dir, task.settings)
-        bad = [errors[n] for n in spec.datasets if n in errors]
-        if bad:
-            raise ScopeError("; ".join(bad))
+        notes: list[str] = []
         period = None
         if task.period:
             from .periods import parse_period
@@ -574,13 +600,24 @@ def run_task(task: Task) -> TaskResult:
         # numpy's month numbers, not a parsed string: exact for every month to 9999-12
         month = None if period is None else \
             pd.Timestamp(np.datetime64(period.last - 1970 * 12, "M").astype("datetime64[ms]"))
-        data = scope(tables, spec.datasets, task.segment, month, task.source, period)
+        if task.compare is not None:
+            if period is not None and period.months != 1:
+                raise PlanError(f"--compare builds one month at a time; {task.period!r} is a {period.grain}")
+            from .compare import build_comparison_spec
+
+            spec, data, notes = build_comparison_spec(tables, errors, task.compare, month, task.source)
+        else:
+            spec = get_report(task.template)
+            bad = [errors[n] for n in spec.datasets if n in errors]
+            if bad:
+                raise ScopeError("; ".join(bad))
+            data = scope(tables, spec.datasets, task.segment, month, task.source, period)
         _check_target(Path(task.out_path))
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in spec.headline}
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
-                          list(dict.fromkeys(data.notices + result.warnings)), head)
-    except (ScopeError, DataError, ReportInputError, BuildError, PlanError) as err:
+                          list(dict.fromkeys(data.notices + result.warnings)), head, notes)
+    except (ScopeError, DataError, ReportInputError, BuildError, PlanError, CompareError) as err:
         return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
     except Exception as err:  # noqa: BLE001 - a bug: reported as unexpected, with its traceback; the run goes on
         if _os_error(err):  # the file system refused (full disk, read-only): one line, no traceback

@@ -160,7 +160,11 @@ def _summary(results, console, out_dir: Path) -> int:
         task = r.task
         seg = "" if task.segment is None else \
             f"{task.segment[0]}={'(blank)' if task.segment[1] is None else task.segment[1]}"
-        if r.ok:
+        if r.ok and task.compare is not None:
+            head = "segments side by side (below)"
+            status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
+            name = Path(r.path).name if r.path else ""
+        elif r.ok:
             labels = _labels(task.template)
             # a quarter's or year's report: the labels without the month's qualifier ("Customer churn, monthly")
             short = (lambda x: x.split(", ")[0]) if task.period and not _is_month(task.period) else (lambda x: x)
@@ -175,6 +179,9 @@ def _summary(results, console, out_dir: Path) -> int:
                   *(Text(terminal_safe(x)) for x in (name, f"{r.seconds:.1f}", head)))
     console.print(t)
     for r in results:
+        if r.ok and r.task.compare is not None:
+            _comparison(r, console)
+    for r in results:
         if not r.ok:
             _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
         for w in r.warnings:
@@ -184,6 +191,25 @@ def _summary(results, console, out_dir: Path) -> int:
     ok = len(results) - failed
     _say(console, f"{ok} report(s) written to ", terminal_safe(out_dir), (f", {failed} failed", "red") if failed else "")
     return failed
+
+
+def _comparison(r, console) -> None:
+    """The segments × KPIs table of a comparison workbook, and what it leaves out."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .compare import summary_table
+
+    headers, rows, units = summary_table(r.headline)
+    t = Table(title=f"Compared by {terminal_safe(r.task.compare)}, {r.task.period or 'latest month'}",
+              title_justify="left")
+    for j, h in enumerate(headers):
+        t.add_column(terminal_safe(h), justify="left" if j == 0 else "right")
+    for row in rows:
+        t.add_row(*(Text(terminal_safe(str(v)) if j == 0 else _fmt_value(v, units[j])) for j, v in enumerate(row)))
+    console.print(t)
+    for note in r.notes:
+        _say(console, ("note", "cyan"), " ", note)
 
 
 def _data_settings(err, map_file: Path | None, **dialect: str | None):
@@ -233,6 +259,9 @@ def build(
     by: Annotated[str | None, typer.Option(
         "--by", help="One workbook per value of this column (e.g. region, plan_tier, channel: the customers' "
                      "acquisition channel). Every report named must be splittable by it (checked first).")] = None,
+    compare: Annotated[str | None, typer.Option(
+        "--compare", help="One workbook with the headline KPIs of every value of this column side by side "
+                          "(e.g. region), and the total; instead of templates and --by.")] = None,
     period: Annotated[list[str] | None, typer.Option(
         "--period", help="Report period(s): a month 2026-03, a quarter 2026-Q2, a year 2025 (or FY2026), a range "
                          "of one kind 2026-01:2026-03 or 2025-Q1:2025-Q4, latest (the latest month; default), "
@@ -314,8 +343,15 @@ def build(
     if all_ and templates:
         _error(err, "give template names or --all, not both")
         raise typer.Exit(2)
+    if compare is not None and by is not None:
+        _error(err, f"--compare {compare!r} puts every segment in one workbook, --by {by!r} writes one workbook per "
+                    "segment: use one of them")
+        raise typer.Exit(2)
+    if compare is not None and (all_ or templates):
+        _error(err, "--compare builds the comparison workbook of its own: give no template names and no --all")
+        raise typer.Exit(2)
     names = list(REPORTS) if all_ else list(templates or [])
-    if not names:
+    if not names and compare is None:
         _error(err, "name a template (kpi templates lists them) or use --all")
         raise typer.Exit(2)
     data_dir = data if data is not None else SAMPLE_DIR
@@ -337,7 +373,7 @@ def build(
         tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
                      namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings,
-                     fiscal_year_start=fiscal_year_start)
+                     fiscal_year_start=fiscal_year_start, compare=compare)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)

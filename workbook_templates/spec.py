@@ -18,6 +18,7 @@ __all__ = [
     "Banner",
     "Chart",
     "Distinct",
+    "Fixed",
     "Item",
     "ItemList",
     "Months",
@@ -124,6 +125,13 @@ class Distinct:
 
 
 @dataclass(frozen=True)
+class Fixed:
+    """Row keys given as they are (a one-row table of totals: ``Fixed(("Total",))``)."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class RowTable:
     """A table with one row per key (months, channels, customers), each row from the same templates."""
 
@@ -132,10 +140,16 @@ class RowTable:
     row: int
     col: int
     title: str
-    keys: Months | Distinct  #: where the row keys come from
+    keys: Months | Distinct | Fixed  #: where the row keys come from
     columns: tuple[RowColumn, ...]
     heatmap_cols: tuple[str, ...] = ()
     bars_cols: tuple[str, ...] = ()
+    #: colour scales where low is good (green at the minimum, red at the maximum)
+    heatmap_low_cols: tuple[str, ...] = ()
+    #: an Excel table of this name over the header and rows (autofilter: sortable); the row templates' RowRef
+    #: cells are then written as relative addresses, so each row's formulas move with it when sorted
+    table_name: str = ""
+    header: bool = True  #: write the header row
 
 
 @dataclass(frozen=True)
@@ -218,6 +232,8 @@ class ReportSpec:
     params: tuple[Item, ...] = field(default=())  #: report parameters (report month, segment) — placed by blocks
     headline: tuple[str, ...] = ()  #: names of the items ``kpi build`` prints in its summary of the report
     cost: int = 0  #: relative build cost: the costliest reports start first, so parallel workers finish together
+    #: rows of the Notes sheet's "About this report" (label, text); a label it already has is replaced
+    about: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from .. import formulas as F
 from ..context import ReportData
 from ..formulas import ExcelError, Node
 from ..schema import DATASETS
-from ..spec import Banner, Distinct, ItemList, Months, Param, PerGrain, ReportSpec, RowTable, Spill, Text
+from ..spec import Banner, Distinct, Fixed, ItemList, Months, Param, PerGrain, ReportSpec, RowTable, Spill, Text
 from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillDef, top_kpi
 from .styles import MONTH_FMT
 
@@ -111,8 +111,10 @@ class Layout:
             return self.data.segment_label
         raise BuildError(f"unknown report parameter {name!r}")
 
-    def row_keys(self, source: Months | Distinct) -> list[Any]:
+    def row_keys(self, source: Months | Distinct | Fixed) -> list[Any]:
         """The keys of a row table, one per row."""
+        if isinstance(source, Fixed):
+            return list(source.values)
         if isinstance(source, Months):
             step = self.key_step(source)
             if step == 1:
@@ -129,13 +131,13 @@ class Layout:
 
     def _place_rows(self, b: RowTable) -> None:
         keys = self.row_keys(b.keys)
-        first = b.row + (1 if b.title else 0) + 1
+        first = b.row + (1 if b.title else 0) + (1 if b.header else 0)
         cells: dict[str, list[str]] = {c.key: [] for c in b.columns}
         months = b.keys if isinstance(b.keys, Months) else None
         n_keys = len(keys)
         for i, key in enumerate(keys):
             row = first + i
-            names = {c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}
+            names = F.RowCells({c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}, relative=bool(b.table_name))
             for j, c in enumerate(b.columns):
                 if isinstance(c.expr, str) and c.expr == "KEY":
                     if months is not None:

@@ -189,6 +189,8 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
         ("Input tables", ("Paste or link your data into the tables on the input sheets; the KPI formulas read "
                           "whole table columns. Re-run `kpi build` to re-lay the monthly and per-customer tables.")),
     ]
+    extra = dict(b.spec.about)
+    about = [(k, extra.pop(k, v)) for k, v in about] + list(extra.items())
     fx = d.fx
     if fx is not None:
         about.append(("Currency", fx.rule + f" Money cells are formatted [${fx.currency}] #,##0."))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from xlsxwriter.utility import xl_rowcol_to_cell
+
 from kpi_functions.excel import formula_name
 
 from .. import formulas as F
@@ -53,7 +55,7 @@ class SheetContext:
         c = self.report.cells.get(name)
         if c is None:
             raise BuildError(f"{self.report.spec.key}: formula refers to unknown cell {name!r}")
-        return self._sheet_ref(c.sheet) + abs_cell(c.row, c.col)
+        return self._sheet_ref(c.sheet) + (abs_cell(c.row, c.col) if absolute else xl_rowcol_to_cell(c.row, c.col))
 
     def table_ref(self, dataset: str, first: str, last: str | None) -> str:
         table = DATASETS[dataset].table

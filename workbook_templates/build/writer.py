@@ -357,15 +357,23 @@ class Writer:
                 ws.write_blank(r, spec.col + j, None, self.fmt.get("section"))
             r += 1
         hf = self.fmt.get("header")
-        longest = max((len(c.header) for c in spec.columns), default=0)
-        if longest > 11:
-            ws.set_row(r, 26 if longest <= 20 else 38)
-        for j, c in enumerate(spec.columns):
-            ws.write_string(r, spec.col + j, c.header, hf)
+        n = len(bd.keys)
+        if spec.header:
+            longest = max((len(c.header) for c in spec.columns), default=0)
+            if longest > 11:
+                ws.set_row(r, 26 if longest <= 20 else 38)
+            if spec.table_name:  # an Excel table with an autofilter: the reader can sort and filter the rows
+                ws.add_table(r, spec.col, r + max(n, 1), spec.col + len(spec.columns) - 1, {
+                    "name": spec.table_name, "style": "Table Style Light 1", "autofilter": True,
+                    "columns": [{"header": c.header, "header_format": hf} for c in spec.columns]})
+            else:
+                for j, c in enumerate(spec.columns):
+                    ws.write_string(r, spec.col + j, c.header, hf)
+        else:
+            r -= 1  # the data starts on the first row
         for column in spec.columns:
             for name in bd.cells[column.key]:
                 self.write_cell(self.b.cells[name])
-        n = len(bd.keys)
         if n:
             keys = [c.key for c in spec.columns]
             for key in spec.heatmap_cols:
@@ -373,6 +381,11 @@ class Writer:
                 ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {
                     "type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84",
                     "max_color": "#63BE7B"})
+            for key in spec.heatmap_low_cols:
+                j = keys.index(key)
+                ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {
+                    "type": "3_color_scale", "min_color": "#63BE7B", "mid_color": "#FFEB84",
+                    "max_color": "#F8696B"})
             for key in spec.bars_cols:
                 j = keys.index(key)
                 ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {

@@ -20,6 +20,8 @@ The modules:
   ``EDATE``, …) and :data:`NATIVE_FUNCTIONS`;
 - :mod:`.lookups` — nodes over whole ranges (``SUMPRODUCT``, ``FILTER``,
   ``COUNTIFS``, ``INDEX``/``MATCH``);
+- :mod:`.segments` — one segment's rows of a whole input table (``FILTER`` by a segment column or by the
+  customer's segment, exact text look-ups), for the comparison workbook;
 - :mod:`.values` — Excel's error values and its rules for values
   (arithmetic, truth, comparison, look-up equality);
 - :mod:`.serial` — date serial numbers.
@@ -44,16 +46,20 @@ from .nodes import (
     PeriodLen,
     PeriodName,
     Ref,
+    RelRef,
+    RowCells,
     RowRef,
     SpillAll,
     SpillCell,
     SpillCol,
 )
+from .segments import Equals, FilterWhere, InSegment, TextLookup
 from .serial import EPOCH, excel_serial, to_serial_array
 from .values import ExcelError
 
 __all__ = [
     "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "ByGrain", "Col", "Cols", "Const", "CountInMonth", "Ctx",
-    "EDate", "ExcelError", "Filter", "Fn", "If", "IfError", "InMonth", "ListCol", "Lookup", "Lookup2D", "Neg", "Node",
-    "Op", "PeriodLen", "PeriodName", "Ref", "RowRef", "SpillAll", "SpillCell", "SpillCol", "SumInPeriod", "SumWhere", "excel_serial", "to_serial_array",
+    "EDate", "Equals", "ExcelError", "Filter", "FilterWhere", "Fn", "If", "IfError", "InMonth", "InSegment", "ListCol",
+    "Lookup", "Lookup2D", "Neg", "Node", "Op", "PeriodLen", "PeriodName", "Ref", "RelRef", "RowCells", "RowRef",
+    "SpillAll", "SpillCell", "SpillCol", "SumInPeriod", "SumWhere", "TextLookup", "excel_serial", "to_serial_array",
 ]

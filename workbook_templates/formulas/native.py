@@ -117,7 +117,7 @@ _NATIVE: dict[str, tuple[str, Callable[[Ctx, tuple[Node, ...]], Any]]] = {
 #: :class:`Fn` functions, those the range nodes of :mod:`.lookups` write, NA, and ISERROR (the add-in probe).
 NATIVE_FUNCTIONS = frozenset({v[0] for v in _NATIVE.values()} | {"SUMPRODUCT", "INDEX", "MATCH",
                                                                    "_xlfn._xlws.FILTER", "NA", "COUNTIFS",
-                                                                   "ISERROR"})
+                                                                   "ISERROR", "_xlfn.XMATCH", "SUBSTITUTE"})
 
 
 @dataclass(frozen=True, eq=False)

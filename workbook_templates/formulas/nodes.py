@@ -16,8 +16,8 @@ from kpi_functions.excel import literal
 from .values import ExcelError, compare, number
 
 __all__ = [
-    "KPI", "BlockCol", "ByGrain", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "PeriodLen", "PeriodName", "Ref",
-    "RowRef", "SpillAll", "SpillCell", "SpillCol", "wrap",
+    "KPI", "BlockCol", "ByGrain", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "PeriodLen",
+    "PeriodName", "Ref", "RelRef", "RowCells", "RowRef", "SpillAll", "SpillCell", "SpillCol", "wrap",
 ]
 
 
@@ -122,6 +122,24 @@ class Ref(Node):
 
 
 @dataclass(frozen=True, eq=False)
+class RelRef(Ref):
+    """A named cell written as a relative address (``B12``, not ``$B$12``): a row of a sortable table reads
+    its own cells this way, so the row's formulas follow it when Excel sorts the table."""
+
+    def render(self, ctx: Ctx) -> str:
+        return ctx.addr(self.name, absolute=False)
+
+
+class RowCells(dict):
+    """The cells of one row of a row table (column key -> cell name), for :meth:`Node.substitute`;
+    ``relative``: :class:`RowRef` becomes a :class:`RelRef` (a sortable table's row)."""
+
+    def __init__(self, cells: dict[str, str], relative: bool = False) -> None:
+        super().__init__(cells)
+        self.relative = relative
+
+
+@dataclass(frozen=True, eq=False)
 class RowRef(Node):
     """Placeholder in a per-row template: the cell of column ``key`` in the same row."""
 
@@ -134,6 +152,8 @@ class RowRef(Node):
         raise RuntimeError(f"RowRef({self.key!r}) outside a row table")
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
+        if getattr(row_cells, "relative", False):
+            return RelRef(row_cells[self.key])
         return Ref(row_cells[self.key])
 
 
