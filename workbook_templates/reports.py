@@ -333,6 +333,10 @@ def _marketing() -> ReportSpec:
         Item("cac_pct", "CAC % (spend ÷ revenue)", KPI("KPI_CAC_PCT", Ref("spend"), Ref("revenue"))),
         Item("roas", "ROAS (revenue ÷ spend)", KPI("KPI_ROAS", Ref("revenue"), Ref("spend"))),
         Item("roi", "ROI ((revenue − spend) ÷ spend)", KPI("KPI_ROI", Ref("revenue"), Ref("spend"))),
+        Item("conv_value", "Conversion value (revenue per lead)", KPI("KPI_CONVERSION_VALUE", Ref("revenue"),
+                                                                       Ref("f_leads"))),
+        Item("roi_cpa", "ROI from CPA ((conversion value − CPA) ÷ CPA)",
+             KPI("KPI_ROI_CPA", Ref("conv_value"), Ref("cpa"))),
     )))
     # channels over the last three months (a single month is too few customers per channel); in a report of a
     # quarter or a year, over the period
