@@ -185,6 +185,9 @@ def _customers_list(sheet: str, row: int, col: int = 0) -> ItemList:
         Item("cust_react", "Reactivated customers", mov_at(RM, "reactivated"), COUNT, note="paying again"),
         Item("cust_churned", "Churned customers", mov_at(RM, "churned customers"), COUNT),
         Item("cust_end", "Paying customers at end", mov_at(RM, "customers at end"), COUNT),
+        Item("net_new", "Net new customers",
+             KPI("KPI_NET_NEW_CUSTOMERS", Ref("cust_new"), Ref("cust_react"), Ref("cust_churned")), COUNT,
+             note="new + reactivated − churned"),
     ), value_header="Count", label_header="Customers")
 
 
