@@ -33,6 +33,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
+from .report_health import repeat_window_items
 from .report_parts import (
     AMBER,
     BLUE,
@@ -222,6 +223,7 @@ def _retention() -> ReportSpec:
              PCT, note="from the cohort table"),
         Item("repeat", "Repeat purchase rate", KPI("KPI_REPEAT_PURCHASE_RATE", Col("orders", "customer_id")),
              note="customers with 2+ orders ÷ customers who ordered"),
+        *repeat_window_items(),
         Item("cross_sell", "Cross-sell rate",
              KPI("KPI_CROSS_SELL_RATE", Col("orders", "customer_id"), Col("orders", "product")),
              note="customers with 2+ different products"),
@@ -239,7 +241,7 @@ def _retention() -> ReportSpec:
                   KPI("KPI_RETENTION_RATE", RowRef("cust_start"), RowRef("cust_end"), RowRef("cust_new")), PCT),
         RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
     )))
-    blocks.append(RowTable("stick", S, 20, 0, "Stickiness by month", Months(6, follow_period=False), (
+    blocks.append(RowTable("stick", S, 22, 0, "Stickiness by month", Months(6, follow_period=False), (
         RowColumn("month", "Month", "KEY", MONTH),
         RowColumn("stickiness", "DAU/MAU",
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
