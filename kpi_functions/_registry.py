@@ -8,8 +8,11 @@ reads this registry. Nothing keeps a second list by hand.
 from __future__ import annotations
 
 import inspect
+import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, SupportsFloat
 
 from ._corrections import EXCEL_HELP_LIMIT, Correction, arg_help, corrections_for, docstring_with_warnings
@@ -69,12 +72,32 @@ class Unit:
         return dict(self.excel_formats).get(variant, self.excel_format) if variant is not None else self.excel_format
 
     def summary_text(self, value: SupportsFloat) -> str:
-        """A number as a short summary shows it: ``5.2%``, ``1,200``, ``3.00×``."""
-        return self.summary_format.format(value)
+        """A number as a short summary shows it: ``5.2%``, ``1,200``, ``3.00×``.
+
+        Fixed decimals are rounded as Excel shows them — the number's 15 significant digits, half away from
+        zero — so that a summary agrees with the workbook's cell: 381/400 = 0.9525 is ``95.3%`` (Python's own
+        rounding of the binary 0.95249999… would give 95.2%)."""
+        return self.summary_format.format(_excel_rounded(float(value), self.summary_format))
 
     def precise_text(self, value: SupportsFloat) -> str:
         """A number as the docs show it: ``0.052  (5.20%)``, ``1,234.57``."""
         return self.precise_format.format(value)
+
+
+_FIXED = re.compile(r"\{:,?\.(\d+)([f%])\}")
+
+
+def _excel_rounded(x: float, fmt: str) -> float:
+    """``x`` rounded to the decimals of the fixed-point ``fmt`` (``{:.1%}``, ``{:,.0f}``) the way Excel displays
+    a number: its 15 significant digits, rounded half away from zero. Other formats: ``x`` unchanged."""
+    m = _FIXED.search(fmt)
+    if m is None or not math.isfinite(x) or abs(x) >= 1e15:  # 15 digits, all before the point: nothing to round
+        return x
+    places = int(m.group(1)) + (2 if m.group(2) == "%" else 0)
+    d = Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    r = float(d)
+    # a small negative number shows as -0.0 in Excel too; a zero (or -0.0) is 0
+    return r if r != 0 else (-0.0 if x < 0 else 0.0)
 
 
 #: What a scalar result measures (drives number formats in templates, summaries and docs), by name.

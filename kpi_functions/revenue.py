@@ -50,11 +50,13 @@ def mrr(mrr_or_arpu: Any, accounts: Any = None) -> float:
     KPIDomainError
         A negative MRR, ARPU or account count.
     KPIUndefinedError
-        No numbers at all.
+        ``accounts`` given and no numbers in either argument.
 
     Notes
     -----
-    ``MRR = Σ MRRᵢ`` over customers, or ``MRR = ARPU × accounts``.
+    ``MRR = Σ MRRᵢ`` over customers, or ``MRR = ARPU × accounts``. A range
+    with no number at all (no subscription pays) has an MRR of 0: a sum of
+    nothing is 0, not undefined.
 
     References
     ----------
@@ -64,12 +66,14 @@ def mrr(mrr_or_arpu: Any, accounts: Any = None) -> float:
     --------
     >>> mrr([100, 250, None, 50])
     400.0
+    >>> mrr([None, None])
+    0.0
     >>> mrr(25, 6500)
     162500.0
     """
     fn = "KPI_MRR"
     if accounts is None:
-        return c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0)
+        return c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0, empty=0.0)  # no subscription pays: MRR 0
     return c.finite(c.total(mrr_or_arpu, fn, "mrr_or_arpu", min=0) * c.total(accounts, fn, "accounts", min=0), fn)
 
 
@@ -97,7 +101,8 @@ def arr(mrr: Any) -> float:
     Notes
     -----
     ``ARR = 12 × MRR``. Annual plans enter MRR at a twelfth of their price, so
-    ARR is the annualised run rate, not the bookings of the year.
+    ARR is the annualised run rate, not the bookings of the year. A range with
+    no number at all (no subscription pays) gives 0, as MRR does.
 
     References
     ----------
@@ -108,7 +113,7 @@ def arr(mrr: Any) -> float:
     >>> arr(12500)
     150000.0
     """
-    return c.finite(12.0 * c.total(mrr, "KPI_ARR", "mrr", min=0), "KPI_ARR")
+    return c.finite(12.0 * c.total(mrr, "KPI_ARR", "mrr", min=0, empty=0.0), "KPI_ARR")
 
 
 @kpi(

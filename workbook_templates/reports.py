@@ -32,6 +32,7 @@ from .formulas import (
     SpillCol,
     SumWhere,
 )
+from .report_channels import with_channels
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_parts import (
     AMBER,
@@ -188,6 +189,7 @@ def _saas_dashboard() -> ReportSpec:
     sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
                         print_area="A1:N50", fit_height=1, tab_color=BLUE), _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
+    blocks, sheets = with_channels(blocks, sheets)
     return ReportSpec("saas_dashboard", "SaaS subscription dashboard",
                       "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, paid and fully loaded CAC, "
                       "LTV:CAC and payback.", ds, tuple(sheets), tuple(blocks), charts,

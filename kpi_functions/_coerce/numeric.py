@@ -241,13 +241,17 @@ def _fast_whole(x: Any, min: int, max: int) -> np.ndarray | None:
     return None
 
 
-def total(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None) -> float:
+def total(x: Any, fn: str, arg: str, *, min: float | None = None, max: float | None = None,
+          empty: float | None = None) -> float:
     """Aggregate, then divide: the sum of the numbers in ``x`` (blanks ignored).
 
-    An argument with no number at all leaves the KPI undefined.
+    An argument with no number at all leaves the KPI undefined, unless the KPI
+    has a natural value for nothing (``empty``: the MRR of no subscription is 0).
     """
     vals = numbers(x, fn, arg, min=min, max=max)
     if vals.size == 0:
+        if empty is not None:
+            return float(empty)
         raise KPIUndefinedError(fn, "has no numbers", argument=arg)
     with np.errstate(over="ignore", invalid="ignore"):
         return finite(vals.sum(), fn, "the sum", argument=arg)

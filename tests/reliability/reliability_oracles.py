@@ -137,9 +137,11 @@ def numeric_cells(raw: Any, *, min: float | None = None, max: float | None = Non
     return out
 
 
-def total(raw: Any, *, min: float | None = None) -> tuple[float, float]:
-    """Aggregate: (exact sum, sum of magnitudes) of the numbers; Err if none."""
+def total(raw: Any, *, min: float | None = None, empty: float | None = None) -> tuple[float, float]:
+    """Aggregate: (exact sum, sum of magnitudes) of the numbers; Err if none (``empty``: that value instead)."""
     vals = [x for x in numeric_cells(raw, min=min) if x is not None]
+    if not vals and empty is not None:
+        return empty, 0.0
     if not vals:
         raise Err(Undefined, "no numbers")
     return fsum(vals), loose_sum(abs(x) for x in vals)  # the scale (a tolerance) may overflow
@@ -289,15 +291,16 @@ def _ratio_of_totals(num_min: float | None, den_min: float | None = 0) -> Callab
 
 
 def ref_mrr(raw: list[Any]) -> Value:
-    a, s = total(arg(raw, 0), min=0)
-    if arg(raw, 1) is None:
+    if arg(raw, 1) is None:  # a sum of per-customer MRR: nothing paying is 0
+        a, s = total(arg(raw, 0), min=0, empty=0.0)
         return Value(a, 1e-12 * s)
+    a, s = total(arg(raw, 0), min=0)
     b, _ = total(arg(raw, 1), min=0)
     return Value(mul(a, b), 1e-12 * s * b)
 
 
 def ref_arr(raw: list[Any]) -> Value:
-    a, s = total(arg(raw, 0), min=0)
+    a, s = total(arg(raw, 0), min=0, empty=0.0)
     return Value(mul(12.0, a), 12e-12 * s)
 
 
