@@ -273,7 +273,7 @@ def health_blocks() -> list:
         ItemList(S, 3, 0, "Health score weights", tuple(
             Item(name, label, w, "0.0", note, input=True) for name, label, w, note in HEALTH_WEIGHTS),
             value_header="Weight", label_header="Signal", name="hweights"),
-        RowTable("health", S, 10, 0, "Per customer", Distinct(paying_now), (
+        RowTable("health", S, 16, 0, "Per customer", Distinct(paying_now), (
             RowColumn("customer", "customer_id", "KEY"),
             RowColumn("mrr", "MRR at period end",
                       SumWhere(SpillCol("mrr", "MRR"), (SpillCol("mrr", "customer"), cust),
@@ -295,9 +295,9 @@ def health_blocks() -> list:
                       If(Op(">", LatestDate(Col("nps_responses", "date"), n_id), Const(0)),
                          LatestDate(Col("nps_responses", "date"), n_id), ""), "yyyy-mm-dd"),
         )),
-        Spill("hscore", S, 11, 8, KPI("KPI_HEALTH_SCORE", BlockCols("health", values), ListCol("hweights", "value")),
+        Spill("hscore", S, 17, 8, KPI("KPI_HEALTH_SCORE", BlockCols("health", values), ListCol("hweights", "value")),
               col_formats=(("health score", "0.0"),)),
-        RowTable("hrank", S, 11, 9, "", Distinct(paying_now), (
+        RowTable("hrank", S, 17, 9, "", Distinct(paying_now), (
             RowColumn("rank", "Risk rank", RiskRank("hscore", "health score"), "0"),
         ), header=True),
     ]

@@ -121,3 +121,22 @@ def test_the_at_risk_list_is_the_n_lowest_scores(sample_tables):
     assert [got.loc[c, "score"] for c in custs] == scores
     lowest_out = got.drop(index=custs)["score"].min()
     assert lowest_out >= max(scores)
+
+
+def test_the_weights_are_the_input_cells_the_scores_use(sample_tables):
+    """Other weights in the cells give the scores of those weights (the score reads the weight cells)."""
+    import dataclasses
+
+    from workbook_templates.spec import ItemList
+
+    new = {"w_activity": 0.0, "w_solved": -1.5, "w_open": -2.0, "w_nps": 10.0}
+    blocks = tuple(dataclasses.replace(b, items=tuple(dataclasses.replace(it, expr=new[it.name]) for it in b.items))
+                   if isinstance(b, ItemList) and b.name == "hweights" else b for b in SPEC.blocks)
+    spec = dataclasses.replace(SPEC, blocks=blocks)
+    r = evaluate(spec, scope(sample_tables, spec.datasets, None, None, "test"))
+    got = _health_table(r)
+    want = _hand_health(r.data.report_month).reindex(got.index)
+    score = -1.5 * want["solved"].fillna(0) - 2 * want["open"].fillna(0) + 10 * (want["nps"] - 7).fillna(0)
+    assert got["score"].tolist() == pytest.approx(score.tolist())
+    text = r.spills["hscore"].node.render(r.on_sheet("Customer health"))
+    assert text.startswith("KPI_HEALTH_SCORE(") and "$B$6:$B$9" in text, text
