@@ -33,7 +33,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
-from .report_health import repeat_window_items
+from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_parts import (
     AMBER,
     BLUE,
@@ -201,7 +201,7 @@ def _saas_dashboard() -> ReportSpec:
 # --------------------------------------------------------------------------
 def _retention() -> ReportSpec:
     S = "Retention"
-    ds = ("subscriptions", "customers", "orders", "activity")
+    ds = ("subscriptions", "customers", "orders", "activity", "tickets", "nps_responses")
     engine, calc_sheets = _mrr_engine(customers_table=False)
     blocks: list = _head(S, "Retention and cohorts",
                          "How long customers stay and how much they use and buy: retention, cohorts, survival, "
@@ -276,7 +276,7 @@ def _retention() -> ReportSpec:
         RowColumn("mrr_now", "MRR report month", SumWhere(SpillCol("mrr", "MRR"), cust_m, (SpillCol("mrr", "month"), RM)),
                   MONEY_CENTS),
     )))
-    blocks += engine
+    blocks += engine + health_blocks()
     charts = (
         Chart(S, "E5", "line", "Customer retention and churn by month", (
             Series("Retention", BlockCol("rtrend", "retention"), BlockCol("rtrend", "month"), BLUE),
@@ -295,15 +295,15 @@ def _retention() -> ReportSpec:
                         fit_height=1, tab_color=BLUE),
               SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
                         fit_height=1, tab_color=BLUE),
-              _details_sheet()]
+              health_sheet(), _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets
     sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10), (4, 20), (5, 20)),
                               hidden=True),
                SheetSpec("Notes", "notes")]
     return ReportSpec("retention_cohorts", "Retention and cohorts",
                       "Logo and revenue cohort triangles, retention and churn by month, the survival curve, "
-                      "repeat purchases, cross-sell and stickiness.", ds, tuple(sheets), tuple(blocks), charts,
-                      headline=("retention", "stickiness"), cost=4)
+                      "repeat purchases, cross-sell, stickiness and customer health.", ds, tuple(sheets), tuple(blocks), charts,
+                      headline=("retention", "stickiness"), cost=4, about=HEALTH_ABOUT)
 
 
 # --------------------------------------------------------------------------
