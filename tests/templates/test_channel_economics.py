@@ -118,3 +118,21 @@ def test_the_workbook_holds_the_channel_table_with_its_cached_values(sample_tabl
             assert cac == pytest.approx(want, rel=1e-12)
     formula = openpyxl.load_workbook(tmp_path / "q.xlsx")[SHEET].cell(header_row + 1, 2).value
     assert "KPI_MRR_MOVEMENTS" in getattr(formula, "text", formula)  # a live formula, not a pasted value
+
+
+def test_customers_without_a_channel_are_shown_as_not_allocated_never_dropped(sample_tables):
+    """Blank channels have no row: their share of the sales cost is the 'not allocated' line, and it is what
+    the dashboard built for the blank channel (--by channel's blank segment) allocates to them."""
+    cust = sample_tables["customers"]
+    df = cust.df.copy()
+    blank_ids = df["customer_id"].iloc[::7]  # every 7th customer loses its channel
+    df.loc[df["customer_id"].isin(blank_ids), "channel"] = None
+    tables = {**sample_tables, "customers": cust.replace_df(df)}
+    month = pd.Timestamp("2026-03-01")
+    b = _built(tables, None, month, "2026-Q1")
+    blank = _built(tables, ("channel", None), month, "2026-Q1").values
+    blank_sales = blank["sm_cost"] - blank["spend"]
+    assert blank_sales > 0
+    assert b.values["chan_sales_rest"] == pytest.approx(blank_sales, rel=1e-9)
+    assert b.values["chan_sales_sum"] + b.values["chan_sales_rest"] == pytest.approx(b.values["chan_sales_all"])
+    assert "" not in _rows(b) and None not in _rows(b)
