@@ -258,6 +258,24 @@ def test_formula_flavours(small, tmp_path):
         assert values["Experience"][cell].value == pytest.approx(live["Experience"][cell].value)
 
 
+def test_every_report_builds_values_only_with_the_live_file_s_cached_values(small, tmp_path):
+    """A values-only copy of each report (inline lookup tables included) holds what the live one caches."""
+    for flavour in ("classic", "values"):
+        r = invoke("build", "--all", "--data", str(small), "--out", str(tmp_path / flavour), "--formulas", flavour,
+                   "--no-progress")
+        assert r.exit_code == 0, r.output
+    for path in sorted((tmp_path / "values").glob("*.xlsx")):
+        values = openpyxl.load_workbook(path, data_only=True)
+        live = openpyxl.load_workbook(tmp_path / "classic" / path.name, data_only=True)
+        first = values.worksheets[0]
+        assert not [c for ws in values.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        cells = [(c.coordinate, c.value) for row in first.iter_rows() for c in row
+                 if isinstance(c.value, (int, float))]  # the numbers; the texts differ (no "recalculates" hint)
+        assert len(cells) > 10, path.name
+        assert [v for _, v in cells] == pytest.approx([live[first.title][k].value for k, _ in cells], rel=1e-14), \
+            path.name
+
+
 def test_xlsx_and_parquet_data_give_the_same_report_as_csv(small, tmp_path):
     from workbook_templates.data import load_all
 

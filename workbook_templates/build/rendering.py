@@ -35,7 +35,7 @@ def quote_sheet(name: str) -> str:
 
 def kpi_name(excel_name: str, flavour: str, namespace: str | None) -> str:
     """The name a formula of ``flavour`` calls a KPI function by (``KPI_NPS``, ``ACME.NPS``, ...)."""
-    if flavour == "classic":
+    if flavour in ("classic", "values"):  # a values-only file writes no formula; its cache keys use the plain name
         return excel_name
     return formula_name(excel_name, flavour, namespace)
 
