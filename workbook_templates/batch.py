@@ -585,6 +585,7 @@ def run_task(task: Task) -> TaskResult:
     from .context import ScopeError, scope
     from .data import DataError
     from .reports import get_report
+    from .stand_ins import with_stand_ins
 
     t0 = time.perf_counter()
     try:
@@ -608,10 +609,12 @@ def run_task(task: Task) -> TaskResult:
             spec, data, notes = build_comparison_spec(tables, errors, task.compare, month, task.source)
         else:
             spec = get_report(task.template)
+            tables, errors, stood_in = with_stand_ins(tables, errors, spec.optional)
             bad = [errors[n] for n in spec.datasets if n in errors]
             if bad:
                 raise ScopeError("; ".join(bad))
             data = scope(tables, spec.datasets, task.segment, month, task.source, period)
+            data.notices[:0] = stood_in
         _check_target(Path(task.out_path))
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in spec.headline}

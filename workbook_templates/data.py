@@ -33,7 +33,7 @@ from .schema import DATASETS, ColumnSchema, Dataset
 from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["MAX_COLUMNS", "MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all",
-           "load_dataset"]
+           "load_dataset", "missing_file"]
 
 #: Excel's limit of characters in a cell (rows and columns: :mod:`workbook_templates.readers`).
 MAX_TEXT = 32767
@@ -578,6 +578,15 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
     return Table(ds, df, rows, file, issues, bad, notices, dia, shown)
 
 
+_NO_FILE = "no {name} file in "  #: how load_all's message for a data set without a file begins
+
+
+def missing_file(name: str, error: str) -> bool:
+    """Whether ``error`` (load_all's message for the data set ``name``) says its file is missing, rather than
+    that a file is there but cannot be read."""
+    return error.startswith(_NO_FILE.format(name=name))
+
+
 def load_all(data_dir: Path, names: Iterable[str] | None = None,
              settings: DataSettings = DEFAULT_SETTINGS) -> tuple[dict[str, Table], dict[str, str]]:
     """Load the data sets found in ``data_dir`` (read with ``settings``); returns tables and per-data-set
@@ -594,8 +603,8 @@ def load_all(data_dir: Path, names: Iterable[str] | None = None,
         if name not in files:
             if ds.optional:  # an optional data set (exchange rates, invoices): absent is as before
                 continue
-            errors[name] = (f"no {ds.name} file in {data_dir} (expected {' or '.join(ds.filenames)}, or the file "
-                            f"named by file = \"...\" under [{name}] in {mapping.name})")
+            errors[name] = (f"{_NO_FILE.format(name=ds.name)}{data_dir} (expected {' or '.join(ds.filenames)}, or "
+                            f"the file named by file = \"...\" under [{name}] in {mapping.name})")
             continue
         try:
             tables[name] = load_dataset(ds, files[name], mapping.table(name))

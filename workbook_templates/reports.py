@@ -33,6 +33,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
+from .report_dashboard_kpis import recurring_items, renewal_items
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_parts import (
     AMBER,
@@ -85,12 +86,16 @@ from .spec import (
 
 __all__ = ["REPORTS", "get_report"]
 
+#: what a folder without an orders file means for the dashboard (it stands in an empty Orders table)
+NO_ORDERS = ("the dashboard counts no one-off revenue, so the recurring share of revenue is 100 %; add the "
+             "one-off orders (orders.csv) for the true share")
+
 # --------------------------------------------------------------------------
 # 1. SaaS subscription dashboard
 # --------------------------------------------------------------------------
 def _saas_dashboard() -> ReportSpec:
     S = "Dashboard"
-    ds = ("subscriptions", "customers", "marketing", "costs")
+    ds = ("subscriptions", "customers", "orders", "marketing", "costs")
     engine, calc_sheets = _mrr_engine()
     blocks: list = _head(S, "SaaS subscription dashboard",
                          "MRR and its movements, churn and retention, and unit economics for the report month.")
@@ -104,9 +109,10 @@ def _saas_dashboard() -> ReportSpec:
         Item("arpa", "ARPA", KPI("KPI_ARPU", Ref("mrr"), Ref("cust_end")), note="MRR per paying customer"),
         Item("net_upsell", "Net upsell MRR", KPI("KPI_NET_UPSELL", PREV_COL, NOW_COL),
              note="expansion − contraction of staying customers"),
+        *recurring_items(),
     ), note_header="How"))
-    blocks.append(_customers_list(S, 17))
-    blocks.append(ItemList(S, 25, 0, "Churn and retention", (
+    blocks.append(_customers_list(S, 20))
+    blocks.append(ItemList(S, 29, 0, "Churn and retention", (
         Item("logo_churn", "Customer churn", KPI("KPI_CHURN_CUSTOMERS", PREV_COL, NOW_COL),
              note="share of last month's payers not paying now"),
         Item("churn_12m", "Customer churn, 12-month average",
@@ -129,8 +135,9 @@ def _saas_dashboard() -> ReportSpec:
              note="(new + expansion) ÷ (churned + contraction)"),
         Item("upsell_rate", "Upsell rate", KPI("KPI_UPSELL_RATE", PREV_COL, NOW_COL),
              note="share of payers whose MRR rose"),
+        *renewal_items(),
     ), note_header="How"))
-    blocks.append(ItemList(S, 39, 0, "Unit economics", (
+    blocks.append(ItemList(S, 45, 0, "Unit economics", (
         Item("spend", "Marketing spend", _sum_month("marketing", "spend"), MONEY),
         Item("sm_cost", "Sales and marketing cost", Ref("spend") + _sum_month("costs", "sales_cost"), MONEY,
              note="marketing spend + sales cost of the month"),
@@ -187,13 +194,14 @@ def _saas_dashboard() -> ReportSpec:
         ), width=620, height=270, y_format=MONEY, legend="none", y_min="waterfall"),
     )
     sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
-                        print_area="A1:N50", fit_height=1, tab_color=BLUE), _details_sheet()]
+                        print_area="A1:N56", fit_height=1, tab_color=BLUE), _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
     blocks, sheets = with_channels(blocks, sheets)
     return ReportSpec("saas_dashboard", "SaaS subscription dashboard",
                       "MRR, ARR, the MRR bridge, growth, churn, NRR/GRR, quick ratio, ARPA, CLV, paid and fully loaded CAC, "
                       "LTV:CAC and payback.", ds, tuple(sheets), tuple(blocks), charts,
-                      headline=("mrr", "logo_churn", "nrr", "paid_cac", "cac"), cost=3)
+                      headline=("mrr", "logo_churn", "nrr", "paid_cac", "cac"), cost=3,
+                      optional=(("orders", NO_ORDERS),))
 
 
 # --------------------------------------------------------------------------

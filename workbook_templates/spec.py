@@ -234,6 +234,9 @@ class ReportSpec:
     cost: int = 0  #: relative build cost: the costliest reports start first, so parallel workers finish together
     #: rows of the Notes sheet's "About this report" (label, text); a label it already has is replaced
     about: tuple[tuple[str, str], ...] = ()
+    #: data sets of ``datasets`` the report reads when the folder has their file: without it an empty table
+    #: stands in, with a notice (data set, what its absence means) — :mod:`.stand_ins`
+    optional: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,11 @@ def test_the_schema_tells_the_acquisition_channel_from_the_contact_channel():
     assert "customers.channel (acquisition channel), through tickets.customer_id" in how["tickets"].text
     assert "its own 'channel' is the contact channel" in how["tickets"].text
     how = {sp.dataset: sp.how for sp in split_plan(REPORTS["saas_dashboard"].datasets, "channel")}
-    assert how == {"subscriptions": "customers", "customers": "direct", "marketing": "direct", "costs": "allocated"}
+    assert how == {"subscriptions": "customers", "customers": "direct", "orders": "customers", "marketing": "direct",
+                   "costs": "allocated"}
     how = {sp.dataset: sp.how for sp in split_plan(REPORTS["saas_dashboard"].datasets, "region")}
-    assert how == {"subscriptions": "customers", "customers": "direct", "marketing": "direct", "costs": "direct"}
+    assert how == {"subscriptions": "customers", "customers": "direct", "orders": "customers", "marketing": "direct",
+                   "costs": "direct"}
 
 
 def test_tickets_split_by_channel_follow_their_customers_acquisition_channel(tiny_tables):

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .nodes import Const, Ctx, Node, wrap
-from .values import ExcelError, first_error, lookup_key, lookup_keys
+from .values import ExcelError, first_error, lookup_key, lookup_keys, sum_range
 
-__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumInPeriod", "SumWhere"]
+__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumInMonth", "SumInPeriod", "SumWhere"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,6 +244,38 @@ class CountInMonth(_DatesInMonth):
         if isinstance(mask, ExcelError):
             return mask
         return float(mask.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class SumInMonth(Node):
+    """``SUMIFS(values,dates,">="&start,dates,"<"&EDATE(month,1))``: the sum of ``values`` over the rows dated
+    (any day) in the report period ending in ``month`` — :class:`CountInMonth`'s rows, summed; blanks and text
+    count as nothing, as SUMIFS does."""
+
+    values: Node
+    dates: Node
+    month: Node
+    months: int | None = None
+
+    def children(self) -> Iterable[Node]:
+        return (self.values, self.dates, self.month)
+
+    def render(self, ctx: Ctx) -> str:
+        rows = CountInMonth(self.dates, self.month, self.months).render(ctx)
+        return f"SUMIFS({self.values.render(ctx)},{rows[len('COUNTIFS('):]}"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        mask = CountInMonth(self.dates, self.month, self.months).mask(ctx)
+        if isinstance(mask, ExcelError):
+            return mask
+        v = self.values.evaluate(ctx)
+        if isinstance(v, ExcelError):
+            return v
+        return sum_range(v.loc[mask])
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return SumInMonth(self.values.substitute(row_cells), self.dates.substitute(row_cells),
+                          self.month.substitute(row_cells), self.months)
 
 
 @dataclass(frozen=True, eq=False)

@@ -116,7 +116,7 @@ _NATIVE: dict[str, tuple[str, Callable[[Ctx, tuple[Node, ...]], Any]]] = {
 #: Native functions a template may use (as stored in the file), for the template checks: the
 #: :class:`Fn` functions, those the range nodes of :mod:`.lookups` write, NA, and ISERROR (the add-in probe).
 NATIVE_FUNCTIONS = frozenset({v[0] for v in _NATIVE.values()} | {"SUMPRODUCT", "INDEX", "MATCH",
-                                                                   "_xlfn._xlws.FILTER", "NA", "COUNTIFS",
+                                                                   "_xlfn._xlws.FILTER", "NA", "COUNTIFS", "SUMIFS",
                                                                    "ISERROR", "_xlfn.XMATCH", "SUBSTITUTE"})
 
 
