@@ -12,6 +12,7 @@ from .model import BuildError
 from .styles import currency_format
 
 if TYPE_CHECKING:
+    from .chart_data import ChartData
     from .evaluation import Report
 
 __all__ = ["range_tuple", "waterfall_min", "write_chart"]
@@ -39,8 +40,9 @@ def range_tuple(b: Report, node: Node) -> list[Any]:
     raise BuildError(f"{b.spec.key}: a chart needs a column reference, got {type(node).__name__}")
 
 
-def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
-    """Add chart ``ch`` to workbook ``wb`` and insert it on worksheet ``ws`` (its sheet)."""
+def write_chart(wb: Any, ws: Any, b: Report, ch: Chart, data: ChartData | None = None) -> None:
+    """Add chart ``ch`` to workbook ``wb`` and insert it on worksheet ``ws`` (its sheet); its series draw the
+    gap-for-undefined columns of ``data`` (:mod:`.chart_data`) when given."""
     kind = _KINDS[ch.kind]
     opts = {"type": kind[0]}
     if kind[1]:
@@ -49,7 +51,8 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
     cur = b.data.currency  # money axes and labels carry the reporting currency, as money cells do
     overlay = None
     for sr in ch.series:
-        d: dict[str, Any] = {"name": sr.name, "values": range_tuple(b, sr.values)}
+        rng = range_tuple(b, sr.values)
+        d: dict[str, Any] = {"name": sr.name, "values": data.values(sr.values, rng) if data is not None else rng}
         if sr.categories is not None:
             d["categories"] = range_tuple(b, sr.categories)
         if sr.invisible:
@@ -117,6 +120,8 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart) -> None:
     chart.set_legend({"position": ch.legend, "font": {"size": 8}} if ch.legend != "none" else {"none": True})
     chart.set_chartarea({"border": {"color": "#E5E7EB"}})
     chart.set_size({"width": ch.width, "height": ch.height})
+    chart.show_blanks_as("gap")
+    chart.show_na_as_empty_cell()  # no "#N/A" data label on a gap
     ws.insert_chart(ch.cell, chart, {"x_offset": 4, "y_offset": 4})
 
 

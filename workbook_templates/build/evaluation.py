@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 import kpi_functions as K
 from kpi_functions import KPIError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError
@@ -22,10 +23,10 @@ from .. import formulas as F
 from ..context import ReportData
 from ..data import Table
 from ..formulas import ExcelError, Node
-from ..spec import ReportSpec
+from ..spec import Months, ReportSpec
 from .layout import Layout
 from .model import BuildError, ReportInputError, SpillDef
-from .rendering import SheetContext
+from .rendering import SheetContext, quote_sheet
 
 __all__ = ["Report", "cell_value", "frame_grid"]
 
@@ -53,8 +54,9 @@ class Report(Layout):
                  namespace: str | None = None) -> None:
         super().__init__(spec, data, flavour, namespace)
         self.values: dict[str, Any] = {}
-        self.warnings: list[str] = []
+        self._warned: dict[str, list[str]] = {}  # a KPI's message -> the cells (and months) it was said of
         self._evaluating: set[str] = set()
+        self._stack: list[str] = []  # the cells being evaluated, innermost last
         self._cache: dict[Any, Any] = {}
         self._prov: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, dataset)
         #: the formula context nodes are evaluated in (on no sheet: every address it renders is qualified)
@@ -86,6 +88,7 @@ class Report(Layout):
         if name in self._evaluating:
             raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
         self._evaluating.add(name)
+        self._stack.append(name)
         try:
             if c.node is None:
                 v = c.const
@@ -101,6 +104,7 @@ class Report(Layout):
                     v = float(v)
         finally:
             self._evaluating.discard(name)
+            self._stack.pop()
         self.values[name] = v
         return v
 
@@ -202,7 +206,7 @@ class Report(Layout):
         except KPIErrorValue as err:
             return X.excel_error(err)
         except (KPIUndefinedError, KPIModelError) as err:
-            self.warnings.append(str(err))
+            self.warn(str(err))
             return X.excel_error(err)
         except KPIInputError as err:
             where = self._locate(err, spec, args)
@@ -210,9 +214,46 @@ class Report(Layout):
                 raise ReportInputError(where) from err
             # valid data, but a derived input outside the KPI's domain (a negative margin fed to CLV):
             # the cell shows the Excel error, as the add-in would
-            self.warnings.append(str(err))
+            self.warn(str(err))
             return X.excel_error(err)
         return X.result_error(spec, result) or result  # an infinite result is #NUM!, as in the add-in
+
+    # -- warnings ----------------------------------------------------------------
+    def warn(self, message: str) -> None:
+        """Note a KPI that is undefined (or refused a derived input) in the cell being evaluated."""
+        places = self._warned.setdefault(message, [])
+        if self._stack:
+            place = self.where(self._stack[-1])
+            if place not in places:
+                places.append(place)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per message, naming the month (row) and the cell of each place it was said of:
+        ``KPI_CSAT: … — Sep 2025 (Experience!D41), Nov 2025 (Experience!D43)``."""
+        out = []
+        for msg, places in self._warned.items():
+            shown = places[:4] + ([f"{len(places) - 4} more"] if len(places) > 4 else [])
+            out.append(f"{msg} — {', '.join(shown)}" if shown else msg)
+        return out
+
+    def where(self, name: str) -> str:
+        """Where a cell is, as a reader finds it: its period (a table row's month, or the report period), a
+        table row's text key, and its address."""
+        c = self.cells[name]
+        address = f"{quote_sheet(c.sheet)}!{xl_rowcol_to_cell(c.row, c.col)}"
+        when = self.data.period.title if self.data.period is not None else f"{self.data.report_month:%b %Y}"
+        what = ""
+        block, _, i = name.rpartition(".")
+        bd = self.blocks.get(block.rpartition(".")[0]) if block else None
+        if bd is not None and i.isdigit() and int(i) < len(bd.keys):
+            key = bd.keys[int(i)]
+            if isinstance(key, pd.Timestamp):
+                step = self.key_step(bd.spec.keys) if isinstance(bd.spec.keys, Months) else 1
+                when = f"{key:%b %Y}" if step == 1 else f"the {step} months to {key:%b %Y}"
+            elif key is not None:
+                what = f"{key}, "
+        return f"{what}{when} ({address})"
 
     def _locate(self, err: KPIError, spec: K.KPISpec, args: list[Any]) -> str | None:
         """Map a library error position back to the data file row and column (None: not from a file)."""

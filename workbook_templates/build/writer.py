@@ -20,6 +20,7 @@ from .. import formulas as F
 from ..formulas import ExcelError
 from ..schema import DATASETS
 from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
+from .chart_data import ChartData
 from .charts import write_chart
 from .evaluation import Report, cell_value
 from .model import (
@@ -492,8 +493,9 @@ class Writer:
                 self.write_items(blk)
             elif isinstance(blk, RowTable):
                 self.write_rows(b.blocks[blk.name])
+        chart_data = ChartData(self.wb, b, self.live)
         for ch in spec.charts:
-            write_chart(self.wb, self.ws[ch.sheet], b, ch)
+            write_chart(self.wb, self.ws[ch.sheet], b, ch, chart_data)
         kpi_cells = self._kpi_cells()
         notes = next((sh.name for sh in spec.sheets if sh.kind == "notes"), None)
         if notes:
