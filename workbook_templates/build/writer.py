@@ -294,7 +294,19 @@ class Writer:
         live = "Live values: the KPI add-in is computing these formulas."
         f = self.fmt.get("banner")
         if self.live:
-            ws.write_formula(bn.row, bn.col, f'=IF({PROBE_NAME},"{built}","{live}")', f, built)
+            # without the add-in the KPI cells show the values of the month the report was built for, while
+            # Excel's own formulas follow the report-month cell: a changed month says so, in red
+            d = self.b.data
+            when = d.period.title if d.period is not None else f"{d.report_month:%B %Y}"
+            month = F.Ref("report_month").render(self.b.on_sheet(bn.sheet))
+            moved = (f"The report month was changed, but without the KPI add-in the KPI values are still those of "
+                     f"{when}, as built; only Excel's own formulas follow the new month. Load the add-in, or set "
+                     f"the report month back.")
+            formula = (f'=IF({PROBE_NAME},IF({month}<>{F.excel_serial(d.report_month):g},"⚠ {moved}","{built}"),'
+                       f'"{live}")')
+            ws.write_formula(bn.row, bn.col, formula, f, built)
+            ws.conditional_format(bn.row, bn.col, bn.row, bn.col, {
+                "type": "text", "criteria": "begins with", "value": "⚠", "format": self.fmt.tone("bad")})
             self._manifest(bn.sheet, bn.row, bn.col, "native", built, None, None)
         else:
             ws.write_string(bn.row, bn.col, "Values as computed by kpi build (no formulas).", f)
@@ -332,7 +344,7 @@ class Writer:
                 else:
                     ws.write_blank(row, il.col + 2 + j, None, self.fmt.get("cell"))
             if has_notes:
-                if it.note:
+                if it.note and (self.live or not it.input):  # a values-only copy: changing an input does nothing
                     ws.write_string(row, note_col, it.note, self.fmt.get("note"))
                 else:
                     ws.write_blank(row, note_col, None, self.fmt.get("note"))
