@@ -46,6 +46,9 @@ __all__ = ["AMBER", "BLUE", "COUNT", "GREEN", "GREY", "HOURS", "MONEY", "MONTH",
 MONEY = _MONEY  #: money: with a reporting currency, its formats carry it ([$NOK] #,##0)
 COUNT = "#,##0"
 PCT = "0.0%"
+#: churn and retention, which are complements: two decimals, so that the rounded pair adds up to 100 %
+#: (4.75 % + 95.25 %, where one decimal shows 4.8 % + 95.3 %)
+PCT2 = "0.00%"
 MONTH = "mmm yyyy"
 HOURS = '0.0" h"'
 
@@ -171,10 +174,10 @@ def _annual_items(year_ago, now) -> tuple[Item, Item]:
     12 months before; retention = 1 − churn (the same ones still paying). ``year_ago`` and ``now`` are the
     per-customer MRR columns at those two month ends."""
     return (Item("churn_annual", "Customer churn, annual (12 months to the report month)",
-                 KPI("KPI_CHURN_CUSTOMERS", year_ago, now),
+                 KPI("KPI_CHURN_CUSTOMERS", year_ago, now), PCT2,
                  note="paying 12 months before, not paying now ÷ paying 12 months before"),
             Item("retention_annual", "Customer retention, annual (12 months to the report month)",
-                 IfError(1 - Ref("churn_annual"), Ref("churn_annual")), PCT,
+                 IfError(1 - Ref("churn_annual"), Ref("churn_annual")), PCT2,
                  note="1 − annual churn: still paying after 12 months"))
 
 
