@@ -51,8 +51,8 @@ def test_a_changed_month_without_the_add_in_shows_the_banner(built, key, tmp_pat
              for p in (same, changed)}
     assert shown["same"]["A3"].value.startswith("Values as computed by kpi build.")
     banner = shown["changed"]["A3"].value
-    assert banner.startswith("⚠ The report month was changed, but without the KPI add-in the KPI values are still "
-                             f"those of {month:%B %Y}, as built")
+    assert banner.startswith("⚠ The yellow month cell was changed, but without the KPI add-in the KPI values are "
+                             f"still those of {month:%B %Y}, as built")
     assert shown["changed"].cell(r, 2).value == month.replace(year=month.year - 1)
 
 

@@ -299,9 +299,9 @@ class Writer:
             d = self.b.data
             when = d.period.title if d.period is not None else f"{d.report_month:%B %Y}"
             month = F.Ref("report_month").render(self.b.on_sheet(bn.sheet))
-            moved = (f"The report month was changed, but without the KPI add-in the KPI values are still those of "
-                     f"{when}, as built; only Excel's own formulas follow the new month. Load the add-in, or set "
-                     f"the report month back.")
+            moved = (f"The yellow month cell was changed, but without the KPI add-in the KPI values are still those "
+                     f"of {when}, as built; only Excel's own formulas follow the new month. Load the add-in, or set "
+                     f"the month back.")
             formula = (f'=IF({PROBE_NAME},IF({month}<>{F.excel_serial(d.report_month):g},"⚠ {moved}","{built}"),'
                        f'"{live}")')
             ws.write_formula(bn.row, bn.col, formula, f, built)
