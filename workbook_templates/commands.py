@@ -417,12 +417,18 @@ def demo(
     from rich.table import Table
     from rich.text import Text
 
-    from .batch import SAMPLE_DIR, plan
+    from .batch import SAMPLE_DIR, PlanError, check_out_dir, plan
     from .reports import REPORTS
 
     console = _console()
+    err = _console(stderr=True)
     if formulas not in _FLAVOURS:
-        _error(console, f"--formulas must be one of {', '.join(_FLAVOURS)}")
+        _error(err, f"--formulas must be one of {', '.join(_FLAVOURS)}")
+        raise typer.Exit(2)
+    try:
+        check_out_dir(out)  # a folder that cannot take reports is refused before any report is built
+    except PlanError as e:
+        _error(err, str(e))
         raise typer.Exit(2)
     t0 = time.perf_counter()
     from .make_templates import SOURCE_LABEL
