@@ -4,6 +4,9 @@
   worker thread (:mod:`addin.server.calls`);
 - ``/xlwings/custom-functions-meta.json`` and ``/xlwings/custom-functions-code.js``
   are generated from the adapters (the JavaScript: :func:`addin.server.bridge.custom_functions_js`);
+- ``GET /``, a start page linking the manifest, the task pane, the health check,
+  the templates and the function reference (``/docs/functions.md``, rendered from
+  the registry), with the sideloading steps;
 - ``/taskpane.html`` (the function catalog and the report templates),
   ``/templates/<file>.xlsx`` (read-only downloads) and ``GET /health``;
 - the manifest, ``/favicon.ico`` and ``/static/...`` are xlwings-server's;
@@ -131,6 +134,28 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         # the last resort of every route: a bug of the backend, logged, never a traceback in the answer
         logger.exception("unhandled error on %s %s", request.method, log_safe(request.url.path))
         return error_json(500, "internal error; the server log has details")
+
+    @app.get("/")
+    async def start_page(request: Request) -> Response:
+        # what this server is and where everything is: manifest, task pane, health, templates, install steps
+        return xs.templates.TemplateResponse(
+            request=request,
+            name="kpi_start.html",
+            context={"n_functions": len(functions), "version": kpi_functions.__version__,
+                     "example": typed_name("KPI_NPS", "officejs", config.namespace) + "(B2:B900)",
+                     "n_templates": len(list_templates(templates_dir)), "token_required": bool(config.token)},
+        )
+
+    reference: list[str] = []  # rendered on first request: it runs every function's example
+
+    @app.get("/docs/functions.md")
+    async def function_reference() -> Response:
+        # the function reference (docs/functions.md), rendered from this server's registry
+        if not reference:
+            from kpi_functions._docs import render_markdown
+
+            reference.append(await asyncio.to_thread(render_markdown))
+        return Response(reference[0], media_type="text/plain; charset=utf-8")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
