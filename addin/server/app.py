@@ -9,7 +9,8 @@
   the registry), with the sideloading steps;
 - ``/taskpane.html`` (the function catalog and the report templates),
   ``/templates/<file>.xlsx`` (read-only downloads) and ``GET /health``;
-- the manifest, ``/favicon.ico`` and ``/static/...`` are xlwings-server's;
+- the manifest (answered as ``application/xml``), ``/favicon.ico`` and
+  ``/static/...`` are xlwings-server's;
   nothing else of its routes is reachable (404).
 
 The middleware (:mod:`addin.server.middleware`) wraps it all.
@@ -46,6 +47,21 @@ __all__ = ["create_app", "list_templates"]
 
 #: xlwings-server's routes that stay reachable (GET and HEAD only)
 DELEGATED = re.compile(r"^/(manifest(\.xml)?|manifest/download|favicon\.ico|static/.*)$")
+#: the manifest's routes (xlwings-server's), answered as XML
+MANIFEST = re.compile(r"^/(manifest(\.xml)?|manifest/download)$")
+MANIFEST_TYPE = b"application/xml; charset=utf-8"
+
+
+def _as_xml(send: Callable) -> Callable:
+    """``send`` with a successful answer's content type made XML (xlwings-server sends the manifest as text/plain)."""
+
+    async def sending(message):
+        if message["type"] == "http.response.start" and message.get("status") == 200:
+            headers = [(k, v) for k, v in message.get("headers") or [] if k.lower() != b"content-type"]
+            message = {**message, "headers": [*headers, (b"content-type", MANIFEST_TYPE)]}
+        await send(message)
+
+    return sending
 
 
 def list_templates(directory: Path | None) -> list[dict[str, Any]]:
@@ -229,7 +245,7 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         path = scope.get("path", "")
         if (scope["type"] == "http" and DELEGATED.match(path) and scope.get("method") in ("GET", "HEAD")
                 and not escapes(path)):
-            await xs.app(scope, receive, send)
+            await xs.app(scope, receive, _as_xml(send) if MANIFEST.match(path) else send)
         else:
             await app(scope, receive, send)
 

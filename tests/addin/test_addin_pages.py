@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -85,3 +86,15 @@ def test_the_function_reference_is_the_one_generated_from_the_registry(server, c
     assert r.status_code == 200 and r.headers["content-type"] == "text/plain; charset=utf-8"
     assert r.text == (DOCS / "functions.md").read_text(encoding="utf-8")  # kept in sync with the registry
     assert client.get(server.base + "/docs/other.md").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/manifest.xml", "/manifest", "/manifest/download"])
+def test_the_manifest_is_served_as_xml(server, client, path):
+    r = client.get(server.base + path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/xml; charset=utf-8"
+    assert len(r.headers.get_list("content-type")) == 1
+    root = ElementTree.fromstring(r.content)  # well-formed, in the declared encoding
+    assert root.tag == "{http://schemas.microsoft.com/office/appforoffice/1.1}OfficeApp"
+    if path == "/manifest/download":
+        assert r.headers["content-disposition"] == "attachment; filename=kpi-functions-prod.xml"
