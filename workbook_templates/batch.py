@@ -91,6 +91,7 @@ class TaskResult:
     warnings: list[str] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  #: what the reader should know (a comparison's left-out KPIs)
+    period: str | None = None  #: the period reported on (2026-05, 2026-Q2), also when the task asked for the latest
 
 
 # --------------------------------------------------------------------------
@@ -616,7 +617,7 @@ def run_task(task: Task) -> TaskResult:
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in spec.headline}
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
-                          list(dict.fromkeys(data.notices + result.warnings)), head, notes)
+                          list(dict.fromkeys(data.notices + result.warnings)), head, notes, data.the_period.name)
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError, CompareError) as err:
         return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
     except Exception as err:  # noqa: BLE001 - a bug: reported as unexpected, with its traceback; the run goes on

@@ -417,12 +417,18 @@ def demo(
     from rich.table import Table
     from rich.text import Text
 
-    from .batch import SAMPLE_DIR, plan
+    from .batch import SAMPLE_DIR, PlanError, check_out_dir, plan
     from .reports import REPORTS
 
     console = _console()
+    err = _console(stderr=True)
     if formulas not in _FLAVOURS:
-        _error(console, f"--formulas must be one of {', '.join(_FLAVOURS)}")
+        _error(err, f"--formulas must be one of {', '.join(_FLAVOURS)}")
+        raise typer.Exit(2)
+    try:
+        check_out_dir(out)  # a folder that cannot take reports is refused before any report is built
+    except PlanError as e:
+        _error(err, str(e))
         raise typer.Exit(2)
     t0 = time.perf_counter()
     from .make_templates import SOURCE_LABEL
@@ -433,23 +439,31 @@ def demo(
     failed = [r for r in results if not r.ok]
     for r in failed:
         _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
-    heads: dict[str, tuple[str, str]] = {}
+    heads: dict[str, tuple[str, str, str]] = {}
     for r in results:
         if r.ok:
             labels = _labels(r.task.template)
             for k, v in r.headline.items():
-                heads.setdefault(labels.get(k, k), (_fmt_value(v, _unit_of(r.task.template, k)), r.task.template))
-    t = Table(title="Sample company, latest month", title_justify="left")
+                heads.setdefault(labels.get(k, k), (_fmt_value(v, _unit_of(r.task.template, k)), r.task.template,
+                                                    r.period or ""))
+    # the month each report reported on (the latest month of its data), named: one title, or a column
+    months = list(dict.fromkeys(m for _, _, m in heads.values()))
+    t = Table(title="Sample company, reported on " + (f"{months[0]} (the latest month of its data)"
+                                                       if len(months) == 1 else "the months below"),
+              title_justify="left")
     t.add_column("KPI")
     t.add_column("value", justify="right")
     t.add_column("report")
-    for label, (v, tpl) in heads.items():
-        t.add_row(*(Text(terminal_safe(x)) for x in (label, v, tpl)))
+    if len(months) > 1:
+        t.add_column("month")
+    for label, (v, tpl, m) in heads.items():
+        t.add_row(*(Text(terminal_safe(x)) for x in (label, v, tpl, *([m] if len(months) > 1 else []))))
     console.print(t)
     for r in results:
         if r.ok:
             _say(console, "  ", terminal_safe(r.path or ""))
-    _say(console, f"{len(results) - len(failed)} report(s) in ", terminal_safe(out),
+    _say(console, f"{len(results) - len(failed)} report(s)", f" on {months[0]}" if len(months) == 1 else "", " in ",
+         terminal_safe(out),
          f" ({time.perf_counter() - t0:.1f} s). Open them in Excel or LibreOffice.")
     if failed:
         raise typer.Exit(1)
@@ -478,7 +492,10 @@ def templates_cmd(
         t.add_row(*(Text(terminal_safe(x)) for x in (key, spec.description,
                                                      ", ".join(DATASETS[d].name for d in spec.datasets))))
     console.print(t)
+    from .origin import template_origin
+
     _say(console, "Template workbooks: ", terminal_safe(TEMPLATES_DIR))
+    _say(console, "They come from ", terminal_safe(template_origin(TEMPLATES_DIR.parent)), ".")
     _say(console, "Build one from your data: kpi build saas_dashboard --data DIR --out reports")
     if copy_to is not None:
         copy_to.mkdir(parents=True, exist_ok=True)

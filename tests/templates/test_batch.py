@@ -366,7 +366,14 @@ def test_demo_builds_every_report_and_prints_a_summary(tmp_path):
         ["saas_dashboard.xlsx", "retention_cohorts.xlsx", "marketing_funnel.xlsx", "customer_experience.xlsx",
          "executive_overview.xlsx"])
     flat = " ".join(r.output.split())
-    assert re.search(r"MRR\s*│\s*265,093", flat) and "NPS" in flat and "5 report(s)" in flat
+    assert re.search(r"MRR\s*│\s*265,093", flat) and "NPS" in flat
+    # the month it reported on, by name: the last month with any dated row of the sample data
+    last = max(pd.read_csv(batch.SAMPLE_DIR / f"{name}.csv", usecols=[col])[col].max()[:7]
+               for name, col in (("subscriptions", "start_date"), ("nps_responses", "date"),
+                                 ("csat_responses", "date"), ("marketing", "month"), ("activity", "date")))
+    assert last == "2026-06"
+    assert f"Sample company, reported on {last} (the latest month of its data)" in flat, flat
+    assert f"5 report(s) on {last} in {tmp_path}" in flat and "latest" not in flat.replace("latest month", "")
 
 
 def test_templates_lists_and_copies(tmp_path):

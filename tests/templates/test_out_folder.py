@@ -77,6 +77,27 @@ def test_an_unusable_out_folder_is_a_usage_error_before_any_work(small, tmp_path
     assert not read
 
 
+@pytest.mark.parametrize("kind", ["file", "proc", "under a file"])
+def test_demo_refuses_an_unusable_out_folder_before_any_work(tmp_path, kind, monkeypatch):
+    """Regression: `kpi demo --out /proc/nope` (or a file) printed a traceback and exited 1.
+    Now, as for `kpi build`: one line naming the folder and the reason, exit 2, nothing read."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    out = {"file": a_file, "proc": Path("/proc/nope"), "under a file": a_file / "sub"}[kind]
+    read = []
+    monkeypatch.setattr("workbook_templates.batch.load_cached", lambda *a: read.append(a))
+    r = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1, r.output
+    reason = {"file": "is a file, not a folder", "proc": "No such file or directory",
+              "under a file": "Not a directory"}[kind]
+    assert lines[0] == f"error: --out {str(out)!r} " + (reason if kind == "file" else
+                                                        f"cannot be used for reports: {reason}") + \
+        ("; choose a folder for the reports" if kind == "file" else ""), r.output
+    assert not read and a_file.read_text() == "x"
+
+
 def test_check_out_dir_names_the_systems_reason(tmp_path):
     with pytest.raises(PlanError, match=r"'/proc/nope' cannot be used for reports: No such file or directory"):
         check_out_dir(Path("/proc/nope"))
