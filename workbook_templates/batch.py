@@ -662,10 +662,9 @@ def run_tasks(tasks: list[Task], executor: cf.Executor,
         return spec.cost if spec is not None else 0
 
     order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))
-    futures = {executor.submit(run_task, tasks[i]): i for i in order}
     results: list[TaskResult | None] = [None] * len(tasks)
-    for fut in cf.as_completed(futures):
-        i = futures[fut]
+
+    def deliver(i: int, fut: cf.Future[TaskResult]) -> None:
         try:
             r = fut.result()
         except Exception as err:  # noqa: BLE001 - the worker died (killed, out of memory) or the executor failed;
@@ -674,5 +673,15 @@ def run_tasks(tasks: list[Task], executor: cf.Executor,
         results[i] = r
         if on_result is not None:
             on_result(r)
+
+    futures = {}
+    for i in order:
+        fut = executor.submit(run_task, tasks[i])
+        if isinstance(executor, InProcessExecutor):  # done already: reported now (a log line, the progress bar),
+            deliver(i, fut)  # not after every other report of the run
+        else:
+            futures[fut] = i
+    for fut in cf.as_completed(futures):
+        deliver(futures[fut], fut)
     return [r for r in results if r is not None]
 

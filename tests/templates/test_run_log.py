@@ -172,3 +172,21 @@ def test_a_reason_is_one_line_and_a_bugs_traceback_follows():
     tb = "unexpected KeyError: 'k'\nTraceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'k'"
     assert error_lines(tb) == ("unexpected KeyError: 'k'",
                                ["  Traceback (most recent call last):", "    File \"x.py\", line 1", "  KeyError: 'k'"])
+
+
+def test_in_one_process_each_report_is_reported_when_it_is_done(monkeypatch):
+    """--jobs 1: each report's line (and the progress bar's step) came only after the whole run."""
+    from workbook_templates import batch
+
+    events = []
+
+    def fake(task):
+        events.append(f"built {task.template}")
+        return batch.TaskResult(task, True, task.out_path)
+
+    monkeypatch.setattr(batch, "run_task", fake)
+    tasks = [batch.Task(t, "d", f"{t}.xlsx") for t in ("marketing_funnel", "customer_experience")]
+    got = batch.run_tasks(tasks, batch.InProcessExecutor(), lambda r: events.append(f"reported {r.task.template}"))
+    assert [r.task for r in got] == tasks
+    first, second = events[0].split()[1], events[2].split()[1]  # costliest first
+    assert events == [f"built {first}", f"reported {first}", f"built {second}", f"reported {second}"]
