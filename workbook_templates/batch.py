@@ -92,6 +92,7 @@ class TaskResult:
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  #: what the reader should know (a comparison's left-out KPIs)
     period: str | None = None  #: the period reported on (2026-05, 2026-Q2), also when the task asked for the latest
+    finished: float = field(default_factory=time.time)  #: when the task ended (seconds since the epoch)
 
 
 # --------------------------------------------------------------------------
