@@ -78,7 +78,7 @@ def leadtime_blocks(sheet: str, row: int = ROW) -> list:
             Item("lt_created", "Leads created", _count(CREATED), COUNT, note="created in the report month"),
             Item("lt_conv", "Lead → customer (converted ÷ created)",
                  KPI("KPI_CONVERSION_RATE", Ref("lt_converted"), Ref("lt_created")), PCT,
-                 note="both counted in the same month"),
+                 note="both counted in the report month"),
         ), note_header="How", name="leadtime"),
         RowTable("lt_channels", sheet, row + 8, 0, "Lead time by channel, report month and the two before",
                  Distinct(CHANNEL), (
