@@ -15,10 +15,17 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Annotated
 
 import typer
 
+from . import _typer_bridge
 from .functions_cmd import functions
+
+_typer_bridge.install()  # help without Typer's type tags (<bool>, <str>)
+
+#: the distribution that installs the ``kpi`` command (pyproject.toml)
+DISTRIBUTION = "kpi-addin"
 
 app = typer.Typer(
     name="kpi",
@@ -26,10 +33,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain Click help: every option on its line, its help beside it, readable in 80 columns (Rich's boxed
+    # panels gave the help text a fifth of the width)
+    rich_markup_mode=None,
 )
 
+def version_text() -> str:
+    """``kpi 0.1.0``: the installed package's version (importlib.metadata), or why there is none."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"kpi {version(DISTRIBUTION)}"
+    except PackageNotFoundError:
+        return f"kpi (version unknown: the {DISTRIBUTION} package is not installed; run from a source tree)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
     """Business-KPI formulas for Excel: the function catalog, the add-in backend and the report builder."""
 
 
@@ -75,6 +104,23 @@ def _add_part(module: str, package: str, part_app: Callable[[ModuleType], typer.
 
 for _part in PARTS:
     _add_part(*_part)
+
+
+def _whole_short_help(typer_app: typer.Typer) -> None:
+    """``kpi --help`` lists each command with the whole first paragraph of its help, wrapped (Click
+    cuts a command's own text at the terminal's width with "...")."""
+    import inspect
+
+    for info in typer_app.registered_commands:
+        doc = info.help or (inspect.getdoc(info.callback) if info.callback else None)
+        if info.short_help is None and doc:
+            info.short_help = " ".join(doc.split("\n\n")[0].split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _whole_short_help(group.typer_instance)
+
+
+_whole_short_help(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -91,6 +91,8 @@ class TaskResult:
     warnings: list[str] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  #: what the reader should know (a comparison's left-out KPIs)
+    period: str | None = None  #: the period reported on (2026-05, 2026-Q2), also when the task asked for the latest
+    finished: float = field(default_factory=time.time)  #: when the task ended (seconds since the epoch)
 
 
 # --------------------------------------------------------------------------
@@ -619,7 +621,7 @@ def run_task(task: Task) -> TaskResult:
         result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
         head = {k: result.headline.get(k) for k in spec.headline}
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
-                          list(dict.fromkeys(data.notices + result.warnings)), head, notes)
+                          list(dict.fromkeys(data.notices + result.warnings)), head, notes, data.the_period.name)
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError, CompareError) as err:
         return TaskResult(task, False, None, time.perf_counter() - t0, str(err))
     except Exception as err:  # noqa: BLE001 - a bug: reported as unexpected, with its traceback; the run goes on
@@ -663,10 +665,9 @@ def run_tasks(tasks: list[Task], executor: cf.Executor,
         return spec.cost if spec is not None else 0
 
     order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))
-    futures = {executor.submit(run_task, tasks[i]): i for i in order}
     results: list[TaskResult | None] = [None] * len(tasks)
-    for fut in cf.as_completed(futures):
-        i = futures[fut]
+
+    def deliver(i: int, fut: cf.Future[TaskResult]) -> None:
         try:
             r = fut.result()
         except Exception as err:  # noqa: BLE001 - the worker died (killed, out of memory) or the executor failed;
@@ -675,5 +676,15 @@ def run_tasks(tasks: list[Task], executor: cf.Executor,
         results[i] = r
         if on_result is not None:
             on_result(r)
+
+    futures = {}
+    for i in order:
+        fut = executor.submit(run_task, tasks[i])
+        if isinstance(executor, InProcessExecutor):  # done already: reported now (a log line, the progress bar),
+            deliver(i, fut)  # not after every other report of the run
+        else:
+            futures[fut] = i
+    for fut in cf.as_completed(futures):
+        deliver(futures[fut], fut)
     return [r for r in results if r is not None]
 

@@ -110,14 +110,16 @@ def _labels(template: str) -> dict[str, str]:
     return out
 
 
-def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None):
+def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None, on_result=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .batch import make_executor, run_tasks
 
     results = []
     with (executor if executor is not None else make_executor(min(jobs, max(1, len(tasks))))) as ex:
-        if show_progress and tasks and console.is_terminal:
+        if on_result is not None:  # a log: each report's line as it finishes
+            results = run_tasks(tasks, ex, on_result)
+        elif show_progress and tasks and console.is_terminal:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, transient=False) as prog:
                 bar = prog.add_task("building reports", total=len(tasks))
@@ -143,7 +145,7 @@ def clash_notes(results) -> list[str]:
     return out
 
 
-def _summary(results, console, out_dir: Path) -> int:
+def _summary(results, console, out_dir: Path, wall: float) -> int:
     from rich.table import Table
     from rich.text import Text
 
@@ -160,22 +162,14 @@ def _summary(results, console, out_dir: Path) -> int:
         task = r.task
         seg = "" if task.segment is None else \
             f"{task.segment[0]}={'(blank)' if task.segment[1] is None else task.segment[1]}"
-        if r.ok and task.compare is not None:
-            head = "segments side by side (below)"
-            status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
-            name = Path(r.path).name if r.path else ""
-        elif r.ok:
-            labels = _labels(task.template)
-            # a quarter's or year's report: the labels without the month's qualifier ("Customer churn, monthly")
-            short = (lambda x: x.split(", ")[0]) if task.period and not _is_month(task.period) else (lambda x: x)
-            head = ", ".join(f"{short(labels.get(k, k).split(' (')[0])} {_fmt_value(v, _unit_of(task.template, k))}"
-                             for k, v in r.headline.items())
+        if r.ok:
+            head = _headline(r)
             status = _text(("ok", "green"), (f" ({len(r.warnings)} warning(s))", "yellow") if r.warnings else "")
             name = Path(r.path).name if r.path else ""
         else:
             failed += 1
             head, status, name = "", _text(("FAILED", "red")), Path(task.out_path).name
-        t.add_row(*(Text(terminal_safe(x)) for x in (task.template, seg, task.period or "latest")), status,
+        t.add_row(*(Text(terminal_safe(x)) for x in (task.template, seg, r.period or task.period or "latest")), status,
                   *(Text(terminal_safe(x)) for x in (name, f"{r.seconds:.1f}", head)))
     console.print(t)
     for r in results:
@@ -183,14 +177,75 @@ def _summary(results, console, out_dir: Path) -> int:
             _comparison(r, console)
     for r in results:
         if not r.ok:
-            _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
+            from .run_log import kept_text
+
+            _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "",
+                 f" ({kept_text(r.task.out_path)})")
         for w in r.warnings:
             _say(console, ("warning", "yellow"), " ", terminal_safe(r.task.label), ": ", w)
     for note in clash_notes(results):
         _say(console, ("note", "cyan"), " ", note)
     ok = len(results) - failed
-    _say(console, f"{ok} report(s) written to ", terminal_safe(out_dir), (f", {failed} failed", "red") if failed else "")
+    _say(console, f"{ok} report(s) written to ", terminal_safe(out_dir), (f", {failed} failed", "red") if failed else "",
+         f" ({wall:.1f} s)")
     return failed
+
+
+def _headline(r) -> str:
+    """A built report's headline KPIs as one text: ``MRR 265,093, Customer churn 4.8%``."""
+    task = r.task
+    if task.compare is not None:
+        return "segments side by side (below)"
+    labels = _labels(task.template)
+    # a quarter's or year's report: the labels without the month's qualifier ("Customer churn, monthly")
+    short = (lambda x: x.split(", ")[0]) if task.period and not _is_month(task.period) else (lambda x: x)
+    return ", ".join(f"{short(labels.get(k, k).split(' (')[0])} {_fmt_value(v, _unit_of(task.template, k))}"
+                     for k, v in r.headline.items())
+
+
+class _Log:
+    """``kpi build``'s lines for a scheduler or a machine (:mod:`.run_log`): each report as it finishes."""
+
+    def __init__(self, console, fmt: str) -> None:
+        self.console, self.fmt = console, fmt
+
+    def message(self, kind: str, text: str) -> None:
+        """A line that is not a report's (how a file was read, a split, a note)."""
+        from .run_log import json_line, now
+
+        if self.fmt == "json":
+            _say(self.console, json_line({"event": kind, "time": now(), "message": terminal_safe(text)}))
+        else:
+            _say(self.console, (kind, "cyan"), " ", text)
+
+    def report(self, r) -> None:
+        from .run_log import error_lines, json_line, record, text_line
+
+        rec = record(r, _headline(r) if r.ok else "", r.headline if r.ok else {})
+        if self.fmt == "json":
+            _say(self.console, json_line(rec))
+            return
+        _say(self.console, text_line(rec))
+        for line in error_lines(r.error or "")[1] if not r.ok else ():  # a bug's traceback
+            _say(self.console, line)
+        for w in r.warnings:
+            _say(self.console, ("warning", "yellow"), " ", terminal_safe(r.task.label), ": ", w)
+
+    def finish(self, results, out_dir: Path, wall: float) -> int:
+        from .run_log import json_line, text_line, totals
+
+        for r in results:
+            if r.ok and r.task.compare is not None:
+                if self.fmt == "text":
+                    _comparison(r, self.console)  # the segments side by side (and its notes)
+                else:
+                    for note in r.notes:
+                        self.message("note", note)
+        for note in clash_notes(results):
+            self.message("note", note)
+        rec = totals(results, wall, out_dir)
+        _say(self.console, json_line(rec) if self.fmt == "json" else text_line(rec))
+        return int(rec["failed"])
 
 
 def _comparison(r, console) -> None:
@@ -286,6 +341,10 @@ def build(
     namespace: Annotated[str | None, typer.Option(
         "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    log_format: Annotated[str, typer.Option(
+        "--log-format", help="auto: on a terminal a table, else (cron, systemd, a file) one line per report "
+                             "as it finishes and a line of totals; table, text (those lines) or json (one JSON "
+                             "object per line, the same fields) whatever stdout is.")] = "auto",
     billing: Annotated[str | None, typer.Option(
         "--billing", help="invoices or subscriptions: where the MRR comes from when the data folder has both "
                           "files (default: the one it has).")] = None,
@@ -317,9 +376,18 @@ def build(
     from .batch import SAMPLE_DIR, PlanError, check_out_dir, clean_stale_temp, parse_shard, plan
     from .data import DataError
     from .reports import REPORTS
+    from .run_log import LOG_FORMATS
 
+    t0 = time.perf_counter()
     console = _console()
     err = _console(stderr=True)
+    if log_format not in LOG_FORMATS:
+        _error(err, f"--log-format {log_format!r}: use one of {', '.join(LOG_FORMATS)}")
+        raise typer.Exit(2)
+    mode = log_format if log_format != "auto" else ("table" if console.is_terminal else "text")
+    log = None if mode == "table" else _Log(console, mode)
+    say = (lambda kind, line: log.message(kind, line)) if log is not None else \
+        (lambda kind, line: _say(console, (kind, "cyan"), " ", line))
     if formulas not in _FLAVOURS:
         _error(err, f"--formulas must be one of {', '.join(_FLAVOURS)}")
         raise typer.Exit(2)
@@ -382,10 +450,14 @@ def build(
         from .batch import split_lines
 
         for line in split_lines(dict.fromkeys(t.template for t in tasks), by.strip()):
-            _say(console, ("split", "cyan"), " ", line)
+            say("split", line)
     if not tasks:
-        _say(console, "nothing to build for this shard")
+        say("note", "nothing to build for this shard")
         return
+    if log is not None:  # a log says how the files were read before the reports
+        for line in read_as:
+            say("read", line)
+    on_result = log.report if log is not None else None
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(out)
     if executor == "dask":
@@ -394,15 +466,18 @@ def build(
         assert scheduler is not None  # --executor dask without --scheduler was refused above
         try:
             with dask_executor(scheduler, data_dir, out) as ex:
-                results = _run(tasks, jobs, console, progress, executor=ex)
+                results = _run(tasks, jobs, console, progress, executor=ex, on_result=on_result)
         except DaskUnavailable as e:
             _error(err, str(e))
             raise typer.Exit(2)
     else:
-        results = _run(tasks, jobs, console, progress)
-    for line in read_as:
-        _say(console, ("read", "cyan"), " ", line)
-    failed = _summary(results, console, out)
+        results = _run(tasks, jobs, console, progress, on_result=on_result)
+    if log is not None:
+        failed = log.finish(results, out, time.perf_counter() - t0)
+    else:
+        for line in read_as:
+            say("read", line)
+        failed = _summary(results, console, out, time.perf_counter() - t0)
     if failed:
         raise typer.Exit(1)
 
@@ -439,23 +514,31 @@ def demo(
     failed = [r for r in results if not r.ok]
     for r in failed:
         _say(console, ("FAILED", "red"), " ", terminal_safe(r.task.label), ": ", r.error or "")
-    heads: dict[str, tuple[str, str]] = {}
+    heads: dict[str, tuple[str, str, str]] = {}
     for r in results:
         if r.ok:
             labels = _labels(r.task.template)
             for k, v in r.headline.items():
-                heads.setdefault(labels.get(k, k), (_fmt_value(v, _unit_of(r.task.template, k)), r.task.template))
-    t = Table(title="Sample company, latest month", title_justify="left")
+                heads.setdefault(labels.get(k, k), (_fmt_value(v, _unit_of(r.task.template, k)), r.task.template,
+                                                    r.period or ""))
+    # the month each report reported on (the latest month of its data), named: one title, or a column
+    months = list(dict.fromkeys(m for _, _, m in heads.values()))
+    t = Table(title="Sample company, reported on " + (f"{months[0]} (the latest month of its data)"
+                                                       if len(months) == 1 else "the months below"),
+              title_justify="left")
     t.add_column("KPI")
     t.add_column("value", justify="right")
     t.add_column("report")
-    for label, (v, tpl) in heads.items():
-        t.add_row(*(Text(terminal_safe(x)) for x in (label, v, tpl)))
+    if len(months) > 1:
+        t.add_column("month")
+    for label, (v, tpl, m) in heads.items():
+        t.add_row(*(Text(terminal_safe(x)) for x in (label, v, tpl, *([m] if len(months) > 1 else []))))
     console.print(t)
     for r in results:
         if r.ok:
             _say(console, "  ", terminal_safe(r.path or ""))
-    _say(console, f"{len(results) - len(failed)} report(s) in ", terminal_safe(out),
+    _say(console, f"{len(results) - len(failed)} report(s)", f" on {months[0]}" if len(months) == 1 else "", " in ",
+         terminal_safe(out),
          f" ({time.perf_counter() - t0:.1f} s). Open them in Excel or LibreOffice.")
     if failed:
         raise typer.Exit(1)
@@ -484,7 +567,10 @@ def templates_cmd(
         t.add_row(*(Text(terminal_safe(x)) for x in (key, spec.description,
                                                      ", ".join(DATASETS[d].name for d in spec.datasets))))
     console.print(t)
+    from .origin import template_origin
+
     _say(console, "Template workbooks: ", terminal_safe(TEMPLATES_DIR))
+    _say(console, "They come from ", terminal_safe(template_origin(TEMPLATES_DIR.parent)), ".")
     _say(console, "Build one from your data: kpi build saas_dashboard --data DIR --out reports")
     if copy_to is not None:
         copy_to.mkdir(parents=True, exist_ok=True)

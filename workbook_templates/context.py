@@ -33,7 +33,7 @@ from .data import Table
 from .periods import Period
 from .schema import DATASETS
 
-__all__ = ["ReportData", "ScopeError", "Split", "all_months", "allocate_costs", "latest_month", "scope",
+__all__ = ["ReportData", "ScopeError", "Split", "absent_table", "all_months", "allocate_costs", "latest_month", "scope",
            "segment_meaning", "segment_values", "split_plan"]
 
 
@@ -294,8 +294,11 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
     """
     names = list(names)
     missing = [n for n in names if n not in tables]
-    if missing:
-        raise ScopeError(f"needs data set(s) {', '.join(missing)}")
+    absent = [n for n in missing if DATASETS[n].optional]  # an optional data set the folder has no file for
+    if len(absent) < len(missing):
+        raise ScopeError(f"needs data set(s) {', '.join(n for n in missing if n not in absent)}")
+    if absent:
+        tables = {**tables, **{n: absent_table(n) for n in absent}}
     latest = latest_month(tables, names)
     if month is None:
         month = latest
@@ -323,6 +326,10 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
     month_end = month + pd.DateOffset(months=1)  # exclusive
     out: dict[str, Table] = {}
     notices: list[str] = list(early_notice)
+    for n in absent:
+        ds = DATASETS[n]
+        notices.append(f"no {ds.name} file in the data folder (expected {' or '.join(ds.filenames)}): the "
+                       f"{ds.sheet} sheet is empty, so the KPIs that read it are undefined (#DIV/0!)")
 
     seg_customers = None
     unknown_customers: set = set()
@@ -397,6 +404,17 @@ def scope(tables: dict[str, Table], names: Iterable[str], segment: tuple[str, st
     return ReportData(out, month, segment, source, notices, first,
                       report_fx((tables[n] for n in names), month), list(splits.values()), allocation,
                       period=period, partial="partial: " + " and ".join(partial) if partial else None)
+
+
+def absent_table(name: str) -> Table:
+    """The empty table of an optional data set the folder has no file for: its columns, typed, and no rows
+    (a report that reads it shows the KPIs over it as undefined, never 0)."""
+    ds = DATASETS[name]
+    kind = {"date": "datetime64[ms]", "datetime": "datetime64[ms]", "month": "datetime64[ms]",
+            "number": "float64", "integer": "float64"}
+    df = pd.DataFrame({c.name: pd.Series([], dtype=kind.get(c.type, object)) for c in ds.columns})
+    return Table(ds, df, np.zeros(0, dtype=np.int64), f"{ds.name}.csv (no such file in the data folder)",
+                 derived="The data folder has no file of this data set, so the table is empty")
 
 
 def segment_values(tables: dict[str, Table], column: str) -> list[str | None]:

@@ -35,6 +35,7 @@ from .formulas import (
 from .report_channels import with_channels
 from .report_dashboard_kpis import recurring_items, renewal_items
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
+from .report_leadtime import LEADTIME_ABOUT, leadtime_blocks, leadtime_charts
 from .report_parts import (
     AMBER,
     BLUE,
@@ -320,7 +321,7 @@ def _retention() -> ReportSpec:
 # --------------------------------------------------------------------------
 def _marketing() -> ReportSpec:
     S = "Funnel"
-    ds = ("marketing",)
+    ds = ("marketing", "leads")
     blocks: list = _head(S, "Marketing funnel",
                          "Spend, funnel stages and acquisition efficiency by channel and month.")
     blocks.append(_params(S))
@@ -412,14 +413,15 @@ def _marketing() -> ReportSpec:
             Series("Customers", BlockCol("channels", "customers"), BlockCol("channels", "channel"), TEAL,
                    labels=True),
         ), width=420, height=250, y_format=COUNT, legend="none"),
-    )
+    ) + leadtime_charts(S)
+    blocks += leadtime_blocks(S)  # lead time from the leads data set, under the monthly table
     widths = ((0, 30), (1, 12)) + tuple((i, 11) for i in range(2, 18))
-    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:Q66", fit_height=1, tab_color=BLUE)]
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:Q84", fit_height=1, tab_color=BLUE)]
     sheets += _input_sheets(ds) + [SheetSpec("Notes", "notes")]
     return ReportSpec("marketing_funnel", "Marketing funnel",
                       "Per channel and month: spend, visitors, leads, MQL, SQL, customers, conversion rates, CPA, "
-                      "paid CAC (marketing spend only), CAC %, ROAS, ROI and audience growth.", ds, tuple(sheets), tuple(blocks), charts,
-                      headline=("cac", "roas"), cost=1)
+                      "paid CAC (marketing spend only), CAC %, ROAS, ROI, audience growth and lead time.", ds,
+                      tuple(sheets), tuple(blocks), charts, headline=("cac", "roas"), cost=1, about=LEADTIME_ABOUT)
 
 
 # --------------------------------------------------------------------------

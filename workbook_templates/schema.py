@@ -325,20 +325,23 @@ _add(Dataset(
     table="Leads",
     description="Sales leads as the CRM records them: one row per lead, with the day it was created and, once it "
                 "became a paying customer, the day it converted. Feeds the lead time (how long a lead takes to "
-                "become a customer).",
+                "become a customer: the marketing funnel's Lead time block). Optional: without it the funnel builds "
+                "with an empty Leads sheet and its lead-time KPIs undefined.",
     key="lead_id",
     time_column="created_date",
     later_columns=("converted_date",),
     ordered=(("created_date", "converted_date"),),
     customer_column="customer_id",
+    optional=True,
     columns=(
         _unique_id("lead_id", "Lead"),
         ColumnSchema("created_date", "date", "Day the lead was created"),
         ColumnSchema("converted_date", "date", "Day the lead became a paying customer; blank while it has not",
                      required=False),
-        ColumnSchema("channel", "text", "Marketing channel that brought the lead"),
-        ColumnSchema("region", "text", "Region of the lead"),
-        ColumnSchema("plan_tier", "text", "Plan tier the lead is for"),
+        ColumnSchema("channel", "text", "Marketing channel that brought the lead (the acquisition channel of "
+                     "marketing.channel and customers.channel)", dimension=ACQUISITION_CHANNEL),
+        ColumnSchema("region", "text", "Region of the lead", dimension=REGION),
+        ColumnSchema("plan_tier", "text", "Plan tier the lead is for", dimension=PLAN_TIER),
         ColumnSchema("customer_id", "id", "The customer it became (a customer_id of customers); blank while not "
                      "converted", required=False),
     ),

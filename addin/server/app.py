@@ -4,9 +4,13 @@
   worker thread (:mod:`addin.server.calls`);
 - ``/xlwings/custom-functions-meta.json`` and ``/xlwings/custom-functions-code.js``
   are generated from the adapters (the JavaScript: :func:`addin.server.bridge.custom_functions_js`);
+- ``GET /``, a start page linking the manifest, the task pane, the health check,
+  the templates and the function reference (``/docs/functions.md``, rendered from
+  the registry), with the sideloading steps;
 - ``/taskpane.html`` (the function catalog and the report templates),
   ``/templates/<file>.xlsx`` (read-only downloads) and ``GET /health``;
-- the manifest, ``/favicon.ico`` and ``/static/...`` are xlwings-server's;
+- the manifest (answered as ``application/xml``), ``/favicon.ico`` and
+  ``/static/...`` are xlwings-server's;
   nothing else of its routes is reachable (404).
 
 The middleware (:mod:`addin.server.middleware`) wraps it all.
@@ -43,6 +47,21 @@ __all__ = ["create_app", "list_templates"]
 
 #: xlwings-server's routes that stay reachable (GET and HEAD only)
 DELEGATED = re.compile(r"^/(manifest(\.xml)?|manifest/download|favicon\.ico|static/.*)$")
+#: the manifest's routes (xlwings-server's), answered as XML
+MANIFEST = re.compile(r"^/(manifest(\.xml)?|manifest/download)$")
+MANIFEST_TYPE = b"application/xml; charset=utf-8"
+
+
+def _as_xml(send: Callable) -> Callable:
+    """``send`` with a successful answer's content type made XML (xlwings-server sends the manifest as text/plain)."""
+
+    async def sending(message):
+        if message["type"] == "http.response.start" and message.get("status") == 200:
+            headers = [(k, v) for k, v in message.get("headers") or [] if k.lower() != b"content-type"]
+            message = {**message, "headers": [*headers, (b"content-type", MANIFEST_TYPE)]}
+        await send(message)
+
+    return sending
 
 
 def list_templates(directory: Path | None) -> list[dict[str, Any]]:
@@ -132,6 +151,28 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         logger.exception("unhandled error on %s %s", request.method, log_safe(request.url.path))
         return error_json(500, "internal error; the server log has details")
 
+    @app.get("/")
+    async def start_page(request: Request) -> Response:
+        # what this server is and where everything is: manifest, task pane, health, templates, install steps
+        return xs.templates.TemplateResponse(
+            request=request,
+            name="kpi_start.html",
+            context={"n_functions": len(functions), "version": kpi_functions.__version__,
+                     "example": typed_name("KPI_NPS", "officejs", config.namespace) + "(B2:B900)",
+                     "n_templates": len(list_templates(templates_dir)), "token_required": bool(config.token)},
+        )
+
+    reference: list[str] = []  # rendered on first request: it runs every function's example
+
+    @app.get("/docs/functions.md")
+    async def function_reference() -> Response:
+        # the function reference (docs/functions.md), rendered from this server's registry
+        if not reference:
+            from kpi_functions._docs import render_markdown
+
+            reference.append(await asyncio.to_thread(render_markdown))
+        return Response(reference[0], media_type="text/plain; charset=utf-8")
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {
@@ -204,7 +245,7 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         path = scope.get("path", "")
         if (scope["type"] == "http" and DELEGATED.match(path) and scope.get("method") in ("GET", "HEAD")
                 and not escapes(path)):
-            await xs.app(scope, receive, send)
+            await xs.app(scope, receive, _as_xml(send) if MANIFEST.match(path) else send)
         else:
             await app(scope, receive, send)
 

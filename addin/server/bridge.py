@@ -14,6 +14,8 @@ upgrade removes one instead of the backend silently losing a patch:
   constant (:func:`skip_jsnull_probe`);
 - xlwings-server's custom-functions JavaScript, read from its package and
   filled in (:func:`custom_functions_js`);
+- xlwings-server's task-pane page, whose ``js/officejs/taskpane-reload.js`` our
+  project folder replaces (:data:`BASE_HTML_NEEDS`);
 - xlwings-server's app, settings, templates and security headers
   (:class:`XlwingsServer`);
 - uvicorn's httptools protocol with a deadline for request headers
@@ -44,6 +46,7 @@ from kpi_functions.excel import officejs_errors_js
 from .config import MANIFEST_ID, PROJECT_DIR, LicenceMissing, ServerConfig, client_timeout
 
 __all__ = [
+    "BASE_HTML_NEEDS",
     "JS_PLACEHOLDERS",
     "UPSTREAM",
     "HeaderTimeoutProtocol",
@@ -70,6 +73,7 @@ UPSTREAM: tuple[tuple[str, str], ...] = (
     ("xlwings_server.config", "settings.app_path"),
     ("xlwings_server.config", "settings.enable_excel_online"),
     ("xlwings_server.config", "settings.cdn_officejs"),
+    ("xlwings_server.config", "settings.taskpane_reload_attempts"),
     ("xlwings_server.templates", "templates.TemplateResponse"),
     ("xlwings_server.security_headers", "resolve_security_headers"),
     # subclassed: HeaderTimeoutProtocol
@@ -82,6 +86,10 @@ UPSTREAM: tuple[tuple[str, str], ...] = (
 XLWINGS_SERVER_JS = ("static", "js", "custom-functions", "custom-functions-code.js")
 #: placeholders in xlwings-server's runtime that :func:`custom_functions_js` fills in
 JS_PLACEHOLDERS = ("placeholder_xlwings_version", "placeholder_custom_functions_call_path")
+#: what xlwings-server's task-pane page (templates/base.html) must still hold for our replacement of its
+#: js/officejs/taskpane-reload.js (addin/xlwings_project/static: no reloads outside Excel) to take effect
+BASE_HTML_NEEDS = ("/js/officejs/taskpane-reload.js", 'id="xlwings-office-ready-error"',
+                   'id="xlwings-taskpane-reload-btn"', "settings.jsconfig")
 #: xlwings-server's settings, as the environment variables it reads
 XLWINGS_SETTINGS = {
     "XLWINGS_ENVIRONMENT": "prod",
@@ -350,6 +358,16 @@ def upstream_problems() -> list[str]:
     else:
         problems += [f"xlwings-server's custom-functions JavaScript has no {p}" for p in JS_PLACEHOLDERS
                      if p not in js]
+    import xlwings_server
+
+    base_html = Path(xlwings_server.__file__).parent / "templates" / "base.html"
+    try:
+        page = base_html.read_text(encoding="utf-8")
+    except OSError as err:
+        problems.append(f"xlwings-server's task-pane page is gone: {err}")
+    else:
+        problems += [f"xlwings-server's templates/base.html no longer has {need}" for need in BASE_HTML_NEEDS
+                     if need not in page]
     from xlwings_server.config import Settings
 
     fields = set(Settings.model_fields)

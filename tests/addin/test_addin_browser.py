@@ -9,6 +9,9 @@ by Playwright — never `playwright install`) against a running `kpi serve`.
    task pane's storage — and without it.
 2. The task pane: every registry function is listed, the search filters, and
    "Insert" writes the example formula into the selected cell through Excel.run.
+3. The task pane outside Excel (Microsoft's real office.js, no host): it says
+   that it runs inside Excel and how to sideload it, and never reloads; inside
+   Excel a host-less start keeps xlwings-server's bounded reloads.
 """
 
 from __future__ import annotations
@@ -194,6 +197,8 @@ def test_task_pane_lists_every_function_searches_and_inserts(browser, server):
              lambda route: route.fulfill(status=200, content_type="text/javascript", body=OFFICE_JS_STUB))
     pg.goto(server.base + "/taskpane.html", wait_until="domcontentloaded")
     pg.wait_for_selector("#kpi-catalog li.kpi-fn")
+    pg.wait_for_function("window.kpiTaskpane !== undefined")
+    assert pg.locator("#kpi-outside-excel").is_hidden()  # Excel is the host: no "runs inside Excel" notice
     names = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn", "els => els.map(e => e.dataset.name)")
     assert names == [spec.excel_name for spec in k.specs()]  # grouped by category, catalog order
     headings = pg.eval_on_selector_all("#kpi-catalog .kpi-category h2", "els => els.map(e => e.textContent)")
@@ -265,4 +270,55 @@ def test_task_pane_shows_the_cautions_of_the_source_articles(browser, server):
     pg.dispatch_event("#kpi-search", "input")
     visible = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn", "els => els.filter(e => !e.hidden).map(e => e.dataset.name)")
     assert visible == ["KPI_ROAS"]
+    context.close()
+
+
+def _main_frame_loads(pg):
+    loads = []
+    pg.on("framenavigated", lambda f: loads.append(f.url) if f == pg.main_frame else None)
+    return loads
+
+
+def test_task_pane_in_a_plain_browser_says_it_runs_inside_excel_and_never_reloads(browser, server):
+    """Microsoft's real office.js, outside Office: onReady gives no host. The pane says what it is, how to
+    sideload it and links the manifest; it neither reloads nor shows xlwings' "didn't load properly"."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    loads = _main_frame_loads(pg)
+    pg.goto(server.base + "/taskpane.html", wait_until="domcontentloaded")
+    pg.wait_for_selector("#kpi-outside-excel", state="visible", timeout=15_000)
+    text = " ".join(pg.inner_text("#kpi-outside-excel").split())
+    assert text.startswith("This task pane runs inside Excel")
+    assert "Upload My Add-in" in text and "Trusted Add-in Catalogs" in text and "Documents/wef/" in text
+    link = pg.locator("#kpi-outside-excel a.kpi-manifest-link")
+    assert link.get_attribute("href") == "/manifest/download"
+    # past the pane's 3 s fallback timer: still the one page load, the notice and no xlwings prompt
+    pg.wait_for_timeout(3500)
+    assert loads == [server.base + "/taskpane.html"]
+    assert pg.locator("#kpi-outside-excel").is_visible()
+    assert pg.locator("#xlwings-office-ready-error").is_hidden()
+    assert pg.evaluate("sessionStorage.getItem('xlwingsTaskpaneReloadCount')") is None
+    assert pg.locator("#kpi-catalog li.kpi-fn").count() == len(k.REGISTRY)  # the catalog can still be read
+    assert errors == []  # xlwings' onReady code found an Office.context.requirements
+    context.close()
+
+
+def test_task_pane_inside_excel_keeps_the_bounded_reload_when_office_gives_no_host(browser, server):
+    """Inside Excel (host information in the URL) a host-less onReady is Excel's restore glitch: the page
+    reloads as many times as xlwings-server's budget allows, then offers its Reload button; no outside notice."""
+    context = browser.new_context()
+    pg = context.new_page()
+    no_host = OFFICE_JS_STUB.replace('{ host: "Excel", platform: "PC" }', "{ host: null, platform: null }")
+    pg.route("**/static/vendor/office-js/**/office.js",
+             lambda route: route.fulfill(status=200, content_type="text/javascript", body=no_host))
+    loads = _main_frame_loads(pg)
+    url = server.base + "/taskpane.html?_host_Info=Excel$Win32$16.01$en-US$$$$0"
+    pg.goto(url, wait_until="domcontentloaded")
+    pg.wait_for_selector("#xlwings-office-ready-error:not(.d-none)", state="visible", timeout=30_000)
+    budget = pg.evaluate("JSON.parse(document.getElementById('config').textContent).taskpaneReloadAttempts")
+    assert budget == 3  # xlwings-server's default
+    assert loads == [url] * (1 + budget)
+    assert pg.locator("#kpi-outside-excel").is_hidden()
     context.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.formula import ArrayFormula
 from reliability_figures import PROFILE, count
 from reliability_server import kpi_command
 
@@ -71,8 +72,10 @@ def fingerprint(path: Path) -> str:
             h.update(ws.title.encode())
             for row in ws.iter_rows():
                 for c in row:
-                    if c.value is not None:
-                        h.update(f"{c.coordinate}={c.value!r};".encode())
+                    v = c.value
+                    if v is not None:  # an array formula by its text (its repr names its memory address)
+                        v = (v.ref, v.text) if isinstance(v, ArrayFormula) else v
+                        h.update(f"{c.coordinate}={v!r};".encode())
     finally:
         wb.close()
     return h.hexdigest()

@@ -113,7 +113,8 @@ def test_build_one_template_writes_it_and_prints_a_summary(small, tmp_path):
     r = invoke("build", "marketing_funnel", "--data", str(small), "--out", str(tmp_path), "--no-progress")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "marketing_funnel.xlsx").is_file()
-    assert "1 report(s) written" in r.output and "ok" in r.output
+    assert " report=marketing_funnel segment=- period=2026-06 status=ok " in r.output
+    assert " totals reports=1 ok=1 failed=0 " in r.output
 
 
 def test_usage_errors_exit_2(small, tmp_path):
@@ -174,7 +175,7 @@ def test_one_bad_segment_fails_alone_and_the_exit_code_says_so(small, tmp_path):
     assert not any(safe_component(region) in n for n in written)
     flat = " ".join(r.output.split())
     assert "nps_responses.csv row 5, column score" in flat and "'eleven' is not a number" in flat
-    assert "FAILED" in r.output
+    assert f'segment="region={region}"' in flat and "status=failed" in flat
 
 
 def test_a_library_error_is_mapped_back_to_the_file_row(small):
@@ -366,7 +367,14 @@ def test_demo_builds_every_report_and_prints_a_summary(tmp_path):
         ["saas_dashboard.xlsx", "retention_cohorts.xlsx", "marketing_funnel.xlsx", "customer_experience.xlsx",
          "executive_overview.xlsx"])
     flat = " ".join(r.output.split())
-    assert re.search(r"MRR\s*│\s*265,093", flat) and "NPS" in flat and "5 report(s)" in flat
+    assert re.search(r"MRR\s*│\s*265,093", flat) and "NPS" in flat
+    # the month it reported on, by name: the last month with any dated row of the sample data
+    last = max(pd.read_csv(batch.SAMPLE_DIR / f"{name}.csv", usecols=[col])[col].max()[:7]
+               for name, col in (("subscriptions", "start_date"), ("nps_responses", "date"),
+                                 ("csat_responses", "date"), ("marketing", "month"), ("activity", "date")))
+    assert last == "2026-06"
+    assert f"Sample company, reported on {last} (the latest month of its data)" in flat, flat
+    assert f"5 report(s) on {last} in {tmp_path}" in flat and "latest" not in flat.replace("latest month", "")
 
 
 def test_templates_lists_and_copies(tmp_path):

@@ -69,7 +69,7 @@ def test_a_dask_run_writes_the_reports_of_a_local_run_using_both_workers(cluster
     ran = [rec for rec in records if str(rec["key"]).startswith("run_task")]
     assert len(ran) == len(names)
     assert len({rec["worker"] for rec in ran}) == 2  # the work was spread over both worker processes
-    assert f"{len(names)} report(s) written" in " ".join(r.output.split())
+    assert f" totals reports={len(names)} ok={len(names)} failed=0 " in r.output.splitlines()[-1]
     assert not list((tmp_path / "dask").glob(".*.kpi-tmp"))  # no temporary file left behind
 
 
@@ -99,7 +99,8 @@ def test_a_failing_report_fails_alone_and_leaves_the_previous_file_intact(cluste
     assert len(written) == cust["region"].nunique() - 1
     assert not any(safe_component(region) in n for n in written)
     flat = " ".join(r.output.split())
-    assert "FAILED" in flat and "nps_responses.csv row 5, column score" in flat
+    assert "status=failed" in flat and "nps_responses.csv row 5, column score" in flat
+    assert 'kept="kept the previous report of ' in flat  # the file the failed report left in place
 
 
 def test_usage_errors_exit_2(cluster, small, tmp_path):

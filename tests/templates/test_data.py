@@ -15,7 +15,9 @@ from workbook_templates.schema import DATASETS
 
 def test_the_bundled_sample_data_is_what_the_seeded_generator_writes(tmp_path):
     sample_data.write_csvs(tmp_path)  # default seed and months
-    for name in (n for n, ds in DATASETS.items() if not ds.optional):  # the files the sample has
+    names = [n for n in DATASETS if (SAMPLE_DIR / f"{n}.csv").exists()]  # the files the sample has
+    assert "leads" in names and "invoices" not in names
+    for name in names:
         a = pd.read_csv(SAMPLE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
         b = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
         pd.testing.assert_frame_equal(a, b, obj=name)

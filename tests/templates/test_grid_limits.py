@@ -138,8 +138,9 @@ def test_kpi_build_exits_1_with_one_line_per_failed_report_and_builds_the_others
                                  "--no-progress"])
     assert r.exit_code == 1, r.output
     flat = " ".join(r.output.split())
-    line = f"FAILED {REPORT}: sheet 'MRR' needs {mrr_rows:,} rows"
+    line = f" report={REPORT} segment=- period=latest status=failed "
     assert flat.count(line) == 1, r.output
+    assert flat.count(f'kept="no previous report" error: sheet \'MRR\' needs {mrr_rows:,} rows') == 1, r.output
     assert f"{REPORT}: {REPORT}" not in flat and flat.count("sheet 'MRR' needs") == 1
     assert f"at most {mrr_rows - 1:,} rows" in flat and "kpi build --by <column>" in flat
     assert "Traceback" not in r.output and "unexpected" not in r.output

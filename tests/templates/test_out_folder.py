@@ -50,7 +50,7 @@ def test_a_symlink_named_like_a_report_fails_that_report_only(small, tmp_path):
     assert "Traceback" not in r.output and "unexpected" not in r.output
     assert (out / "customer_experience.xlsx").is_file()
     assert (out / "marketing_funnel.xlsx").is_symlink() and target.read_text() == "not a report"
-    assert "1 report(s) written" in r.output and "1 failed" in r.output
+    assert " totals reports=2 ok=1 failed=1 " in r.output
 
 
 def test_a_folder_named_like_a_report_fails_that_report_only(small, tmp_path):
@@ -124,8 +124,8 @@ def test_a_write_the_file_system_refuses_fails_that_report_in_one_line(small, tm
     r = build("marketing_funnel", "--data", str(small), "--out", str(out))
     assert r.exit_code == 1, r.output
     reason = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system"}[code]
-    line = next(x for x in r.output.splitlines() if x.startswith("FAILED"))
-    assert f"marketing_funnel.xlsx: {reason}" in line and "previous report" in line
+    line = next(x for x in r.output.splitlines() if " status=failed " in x)
+    assert f"marketing_funnel.xlsx: {reason}" in line and 'kept="kept the previous report of ' in line
     assert "Traceback" not in r.output and "unexpected" not in r.output
     assert _digest(out / "marketing_funnel.xlsx") == before
     assert sorted(p.name for p in out.iterdir()) == ["marketing_funnel.xlsx"]

@@ -136,7 +136,8 @@ def test_scalar_kpi_number_formats_follow_the_registry_unit(demo, key):
         if spec.unit == "fraction":
             assert fmt.endswith("%"), (c.sheet, c.cell, fmt)
         elif spec.unit == "duration":
-            assert fmt.endswith('" h"'), (c.sheet, c.cell, fmt)  # every duration here is in hours
+            unit = "days" if ',"days",' in c.formula else "h"  # the unit argument (lead time: days), else hours
+            assert fmt.endswith(f'" {unit}"'), (c.sheet, c.cell, fmt)
         elif spec.unit == "money":
             assert fmt in (want, want + ".00"), (c.sheet, c.cell, fmt)  # cents where amounts are small
         else:

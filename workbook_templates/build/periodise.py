@@ -40,6 +40,7 @@ def period_words(data: ReportData) -> list[tuple[str, str]]:
         ("Last 12 months", f"Last {n} {plural}"),
         ("last 12 months", f"last {n} {plural}"),
         ("Channels, report month and the two before", f"Channels, {t}"),
+        ("report month and the two before", t),
         ("(3 months)", f"({t})"),
         ("MRR per customer: previous and report month", f"MRR per customer: end of the previous {g} and of {t}"),
         ("MRR previous month", f"MRR end of the previous {g}"),

@@ -29,7 +29,17 @@ The modules:
 
 from __future__ import annotations
 
-from .lookups import CountInMonth, Filter, InMonth, Lookup, Lookup2D, SumInMonth, SumInPeriod, SumWhere
+from .lookups import (
+    CountInMonth,
+    CountInPeriod,
+    Filter,
+    InMonth,
+    Lookup,
+    Lookup2D,
+    SumInMonth,
+    SumInPeriod,
+    SumWhere,
+)
 from .native import NATIVE_FUNCTIONS, EDate, Fn, If, IfError
 from .nodes import (
     KPI,
@@ -58,7 +68,7 @@ from .serial import EPOCH, excel_serial, to_serial_array
 from .values import ExcelError
 
 __all__ = [
-    "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "ByGrain", "Col", "Cols", "Const", "CountInMonth", "Ctx",
+    "EPOCH", "KPI", "NATIVE_FUNCTIONS", "BlockCol", "ByGrain", "Col", "Cols", "Const", "CountInMonth", "CountInPeriod", "Ctx",
     "EDate", "Equals", "ExcelError", "Filter", "FilterWhere", "Fn", "If", "IfError", "InMonth", "InSegment", "ListCol",
     "Lookup", "Lookup2D", "Neg", "Node", "Op", "PeriodLen", "PeriodName", "Ref", "RelRef", "RowCells", "RowRef",
     "SpillAll", "SpillCell", "SpillCol", "SumInMonth", "SumInPeriod", "SumWhere", "TextLookup", "excel_serial", "to_serial_array",

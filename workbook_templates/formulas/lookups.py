@@ -19,7 +19,8 @@ import pandas as pd
 from .nodes import Const, Ctx, Node, wrap
 from .values import ExcelError, first_error, lookup_key, lookup_keys, sum_range
 
-__all__ = ["CountInMonth", "Filter", "InMonth", "Lookup", "Lookup2D", "SumInMonth", "SumInPeriod", "SumWhere"]
+__all__ = ["CountInMonth", "CountInPeriod", "Filter", "InMonth", "Lookup", "Lookup2D", "SumInMonth", "SumInPeriod",
+           "SumWhere"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,6 +277,70 @@ class SumInMonth(Node):
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return SumInMonth(self.values.substitute(row_cells), self.dates.substitute(row_cells),
                           self.month.substitute(row_cells), self.months)
+
+
+@dataclass(frozen=True, eq=False)
+class CountInPeriod(Node):
+    """Rows dated in the report period ending in ``month`` whose other ranges equal their keys:
+    ``SUMPRODUCT((dates>=start)*(dates<EDATE(month,1))*(r1=k1)*…)``.
+
+    :class:`CountInMonth` with conditions. Not ``COUNTIFS``: its criteria read ``*``, ``?`` and ``>5`` in a key
+    as patterns and operators, where ``=`` compares exactly (text without regard to case), so a key taken from
+    the data means itself. A blank date is in no period.
+    """
+
+    dates: Node
+    month: Node
+    conds: tuple[tuple[Node, Node], ...]
+    months: int | None
+
+    def __init__(self, dates: Node, month: Any, *conds: tuple[Node, Any], months: int | None = None) -> None:
+        object.__setattr__(self, "dates", dates)
+        object.__setattr__(self, "month", wrap(month))
+        object.__setattr__(self, "conds", tuple((r, wrap(k)) for r, k in conds))
+        object.__setattr__(self, "months", months)
+
+    def children(self) -> Iterable[Node]:
+        return [self.dates, self.month] + [r for r, _ in self.conds] + [k for _, k in self.conds]
+
+    def render(self, ctx: Ctx) -> str:
+        d, m = self.dates.render(ctx), self.month.render(ctx)
+        lo, hi = _period_bounds(ctx, d, m, _span(ctx, self.months))
+        terms = [f"({lo})", f"({hi})"] + [f"({r.render(ctx)}={k.render(ctx)})" for r, k in self.conds]
+        return f"SUMPRODUCT({'*'.join(terms)})"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        mask = CountInMonth(self.dates, self.month, self.months).mask(ctx)
+        keys = [k.evaluate(ctx) for _, k in self.conds]
+        e = first_error(mask, *keys)
+        if e:
+            return e
+        cache = ctx.cache()
+        for (r, _), key in zip(self.conds, keys, strict=True):
+            ident = ("rows_by_key", r.render(ctx))
+            rows = cache.get(ident)
+            if rows is None:  # one pass over the range: the rows of each key
+                vals = r.evaluate(ctx)
+                if isinstance(vals, ExcelError):
+                    return vals
+                groups: dict[Any, list[int]] = {}
+                for i, kk in enumerate(lookup_keys(vals)):
+                    groups.setdefault(kk, []).append(i)
+                rows = {kk: np.asarray(ix, dtype=np.int64) for kk, ix in groups.items()}
+                cache[ident] = rows
+            want = lookup_key("" if key is None else key)
+            hit = [rows.get(want, np.zeros(0, np.int64))]
+            if want in (("s", ""), ("n", 0.0)):  # a blank cell equals "" and 0 under Excel's "="
+                hit.append(rows.get(None, np.zeros(0, np.int64)))
+            sel = np.zeros(len(mask), dtype=bool)
+            sel[np.concatenate(hit)] = True
+            mask = mask & sel
+        return float(np.count_nonzero(mask))
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return CountInPeriod(self.dates.substitute(row_cells), self.month.substitute(row_cells),
+                             *[(r.substitute(row_cells), k.substitute(row_cells)) for r, k in self.conds],
+                             months=self.months)
 
 
 @dataclass(frozen=True, eq=False)
