@@ -1,15 +1,18 @@
 """Items of the SaaS dashboard (:func:`.reports._saas_dashboard`) beyond MRR and its movements: the share of
-revenue that recurs (MRR against the one-off orders of the report period) and the renewal rate of term
-contracts (annual and longer plans up for renewal in the report period, and over the last 12 months).
+revenue that recurs (MRR against the one-off orders of the report period), the renewal rate of term
+contracts (annual and longer plans up for renewal in the report period, and over the last 12 months), and
+the history of the headline KPIs (their change on the previous period and a sparkline).
 """
 
 from __future__ import annotations
 
-from .formulas import KPI, Col, Cols, EDate, Ref, SumInMonth
-from .report_parts import MONEY, PERIOD_REVENUE, PREV, RM
-from .spec import Item
+import dataclasses
 
-__all__ = ["recurring_items", "renewal_items"]
+from .formulas import KPI, BlockCol, ByGrain, Col, Cols, EDate, IfError, Ref, RowRef, SumInMonth
+from .report_parts import COUNT, MONEY, PCT, PCT2, PERIOD_REVENUE, PREV, RM, _sum_month, mov_at
+from .spec import Item, ItemList, RowColumn, Trend
+
+__all__ = ["TRENDS", "recurring_items", "renewal_items", "trend_columns", "with_trends"]
 
 #: the subscription rows as KPI_MRR_SCHEDULE and KPI_RENEWAL_RATE read them (customer … discount)
 SUBSCRIPTION_ROWS = Cols("subscriptions", "customer_id", "discount")
@@ -44,3 +47,66 @@ def renewal_items() -> tuple[Item, Item]:
              KPI("KPI_RENEWAL_RATE", SUBSCRIPTION_ROWS, EDate(RM, -11), PERIOD_AFTER),
              note="terms ending in the 12 months to the report month"),
     )
+
+
+# ------------------------------------------------------------------ history of the headline KPIs
+def trend_columns() -> tuple[RowColumn, ...]:
+    """Columns of the dashboard's trend table (one row per month, or per quarter or year) beyond the MRR
+    movements: the KPIs whose change and sparkline the dashboard shows, each by its own definition from that
+    row's movements (the totals of a period are exact for these: NRR and GRR are the starting customers' MRR
+    at the end over their MRR at the start, summed; churn and retention count customers), and the marketing
+    spend and CAC of the row's period. The MRR churn and retention rates are by month only: a quarter's
+    movements are sums of monthly ones, which hold the changes of customers who joined within it too."""
+    m = RowRef("month")
+    start = mov_at(m, "starting MRR")
+    kept = start + mov_at(m, "expansion") - mov_at(m, "contraction") - mov_at(m, "churned")
+    kept_gross = start - mov_at(m, "contraction") - mov_at(m, "churned")
+    return (
+        RowColumn("arr", "ARR", KPI("KPI_ARR", mov_at(m, "ending MRR")), MONEY),
+        RowColumn("arpa", "ARPA", KPI("KPI_ARPU", mov_at(m, "ending MRR"), mov_at(m, "customers at end")), MONEY),
+        RowColumn("new_only", "New customers", IfError(mov_at(m, "new customers"), ""), COUNT),
+        RowColumn("churn", "Customer churn",
+                  KPI("KPI_CHURN_RATE", mov_at(m, "churned customers"), mov_at(m, "customers at start")), PCT2),
+        RowColumn("retention", "Customer retention",
+                  KPI("KPI_RETENTION_RATE", mov_at(m, "customers at start"), mov_at(m, "customers at end"),
+                      mov_at(m, "new customers") + mov_at(m, "reactivated")), PCT2),
+        # a month's movements are its starting customers' MRR changes; a quarter's are sums of monthly
+        # movements, which also hold the changes of customers who joined within it: these are monthly only
+        RowColumn("gross_churn", "Gross MRR churn", ByGrain(KPI("KPI_CHURN_REVENUE", start, kept_gross), ""), PCT),
+        RowColumn("net_churn", "Net MRR churn", ByGrain(KPI("KPI_CHURN_REVENUE", start, kept, True), ""), PCT),
+        RowColumn("nrr", "NRR", ByGrain(KPI("KPI_NRR", start, kept), ""), PCT),
+        RowColumn("grr", "GRR", ByGrain(KPI("KPI_GRR", start, kept_gross), ""), PCT),
+        RowColumn("spend", "Marketing spend", _sum_month("marketing", "spend", m), MONEY),
+        RowColumn("sm_cost", "Sales and marketing cost",
+                  RowRef("spend") + _sum_month("costs", "sales_cost", m), MONEY),
+        RowColumn("paid_cac", "Paid CAC", KPI("KPI_CAC", RowRef("spend"), RowRef("new_only")), MONEY),
+        RowColumn("cac", "Fully loaded CAC", KPI("KPI_CAC", RowRef("sm_cost"), RowRef("new_only")), MONEY),
+    )
+
+
+#: the dashboard items with a history in the trend table: (its column, relative or points, which way is good)
+TRENDS: dict[str, Trend] = {
+    "mrr": Trend(BlockCol("trend", "mrr")),
+    "arr": Trend(BlockCol("trend", "arr")),
+    "arpa": Trend(BlockCol("trend", "arpa")),
+    "cust_start": Trend(BlockCol("trend", "cust_start")),
+    "cust_new": Trend(BlockCol("trend", "new_only")),
+    "cust_churned": Trend(BlockCol("trend", "cust_churned"), good="down"),
+    "cust_end": Trend(BlockCol("trend", "cust_end")),
+    "logo_churn": Trend(BlockCol("trend", "churn"), "pp", "down"),
+    "retention": Trend(BlockCol("trend", "retention"), "pp"),
+    "revenue_churn": Trend(BlockCol("trend", "gross_churn"), "pp", "down", monthly=True),
+    "net_revenue_churn": Trend(BlockCol("trend", "net_churn"), "pp", "down", monthly=True),
+    "nrr": Trend(BlockCol("trend", "nrr"), "pp", monthly=True),
+    "grr": Trend(BlockCol("trend", "grr"), "pp", monthly=True),
+    "spend": Trend(BlockCol("trend", "spend"), good=""),
+    "sm_cost": Trend(BlockCol("trend", "sm_cost"), good=""),
+    "paid_cac": Trend(BlockCol("trend", "paid_cac"), good="down"),
+    "cac": Trend(BlockCol("trend", "cac"), good="down"),
+}
+
+
+def with_trends(il: ItemList) -> ItemList:
+    """``il`` with the change and sparkline columns, its items that have a history given theirs."""
+    items = tuple(dataclasses.replace(it, trend=TRENDS[it.name]) if it.name in TRENDS else it for it in il.items)
+    return dataclasses.replace(il, items=items, trend_cols=True)

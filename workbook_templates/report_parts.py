@@ -41,7 +41,7 @@ from .spec import (
     Text,
 )
 
-__all__ = ["AMBER", "BLUE", "COUNT", "GREEN", "GREY", "HOURS", "MONEY", "MONTH", "NAVY", "NOW_COL", "PCT", "PERIOD_REVENUE", "PREV", "PREV_COL", "RED", "RM", "TEAL", "_annual_items", "_at_month", "_calc_head", "_calc_sheet", "_customers_list", "_details_sheet", "_head", "_input_sheets", "_monthly_rate", "_mrr_engine", "_params", "_sum_month", "_trend", "mov", "mov_at"]
+__all__ = ["AMBER", "BLUE", "COUNT", "GREEN", "GREY", "HOURS", "MONEY", "MONTH", "NAVY", "NOW_COL", "PCT", "PCT2", "PERIOD_REVENUE", "PREV", "PREV_COL", "RED", "RM", "TEAL", "_annual_items", "_at_month", "_calc_head", "_calc_sheet", "_customers_list", "_details_sheet", "_head", "_input_sheets", "_monthly_rate", "_mrr_engine", "_params", "_sum_month", "_trend", "mov", "mov_at"]
 
 MONEY = _MONEY  #: money: with a reporting currency, its formats carry it ([$NOK] #,##0)
 COUNT = "#,##0"

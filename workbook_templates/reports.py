@@ -33,7 +33,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
-from .report_dashboard_kpis import recurring_items, renewal_items
+from .report_dashboard_kpis import recurring_items, renewal_items, trend_columns, with_trends
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_leadtime import LEADTIME_ABOUT, leadtime_blocks, leadtime_charts
 from .report_parts import (
@@ -155,6 +155,8 @@ def _saas_dashboard() -> ReportSpec:
         Item("payback", "Fully loaded CAC payback", KPI("KPI_CAC_PAYBACK", Ref("cac"), Ref("arpa"),
                                                         Ref("gross_margin"))),
     ), note_header="How"))
+    # each headline KPI with its change on the previous period and a sparkline of the trend table
+    blocks = [with_trends(b) if isinstance(b, ItemList) and b.sheet == S and b.title else b for b in blocks]
     # bridge (waterfall helper) and trend under the charts
     v = {k: Ref(f"br_{k}") for k in ("start", "new", "exp", "react", "contr", "churn", "end")}
     up = lambda *ks: sum((v[k] for k in ks[1:]), v[ks[0]])
@@ -175,28 +177,29 @@ def _saas_dashboard() -> ReportSpec:
         Item("br_end", "Ending MRR", mov_at(RM, "ending MRR"), MONEY, extra=(0, v["end"], 0, 0)),
     ), value_header="MRR", extra_headers=("Base", "Total", "Increase", "Decrease"),
         extra_formats=(MONEY, MONEY, MONEY, MONEY), name="bridge", label_header="Movement"))
-    blocks.append(_trend("trend", D, 14, 0, "Last 12 months"))
+    blocks.append(_trend("trend", D, 14, 0, "Last 12 months", extra=trend_columns()))
     blocks += engine
     charts = (
-        Chart(S, "E5", "column", "MRR, last 12 months", (
+        Chart(S, "G5", "column", "MRR, last 12 months", (
             Series("Ending MRR", BlockCol("trend", "mrr"), BlockCol("trend", "month"), BLUE),
         ), width=620, height=270, y_format=MONEY, x_format="mmm yy", legend="none"),
-        Chart(S, "E20", "stacked", "MRR movements", (
+        Chart(S, "G20", "stacked", "MRR movements", (
             Series("New", BlockCol("trend", "new"), BlockCol("trend", "month"), GREEN),
             Series("Expansion", BlockCol("trend", "expansion"), BlockCol("trend", "month"), TEAL),
             Series("Reactivation", BlockCol("trend", "reactivation"), BlockCol("trend", "month"), "#86EFAC"),
             Series("Contraction", BlockCol("trend", "contraction"), BlockCol("trend", "month"), AMBER),
             Series("Churned", BlockCol("trend", "churned"), BlockCol("trend", "month"), RED),
         ), width=620, height=270, y_format=MONEY, x_format="mmm yy"),
-        Chart(S, "E35", "stacked", "MRR bridge, report month", (
+        Chart(S, "G35", "stacked", "MRR bridge, report month", (
             Series("Base", ListCol("bridge", 0), ListCol("bridge", "label"), invisible=True, role="base"),
             Series("Total", ListCol("bridge", 1), ListCol("bridge", "label"), BLUE, role="total"),
             Series("Increase", ListCol("bridge", 2), ListCol("bridge", "label"), GREEN, role="increase"),
             Series("Decrease", ListCol("bridge", 3), ListCol("bridge", "label"), RED, role="decrease"),
         ), width=620, height=270, y_format=MONEY, legend="none", y_min="waterfall"),
     )
-    sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
-                        print_area="A1:N56", fit_height=1, tab_color=BLUE), _details_sheet()]
+    sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 10), (3, 12), (4, 40), (5, 2))
+                        + tuple((i, 11) for i in range(6, 16)), print_area="A1:P56", fit_height=1, tab_color=BLUE),
+              _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
     blocks, sheets = with_channels(blocks, sheets)
     return ReportSpec("saas_dashboard", "SaaS subscription dashboard",

@@ -31,6 +31,7 @@ __all__ = [
     "SheetSpec",
     "Spill",
     "Text",
+    "Trend",
 ]
 
 
@@ -45,6 +46,22 @@ class Item:
     note: str = ""  #: shown in the column after the value
     input: bool = False  #: a value the report owner may change (styled as an input)
     extra: tuple[Any, ...] = ()  #: values/formulas of the extra columns, in ItemList.extra_headers order
+    #: the item's history (a list with ``trend_cols``): its change on the previous period and a sparkline
+    trend: Trend | None = None
+
+
+@dataclass(frozen=True)
+class Trend:
+    """An item's history: ``values`` is the row-table column holding it by period (keyed by the period's last
+    month in the table's ``month`` column, the report period last); the change is the item's value against
+    the previous period's row, relative (``rel``: +2.1 %) or in percentage points (``pp``: a rate, +0.30 pp),
+    coloured by whether up is ``good`` (``up``, ``down``, or ``""``: neither)."""
+
+    values: Any
+    kind: str = "rel"
+    good: str = "up"
+    #: only in a monthly report (a history whose quarterly or yearly form the table does not hold)
+    monthly: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,9 @@ class ItemList:
     label_header: str = "KPI"  #: extra columns formatted like the item's value (targets)
     #: how a status text is coloured: (the text it begins with, tone: good | bad | warn), in the order applied
     status_tones: tuple[tuple[str, str], ...] = ()
+    #: two columns after the extra ones: each item's change on the previous period and its sparkline
+    #: (items with a :class:`Trend`)
+    trend_cols: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ..schema import DATASETS
 from ..spec import Banner, Distinct, Fixed, ItemList, Months, Param, PerGrain, ReportSpec, RowTable, Spill, Text
 from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillDef, top_kpi
 from .styles import MONTH_FMT
+from .trends import CHANGE_FORMATS, change_node
 
 __all__ = ["Layout", "grid_extents"]
 
@@ -103,6 +104,9 @@ class Layout:
                     continue
                 self.add_cell(CellDef(f"{it.name}.{j}", b.sheet, row, b.col + 2 + j, xn,
                                       None if xn else x, fmt, st))
+            if b.trend_cols and it.trend is not None and not (it.trend.monthly and self.data.period_months > 1):
+                self.add_cell(CellDef(f"{it.name}.change", b.sheet, row, b.col + 2 + len(b.extra_headers),
+                                      change_node(it.name, it.trend), None, CHANGE_FORMATS[it.trend.kind], "native"))
 
     def _param(self, name: str) -> Any:
         if name == "report_month":

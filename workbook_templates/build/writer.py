@@ -38,6 +38,7 @@ from .model import (
 from .notes import write_notes
 from .rendering import kpi_name
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
+from .trends import write_trend
 
 __all__ = ["FIXED_TIME", "Writer", "result_columns"]
 
@@ -321,7 +322,8 @@ class Writer:
                 ws.write_blank(r, il.col + j, None, self.fmt.get("section"))
             r += 1
         hf = self.fmt.get("header")
-        note_col = il.col + 2 + len(il.extra_headers)
+        change_col = il.col + 2 + len(il.extra_headers)  # with trend_cols: change, then the sparkline
+        note_col = change_col + (2 if il.trend_cols else 0)
         has_notes = il.note_header or any(i.note for i in il.items)
         if il.header:
             if il.extra_headers:
@@ -330,6 +332,9 @@ class Writer:
             ws.write_string(r, il.col + 1, il.value_header, hf)
             for j, h in enumerate(il.extra_headers):
                 ws.write_string(r, il.col + 2 + j, h, hf)
+            if il.trend_cols:
+                ws.write_string(r, change_col, "Change", hf)
+                ws.write_string(r, change_col + 1, "Trend", hf)
             if has_notes:
                 ws.write_string(r, note_col, il.note_header, hf)
             r += 1
@@ -343,6 +348,13 @@ class Writer:
                     self.write_cell(self.b.cells[name])
                 else:
                     ws.write_blank(row, il.col + 2 + j, None, self.fmt.get("cell"))
+            if il.trend_cols:
+                if it.trend is not None and f"{it.name}.change" in self.b.cells:
+                    self.write_cell(self.b.cells[f"{it.name}.change"])
+                    write_trend(self.wb, ws, self.b, it.trend, row, change_col)
+                else:
+                    ws.write_blank(row, change_col, None, self.fmt.get("cell"))
+                ws.write_blank(row, change_col + 1, None, self.fmt.get("cell"))
             if has_notes:
                 if it.note and (self.live or not it.input):  # a values-only copy: changing an input does nothing
                     ws.write_string(row, note_col, it.note, self.fmt.get("note"))
