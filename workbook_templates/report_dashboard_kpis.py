@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from .formulas import KPI, BlockCol, ByGrain, Col, Cols, EDate, IfError, Ref, RowRef, SumInMonth
+from .formulas import KPI, BlockCol, ByGrain, Col, Cols, EDate, Filter, IfError, InMonth, Ref, RowRef, SumInMonth
 from .report_parts import COUNT, MONEY, PCT, PCT2, PERIOD_REVENUE, PREV, RM, _sum_month, mov_at
 from .spec import Item, ItemList, RowColumn, Trend
 
-__all__ = ["TRENDS", "recurring_items", "renewal_items", "trend_columns", "with_trends"]
+__all__ = ["TRENDS", "recurring_items", "renewal_items", "survey_columns", "trend_columns", "trends", "with_trends"]
 
 #: the subscription rows as KPI_MRR_SCHEDULE and KPI_RENEWAL_RATE read them (customer … discount)
 SUBSCRIPTION_ROWS = Cols("subscriptions", "customer_id", "discount")
@@ -84,29 +84,54 @@ def trend_columns() -> tuple[RowColumn, ...]:
     )
 
 
-#: the dashboard items with a history in the trend table: (its column, relative or points, which way is good)
-TRENDS: dict[str, Trend] = {
-    "mrr": Trend(BlockCol("trend", "mrr")),
-    "arr": Trend(BlockCol("trend", "arr")),
-    "arpa": Trend(BlockCol("trend", "arpa")),
-    "cust_start": Trend(BlockCol("trend", "cust_start")),
-    "cust_new": Trend(BlockCol("trend", "new_only")),
-    "cust_churned": Trend(BlockCol("trend", "cust_churned"), good="down"),
-    "cust_end": Trend(BlockCol("trend", "cust_end")),
-    "logo_churn": Trend(BlockCol("trend", "churn"), "pp", "down"),
-    "retention": Trend(BlockCol("trend", "retention"), "pp"),
-    "revenue_churn": Trend(BlockCol("trend", "gross_churn"), "pp", "down", monthly=True),
-    "net_revenue_churn": Trend(BlockCol("trend", "net_churn"), "pp", "down", monthly=True),
-    "nrr": Trend(BlockCol("trend", "nrr"), "pp", monthly=True),
-    "grr": Trend(BlockCol("trend", "grr"), "pp", monthly=True),
-    "spend": Trend(BlockCol("trend", "spend"), good=""),
-    "sm_cost": Trend(BlockCol("trend", "sm_cost"), good=""),
-    "paid_cac": Trend(BlockCol("trend", "paid_cac"), good="down"),
-    "cac": Trend(BlockCol("trend", "cac"), good="down"),
+#: the items with a history in a trend table: (its column, relative or points, which way is good, monthly only)
+_HISTORY: dict[str, tuple[str, str, str, bool]] = {
+    "mrr": ("mrr", "rel", "up", False),
+    "arr": ("arr", "rel", "up", False),
+    "arpa": ("arpa", "rel", "up", False),
+    "cust_start": ("cust_start", "rel", "up", False),
+    "cust_new": ("new_only", "rel", "up", False),
+    "cust_churned": ("cust_churned", "rel", "down", False),
+    "cust_end": ("cust_end", "rel", "up", False),
+    "logo_churn": ("churn", "pp", "down", False),
+    "churn": ("churn", "pp", "down", False),
+    "retention": ("retention", "pp", "up", False),
+    "revenue_churn": ("gross_churn", "pp", "down", True),
+    "net_revenue_churn": ("net_churn", "pp", "down", True),
+    "nrr": ("nrr", "pp", "up", True),
+    "grr": ("grr", "pp", "up", True),
+    "spend": ("spend", "rel", "", False),
+    "sm_cost": ("sm_cost", "rel", "", False),
+    "paid_cac": ("paid_cac", "rel", "down", False),
+    "cac": ("cac", "rel", "down", False),
+    "nps": ("nps", "pts", "up", False),
+    "csat": ("csat", "pp", "up", False),
 }
 
 
-def with_trends(il: ItemList) -> ItemList:
-    """``il`` with the change and sparkline columns, its items that have a history given theirs."""
-    items = tuple(dataclasses.replace(it, trend=TRENDS[it.name]) if it.name in TRENDS else it for it in il.items)
+def trends(table: str) -> dict[str, Trend]:
+    """The histories of the items, read from the trend table ``table``."""
+    return {k: Trend(BlockCol(table, c), kind, good, monthly) for k, (c, kind, good, monthly) in _HISTORY.items()}
+
+
+#: the dashboard's
+TRENDS = trends("trend")
+
+
+def survey_columns() -> tuple[RowColumn, ...]:
+    """NPS and CSAT of each row's period (the executive overview's trend table)."""
+    m = RowRef("month")
+    return (
+        RowColumn("nps", "NPS", KPI("KPI_NPS", Filter(Col("nps_responses", "score"),
+                                                      InMonth(Col("nps_responses", "date"), m))), "0.0"),
+        RowColumn("csat", "CSAT", KPI("KPI_CSAT", Filter(Col("csat_responses", "score"),
+                                                         InMonth(Col("csat_responses", "date"), m))), PCT),
+    )
+
+
+def with_trends(il: ItemList, table: str = "trend", skip: tuple[str, ...] = ()) -> ItemList:
+    """``il`` with the change and sparkline columns, its items that have a history in the trend table
+    ``table`` given theirs (but those in ``skip``)."""
+    known = {k: v for k, v in trends(table).items() if k not in skip}
+    items = tuple(dataclasses.replace(it, trend=known[it.name]) if it.name in known else it for it in il.items)
     return dataclasses.replace(il, items=items, trend_cols=True)

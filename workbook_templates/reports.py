@@ -33,7 +33,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
-from .report_dashboard_kpis import recurring_items, renewal_items, trend_columns, with_trends
+from .report_dashboard_kpis import recurring_items, renewal_items, survey_columns, trend_columns, with_trends
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_leadtime import LEADTIME_ABOUT, leadtime_blocks, leadtime_charts
 from .report_parts import (
@@ -580,7 +580,8 @@ def _executive() -> ReportSpec:
             KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
                 mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
             target=_compound_keep(0.96), bench=RETENTION_BENCHMARK, fmt=PCT2),
-        *(row(it.name, it.label, it.expr, target=target, higher=higher, bench=bench, fmt=it.fmt, note=it.note)
+        # (no notes: the Notes sheet defines them, and a note here would run under the charts)
+        *(row(it.name, it.label, it.expr, target=target, higher=higher, bench=bench, fmt=it.fmt)
           for it, target, higher, bench in zip(_annual_items(BlockCol("cust", "year_ago"), NOW_COL),
                                                (1 - 0.965 ** 12, 0.96 ** 12), (False, True),
                                                (ANNUAL_CHURN_BENCHMARK, ANNUAL_RETENTION_BENCHMARK))),
@@ -598,10 +599,11 @@ def _executive() -> ReportSpec:
         row("stickiness", "Stickiness (DAU/MAU)",
             KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), RM), target=0.15),
     )
-    blocks.append(ItemList(S, 8, 0, "Headline KPIs", items,
-                           extra_headers=("Target", "vs target", "Benchmark low", "Benchmark high", "vs benchmark"),
-                           extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4), extra_like_value=(0,),
-                           status_tones=STATUS_TONES))
+    blocks.append(with_trends(ItemList(S, 8, 0, "Headline KPIs", items,
+                                       extra_headers=("Target", "vs target", "Benchmark low", "Benchmark high",
+                                                      "vs benchmark"),
+                                       extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4),
+                                       extra_like_value=(0,), status_tones=STATUS_TONES), "etrend"))
     blocks.append(ItemList(S, 28, 0, "Inputs of the unit economics", (
         Item("sm_cost", "Sales and marketing cost",
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
@@ -617,24 +619,24 @@ def _executive() -> ReportSpec:
     blocks += [Text("Details", 0, 0, "Details behind the overview", "title"),
                Text("Details", 1, 0, "The last 12 months of the Movements table and monthly churn.", "subtitle")]
     blocks.append(_trend("etrend", "Details", 3, 0, "Last 12 months", extra=(
-        RowColumn("churn", "Churn", KPI("KPI_CHURN_RATE", RowRef("cust_churned"), RowRef("cust_start")), PCT),
+        *trend_columns(), *survey_columns(),
         RowColumn("bench_low", "Benchmark low", Ref("churn.2"), PCT),
         RowColumn("bench_high", "Benchmark high", Ref("churn.3"), PCT),
     )))
     blocks += engine
     charts = (
-        Chart(S, "I22", "column", "MRR, last 12 months", (
+        Chart(S, "K22", "column", "MRR, last 12 months", (
             Series("Ending MRR", BlockCol("etrend", "mrr"), BlockCol("etrend", "month"), BLUE),
         ), width=470, height=230, y_format=MONEY, x_format="mmm yy", legend="none"),
-        Chart(S, "I5", "line", CHURN_CHART_TITLE, (
+        Chart(S, "K5", "line", CHURN_CHART_TITLE, (
             Series("Churn", BlockCol("etrend", "churn"), BlockCol("etrend", "month"), RED),
             Series("Benchmark low", BlockCol("etrend", "bench_low"), BlockCol("etrend", "month"), GREY),
             Series("Benchmark high", BlockCol("etrend", "bench_high"), BlockCol("etrend", "month"), GREY),
         ), width=470, height=300, y_format="0%", x_format="mmm yy", y_min=0),
     )
-    widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 2), (8, 2)) + \
-        tuple((i, 9) for i in range(9, 17))
-    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:P36", fit_height=1, tab_color=BLUE),
+    widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 10), (8, 12), (9, 2), (10, 2)) + \
+        tuple((i, 9) for i in range(11, 19))
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:R36", fit_height=1, tab_color=BLUE),
               _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes")]
     return ReportSpec("executive_overview", "Executive overview",

@@ -54,7 +54,8 @@ class Item:
 class Trend:
     """An item's history: ``values`` is the row-table column holding it by period (keyed by the period's last
     month in the table's ``month`` column, the report period last); the change is the item's value against
-    the previous period's row, relative (``rel``: +2.1 %) or in percentage points (``pp``: a rate, +0.30 pp),
+    the previous period's row, relative (``rel``: +2.1 %), in percentage points (``pp``: a rate, +0.30 pp) or
+    in the KPI's own points (``pts``: NPS, +4.2),
     coloured by whether up is ``good`` (``up``, ``down``, or ``""``: neither)."""
 
     values: Any

@@ -109,7 +109,7 @@ def test_change_cells_sparklines_and_colours_in_the_workbook(tables, tmp_path):
     xml = zipfile.ZipFile(res.path).read("xl/worksheets/sheet1.xml").decode()
     lines = dict(re.findall(r"<xm:f>([^<]+)</xm:f><xm:sqref>([A-Z]+\d+)</xm:sqref>", xml))
     spark = {v: k for k, v in lines.items()}
-    assert len(spark) == len(TRENDS)
+    assert len(spark) == len(set(TRENDS) - {"churn", "nps", "csat"}) == 17  # those are the overview's names
     assert spark[f"D{rows['MRR']}"] == "Details!B17:B28"  # the trend table's Ending MRR, 12 months
     # green when MRR rises, red when churn rises
     rules = {str(rng): [(r.formula, r.dxf.font.color.rgb) for r in cf.rules]
@@ -119,3 +119,27 @@ def test_change_cells_sparklines_and_colours_in_the_workbook(tables, tmp_path):
     c = rows["Customer churn"]
     assert rules[f"C{c}"] == [([f"AND(ISNUMBER(C{c}),C{c}>0)"], "FFB91C1C"),
                               ([f"AND(ISNUMBER(C{c}),C{c}<0)"], "FF15803D")]
+
+
+def test_the_executive_overview_shows_the_same_changes_and_the_surveys(tables):
+    over = evaluate(REPORTS["executive_overview"],
+                    scope(tables, REPORTS["executive_overview"].datasets, None, pd.Timestamp("2026-06-01"), "t"))
+    dash = _built(tables, "2026-06")
+    assert over.value("mrr.change") == pytest.approx(dash.value("mrr.change"), rel=1e-12)
+    assert over.value("churn.change") == pytest.approx(dash.value("logo_churn.change"), rel=1e-12)
+    assert over.value("nrr.change") == pytest.approx(dash.value("nrr.change"), rel=1e-12)
+
+    def month(path: str, m: str) -> pd.Series:
+        df = pd.read_csv(SAMPLE_DIR / path, parse_dates=["date"])
+        return df.loc[df.date.dt.strftime("%Y-%m") == m, "score"]
+
+    def nps(m: str) -> float:
+        s = month("nps_responses.csv", m)
+        return 100 * ((s >= 9).mean() - (s <= 6).mean())
+
+    def csat(m: str) -> float:
+        return float((month("csat_responses.csv", m) >= 4).mean())
+
+    assert over.value("nps.change") == pytest.approx(nps("2026-06") - nps("2026-05"), rel=1e-9)  # NPS points
+    assert over.value("csat.change") == pytest.approx(100 * (csat("2026-06") - csat("2026-05")), rel=1e-9)
+    assert "stickiness.change" not in over.cells  # no history

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["CHANGE_FORMATS", "change_node", "write_trend"]
 
 #: number formats of the change: ▲/▼ and the amount (a relative change, or percentage points)
-CHANGE_FORMATS = {"rel": '"▲ "0.0%;"▼ "0.0%;0.0%', "pp": '"▲ "0.00" pp";"▼ "0.00" pp";0.00" pp"'}
+CHANGE_FORMATS = {"rel": '"▲ "0.0%;"▼ "0.0%;0.0%', "pp": '"▲ "0.00" pp";"▼ "0.00" pp";0.00" pp"',
+                  "pts": '"▲ "0.0;"▼ "0.0;0.0'}
 _GREEN, _RED = "#15803D", "#B91C1C"
 
 
@@ -36,7 +37,7 @@ def change_node(name: str, trend: Trend) -> F.Node:
         raise TypeError(f"{name}: a trend reads a row-table column (BlockCol), not {type(values).__name__}")
     prev = F.Lookup(F.Ref("prev_month"), F.BlockCol(values.table, "month"), values)
     now = F.Ref(name)
-    delta = now / prev - 1 if trend.kind == "rel" else (now - prev) * 100
+    delta = now / prev - 1 if trend.kind == "rel" else (now - prev) * 100 if trend.kind == "pp" else now - prev
     return F.IfError(delta, "—")
 
 

@@ -317,7 +317,8 @@ class Writer:
         r = il.row
         if il.title:
             ws.write_string(r, il.col, il.title, self.fmt.get("section"))
-            width = 2 + len(il.extra_headers) + (1 if il.note_header or any(i.note for i in il.items) else 0)
+            width = 2 + len(il.extra_headers) + (2 if il.trend_cols else 0) + \
+                (1 if il.note_header or any(i.note for i in il.items) else 0)
             for j in range(1, width):
                 ws.write_blank(r, il.col + j, None, self.fmt.get("section"))
             r += 1
