@@ -74,6 +74,11 @@ def _fmt_value(v, unit: str | None) -> str:
         return v.code
     if isinstance(v, str):
         return v
+    if unit == _TWO_DECIMALS:
+        import dataclasses
+
+        record = dataclasses.replace(K.UNIT_RECORDS["fraction"], summary_format="{:.2%}")
+        return record.summary_text(v)
     record = K.UNIT_RECORDS.get(unit) if unit is not None else None
     return record.summary_text(v) if record is not None else f"{v:,.4g}"
 
@@ -94,8 +99,14 @@ def _unit_of(template: str, item: str) -> str | None:
             for it in b.items:
                 if it.name == item and isinstance(it.expr, KPI):
                     s = K.REGISTRY.get(it.expr.name)
+                    if s is not None and s.unit == "fraction" and it.fmt == "0.00%":
+                        return _TWO_DECIMALS  # shown with two decimals in the workbook (churn, retention)
                     return s.unit if s else None
     return None
+
+
+#: a fraction the workbook shows with two decimals: the summary shows the same digits
+_TWO_DECIMALS = "fraction (two decimals)"
 
 
 def _labels(template: str) -> dict[str, str]:

@@ -143,3 +143,19 @@ def test_the_executive_overview_shows_the_same_changes_and_the_surveys(tables):
     assert over.value("nps.change") == pytest.approx(nps("2026-06") - nps("2026-05"), rel=1e-9)  # NPS points
     assert over.value("csat.change") == pytest.approx(100 * (csat("2026-06") - csat("2026-05")), rel=1e-9)
     assert "stickiness.change" not in over.cells  # no history
+
+
+def test_the_cli_summary_shows_churn_with_the_workbook_s_digits(tmp_path):
+    from typer.testing import CliRunner
+
+    from kpi_cli.main import app
+
+    r = CliRunner().invoke(app, ["build", "saas_dashboard", "executive_overview", "--out", str(tmp_path),
+                                 "--log-format", "text"])
+    assert r.exit_code == 0, r.output
+    assert 'headline="MRR 265,093, Customer churn 4.75%,' in r.output  # 19/400, as the 0.00% cell shows it
+    assert "Customer churn, monthly 4.75%" in r.output
+    ws = openpyxl.load_workbook(tmp_path / "saas_dashboard.xlsx", data_only=True)["Dashboard"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    cell = ws.cell(rows["Customer churn"], 2)
+    assert cell.value == pytest.approx(19 / 400) and cell.number_format == "0.00%"
