@@ -349,12 +349,14 @@ def compare_spec(cmp: Comparison, n_segments: int) -> ReportSpec:
     total_row = first + max(n_segments, 1)
     blocks.append(RowTable("tot", S, total_row, 0, "", Fixed(("Total",)), tuple(tot), header=False))
     r = total_row + 2
+    span = len(cols)  # the table's width
     blocks.append(Text(S, r, 0, cmp.split_text() + " The Total row reads every row, as the report without "
-                                                   "--by does.", "small"))
+                                                   "--by does.", "small", span=span))
     blocks.append(Text(S, r + 1, 0, "A KPI a segment is too small to define (no paying customer at the start of "
-                                    "the month, no response, no spend) shows #DIV/0!: undefined, not 0.", "small"))
+                                    "the month, no response, no spend) shows #DIV/0!: undefined, not 0.", "small",
+                       span=span))
     if cmp.left_out:
-        blocks.append(Text(S, r + 2, 0, cmp.left_out_text(), "small"))
+        blocks.append(Text(S, r + 2, 0, cmp.left_out_text(), "small", span=span))
     chart_row = r + 4
     charts = _charts(cmp, keys, chart_row)
     sheets = [SheetSpec(S, "report", widths=((0, 24),) + tuple((i, 12) for i in range(1, len(cols) + 1)),

@@ -75,7 +75,8 @@ def render_png(pdf: Path, out_png: Path, dpi: int = 110, page: int = 1) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tooling
-    """Build the demo reports and write docs/<report>.png screenshots of their first page."""
+    """Build the demo reports (and the regions side by side) and write docs/<report>.png screenshots of their
+    first page."""
     from .batch import SAMPLE_DIR, plan, run_task
     from .make_templates import SOURCE_LABEL
     from .reports import REPORTS
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tool
             print(render_png(pdf, docs / f"report_{t.template}.png"))
             if t.template == "retention_cohorts":  # the cohort heat map is the second sheet
                 print(render_png(pdf, docs / "report_retention_cohorts_heatmap.png", page=2))
+        for t in plan([], SAMPLE_DIR, Path(tmp), source=SOURCE_LABEL, compare="region"):  # segments side by side
+            r = run_task(t)
+            if not r.ok or r.path is None:
+                raise SystemExit(r.error)
+            print(render_png(render_pdf(Path(r.path), Path(tmp) / "pdf"), docs / "report_compare_region.png"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -215,6 +215,8 @@ class Text:
     col: int
     text: str
     style: str = "text"  #: title | subtitle | section | text | small
+    #: wrap the text over this many columns (merged, the row as high as its lines); 0: one line, unwrapped
+    span: int = 0
 
 
 @dataclass(frozen=True)

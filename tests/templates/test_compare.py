@@ -182,6 +182,11 @@ def test_workbook_has_a_sortable_table_formats_charts_and_live_formulas(sample_t
     assert text("D11").startswith("=SUMPRODUCT(('Customer MRR'!$B$5:$B$")
     seg = wb["Customer MRR"]["B5"].value
     assert seg.startswith("=INDEX(Customers[region],MATCH(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE($A$5,\"~\",\"~~\"),\"*\",\"~*\"),\"?\",\"~?\")")
+    # the explanations under the table wrap within the table's width (merged, the row as high as its lines)
+    merged = {str(m) for m in ws.merged_cells.ranges}
+    assert {"A17:N17", "A18:N18"} <= merged
+    assert ws["A17"].value.startswith("Each row reads the rows of its segment") and ws["A17"].alignment.wrap_text
+    assert ws.row_dimensions[17].height >= 2 * 12  # two lines or more at the table's width
 
 
 def test_unknown_and_unsplittable_columns_are_usage_errors(sample_tables):

@@ -85,6 +85,8 @@ class Formats:
             return f
         p = self.PALETTE
         props: dict[str, Any] = {"font_name": "Calibri", "font_size": 10, "valign": "vcenter"}
+        wrap = style.endswith("_wrap")
+        style = style.removesuffix("_wrap")
         if style == "title":
             props.update(bold=True, font_size=16, font_color=p["ink"])
         elif style == "subtitle":
@@ -106,6 +108,8 @@ class Formats:
             props.update(bg_color=p["input"], border=1, border_color="#E5C96B", font_color=p["ink"])
         elif style == "wrap":
             props.update(text_wrap=True, valign="top", font_color=p["ink"])
+        if wrap:  # a paragraph in the style before the suffix, wrapped, from the top
+            props.update(text_wrap=True, valign="top")
         if num:
             props["num_format"] = num
         f = self.wb.add_format(props)

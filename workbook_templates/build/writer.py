@@ -287,7 +287,19 @@ class Writer:
 
     # -- blocks ------------------------------------------------------------
     def write_text(self, t: Text) -> None:
-        self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+        ws = self.ws[t.sheet]
+        if not t.span:
+            ws.write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+            return
+        # a paragraph: merged over its columns, wrapped, and the row as high as its lines (LibreOffice and
+        # Excel do not grow a merged row by themselves)
+        sheet = next(sh for sh in self.b.spec.sheets if sh.name == t.sheet)
+        widths = dict(sh_w for sh_w in sheet.widths)
+        chars = sum(widths.get(c, 8.43) for c in range(t.col, t.col + t.span))
+        small = t.style in ("small", "note")
+        lines = max(1, math.ceil(len(t.text) / (chars * (1.15 if small else 1.0))))
+        ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, t.text, self.fmt.get(t.style + "_wrap"))
+        ws.set_row(t.row, (12 if small else 14) * lines + 3)
 
     def write_banner(self, bn: Banner) -> None:
         ws = self.ws[bn.sheet]
