@@ -77,8 +77,7 @@ def _fmt_value(v, unit: str | None) -> str:
     if unit == _TWO_DECIMALS:
         import dataclasses
 
-        record = dataclasses.replace(K.UNIT_RECORDS["fraction"], summary_format="{:.2%}")
-        return record.summary_text(v)
+        return dataclasses.replace(K.UNIT_RECORDS["fraction"], summary_format="{:.2%}").summary_text(v)
     record = K.UNIT_RECORDS.get(unit) if unit is not None else None
     return record.summary_text(v) if record is not None else f"{v:,.4g}"
 
