@@ -76,7 +76,7 @@ def _builder() -> Any:
     """A report with nothing laid out: enough for its KPI calls (no data file behind any value)."""
     b = object.__new__(E.Report)
     b.spec = SimpleNamespace(key="common")
-    b.warnings = []
+    b._warned, b._stack = {}, []  # warnings: none said yet, no cell being evaluated
     b._prov = {}
     return b
 

@@ -271,7 +271,7 @@ def test_a_money_cell_shows_the_reporting_currency_in_its_number_format(converte
     mrr = next(c for c in res.cells if c.sheet == "Dashboard" and c.formula and "KPI_MRR(" in c.formula)
     assert ws[mrr.cell].number_format == "[$NOK] #,##0"
     share = next(c for c in res.cells if c.sheet == "Dashboard" and c.formula and "KPI_CHURN_CUSTOMERS(" in c.formula)
-    assert ws[share.cell].number_format == "0.0%"  # not money: unchanged
+    assert ws[share.cell].number_format == "0.00%"  # not money: unchanged (churn shows two decimals)
     inputs = openpyxl.load_workbook(tmp_path / "s.xlsx")["Subscriptions"]
     header = [c.value for c in inputs[1]]
     assert inputs.cell(2, header.index("amount") + 1).number_format == "[$NOK] #,##0.00"
