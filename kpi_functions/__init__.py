@@ -57,6 +57,7 @@ from .bgnbd import *
 from .marketing import *
 from .satisfaction import *
 from .product import *
+from .proportions import *
 
 # isort: on
 # The registry rendered as documentation (example_formula …), and helpers the other parts
