@@ -211,6 +211,16 @@ class TestRateChangeInterval:
         assert r["lower"] < s["lower"] < s["upper"] < r["upper"]
 
 
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(1, 300).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+           st.integers(1, 300).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+    def test_interval_holds_the_difference_within_minus_1_and_1(self, a, b):
+        r = change(a[0], a[1], b[0], b[1])
+        d = r["difference (b − a)"]
+        assert -1.0 <= r["lower"] <= d <= r["upper"] <= 1.0
+        assert 0.0 <= list(r.values())[-1] <= 1.0
+
+
 class TestRateChangeTest:
     @pytest.mark.parametrize("xa, na, xb, nb", [(48, 80, 56, 70), (19, 400, 31, 410), (120, 2000, 119, 2100)])
     def test_z_test_by_hand(self, xa, na, xb, nb):
