@@ -54,6 +54,7 @@ from .renewals import *
 from .survival import *
 from .value import *
 from .bgnbd import *
+from .bgnbd_customers import *
 from .marketing import *
 from .satisfaction import *
 from .product import *

@@ -320,6 +320,8 @@ DOMAINS: dict[str, Domain] = {
     "churn flags": Domain(_survival, "flag", "rows"),
     "rfm": Domain(_rfm, "number", "rows"),
     "rfm money": Domain(_rfm, "number", "rows"),
+    # BG/NBD r, alpha, a, b (KPI_BGNBD_FIT's values): one value per parameter, in that order
+    "bgnbd params": Domain(lambda rng, n: [0.8, 4.0, 0.8, 2.5], "number", "series"),
     "customers": Domain(_cross, "id", "rows"),
     "order customers": Domain(_order_customers, "id", "rows"),
     "order dates": Domain(_order_customers, "date", "rows"),
@@ -385,6 +387,7 @@ ARG_DOMAIN: dict[str, str] = {
     "recency": "rfm",
     "T": "rfm",
     "monetary": "rfm money",
+    "params": "bgnbd params",
     "conversions": "count",
     "visitors": "large count",
     "cost": "money",

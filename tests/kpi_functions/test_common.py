@@ -46,6 +46,7 @@ CATALOG = [
     "COHORT_RETENTION",
     "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
+    "PROB_ALIVE", "EXPECTED_PURCHASES",
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
@@ -68,14 +69,14 @@ NOTHING_SUMMED = frozenset({
     "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_RENEWAL_RATE",
+    "KPI_RENEWAL_RATE", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
     "KPI_CHURN_RATE", "KPI_RETENTION_RATE", "KPI_CROSS_SELL_RATE", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CONVERSION_RATE", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_NET_NEW_CUSTOMERS",
+    "KPI_NET_NEW_CUSTOMERS", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
 })
 
 #: property -> {exemption set name: (set, reason)}; everything else in the registry is tested
@@ -115,7 +116,8 @@ for _r in REPRESENTATIONS:
 NO_TABLE_ARGUMENT = frozenset(s.excel_name for s in SPECS if not any(a.kind == "table" for a in s.args))
 EXEMPT["table without its header"] = {"NO_TABLE_ARGUMENT": NO_TABLE_ARGUMENT}
 #: iterative model fits: invariances hold to the optimiser's tolerance, not to the last bit
-MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD"})
+MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD",
+                        "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES"})
 MODEL_RTOL = 1e-6
 RTOL = 1e-12
 
@@ -197,7 +199,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 50 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 52 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)

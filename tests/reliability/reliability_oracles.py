@@ -962,8 +962,7 @@ def _forecast(s: Any, raw: list[Any]) -> None:
     _need(math.isclose(v[0], first, rel_tol=1e-9), f"{name}: period 0 is {v[0]!r}, the cohort is {first!r}")
 
 
-def _clv_bgnbd(s: Any, raw: list[Any]) -> None:
-    name = "KPI_CLV_BGNBD"
+def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf) -> None:
     v = np.asarray(s, dtype=float)
     rows = len(numeric_cells(arg(raw, 0)))
     _need(v.size == rows, f"{name}: {v.size} values for {rows} rows")
@@ -973,7 +972,7 @@ def _clv_bgnbd(s: Any, raw: list[Any]) -> None:
         if b:
             _need(math.isnan(x), f"{name}: row {i + 1} is blank but has the value {x!r}")
         else:
-            _need(math.isfinite(x) and x >= 0, f"{name}: row {i + 1} has the value {x!r}")
+            _need(math.isfinite(x) and 0 <= x <= top, f"{name}: row {i + 1} has the value {x!r}")
 
 
 def _health(s: Any, raw: list[Any]) -> None:
@@ -991,6 +990,9 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_NPS_BREAKDOWN": _breakdown,
     "KPI_RETENTION_FORECAST": _forecast,
     "KPI_CLV_BGNBD": _clv_bgnbd,
+    # one value per customer row, NaN on blank rows only: a probability, and a number of purchases ≥ 0
+    "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
+    "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
     "KPI_HEALTH_SCORE": _health,
 }
 
