@@ -58,6 +58,7 @@ from .bgnbd_customers import *
 from .marketing import *
 from .satisfaction import *
 from .product import *
+from .proportions import *
 
 # isort: on
 # The registry rendered as documentation (example_formula …), and helpers the other parts
