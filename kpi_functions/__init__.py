@@ -59,6 +59,7 @@ from .rfm import *
 from .marketing import *
 from .satisfaction import *
 from .product import *
+from .proportions import *
 
 # isort: on
 # The registry rendered as documentation (example_formula …), and helpers the other parts

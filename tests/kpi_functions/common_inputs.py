@@ -428,6 +428,12 @@ ARG_DOMAIN: dict[str, str] = {
     "starts": "item times",
     "ends": "item times",
     "holidays": "holidays",
+    "successes": "small count",
+    "trials": "large count",
+    "successes_a": "small count",
+    "trials_a": "large count",
+    "successes_b": "small count",
+    "trials_b": "large count",
 }
 
 #: The alternatives tried for number options (text options: the values quoted in their help).

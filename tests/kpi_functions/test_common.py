@@ -50,6 +50,7 @@ CATALOG = [
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
+    "RATE_CI", "RATE_CHANGE",
 ]
 
 SPECS = list(k.REGISTRY.values())
@@ -77,7 +78,7 @@ NO_MONEY_INPUT = frozenset({
     "KPI_CHURN_RATE", "KPI_RETENTION_RATE", "KPI_CROSS_SELL_RATE", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CONVERSION_RATE", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_NET_NEW_CUSTOMERS", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
+    "KPI_NET_NEW_CUSTOMERS", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES", "KPI_RATE_CI", "KPI_RATE_CHANGE",
 })
 
 #: property -> {exemption set name: (set, reason)}; everything else in the registry is tested
@@ -157,11 +158,15 @@ SUMMED: dict[str, tuple[str, ...]] = {
     "KPI_RECURRING_SHARE": ("recurring", "one_off"),
     "KPI_NET_NEW_CUSTOMERS": ("new", "reactivated", "churned"),
     "KPI_ROI_CPA": ("conversion_value", "cpa"),
+    "KPI_RATE_CI": ("successes", "trials"),
+    "KPI_RATE_CHANGE": ("successes_a", "trials_a", "successes_b", "trials_b"),
     # tables: rows of one customer and month are summed (SPEC §4), so a row split in two changes nothing
     "KPI_MRR_MOVEMENTS": ("table",),
     "KPI_MRR_SCHEDULE": ("subscriptions",),
     "KPI_COHORT_RETENTION": ("table",),
 }
+#: summed arguments that are counts of trials, whole numbers by definition: split into whole parts
+WHOLE_COUNTS = frozenset({"KPI_RATE_CI", "KPI_RATE_CHANGE"})
 #: the summed column (0-based) of each table domain
 TABLE_SUMMED_COLUMN = {"mrr table": 2, "subscription table": 3}
 #: summed arguments whose help text does not say so (a documentation gap: SPEC §3 sums every such range)
@@ -201,7 +206,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 53 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 55 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -793,11 +798,13 @@ def _split_rows(a: ArgIn) -> list[Any]:
     return out
 
 
-def _split(v: Any) -> list[Any]:
+def _split(v: Any, whole: bool = False) -> list[Any]:
     flat = v if isinstance(v, list) else [v]
     out: list[Any] = []
     for n, x in enumerate(flat):
         first = None if x is None else x / 4 if n % 2 else x / 2
+        if whole and first is not None:
+            first = math.floor(first)  # counts of trials stay whole numbers
         out += [None] if x is None else [first, x - first]  # exact for these values
     return out
 
@@ -824,7 +831,8 @@ def test_splitting_a_summed_argument(case, how):
             values[i] = _split_rows(a)
             assert len(values[i]) > len(a.value)
         else:
-            values[i] = _split(values[i]) if how == "split" else _total(values[i])
+            whole = case.spec.excel_name in WHOLE_COUNTS
+            values[i] = _split(values[i], whole) if how == "split" else _total(values[i])
         _result_equal(base, case.call(values), 0.0)
 
 

@@ -786,6 +786,7 @@ TABLE_COLUMNS = {
 }
 LABELS = {
     "KPI_SBG_FIT": ["alpha", "beta", "log-likelihood"],
+    "KPI_RATE_CI": ["rate", "lower", "upper"],
     "KPI_BGNBD_FIT": ["r", "alpha", "a", "b", "log-likelihood"],
     "KPI_NPS_BREAKDOWN": ["promoters", "passives", "detractors", "promoters %", "passives %", "detractors %",
                           "responses", "NPS", "margin of error"],
@@ -1001,6 +1002,20 @@ def _health(s: Any, raw: list[Any]) -> None:
     _need(not np.isinf(v).any(), f"KPI_HEALTH_SCORE: an infinite score {v!r}")
 
 
+def _rate_ci(df: pd.DataFrame, raw: list[Any]) -> None:
+    rate, lo, hi = df["value"].to_numpy(float)
+    _need(0.0 <= lo <= hi <= 1.0, f"KPI_RATE_CI: bounds {lo!r}, {hi!r} not within [0, 1] in order")
+    _need(0.0 <= rate <= 1.0, f"KPI_RATE_CI: a rate {rate!r} outside [0, 1]")
+
+
+def _rate_change(df: pd.DataFrame, raw: list[Any]) -> None:
+    a, b, d, lo, hi, p = df["value"].to_numpy(float)
+    _need(abs(d - (b - a)) <= 1e-12, f"KPI_RATE_CHANGE: difference {d!r} is not b − a = {b - a!r}")
+    _need(-1.0 <= lo <= d + 1e-12 and d - 1e-12 <= hi <= 1.0, f"KPI_RATE_CHANGE: interval {lo!r}, {hi!r} of {d!r}")
+    _need(0.0 <= p <= 1.0, f"KPI_RATE_CHANGE: a p-value {p!r} outside [0, 1]")
+    _need(str(df["label"].iloc[-1]).startswith("p-value ("), f"KPI_RATE_CHANGE: last label {df['label'].iloc[-1]!r}")
+
+
 TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_MRR_MOVEMENTS": _movements,
     "KPI_MRR_SCHEDULE": _schedule,
@@ -1016,6 +1031,8 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
     "KPI_HEALTH_SCORE": _health,
     "KPI_RFM_SUMMARY": _rfm_summary,
+    "KPI_RATE_CI": _rate_ci,
+    "KPI_RATE_CHANGE": _rate_change,
 }
 
 
