@@ -255,7 +255,9 @@ def _retention() -> ReportSpec:
     blocks.append(Text(D, 18, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
     blocks.append(Spill("survival", D, 19, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
                                                    BlockCol("life", "churned")),
-                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT))))
+                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT)),
+                        headers=(("time", "Months"), ("at risk", "At risk"), ("churned", "Churned"),
+                                 ("survival", "Survival"))))
     # cohorts
     blocks += [Text("Cohorts", 0, 0, "Logo retention by signup cohort", "title"),
                Text("Cohorts", 1, 0, "Share of each cohort's customers still paying n months after their first "
@@ -461,7 +463,8 @@ def _experience() -> ReportSpec:
     blocks.append(Spill("nps_breakdown", S, 22, 0, KPI("KPI_NPS_BREAKDOWN", nps_m()),
                         row_formats=(("promoters", COUNT), ("passives", COUNT), ("detractors", COUNT),
                                      ("promoters %", PCT), ("passives %", PCT), ("detractors %", PCT),
-                                     ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0"))))
+                                     ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0")),
+                        headers=(("label", "Measure"), ("value", "Value"))))
     m = RowRef("month")
     blocks.append(RowTable("xtrend", S, 36, 0, "By month", Months(12), (
         RowColumn("month", "Month", "KEY", MONTH),

@@ -82,6 +82,9 @@ class Spill:
     col_formats: tuple[tuple[Any, str], ...] = ()  #: (column header or index, number format)
     row_formats: tuple[tuple[str, str], ...] = ()  #: for labelled results: (label, format of its value)
     heatmap: bool = False  #: colour scale over the numeric cells from the third column on
+    #: headings shown over the result's columns (result column -> heading); on a report sheet a column not named
+    #: here is shown with a capital first letter ("size" -> "Size"), on a calc sheet as the function names it
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,14 @@ class SheetSpec:
     zoom: int | None = None
     description: str = ""
     hidden: bool = False  #: a helper sheet the reader does not need (still there, can be unhidden)
+    repeat_rows: tuple[int, int] | None = None  #: rows (0-based, first and last) printed atop every page
+
+    @property
+    def hidden_by_default(self) -> bool:
+        """Whether the workbook opens with the sheet hidden: input-data and calculation sheets always are, so
+        that printing the workbook (or exporting it to PDF) prints its report pages only — LibreOffice's PDF
+        export leaves out a hidden sheet, never one with a print area. Formulas read hidden sheets as any."""
+        return self.hidden or self.kind in ("input", "calc")
 
 
 @dataclass(frozen=True)
