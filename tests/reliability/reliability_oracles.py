@@ -1064,6 +1064,27 @@ def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float =
             _need(math.isfinite(x) and 0 <= x <= top, f"{name}: row {i + 1} has the value {x!r}")
 
 
+def _rfm_summary(df: pd.DataFrame, raw: list[Any]) -> None:
+    name = "KPI_RFM_SUMMARY"
+    cols = list(df.columns)
+    _need(cols[:4] == ["customer", "frequency", "recency", "T"], f"{name}: columns {cols}")
+    _need(df["customer"].is_unique and len(df) >= 1, f"{name}: customers repeat or none: {df['customer'].tolist()}")
+    f, rec, age = (df[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    _need(bool(np.isfinite(np.r_[f, rec, age]).all()), f"{name}: a value is not finite")
+    _need(bool((f >= 0).all() and (f == np.floor(f)).all()), f"{name}: frequency {f!r}")
+    _need(bool(((rec >= 0) & (rec <= age + 1e-12)).all()), f"{name}: recency outside [0, T]")
+    _need(bool((rec[f == 0] == 0).all()), f"{name}: recency without a repeat purchase")
+    # every customer's purchase days come from distinct rows of the log
+    rows = sum(not is_blank(v) for v in shape_of(arg(raw, 0))[0])
+    _need(int(f.sum()) + len(df) <= rows, f"{name}: {int(f.sum())} repeats of {len(df)} customers from {rows} rows")
+    if "monetary" in cols:
+        m = df["monetary"].to_numpy(float)
+        _need(bool(np.isfinite(m).all() and (m[f == 0] == 0).all()), f"{name}: monetary {m!r}")
+    if "frequency_holdout" in cols:
+        h, d = df["frequency_holdout"].to_numpy(float), df["duration_holdout"].to_numpy(float)
+        _need(bool((h >= 0).all() and (d > 0).all() and (d == d[0]).all()), f"{name}: holdout {h!r} {d!r}")
+
+
 def _health(s: Any, raw: list[Any]) -> None:
     v = np.asarray(s, dtype=float)
     _need(not np.isinf(v).any(), f"KPI_HEALTH_SCORE: an infinite score {v!r}")
@@ -1097,6 +1118,7 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
     "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
     "KPI_HEALTH_SCORE": _health,
+    "KPI_RFM_SUMMARY": _rfm_summary,
     "KPI_RATE_CI": _rate_ci,
     "KPI_RATE_CHANGE": _rate_change,
 }
