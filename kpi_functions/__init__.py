@@ -54,9 +54,12 @@ from .renewals import *
 from .survival import *
 from .value import *
 from .bgnbd import *
+from .bgnbd_customers import *
+from .rfm import *
 from .marketing import *
 from .satisfaction import *
 from .product import *
+from .proportions import *
 
 # isort: on
 # The registry rendered as documentation (example_formula …), and helpers the other parts

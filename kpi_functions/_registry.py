@@ -43,6 +43,7 @@ CATEGORIES = (
     "Marketing",
     "Satisfaction",
     "Product and service",
+    "Statistics",
 )
 #: scalar: one value; column: one value per input row; table: a spilled table
 #: with a header row; labelled: two columns (label, value), one row per figure.

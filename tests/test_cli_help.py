@@ -70,7 +70,7 @@ def test_the_catalog_fits_80_columns_and_says_how_many_it_listed():
     flat = " ".join(cells.split())
     for s in k.specs():  # nothing cut: each name with its whole summary
         assert f"{s.excel_name} {' '.join(s.summary.split())}" in flat, s.excel_name
-    assert r.output.rstrip().endswith(f"{len(k.REGISTRY)} functions in 6 categories; 'kpi functions NAME' shows "
+    assert r.output.rstrip().endswith(f"{len(k.REGISTRY)} functions in 7 categories; 'kpi functions NAME' shows "
                                       "one in full.")
 
 
@@ -93,7 +93,7 @@ def test_an_unknown_category_lists_the_categories():
     r = run("functions", "-c", "finance")
     assert r.exit_code == 2
     assert r.output == ("error: --category 'finance' is not a category; use one of: Revenue, Churn and retention, "
-                        "Customer value and acquisition, Marketing, Satisfaction, Product and service\n")
+                        "Customer value and acquisition, Marketing, Satisfaction, Product and service, Statistics\n")
 
 
 def test_a_word_searches_names_and_summaries():
@@ -101,9 +101,9 @@ def test_a_word_searches_names_and_summaries():
     assert r.exit_code == 0, r.output
     # by hand from the registry's summaries: every function whose name or summary says "churn"
     want = ["KPI_MRR_MOVEMENTS", "KPI_CHURN_RATE", "KPI_CHURN_CUSTOMERS", "KPI_CHURN_REVENUE",
-            "KPI_NET_NEW_CUSTOMERS", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_CLV"]
+            "KPI_NET_NEW_CUSTOMERS", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_CLV", "KPI_RATE_CI"]
     assert _listed(r.output) == want
-    assert "8 functions mention 'churn';" in r.output
+    assert "9 functions mention 'churn';" in r.output
 
 
 def test_a_search_within_a_category():

@@ -155,7 +155,7 @@ def _trend_window(col: str):
 def _table() -> RowTable:
     r = RowRef
     return RowTable("chan", SHEET, 11, 0, "By acquisition channel", Distinct(Col("customers", "channel")), (
-        RowColumn("channel", "Channel", "KEY", width=16),
+        RowColumn("channel", "Channel", "KEY"),
         RowColumn("new", "New customers", _at(_CH_PERIOD, RM, "new customers"), COUNT),
         RowColumn("cust_end", "Paying at end", _at(_CH_PERIOD, RM, "customers at end"), COUNT),
         RowColumn("mrr", "MRR", KPI("KPI_MRR", FilterWhere(NOW_COL, _in_channel(BlockCol("cust", "customer")))),
@@ -198,7 +198,8 @@ def channel_blocks() -> list:
 
 
 def channel_sheets() -> list[SheetSpec]:
-    return [SheetSpec(SHEET, "report", widths=((0, 16),) + tuple((i, 13) for i in range(1, 17)), fit_height=0),
+    # A holds the channel names and the labels of the sales-cost check above the table
+    return [SheetSpec(SHEET, "report", widths=((0, 34),) + tuple((i, 13) for i in range(1, 17)), fit_height=0),
             SheetSpec(CALC, "calc", widths=tuple((i, 13) for i in range(68)),
                       description="monthly MRR movements for the channel allocation", hidden=True)]
 

@@ -251,9 +251,11 @@ class RiskRank(Node):
 
 
 def health_sheet() -> SheetSpec:
-    widths = ((0, 14), (1, 12), (2, 11), (3, 12), (4, 11), (5, 11), (6, 12), (7, 2), (8, 12), (9, 10),
-              (10, 2), (11, 8), (12, 14), (13, 12), (14, 12), (15, 11), (16, 11))
-    return SheetSpec(HEALTH_SHEET, "report", widths=widths, fit_height=0, tab_color="#2563EB")
+    # the weights' labels in A, the per-customer table A:J (H: its latest NPS date), the at-risk list L:R
+    widths = ((0, 22), (1, 12), (2, 11), (3, 12), (4, 11), (5, 11), (6, 12), (7, 11), (8, 11), (9, 9),
+              (10, 2), (11, 5), (12, 13), (13, 11), (14, 12), (15, 11), (16, 11), (17, 10))
+    # the per-customer table runs over pages: its header row (18) heads each of them
+    return SheetSpec(HEALTH_SHEET, "report", widths=widths, fit_height=0, tab_color="#2563EB", repeat_rows=(17, 17))
 
 
 def health_blocks() -> list:
@@ -296,7 +298,7 @@ def health_blocks() -> list:
                          LatestDate(Col("nps_responses", "date"), n_id), ""), "yyyy-mm-dd"),
         )),
         Spill("hscore", S, 17, 8, KPI("KPI_HEALTH_SCORE", BlockCols("health", values), ListCol("hweights", "value")),
-              col_formats=(("health score", "0.0"),)),
+              col_formats=(("health score", "0.0"),), headers=(("health score", "Health score"),)),
         RowTable("hrank", S, 17, 9, "", Distinct(paying_now), (
             RowColumn("rank", "Risk rank", RiskRank("hscore", "health score"), "0"),
         ), header=True),

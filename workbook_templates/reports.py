@@ -157,26 +157,21 @@ def _saas_dashboard() -> ReportSpec:
     ), note_header="How"))
     # each headline KPI with its change on the previous period and a sparkline of the trend table
     blocks = [with_trends(b) if isinstance(b, ItemList) and b.sheet == S and b.title else b for b in blocks]
-    # bridge (waterfall helper) and trend under the charts
+    # the MRR bridge of the report month (the chart draws it from the chart sheet) and the trend
     v = {k: Ref(f"br_{k}") for k in ("start", "new", "exp", "react", "contr", "churn", "end")}
-    up = lambda *ks: sum((v[k] for k in ks[1:]), v[ks[0]])
     D = "Details"
     blocks += [Text(D, 0, 0, "Details behind the dashboard", "title"),
                Text(D, 1, 0, "The MRR bridge of the report month and the last 12 months, looked up in the "
                              "Movements table by month.", "subtitle")]
     blocks.append(ItemList(D, 3, 0, "MRR bridge of the report month", (
-        Item("br_start", "Starting MRR", mov_at(RM, "starting MRR"), MONEY, extra=(0, v["start"], 0, 0)),
-        Item("br_new", "New", mov_at(RM, "new"), MONEY, extra=(v["start"], 0, v["new"], 0)),
-        Item("br_exp", "Expansion", mov_at(RM, "expansion"), MONEY, extra=(up("start", "new"), 0, v["exp"], 0)),
-        Item("br_react", "Reactivation", mov_at(RM, "reactivation"), MONEY,
-             extra=(up("start", "new", "exp"), 0, v["react"], 0)),
-        Item("br_contr", "Contraction", mov_at(RM, "contraction"), MONEY,
-             extra=(up("start", "new", "exp", "react") - v["contr"], 0, 0, v["contr"])),
-        Item("br_churn", "Churned", mov_at(RM, "churned"), MONEY,
-             extra=(up("start", "new", "exp", "react") - v["contr"] - v["churn"], 0, 0, v["churn"])),
-        Item("br_end", "Ending MRR", mov_at(RM, "ending MRR"), MONEY, extra=(0, v["end"], 0, 0)),
-    ), value_header="MRR", extra_headers=("Base", "Total", "Increase", "Decrease"),
-        extra_formats=(MONEY, MONEY, MONEY, MONEY), name="bridge", label_header="Movement"))
+        Item("br_start", "Starting MRR", mov_at(RM, "starting MRR"), MONEY),
+        Item("br_new", "New", mov_at(RM, "new"), MONEY),
+        Item("br_exp", "Expansion", mov_at(RM, "expansion"), MONEY),
+        Item("br_react", "Reactivation", mov_at(RM, "reactivation"), MONEY),
+        Item("br_contr", "Contraction", mov_at(RM, "contraction"), MONEY),
+        Item("br_churn", "Churned", mov_at(RM, "churned"), MONEY),
+        Item("br_end", "Ending MRR", mov_at(RM, "ending MRR"), MONEY),
+    ), value_header="MRR", name="bridge", label_header="Movement"))
     blocks.append(_trend("trend", D, 14, 0, "Last 12 months", extra=trend_columns()))
     blocks += engine
     charts = (
@@ -190,12 +185,13 @@ def _saas_dashboard() -> ReportSpec:
             Series("Contraction", BlockCol("trend", "contraction"), BlockCol("trend", "month"), AMBER),
             Series("Churned", BlockCol("trend", "churned"), BlockCol("trend", "month"), RED),
         ), width=620, height=270, y_format=MONEY, x_format="mmm yy"),
-        Chart(S, "G35", "stacked", "MRR bridge, report month", (
-            Series("Base", ListCol("bridge", 0), ListCol("bridge", "label"), invisible=True, role="base"),
-            Series("Total", ListCol("bridge", 1), ListCol("bridge", "label"), BLUE, role="total"),
-            Series("Increase", ListCol("bridge", 2), ListCol("bridge", "label"), GREEN, role="increase"),
-            Series("Decrease", ListCol("bridge", 3), ListCol("bridge", "label"), RED, role="decrease"),
-        ), width=620, height=270, y_format=MONEY, legend="none", y_min="waterfall"),
+        # the movements as their own bars from 0, each labelled: a change of 60 on 17,000 stays readable
+        # (on a bridge from starting to ending MRR it is a hairline, on an axis from 0 nothing at all)
+        Chart(S, "G35", "column", "MRR bridge, report month: from starting to ending MRR", (
+            Series("Change", (v["new"], v["exp"], v["react"], -v["contr"], -v["churn"], v["end"] - v["start"]),
+                   ("New", "Expansion", "Reactivation", "Contraction", "Churned", "Net change"),
+                   point_colors=(GREEN, GREEN, GREEN, RED, RED, BLUE), labels=True, label_format='+#,##0;-#,##0;0'),
+        ), width=620, height=270, y_format=MONEY, legend="none"),
     )
     sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 10), (3, 12), (4, 40), (5, 2))
                         + tuple((i, 11) for i in range(6, 16)), print_area="A1:P56", fit_height=1, tab_color=BLUE),
@@ -262,7 +258,9 @@ def _retention() -> ReportSpec:
     blocks.append(Text(D, 18, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
     blocks.append(Spill("survival", D, 19, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
                                                    BlockCol("life", "churned")),
-                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT))))
+                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT)),
+                        headers=(("time", "Months"), ("at risk", "At risk"), ("churned", "Churned"),
+                                 ("survival", "Survival"))))
     # cohorts
     blocks += [Text("Cohorts", 0, 0, "Logo retention by signup cohort", "title"),
                Text("Cohorts", 1, 0, "Share of each cohort's customers still paying n months after their first "
@@ -291,16 +289,19 @@ def _retention() -> ReportSpec:
     )))
     blocks += engine + health_blocks()
     charts = (
-        Chart(S, "E5", "line", "Customer retention and churn by month", (
+        # retention only: churn is its complement (100 % − retention), a second line on a second axis would
+        # only mirror it
+        Chart(S, "E5", "line", "Customer retention by month (churn = 100 % − retention)", (
             Series("Retention", BlockCol("rtrend", "retention"), BlockCol("rtrend", "month"), BLUE),
-            Series("Churn", BlockCol("rtrend", "churn"), BlockCol("rtrend", "month"), RED, y2=True),
-        ), width=620, height=290, y_format="0%", y2_format="0%", x_format="mmm yy"),
+        ), width=620, height=290, y_format="0%", x_format="mmm yy", legend="none"),
         Chart(S, "E21", "scatter", "Survival curve", (
             Series("Survival", SpillCol("survival", "survival"), SpillCol("survival", "time"), NAVY),
-        ), width=620, height=290, y_format="0%", x_title="months as a customer", legend="none", y_min=0),
+        ), width=620, height=290, y_format="0%", x_title="months as a customer", legend="none", y_min=0, y_max=1,
+            x_min=0, x_max="data"),
         Chart(S, "E37", "column", "Stickiness (DAU/MAU)", (
-            Series("DAU/MAU", BlockCol("stick", "stickiness"), BlockCol("stick", "month"), TEAL, labels=True),
-        ), width=620, height=260, y_format="0%", x_format="mmm yy", legend="none"),
+            Series("DAU/MAU", BlockCol("stick", "stickiness"), BlockCol("stick", "month"), TEAL, labels=True,
+                   label_format=PCT),
+        ), width=620, height=260, y_format="0%", x_format="mmm yy", legend="none", y_min=0),
     )
     sheets = [SheetSpec(S, "report", widths=((0, 34), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
                         print_area="A1:N50", fit_height=1, tab_color=BLUE),
@@ -465,7 +466,8 @@ def _experience() -> ReportSpec:
     blocks.append(Spill("nps_breakdown", S, 22, 0, KPI("KPI_NPS_BREAKDOWN", nps_m()),
                         row_formats=(("promoters", COUNT), ("passives", COUNT), ("detractors", COUNT),
                                      ("promoters %", PCT), ("passives %", PCT), ("detractors %", PCT),
-                                     ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0"))))
+                                     ("responses", COUNT), ("NPS", "0.0"), ("margin of error", "0.0")),
+                        headers=(("label", "Measure"), ("value", "Value"))))
     m = RowRef("month")
     blocks.append(RowTable("xtrend", S, 36, 0, "By month", Months(12), (
         RowColumn("month", "Month", "KEY", MONTH),
@@ -483,10 +485,14 @@ def _experience() -> ReportSpec:
         Chart(S, "D23", "line", "CSAT by month", (
             Series("CSAT", BlockCol("xtrend", "csat"), BlockCol("xtrend", "month"), TEAL),
         ), width=560, height=230, y_format="0%", x_format="mmm yy", legend="none"),
-        Chart(S, "K9", "line", "Support response times (median hours)", (
+        # two charts, each on its own axis from 0: first response (about 1 h) and resolution (about 12 h) on
+        # two axes of one chart drew two lines that looked the same
+        Chart(S, "K9", "line", "First response time by month (median hours)", (
             Series("First response", BlockCol("xtrend", "frt"), BlockCol("xtrend", "month"), AMBER),
-            Series("Resolution", BlockCol("xtrend", "res"), BlockCol("xtrend", "month"), NAVY, y2=True),
-        ), width=480, height=260, y_format="0.0", y2_format="0", x_format="mmm yy"),
+        ), width=480, height=260, y_format="0.0", x_format="mmm yy", legend="none", y_min=0),
+        Chart(S, "K23", "line", "Resolution time by month (median hours)", (
+            Series("Resolution", BlockCol("xtrend", "res"), BlockCol("xtrend", "month"), NAVY),
+        ), width=480, height=230, y_format="0", x_format="mmm yy", legend="none", y_min=0),
     )
     widths = ((0, 38), (1, 13)) + tuple((i, 11) for i in range(2, 20))
     sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:Q50", fit_height=1, tab_color=BLUE)]
@@ -630,8 +636,9 @@ def _executive() -> ReportSpec:
         ), width=470, height=230, y_format=MONEY, x_format="mmm yy", legend="none"),
         Chart(S, "K5", "line", CHURN_CHART_TITLE, (
             Series("Churn", BlockCol("etrend", "churn"), BlockCol("etrend", "month"), RED),
-            Series("Benchmark low", BlockCol("etrend", "bench_low"), BlockCol("etrend", "month"), GREY),
-            Series("Benchmark high", BlockCol("etrend", "bench_high"), BlockCol("etrend", "month"), GREY),
+            Series("Benchmark low", BlockCol("etrend", "bench_low"), BlockCol("etrend", "month"), GREEN, dash="dash"),
+            Series("Benchmark high", BlockCol("etrend", "bench_high"), BlockCol("etrend", "month"), AMBER,
+                   dash="long_dash"),
         ), width=470, height=300, y_format="0%", x_format="mmm yy", y_min=0),
     )
     widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 10), (8, 12), (9, 2), (10, 2)) + \

@@ -103,6 +103,9 @@ class Spill:
     col_formats: tuple[tuple[Any, str], ...] = ()  #: (column header or index, number format)
     row_formats: tuple[tuple[str, str], ...] = ()  #: for labelled results: (label, format of its value)
     heatmap: bool = False  #: colour scale over the numeric cells from the third column on
+    #: headings shown over the result's columns (result column -> heading); on a report sheet a column not named
+    #: here is shown with a capital first letter ("size" -> "Size"), on a calc sheet as the function names it
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,16 +179,18 @@ class RowTable:
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: Node  #: SpillCol / RowTable column reference (see Chart)
-    categories: Node | None = None
+    #: a SpillCol / RowTable / item-list column reference (see Chart), or one formula per point (the chart
+    #: sheet holds them: a bar per value that no table shows, e.g. a decrease drawn below 0)
+    values: Node | tuple[Node, ...]
+    categories: Node | tuple[str, ...] | None = None  #: a column reference, or the points' labels
     color: str | None = None
     invisible: bool = False
     line: bool = False  #: draw as a line on top of a column chart
     labels: bool = False
+    label_format: str | None = None  #: number format of the data labels (default: the chart's y_format)
     y2: bool = False
-    #: the series' part in a bridge chart (``Chart.y_min="waterfall"``): "base" (the invisible offsets the
-    #: bars stand on), "total", "increase" or "decrease" (bars that end at the base)
-    role: str | None = None
+    point_colors: tuple[str, ...] = ()  #: a fill per point (bars), overriding ``color``
+    dash: str | None = None  #: a line's dash type (XlsxWriter's: dash, round_dot, long_dash, ...)
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,12 @@ class Chart:
     legend: str = "bottom"
     y_title: str | None = None
     x_title: str | None = None
-    y_min: float | str | None = None  #: a number, or "waterfall": just under the lowest level of a bridge
+    y_min: float | None = None
+    y_max: float | None = None
+    #: a scatter chart's value axis: a number, or "data" for the smallest / largest x of its series (an
+    #: axis that ends where the data end, not at the next round number past them)
+    x_min: float | str | None = None
+    x_max: float | str | None = None
     y_log: bool = False
 
 
@@ -241,6 +251,14 @@ class SheetSpec:
     zoom: int | None = None
     description: str = ""
     hidden: bool = False  #: a helper sheet the reader does not need (still there, can be unhidden)
+    repeat_rows: tuple[int, int] | None = None  #: rows (0-based, first and last) printed atop every page
+
+    @property
+    def hidden_by_default(self) -> bool:
+        """Whether the workbook opens with the sheet hidden: input-data and calculation sheets always are, so
+        that printing the workbook (or exporting it to PDF) prints its report pages only — LibreOffice's PDF
+        export leaves out a hidden sheet, never one with a print area. Formulas read hidden sheets as any."""
+        return self.hidden or self.kind in ("input", "calc")
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,11 @@ CATALOG = [
     "COHORT_RETENTION",
     "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
+    "PROB_ALIVE", "EXPECTED_PURCHASES", "RFM_SUMMARY",
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
+    "RATE_CI", "RATE_CHANGE",
 ]
 
 SPECS = list(k.REGISTRY.values())
@@ -68,14 +70,15 @@ NOTHING_SUMMED = frozenset({
     "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_RENEWAL_RATE",
+    "KPI_RENEWAL_RATE", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
+    "KPI_RFM_SUMMARY",  # values are summed within a purchase day but averaged over the days
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
     "KPI_CHURN_RATE", "KPI_RETENTION_RATE", "KPI_CROSS_SELL_RATE", "KPI_SURVIVAL_CURVE", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CONVERSION_RATE", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_NET_NEW_CUSTOMERS",
+    "KPI_NET_NEW_CUSTOMERS", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES", "KPI_RATE_CI", "KPI_RATE_CHANGE",
 })
 
 #: property -> {exemption set name: (set, reason)}; everything else in the registry is tested
@@ -115,7 +118,8 @@ for _r in REPRESENTATIONS:
 NO_TABLE_ARGUMENT = frozenset(s.excel_name for s in SPECS if not any(a.kind == "table" for a in s.args))
 EXEMPT["table without its header"] = {"NO_TABLE_ARGUMENT": NO_TABLE_ARGUMENT}
 #: iterative model fits: invariances hold to the optimiser's tolerance, not to the last bit
-MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD"})
+MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD",
+                        "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES"})
 MODEL_RTOL = 1e-6
 RTOL = 1e-12
 
@@ -125,9 +129,10 @@ RESULT_MONEY_COLUMNS: dict[str, frozenset[str]] = {
                                     "ending MRR"}),
     "KPI_MRR_SCHEDULE": frozenset({"MRR"}),
     "KPI_COHORT_RETENTION": frozenset(),
+    "KPI_RFM_SUMMARY": frozenset({"monetary"}),
 }
 #: tables whose row order follows the input's row order (compared as sets of rows after a permutation)
-ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE"})
+ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE", "KPI_RFM_SUMMARY"})
 
 #: Arguments a KPI sums ("aggregate, then divide", SPEC §3): KPI -> argument names.
 SUMMED: dict[str, tuple[str, ...]] = {
@@ -153,11 +158,15 @@ SUMMED: dict[str, tuple[str, ...]] = {
     "KPI_RECURRING_SHARE": ("recurring", "one_off"),
     "KPI_NET_NEW_CUSTOMERS": ("new", "reactivated", "churned"),
     "KPI_ROI_CPA": ("conversion_value", "cpa"),
+    "KPI_RATE_CI": ("successes", "trials"),
+    "KPI_RATE_CHANGE": ("successes_a", "trials_a", "successes_b", "trials_b"),
     # tables: rows of one customer and month are summed (SPEC §4), so a row split in two changes nothing
     "KPI_MRR_MOVEMENTS": ("table",),
     "KPI_MRR_SCHEDULE": ("subscriptions",),
     "KPI_COHORT_RETENTION": ("table",),
 }
+#: summed arguments that are counts of trials, whole numbers by definition: split into whole parts
+WHOLE_COUNTS = frozenset({"KPI_RATE_CI", "KPI_RATE_CHANGE"})
 #: the summed column (0-based) of each table domain
 TABLE_SUMMED_COLUMN = {"mrr table": 2, "subscription table": 3}
 #: summed arguments whose help text does not say so (a documentation gap: SPEC §3 sums every such range)
@@ -197,7 +206,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 50 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 55 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -789,11 +798,13 @@ def _split_rows(a: ArgIn) -> list[Any]:
     return out
 
 
-def _split(v: Any) -> list[Any]:
+def _split(v: Any, whole: bool = False) -> list[Any]:
     flat = v if isinstance(v, list) else [v]
     out: list[Any] = []
     for n, x in enumerate(flat):
         first = None if x is None else x / 4 if n % 2 else x / 2
+        if whole and first is not None:
+            first = math.floor(first)  # counts of trials stay whole numbers
         out += [None] if x is None else [first, x - first]  # exact for these values
     return out
 
@@ -820,7 +831,8 @@ def test_splitting_a_summed_argument(case, how):
             values[i] = _split_rows(a)
             assert len(values[i]) > len(a.value)
         else:
-            values[i] = _split(values[i]) if how == "split" else _total(values[i])
+            whole = case.spec.excel_name in WHOLE_COUNTS
+            values[i] = _split(values[i], whole) if how == "split" else _total(values[i])
         _result_equal(base, case.call(values), 0.0)
 
 
@@ -841,8 +853,22 @@ def _scale(a: ArgIn, f: float) -> Any:
     return s(a.value)
 
 
+#: functions whose only money argument is optional: their calls without it have nothing to scale
+OPTIONAL_MONEY = frozenset({"KPI_RFM_SUMMARY"})
+
+
+def _money_cases() -> list[Any]:
+    return [p for p in _cases("scale money") if p.values[0].spec.excel_name not in OPTIONAL_MONEY
+            or any(a.money_columns is not None for a in p.values[0].args)]
+
+
+def test_every_function_with_optional_money_is_scaled_in_some_call():
+    scaled = {p.values[0].spec.excel_name for p in _money_cases()}
+    assert OPTIONAL_MONEY <= scaled and OPTIONAL_MONEY <= set(_tested("scale money"))
+
+
 @pytest.mark.parametrize("factor", [4.0, 0.1])
-@pytest.mark.parametrize("case", _cases("scale money"))
+@pytest.mark.parametrize("case", _money_cases())
 def test_scaling_money(case, factor):
     """Money in the input's unit: scaling money inputs scales money results and leaves the others unchanged."""
     base = case.call()

@@ -10,7 +10,8 @@ number 1e999). Every answer must be
   or the Excel error the SPEC asks for (the first error value of the input, in
   argument order; else the library's error) with its message; or
 - a clean 4xx with a ``detail`` message, for what is not a well-formed range
-  (ragged rows, a cell that is a list, an empty matrix);
+  (ragged rows, a cell that is a list, an empty matrix) and for a JSON integer
+  beyond a double (no workbook can send it);
 
 never a 5xx, never a traceback, and the server keeps serving.
 """
@@ -35,6 +36,21 @@ IDS = [s.excel_name for s in SPECS]
 def client():
     with httpx.Client(timeout=120) as c:
         yield c
+
+
+def _beyond_double(matrix) -> bool:
+    """A JSON integer that no double holds (10**400): the server refuses the request (400)."""
+    def big(c) -> bool:
+        if isinstance(c, dict):
+            c = c.get("basicValue")
+        if type(c) is not int:
+            return False
+        try:
+            float(c)
+        except OverflowError:
+            return True
+        return False
+    return matrix is not None and any(big(c) for row in matrix for c in row)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
@@ -70,6 +86,10 @@ def test_fuzz_every_function_over_http(server, client, spec):
         if not all(well_formed(m) for m in full):
             assert r.status_code == 400 and spec.excel_name in body["detail"], r.text[:500]
             count("HTTP fuzz 4xx answers")
+            return
+        if any(_beyond_double(m) for m in full):
+            assert r.status_code == 400 and "beyond what Excel holds" in body["detail"], r.text[:500]
+            count("HTTP fuzz 4xx answers", detail="integers beyond a double")
             return
         assert r.status_code == 200, r.text[:500]
         kind, *want = expected(spec, full)

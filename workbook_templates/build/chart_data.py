@@ -58,11 +58,7 @@ class ChartData:
         vals = self.b.evaluate_node(node)
         if c0 != c1 or len(vals) != r1 - r0 + 1:  # not one column of cells: drawn as it is
             return rng
-        if self.ws is None:
-            self.ws = self.wb.add_worksheet(CHART_SHEET)
-            self.ws.hide()
-            self.ws.write_string(0, 0, "The values the charts draw: a table's cell where it is a number, "
-                                       "#N/A (a gap) where its KPI is undefined.")
+        self._sheet()
         j = len(self.columns)
         src = quote_sheet(sheet)
         for i, v in enumerate(vals):
@@ -76,3 +72,37 @@ class ChartData:
         out = [CHART_SHEET, 1, j, len(vals), j]
         self.columns[key] = out
         return out
+
+    def points(self, nodes: tuple[F.Node, ...]) -> list[Any]:
+        """A column of one formula per point (``=IF(ISNUMBER(f),f,NA())``, cached as built; in a values-only
+        copy the number, or an empty cell for a gap) for a series whose values no table holds as a column."""
+        j = self._column()
+        for i, node in enumerate(nodes):
+            v = self.b.evaluate(node)
+            if self.live:
+                f = node.render(self.b.on_sheet(CHART_SHEET))
+                self.ws.write_formula(1 + i, j, f"=IF(ISNUMBER({f}),{f},NA())", None, v if is_number(v) else "#N/A")
+            elif is_number(v):
+                self.ws.write_number(1 + i, j, v)
+        return [CHART_SHEET, 1, j, len(nodes), j]
+
+    def labels(self, texts: tuple[str, ...]) -> list[Any]:
+        """A column of the category labels of a series of formulas."""
+        j = self._column()
+        for i, t in enumerate(texts):
+            self.ws.write_string(1 + i, j, t)
+        return [CHART_SHEET, 1, j, len(texts), j]
+
+    def _column(self) -> int:
+        """A new column of the chart sheet."""
+        self._sheet()
+        j = len(self.columns)
+        self.columns[("column", j)] = []
+        return j
+
+    def _sheet(self) -> None:
+        if self.ws is None:
+            self.ws = self.wb.add_worksheet(CHART_SHEET)
+            self.ws.hide()
+            self.ws.write_string(0, 0, "The values the charts draw: a table's cell where it is a number, "
+                                       "#N/A (a gap) where its KPI is undefined.")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from .. import formulas as F
 from ..formulas import ExcelError, Node
 from ..spec import Chart
+from .chart_data import ChartData, is_number
 from .model import BuildError
 from .styles import currency_format
 
 if TYPE_CHECKING:
-    from .chart_data import ChartData
     from .evaluation import Report
 
-__all__ = ["range_tuple", "waterfall_min", "write_chart"]
+__all__ = ["range_tuple", "write_chart"]
 
 _KINDS = {"line": ("line", None), "column": ("column", None), "stacked": ("column", "stacked"),
           "bar": ("bar", None), "scatter": ("scatter", "straight")}
@@ -51,22 +50,26 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart, data: ChartData | None =
     cur = b.data.currency  # money axes and labels carry the reporting currency, as money cells do
     overlay = None
     for sr in ch.series:
-        rng = range_tuple(b, sr.values)
-        d: dict[str, Any] = {"name": sr.name, "values": data.values(sr.values, rng) if data is not None else rng}
+        d: dict[str, Any] = {"name": sr.name, "values": _values(b, sr.values, data)}
         if sr.categories is not None:
-            d["categories"] = range_tuple(b, sr.categories)
+            d["categories"] = _categories(b, sr.categories, data)
         if sr.invisible:
             d["fill"] = {"none": True}
             d["border"] = {"none": True}
         elif sr.color:
             if ch.kind in ("line", "scatter") or sr.line:
                 d["line"] = {"color": sr.color, "width": 2.25}
+                if sr.dash:
+                    d["line"]["dash_type"] = sr.dash
                 d["marker"] = {"type": "none"}
             else:
                 d["fill"] = {"color": sr.color}
                 d["border"] = {"none": True}
+        if sr.point_colors:
+            d["points"] = [{"fill": {"color": c}, "border": {"none": True}} for c in sr.point_colors]
         if sr.labels:
-            d["data_labels"] = {"value": True, "num_format": currency_format(ch.y_format, cur) or "General",
+            d["data_labels"] = {"value": True,
+                                "num_format": currency_format(sr.label_format or ch.y_format, cur) or "General",
                                 "font": {"size": 8, "color": "#374151"}}
         if sr.y2:
             d["y2_axis"] = True
@@ -87,15 +90,18 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart, data: ChartData | None =
     if ch.y_title:
         y["name"] = ch.y_title
         y["name_font"] = {"size": 8, "bold": False}
-    if ch.y_min == "waterfall":
-        y["min"] = waterfall_min(b, ch)
-    elif ch.y_min is not None:
+    if ch.y_min is not None:
         y["min"] = ch.y_min
+    if ch.y_max is not None:
+        y["max"] = ch.y_max
     if ch.y_log:
         y["log_base"] = 10
     x: dict[str, Any] = {"num_font": ax_font, "line": {"color": "#D1D5DB"}, "label_position": "low"}
     if ch.x_format:
         x["num_format"] = ch.x_format
+    for bound, at in (("min", ch.x_min), ("max", ch.x_max)):
+        if at is not None:
+            x[bound] = _data_bound(b, ch, bound) if at == "data" else at
     if ch.x_title:
         x["name"] = ch.x_title
         x["name_font"] = {"size": 8, "bold": False}
@@ -125,22 +131,28 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart, data: ChartData | None =
     ws.insert_chart(ch.cell, chart, {"x_offset": 4, "y_offset": 4})
 
 
-def waterfall_min(b: Report, ch: Chart) -> float:
-    """Axis minimum of a bridge chart: a round number under its lowest bar, so the changes show."""
-    bars = next((sr for sr in ch.series if sr.role == "base"), ch.series[0])  # what the bars stand on
-    base = b.evaluate_node(bars.values)
-    levels = []
-    for sr in ch.series:
-        if sr is bars:
-            continue
-        vals = b.evaluate_node(sr.values)
-        for bv, v in zip(base, vals, strict=False):
-            if isinstance(v, (int, float)) and isinstance(bv, (int, float)) and v:
-                levels.append(bv + (v if sr.role != "decrease" else 0))  # a decrease ends at the base
-                levels.append(bv)
-    lows = [x for x in levels if x > 0]
-    if not lows:
-        return 0
-    low = min(lows) * 0.97
-    step = 10 ** max(0, int(math.log10(max(low, 1))) - 1)
-    return float(math.floor(low / step) * step)
+def _values(b: Report, values: Node | tuple[Node, ...], data: ChartData | None) -> list[Any]:
+    """The range a series draws: a column of the chart sheet (gaps for undefined KPIs) or the table's own."""
+    if isinstance(values, tuple):
+        if data is None:
+            raise BuildError(f"{b.spec.key}: a series of formulas needs the chart sheet")
+        return data.points(values)
+    rng = range_tuple(b, values)
+    return data.values(values, rng) if data is not None else rng
+
+
+def _categories(b: Report, cats: Node | tuple[str, ...], data: ChartData | None) -> list[Any]:
+    if isinstance(cats, tuple):
+        if data is None:
+            raise BuildError(f"{b.spec.key}: a series of labels needs the chart sheet")
+        return data.labels(cats)
+    return range_tuple(b, cats)
+
+
+def _data_bound(b: Report, ch: Chart, bound: str) -> float:
+    """The smallest or largest x value of a chart's series (as built), for an axis that ends with its data."""
+    xs = [v for sr in ch.series if sr.categories is not None and not isinstance(sr.categories, tuple)
+          for v in b.evaluate_node(sr.categories) if is_number(v)]
+    if not xs:
+        return 0.0
+    return float(min(xs) if bound == "min" else max(xs))

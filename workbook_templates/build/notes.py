@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import kpi_functions as K
 
 from ..schema import DATASETS
+from .printing import LINE_POINTS, text_lines
 from .styles import Formats
 
 if TYPE_CHECKING:
@@ -21,21 +22,23 @@ _FORMULAS = {"classic": "KPI formulas for the classic Excel add-in (=KPI_…).",
              "values": "Values only: this copy holds no formulas."}
 
 
-#: the Notes columns' widths (characters of the default font) and the height of one line of its 10-pt text
+#: the Notes columns' widths (characters of the default font)
 _WIDTHS = (30, 62, 46, 26)
-_LINE_POINTS = 13.5
-#: characters of 10-pt prose that fit in one width unit (a unit is one '0' of the 11-pt default font)
-_CHARS_PER_UNIT = 1.15
+
+
+def row_points(texts: dict[int, str]) -> float | None:
+    """The height (points) a Notes row needs for its wrapped texts (column -> text); None: one line is enough."""
+    lines = max(text_lines(t, _WIDTHS[c]) for c, t in texts.items())
+    return LINE_POINTS * lines + 2 if lines > 1 else None
 
 
 def _fit(ws: Any, r: int, texts: dict[int, str]) -> None:
     """Make row ``r`` tall enough for its wrapped texts (column -> text). A row XlsxWriter writes keeps its
     default height of one line: LibreOffice then draws the further lines of a long text under the next row,
     and Excel only grows a row when it recalculates its height itself."""
-    lines = max(sum(max(1, math.ceil(len(part) / (_WIDTHS[c] * _CHARS_PER_UNIT))) for part in t.split("\n"))
-                for c, t in texts.items())
-    if lines > 1:
-        ws.set_row(r, _LINE_POINTS * lines)
+    height = row_points(texts)
+    if height is not None:
+        ws.set_row(r, height)
 
 
 def _section(ws: Any, f: Formats, r: int, title: str) -> None:
@@ -141,7 +144,7 @@ def _allocation(ws: Any, f: Formats, r: int, a: Any, segment: str) -> int:
     text = (f"costs.csv has no column for this segment: {ALLOCATION_RULE}. The Costs table holds the allocated "
             "amounts (each row's amount times its month's share); over all the segments the shares of a month add "
             "up to 100 %, so the allocated amounts add up to the costs.")
-    ws.write_string(r, 0, "Rule", f.get("label"))
+    ws.write_string(r, 0, "Rule", f.get("label_top"))
     ws.write_string(r, 1, text, f.get("wrap"))
     _fit(ws, r, {1: text})
     r += 1
@@ -188,6 +191,10 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
                                 "of #NAME?.")),
         ("Input tables", ("Paste or link your data into the tables on the input sheets; the KPI formulas read "
                           "whole table columns. Re-run `kpi build` to re-lay the monthly and per-customer tables.")),
+        ("Hidden sheets", ("The input sheets (yellow tabs) and the calculation sheets (grey tabs) are hidden, so "
+                           "that printing the workbook or saving it as PDF gives the report pages only; the formulas "
+                           "read them all the same. To see or edit one: right-click a sheet tab > Unhide (Excel), "
+                           "or Sheet > Show Sheet (LibreOffice).")),
     ]
     extra = dict(b.spec.about)
     about = [(k, extra.pop(k, v)) for k, v in about] + list(extra.items())
@@ -195,7 +202,7 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
     if fx is not None:
         about.append(("Currency", fx.rule + f" Money cells are formatted [${fx.currency}] #,##0."))
     for k, v in about:
-        ws.write_string(r, 0, k, f.get("label"))
+        ws.write_string(r, 0, k, f.get("label_top"))
         ws.write_string(r, 1, v, f.get("wrap"))
         _fit(ws, r, {1: v})
         r += 1

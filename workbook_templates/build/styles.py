@@ -100,6 +100,10 @@ class Formats:
                          text_wrap=True)
         elif style in ("label", "cell"):
             props.update(font_color=p["ink"], bottom=1, bottom_color="#EEF2F7")
+        elif style == "label_wrap":  # a label longer than its column: on two or more lines
+            props.update(font_color=p["ink"], bottom=1, bottom_color="#EEF2F7", text_wrap=True)
+        elif style == "label_top":  # the label of a row of wrapped text: beside its first line
+            props.update(font_color=p["ink"], bottom=1, bottom_color="#EEF2F7", valign="top")
         elif style == "note":
             props.update(font_size=9, font_color=p["muted"], bottom=1, bottom_color="#EEF2F7")
         elif style in ("kpi", "key"):

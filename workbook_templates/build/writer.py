@@ -36,6 +36,7 @@ from .model import (
     top_kpi,
 )
 from .notes import write_notes
+from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
 from .rendering import kpi_name
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
@@ -94,6 +95,9 @@ class Writer:
         self.values_row = 2
         self.live = b.flavour != "values"
         self.spill_records: list[SpillRecord] = []
+        self.kinds = {sh.name: sh.kind for sh in b.spec.sheets}
+        self.widths = {sh.name: dict(sh.widths) for sh in b.spec.sheets}
+        self.row_heights: dict[tuple[str, int], float] = {}
 
     # -- cells -------------------------------------------------------------
     def _write_value(self, ws: Any, row: int, col: int, v: Any, fmt: Any) -> None:
@@ -214,8 +218,14 @@ class Writer:
                 if j not in col_fmt and kind == "date":
                     col_fmt[j] = MONTH_FMT
         row_fmt = dict(spec.row_formats)
+        result_header = header
+        if cols:
+            header = self._headings(s.sheet, spec, header)
+            self._fit_header(s.sheet, s.row, s.col, header)
         if self.live:
             text = s.node.render(b.on_sheet(s.sheet))
+            if header != result_header:  # the function's own column names give way to the headings
+                text = spill_headings(text, header)
             fallback = self._stash(s.value) if isinstance(s.value, ExcelError) else self._stash_frame(header, cols)
             formula = f"=IF({PROBE_NAME},{fallback},{text})"
             ws.write_dynamic_array_formula(s.row, s.col, s.row + n, s.col + width - 1, formula, header_fmt,
@@ -260,6 +270,27 @@ class Writer:
                 "type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B",
                 "min_type": "num", "min_value": 0, "mid_type": "num", "mid_value": 0.5,
                 "max_type": "num", "max_value": 1})
+
+    def _headings(self, sheet: str, spec: Spill, header: list[str]) -> list[str]:
+        """The headings shown over a spilled table: ``Spill.headers``, else on a report sheet the result's column
+        name with a capital first letter (a lower-case "label" reads as data, not as a heading)."""
+        named = dict(spec.headers)
+        report = self.kinds.get(sheet) == "report"
+        return [named.get(h, h[:1].upper() + h[1:] if report else h) for h in header]
+
+    def _fit_header(self, sheet: str, row: int, col: int, header: list[str]) -> None:
+        """A header row tall enough for its wrapped headings (the header style wraps): one line of
+        :data:`HEADER_LINE_POINTS` per line a heading needs in its column's width."""
+        widths = self.widths.get(sheet, {})
+        lines = max((text_lines(h, widths.get(col + j, DEFAULT_WIDTH)) for j, h in enumerate(header)), default=1)
+        self.grow_row(sheet, row, lines * HEADER_LINE_POINTS)
+
+    def grow_row(self, sheet: str, row: int, height: float) -> None:
+        """Set a row's height to at least ``height`` points (never lower what another block of the row set)."""
+        key = (sheet, row)
+        if height > self.row_heights.get(key, DEFAULT_ROW_POINTS):
+            self.row_heights[key] = height
+            self.ws[sheet].set_row(row, height)
 
     def _stash_frame(self, header: list[str], cols: list[tuple[str, list[Any]]]) -> str:
         r0 = self.values_row
@@ -339,8 +370,10 @@ class Writer:
         note_col = change_col + (2 if il.trend_cols else 0)
         has_notes = il.note_header or any(i.note for i in il.items)
         if il.header:
-            if il.extra_headers:
-                ws.set_row(r, 26)
+            widths = self.widths.get(il.sheet, {})
+            heads = (il.label_header, il.value_header, *il.extra_headers)
+            lines = max(text_lines(h, widths.get(il.col + j, DEFAULT_WIDTH)) for j, h in enumerate(heads))
+            self.grow_row(il.sheet, r, lines * HEADER_LINE_POINTS)
             ws.write_string(r, il.col, il.label_header, hf)
             ws.write_string(r, il.col + 1, il.value_header, hf)
             for j, h in enumerate(il.extra_headers):
@@ -351,9 +384,15 @@ class Writer:
             if has_notes:
                 ws.write_string(r, note_col, il.note_header, hf)
             r += 1
+        label_width = self.widths.get(il.sheet, {}).get(il.col, DEFAULT_WIDTH)
         for k, it in enumerate(il.items):
             row = r + k
-            ws.write_string(row, il.col, it.label, self.fmt.get("label"))
+            lines = text_lines(it.label, label_width)
+            if lines > 1:  # a label longer than its column wraps in a taller row instead of being cut off
+                ws.write_string(row, il.col, it.label, self.fmt.get("label_wrap"))
+                self.grow_row(il.sheet, row, lines * LINE_POINTS + 2)
+            else:
+                ws.write_string(row, il.col, it.label, self.fmt.get("label"))
             self.write_cell(self.b.cells[it.name])
             for j in range(len(il.extra_headers)):
                 name = f"{it.name}.{j}"
@@ -397,9 +436,10 @@ class Writer:
         hf = self.fmt.get("header")
         n = len(bd.keys)
         if spec.header:
-            longest = max((len(c.header) for c in spec.columns), default=0)
-            if longest > 11:
-                ws.set_row(r, 26 if longest <= 20 else 38)
+            widths = self.widths.get(spec.sheet, {})
+            lines = max((text_lines(c.header, widths.get(spec.col + j, DEFAULT_WIDTH))
+                         for j, c in enumerate(spec.columns)), default=1)
+            self.grow_row(spec.sheet, r, lines * HEADER_LINE_POINTS)
             if spec.table_name:  # an Excel table with an autofilter: the reader can sort and filter the rows
                 ws.add_table(r, spec.col, r + max(n, 1), spec.col + len(spec.columns) - 1, {
                     "name": spec.table_name, "style": "Table Style Light 1", "autofilter": True,
@@ -481,13 +521,15 @@ class Writer:
             ws.fit_to_pages(sh.fit_width, sh.fit_height)
             if sh.print_area:
                 ws.print_area(sh.print_area)
+            if sh.repeat_rows:  # a table running over pages keeps its header on each
+                ws.repeat_rows(*sh.repeat_rows)
             if sh.tab_color:
                 ws.set_tab_color(sh.tab_color)
             if sh.zoom:
                 ws.set_zoom(sh.zoom)
             if sh.kind == "calc":
                 ws.set_tab_color("#9CA3AF")
-            if sh.hidden:
+            if sh.hidden_by_default:
                 ws.hide()
         if self.live:
             self.values_ws = self.wb.add_worksheet(VALUES_SHEET)

@@ -114,10 +114,12 @@ _NATIVE: dict[str, tuple[str, Callable[[Ctx, tuple[Node, ...]], Any]]] = {
     "MIN": ("MIN", _f_min),
 }
 #: Native functions a template may use (as stored in the file), for the template checks: the
-#: :class:`Fn` functions, those the range nodes of :mod:`.lookups` write, NA, and ISERROR (the add-in probe).
+#: :class:`Fn` functions, those the range nodes of :mod:`.lookups` write, NA, ISERROR (the add-in probe), and
+#: VSTACK and DROP (a spilled table's headings, :func:`..build.printing.spill_headings`).
 NATIVE_FUNCTIONS = frozenset({v[0] for v in _NATIVE.values()} | {"SUMPRODUCT", "INDEX", "MATCH",
                                                                    "_xlfn._xlws.FILTER", "NA", "COUNTIFS", "SUMIFS",
-                                                                   "ISERROR", "_xlfn.XMATCH", "SUBSTITUTE"})
+                                                                   "ISERROR", "_xlfn.XMATCH", "SUBSTITUTE",
+                                                                   "_xlfn.VSTACK", "_xlfn.DROP"})
 
 
 @dataclass(frozen=True, eq=False)
