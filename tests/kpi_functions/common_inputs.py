@@ -191,6 +191,17 @@ def _order_customers(rng: Rng, n: int) -> dict[str, list[Any]]:
     return {"customer_ids": v, "order_dates": dates}
 
 
+def _transactions(rng: Rng, n: int) -> dict[str, list[Any]]:
+    """A purchase log: customers, dates (two on one day for one customer), amounts; a blank row."""
+    v: list[Any] = _ids("c", 4)(rng, n)
+    dates: list[Any] = [f"2026-02-{d:02d}" for d in rng.integers(1, 29, n)]
+    dates[0] = dates[1] = "2026-02-03"  # c1 twice on one day: one purchase day
+    dates[-1] = "2026-04-20"  # a late purchase: the default end of the observation
+    amounts: list[Any] = [float(x) for x in rng.integers(1, 4_000, n) * 0.25]
+    v[3] = dates[3] = amounts[3] = None  # a blank row is skipped
+    return {"customer_ids": v, "dates": dates, "values": amounts}
+
+
 def _rfm(rng: Rng, n: int) -> dict[str, list[Any]]:
     """A BG/NBD summary (frequency, recency, T) and average repeat spend, simulated from the model."""
     n = 40
@@ -320,6 +331,9 @@ DOMAINS: dict[str, Domain] = {
     "churn flags": Domain(_survival, "flag", "rows"),
     "rfm": Domain(_rfm, "number", "rows"),
     "rfm money": Domain(_rfm, "number", "rows"),
+    "transaction customers": Domain(_transactions, "id", "rows"),
+    "transaction dates": Domain(_transactions, "date", "rows"),
+    "transaction values": Domain(_transactions, "number", "rows"),
     # BG/NBD r, alpha, a, b (KPI_BGNBD_FIT's values): one value per parameter, in that order
     "bgnbd params": Domain(lambda rng, n: [0.8, 4.0, 0.8, 2.5], "number", "series"),
     "customers": Domain(_cross, "id", "rows"),
@@ -337,7 +351,8 @@ DOMAINS: dict[str, Domain] = {
 }
 
 #: Domains whose values are money: scaling them scales money results and leaves fractions and ratios alone.
-MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money"})
+MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money",
+                           "transaction values"})
 
 #: The money columns (0-based) of the table domains.
 TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,),
@@ -388,6 +403,9 @@ ARG_DOMAIN: dict[str, str] = {
     "T": "rfm",
     "monetary": "rfm money",
     "params": "bgnbd params",
+    "KPI_RFM_SUMMARY.customer_ids": "transaction customers",
+    "KPI_RFM_SUMMARY.dates": "transaction dates",
+    "KPI_RFM_SUMMARY.values": "transaction values",
     "conversions": "count",
     "visitors": "large count",
     "cost": "money",
@@ -438,6 +456,8 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "min_term_months": (3,),
     "grace_days": (10,),
     "as_of": ("2026-03-31",),
+    "observation_end": ("2026-04-30",),
+    "calibration_end": ("2026-02-15",),
 }
 #: an option that only means something together with another one
 OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period",

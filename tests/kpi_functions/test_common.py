@@ -46,7 +46,7 @@ CATALOG = [
     "COHORT_RETENTION",
     "SURVIVAL_CURVE", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
-    "PROB_ALIVE", "EXPECTED_PURCHASES",
+    "PROB_ALIVE", "EXPECTED_PURCHASES", "RFM_SUMMARY",
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
@@ -71,6 +71,7 @@ NOTHING_SUMMED = frozenset({
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
     "KPI_RENEWAL_RATE", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
+    "KPI_RFM_SUMMARY",  # values are summed within a purchase day but averaged over the days
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
@@ -128,9 +129,10 @@ RESULT_MONEY_COLUMNS: dict[str, frozenset[str]] = {
                                     "ending MRR"}),
     "KPI_MRR_SCHEDULE": frozenset({"MRR"}),
     "KPI_COHORT_RETENTION": frozenset(),
+    "KPI_RFM_SUMMARY": frozenset({"monetary"}),
 }
 #: tables whose row order follows the input's row order (compared as sets of rows after a permutation)
-ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE"})
+ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE", "KPI_RFM_SUMMARY"})
 
 #: Arguments a KPI sums ("aggregate, then divide", SPEC §3): KPI -> argument names.
 SUMMED: dict[str, tuple[str, ...]] = {
@@ -204,7 +206,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 54 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 55 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -851,8 +853,22 @@ def _scale(a: ArgIn, f: float) -> Any:
     return s(a.value)
 
 
+#: functions whose only money argument is optional: their calls without it have nothing to scale
+OPTIONAL_MONEY = frozenset({"KPI_RFM_SUMMARY"})
+
+
+def _money_cases() -> list[Any]:
+    return [p for p in _cases("scale money") if p.values[0].spec.excel_name not in OPTIONAL_MONEY
+            or any(a.money_columns is not None for a in p.values[0].args)]
+
+
+def test_every_function_with_optional_money_is_scaled_in_some_call():
+    scaled = {p.values[0].spec.excel_name for p in _money_cases()}
+    assert OPTIONAL_MONEY <= scaled and OPTIONAL_MONEY <= set(_tested("scale money"))
+
+
 @pytest.mark.parametrize("factor", [4.0, 0.1])
-@pytest.mark.parametrize("case", _cases("scale money"))
+@pytest.mark.parametrize("case", _money_cases())
 def test_scaling_money(case, factor):
     """Money in the input's unit: scaling money inputs scales money results and leaves the others unchanged."""
     base = case.call()

@@ -538,6 +538,85 @@ def ref_csat(raw: list[Any]) -> Value:
     return Value(sum(1 for x in v if x >= low) / len(v), 1e-15)
 
 
+# ---- rates: their interval and their change
+def _whole_count(raw: Any) -> float:
+    vals = [x for x in numeric_cells(raw, min=0, integer=True) if x is not None]
+    if not vals:
+        raise Err(Undefined, "no counts")
+    s = fsum(vals)
+    if s > 2.0**53:
+        raise Err(Domain, "a count beyond 2**53")
+    return s
+
+
+def _successes_trials(raw: list[Any], i: int) -> tuple[float, float]:
+    x, n = _whole_count(arg(raw, i)), _whole_count(arg(raw, i + 1))
+    if n == 0:
+        raise Err(Undefined, "no trials")
+    if x > n:
+        raise Err(Domain, "more successes than trials")
+    return x, n
+
+
+def _rate_confidence(raw: Any) -> float:
+    conf = opt_number(raw, 0.95, min=0, max=1, min_open=True)
+    assert conf is not None
+    if conf >= 1:
+        raise Err(Domain, "confidence 1")
+    return conf
+
+
+def _wilson_roots(x: float, n: float, z: float) -> tuple[float, float]:
+    """The roots of (x − n p)² = z² n p (1 − p), written as the quadratic formula."""
+    r = z * math.sqrt(z * z + 4.0 * x * (n - x) / n)
+    return (0.0 if x == 0 else (2 * x + z * z - r) / (2 * (n + z * z)),
+            1.0 if x == n else (2 * x + z * z + r) / (2 * (n + z * z)))
+
+
+def ref_rate_ci(raw: list[Any]) -> dict[str, float]:
+    x, n = _successes_trials(raw, 0)
+    conf = _rate_confidence(arg(raw, 2))
+    method = opt_text(arg(raw, 3), "wilson", ("wilson", "exact", "jeffreys", "agresti-coull", "wald"))
+    z = _z(conf)
+    if method == "wilson":
+        lo, hi = _wilson_roots(x, n, z)
+    elif method == "wald":
+        h = z * math.sqrt(x * (n - x) / n) / n
+        lo, hi = max(0.0, x / n - h), min(1.0, x / n + h)
+    else:
+        raise NoReference(f"no slow reference for the {method} interval here (tests/kpi_functions has them)")
+    return {"rate": x / n, "lower": lo, "upper": hi}
+
+
+def ref_rate_change(raw: list[Any]) -> dict[str, float]:
+    xa, na = _successes_trials(raw, 0)
+    xb, nb = _successes_trials(raw, 2)
+    conf = _rate_confidence(arg(raw, 4))
+    test = opt_text(arg(raw, 5), "auto", ("auto", "z", "fisher"))
+    if test == "fisher" and na + nb > 10_000_000:
+        raise Err(Domain, "Fisher's test for more than 10 million trials")
+    z = _z(conf)
+    (la, ua), (lb, ub) = _wilson_roots(xa, na, z), _wilson_roots(xb, nb, z)
+    a, b = xa / na, xb / nb
+    out = {"rate a": a, "rate b": b, "difference (b − a)": b - a,
+           "lower": max(-1.0, b - a - math.sqrt((b - lb) ** 2 + (ua - a) ** 2)),
+           "upper": min(1.0, b - a + math.sqrt((ub - b) ** 2 + (a - la) ** 2))}
+    m, big_n = xa + xb, na + nb
+    expected = min(na * m, na * (big_n - m), nb * m, nb * (big_n - m)) / big_n
+    if test == "z" or (test == "auto" and (expected >= 5 or big_n > 10_000_000)):
+        var = m * (big_n - m) / big_n**2 * (1 / na + 1 / nb)
+        out["p-value (two-proportion z-test)"] = 1.0 if var <= 0 else math.erfc(abs(b - a) / math.sqrt(2 * var))
+        return out
+    if big_n > 5_000:
+        raise NoReference("Fisher's test by brute force only for small tables")
+    ia, ib, im = int(xa), int(nb), int(m)
+    probs = [math.comb(int(na), i) * math.comb(ib, im - i) for i in range(max(0, im - ib), min(int(na), im) + 1)]
+    seen = math.comb(int(na), ia) * math.comb(ib, im - ia)
+    p = sum(q for q in probs if q <= seen * (1 + 1e-7)) / math.comb(int(big_n), im)
+    out["p-value (Fisher exact test)"] = min(1.0, p)
+    return out
+
+
 # ---- identifiers
 def id_cells(raw: Any) -> list[Any]:
     cells, _, _ = shape_of(raw)
@@ -695,6 +774,8 @@ REFERENCES: dict[str, Callable[[list[Any]], Any]] = {
     "KPI_NPS_MOE": ref_nps_moe,
     "KPI_CSAT": ref_csat,
     "KPI_HEALTH_SCORE": ref_health_score,
+    "KPI_RATE_CI": ref_rate_ci,
+    "KPI_RATE_CHANGE": ref_rate_change,
 }
 
 
@@ -741,6 +822,13 @@ def _compare_value(name: str, want: Any, got: Any) -> str | None:
         for lbl, w, g in zip(got["label"], want, vals):
             if not math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12):
                 return f"{lbl}: expected {w!r}, got {g!r}"
+        return None
+    if isinstance(want, dict):  # a labelled result: the labels in order, each value (p-values to 1e-7)
+        if list(got["label"]) != list(want):
+            return f"expected the labels {list(want)}, got {list(got['label'])}"
+        for lbl, g in zip(got["label"], got["value"]):
+            if not math.isclose(g, want[lbl], rel_tol=1e-7 if lbl.startswith("p-value") else 1e-9, abs_tol=1e-12):
+                return f"{lbl}: expected {want[lbl]!r}, got {g!r}"
         return None
     if name == "KPI_HEALTH_SCORE":
         g = np.asarray(got, dtype=float)
@@ -976,6 +1064,27 @@ def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float =
             _need(math.isfinite(x) and 0 <= x <= top, f"{name}: row {i + 1} has the value {x!r}")
 
 
+def _rfm_summary(df: pd.DataFrame, raw: list[Any]) -> None:
+    name = "KPI_RFM_SUMMARY"
+    cols = list(df.columns)
+    _need(cols[:4] == ["customer", "frequency", "recency", "T"], f"{name}: columns {cols}")
+    _need(df["customer"].is_unique and len(df) >= 1, f"{name}: customers repeat or none: {df['customer'].tolist()}")
+    f, rec, age = (df[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    _need(bool(np.isfinite(np.r_[f, rec, age]).all()), f"{name}: a value is not finite")
+    _need(bool((f >= 0).all() and (f == np.floor(f)).all()), f"{name}: frequency {f!r}")
+    _need(bool(((rec >= 0) & (rec <= age + 1e-12)).all()), f"{name}: recency outside [0, T]")
+    _need(bool((rec[f == 0] == 0).all()), f"{name}: recency without a repeat purchase")
+    # every customer's purchase days come from distinct rows of the log
+    rows = sum(not is_blank(v) for v in shape_of(arg(raw, 0))[0])
+    _need(int(f.sum()) + len(df) <= rows, f"{name}: {int(f.sum())} repeats of {len(df)} customers from {rows} rows")
+    if "monetary" in cols:
+        m = df["monetary"].to_numpy(float)
+        _need(bool(np.isfinite(m).all() and (m[f == 0] == 0).all()), f"{name}: monetary {m!r}")
+    if "frequency_holdout" in cols:
+        h, d = df["frequency_holdout"].to_numpy(float), df["duration_holdout"].to_numpy(float)
+        _need(bool((h >= 0).all() and (d > 0).all() and (d == d[0]).all()), f"{name}: holdout {h!r} {d!r}")
+
+
 def _health(s: Any, raw: list[Any]) -> None:
     v = np.asarray(s, dtype=float)
     _need(not np.isinf(v).any(), f"KPI_HEALTH_SCORE: an infinite score {v!r}")
@@ -1009,6 +1118,7 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
     "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
     "KPI_HEALTH_SCORE": _health,
+    "KPI_RFM_SUMMARY": _rfm_summary,
     "KPI_RATE_CI": _rate_ci,
     "KPI_RATE_CHANGE": _rate_change,
 }
