@@ -17,15 +17,16 @@ DEFAULT_WIDTH = 8.43  #: a column's width without set_column (characters of the 
 DEFAULT_ROW_POINTS = 15.0  #: a row's height without set_row
 LINE_POINTS = 13.5  #: one line of 10-pt text
 HEADER_LINE_POINTS = 13.0  #: one line of a bold 10-pt header
-#: characters of 10-pt text that fit in one width unit (a unit is one '0' of the 11-pt default font)
-CHARS_PER_UNIT = 1.15
+#: characters of 10-pt prose that fit in one width unit (a unit is one '0' of the 11-pt default font): a little
+#: under what Excel (Calibri) and LibreOffice (Carlito) fit, about 1.3, so that an estimate errs on the tall side
+CHARS_PER_UNIT = 1.25
 
 
 def text_lines(text: str, width: float) -> int:
     """Lines a wrapped text needs in a column ``width`` characters wide: each line of the text (split at
     newlines) takes its length over the characters per line, words being kept whole (a line breaks at a
     space, so a word that does not fit starts the next line)."""
-    per_line = max(1, int(width * CHARS_PER_UNIT) - 1)
+    per_line = max(1, int(width * CHARS_PER_UNIT))
     total = 0
     for part in text.split("\n"):
         n, used = 1, 0
