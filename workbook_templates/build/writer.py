@@ -317,7 +317,10 @@ class Writer:
 
     # -- blocks ------------------------------------------------------------
     def write_text(self, t: Text) -> None:
-        self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+        if t.text:
+            self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+        else:  # a styled blank (a section line running on)
+            self.ws[t.sheet].write_blank(t.row, t.col, None, self.fmt.get(t.style))
 
     def write_banner(self, bn: Banner) -> None:
         ws = self.ws[bn.sheet]
