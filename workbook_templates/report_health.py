@@ -297,6 +297,8 @@ def health_blocks() -> list:
                       If(Op(">", LatestDate(Col("nps_responses", "date"), n_id), Const(0)),
                          LatestDate(Col("nps_responses", "date"), n_id), ""), "yyyy-mm-dd"),
         )),
+        # the section line of "Per customer" runs on over the score and the rank beside the table
+        Text(S, 16, 8, "", "section"), Text(S, 16, 9, "", "section"),
         Spill("hscore", S, 17, 8, KPI("KPI_HEALTH_SCORE", BlockCols("health", values), ListCol("hweights", "value")),
               col_formats=(("health score", "0.0"),), headers=(("health score", "Health score"),)),
         RowTable("hrank", S, 17, 9, "", Distinct(paying_now), (

@@ -318,6 +318,7 @@ class Writer:
 
     # -- blocks ------------------------------------------------------------
     def write_text(self, t: Text) -> None:
+<<<<<<< HEAD
         ws = self.ws[t.sheet]
         if not t.span:
             ws.write_string(t.row, t.col, t.text, self.fmt.get(t.style))
@@ -331,6 +332,12 @@ class Writer:
         lines = max(1, math.ceil(len(t.text) / (chars * (1.15 if small else 1.0))))
         ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, t.text, self.fmt.get(t.style + "_wrap"))
         ws.set_row(t.row, (12 if small else 14) * lines + 3)
+=======
+        if t.text:
+            self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+        else:  # a styled blank (a section line running on)
+            self.ws[t.sheet].write_blank(t.row, t.col, None, self.fmt.get(t.style))
+>>>>>>> main
 
     def write_banner(self, bn: Banner) -> None:
         ws = self.ws[bn.sheet]
