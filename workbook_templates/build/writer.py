@@ -318,10 +318,12 @@ class Writer:
 
     # -- blocks ------------------------------------------------------------
     def write_text(self, t: Text) -> None:
-<<<<<<< HEAD
         ws = self.ws[t.sheet]
         if not t.span:
-            ws.write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+            if t.text:
+                ws.write_string(t.row, t.col, t.text, self.fmt.get(t.style))
+            else:  # a styled blank (a section line running on)
+                ws.write_blank(t.row, t.col, None, self.fmt.get(t.style))
             return
         # a paragraph: merged over its columns, wrapped, and the row as high as its lines (LibreOffice and
         # Excel do not grow a merged row by themselves)
@@ -332,12 +334,6 @@ class Writer:
         lines = max(1, math.ceil(len(t.text) / (chars * (1.15 if small else 1.0))))
         ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, t.text, self.fmt.get(t.style + "_wrap"))
         ws.set_row(t.row, (12 if small else 14) * lines + 3)
-=======
-        if t.text:
-            self.ws[t.sheet].write_string(t.row, t.col, t.text, self.fmt.get(t.style))
-        else:  # a styled blank (a section line running on)
-            self.ws[t.sheet].write_blank(t.row, t.col, None, self.fmt.get(t.style))
->>>>>>> main
 
     def write_banner(self, bn: Banner) -> None:
         ws = self.ws[bn.sheet]
