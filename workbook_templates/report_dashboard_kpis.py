@@ -160,7 +160,7 @@ def churn_noise_blocks(sheet: str, row: int, trend: str = "trend") -> list[Spill
     """The customer churn's confidence interval (KPI_RATE_CI) and the test of its change on the previous
     period (KPI_RATE_CHANGE: previous period's churned of its payers against this period's), spilled on
     ``sheet`` for the items of :func:`churn_noise_items` to read."""
-    prev = lambda col: Lookup(PREV, BlockCol(trend, "month"), BlockCol(trend, col))  # noqa: E731
+    prev = lambda col: Lookup(PREV, BlockCol(trend, "month"), BlockCol(trend, col))
     return [
         Spill("churn_ci", sheet, row, 0, KPI("KPI_RATE_CI", Ref("cust_churned"), Ref("cust_start")),
               title="Customer churn: 95 % confidence interval", col_formats=(("value", "0.00%"),)),
