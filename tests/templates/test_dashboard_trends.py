@@ -14,7 +14,6 @@ from workbook_templates.batch import SAMPLE_DIR, atomic_build
 from workbook_templates.build.trends import CHANGE_FORMATS
 from workbook_templates.builder import evaluate
 from workbook_templates.context import scope
-from workbook_templates.data import load_all
 from workbook_templates.formulas import BlockCol
 from workbook_templates.periods import parse_period
 from workbook_templates.report_dashboard_kpis import TRENDS
@@ -26,10 +25,8 @@ SPEC = REPORTS["saas_dashboard"]
 
 
 @pytest.fixture(scope="module")
-def tables():
-    t, errors = load_all(SAMPLE_DIR)
-    assert errors == {}
-    return t
+def tables(sample_tables):
+    return sample_tables  # the sample company, loaded once per session (conftest)
 
 
 @pytest.fixture(scope="module")
