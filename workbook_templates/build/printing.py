@@ -45,6 +45,8 @@ def text_lines(text: str, width: float) -> int:
 
 def spill_headings(formula: str, headings: list[str]) -> str:
     """A spilling formula whose first row (the function's column names) is replaced by ``headings``:
-    ``VSTACK({"Measure","Value"}, DROP(formula, 1))`` (Excel 365, the only Excel that spills)."""
+    ``IFERROR(VSTACK({"Measure","Value"}, DROP(formula, 1)), formula)``. VSTACK and DROP are Excel 365's (and
+    2024's); Excel 2021 spills but has neither, and there the ``#NAME?`` falls back to the formula with the
+    function's own column names — never an error where the values are fine."""
     row = ",".join('"' + h.replace('"', '""') + '"' for h in headings)
-    return f"_xlfn.VSTACK({{{row}}},_xlfn.DROP({formula},1))"
+    return f"IFERROR(_xlfn.VSTACK({{{row}}},_xlfn.DROP({formula},1)),{formula})"

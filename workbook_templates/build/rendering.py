@@ -94,8 +94,9 @@ class SheetContext:
     def spill_cell(self, name: str, row: int, col: int | str) -> str:
         r = self.report
         s = r.spill(name)
-        j = 0 if isinstance(s.value, ExcelError) else r.spill_col_index(s, col)
-        return self._sheet_ref(s.sheet) + abs_cell(s.row + row, s.col + j)
+        if isinstance(s.value, ExcelError):  # the spill is one error cell: point at it (below it is blank: 0)
+            return self._sheet_ref(s.sheet) + abs_cell(s.row, s.col)
+        return self._sheet_ref(s.sheet) + abs_cell(s.row + row, s.col + r.spill_col_index(s, col))
 
     def block_range(self, table: str, key: str) -> str:
         sheet, r0, r1, c = self.report.block_span(table, key)
