@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from ._errors import KPIModelError
 
-__all__ = ["maximise"]
+__all__ = ["log_scale_intervals", "maximise", "observed_information"]
 
 
 def maximise(
@@ -104,3 +104,55 @@ def maximise(
     if np.any(np.abs(best.x) > credible):
         raise edge(best)
     return best.x, float(best.fun)
+
+
+def observed_information(
+    negll: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta: np.ndarray,
+    scale: float,
+    fn: str,
+    model: str,
+    names: Sequence[str],
+) -> np.ndarray:
+    """Covariance of the log-parameters: the inverse observed information at ``theta``.
+
+    ``negll`` is the scaled negative log-likelihood given to :func:`maximise`
+    (total = ``scale`` × value). Its Hessian in the log-parameters is taken
+    by central differences of the analytic gradient with the relative step
+    ``ε^{1/3} max(1, |θᵢ|)`` and symmetrised. A Hessian that is not positive
+    definite (or is numerically singular) means the data do not pin the
+    estimates down: KPIModelError.
+    """
+    theta = np.asarray(theta, dtype=float)
+    k = theta.size
+    h = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(theta))
+    hess = np.empty((k, k))
+    with np.errstate(all="ignore"):
+        for i in range(k):  # k ≤ 4 parameters, not rows
+            e = np.zeros(k)
+            e[i] = h[i]
+            hess[:, i] = (negll(theta + e)[1] - negll(theta - e)[1]) / (2.0 * h[i])
+    hess = 0.5 * (hess + hess.T) * scale
+    singular = KPIModelError(fn, f"the {model} fit's information matrix (the curvature of the log-likelihood "
+                             "at the estimates) is singular, so the standard errors of "
+                             f"{', '.join(names)} are not defined: the data hardly pin the estimates down")
+    if not np.all(np.isfinite(hess)):
+        raise singular
+    w = np.linalg.eigvalsh(hess)
+    if w[0] <= 1e-10 * max(abs(w[-1]), 1e-300):
+        raise singular
+    return np.linalg.inv(hess)
+
+
+def log_scale_intervals(values: np.ndarray, cov_log: np.ndarray,
+                        confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard errors and intervals of positive parameters from the covariance of their logs.
+
+    ``se(θ) = θ · se(ln θ)`` (delta method); the interval is taken on the
+    log scale, ``exp(ln θ ± z · se(ln θ))`` (``z`` the normal quantile of
+    ``confidence``), so it stays positive and is not symmetric about θ.
+    """
+    values = np.asarray(values, dtype=float)
+    se_log = np.sqrt(np.diag(cov_log))
+    z = float(special.ndtri(0.5 + confidence / 2.0))
+    return values * se_log, values * np.exp(-z * se_log), values * np.exp(z * se_log)

@@ -46,7 +46,8 @@ CATEGORIES = (
     "Statistics",
 )
 #: scalar: one value; column: one value per input row; table: a spilled table
-#: with a header row; labelled: two columns (label, value), one row per figure.
+#: with a header row; labelled: two columns (label, value), one row per figure
+#: (an option may add columns after them, as the fits' standard errors).
 SHAPES = ("scalar", "column", "table", "labelled")
 
 

@@ -14,7 +14,7 @@ amount of the repeat purchases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from scipy import special
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIModelError, KPIUndefinedError
-from ._mle import maximise
+from ._mle import log_scale_intervals, maximise, observed_information
 from ._registry import kpi
 from .survival import _check_aligned, _partial_blank, _position
 
@@ -87,6 +87,7 @@ class _BGNBD:
     a: float
     b: float
     ll: float
+    cov: np.ndarray | None = field(default=None, compare=False)  # of ln r, ln alpha, ln a, ln b (detail only)
 
 
 def _bgnbd_ll(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -99,8 +100,13 @@ def _bgnbd_ll(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.
     return special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + np.logaddexp(l1, l2)
 
 
-def _fit_bgnbd(d: _RFM, fn: str) -> _BGNBD:
-    """Maximum-likelihood BG/NBD estimates (time rescaled to mean age 1 while fitting)."""
+def _fit_bgnbd(d: _RFM, fn: str, detail: bool = False) -> _BGNBD:
+    """Maximum-likelihood BG/NBD estimates (time rescaled to mean age 1 while fitting).
+
+    With ``detail`` also the covariance of the log-parameters from the
+    observed information (rescaling time shifts ln alpha only, so it is the
+    covariance for the data's own time unit too).
+    """
     if not (d.x > 0).any():
         raise KPIModelError(fn, "no customer made a repeat purchase, so the purchase rate cannot be estimated",
                             argument="frequency")
@@ -169,7 +175,9 @@ def _fit_bgnbd(d: _RFM, fn: str) -> _BGNBD:
     r, al, a, b = (float(v) for v in np.exp(theta))
     al *= scale
     ll = float(_bgnbd_ll(r, al, a, b, d.x, d.tx, d.T).sum())
-    return _BGNBD(r, al, a, b, ll)
+    names = ("r", "alpha", "a", "b")
+    cov = observed_information(negll, theta, n, fn, "BG/NBD", names) if detail else None
+    return _BGNBD(r, al, a, b, ll, cov)
 
 
 def _conditional_purchases(m: _BGNBD, t: float | np.ndarray, x: np.ndarray, tx: np.ndarray,
@@ -314,10 +322,13 @@ _EX_MON = [None, 15.57, 70.26, None, 13.07, 19.32, 40.44, 32.09, None, 42.38, No
         "frequency": "Repeat purchases of each customer (purchases after the first; whole numbers)",
         "recency": "Time from the customer's first to last purchase (0 without repeat purchases)",
         "T": "Time from the customer's first purchase to the end of the observation (same unit as recency)",
+        "detail": "TRUE adds columns se, lower, upper: standard errors and 95 % intervals (log scale) "
+                  "of r, alpha, a, b (default FALSE)",
     },
+    kinds={"detail": "bool"},
     example=(_EX_FREQ, _EX_REC, _EX_T),
 )
-def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
+def bgnbd_fit(frequency: Any, recency: Any, T: Any, detail: Any = False) -> pd.DataFrame:
     """Fit the BG/NBD model of repeat purchasing by maximum likelihood.
 
     Parameters
@@ -333,6 +344,8 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
 
         The three ranges are aligned row by row; a row blank in all three is
         skipped, a row blank in only some is an error.
+    detail : bool, default False
+        TRUE adds the columns ``se``, ``lower`` and ``upper`` (see Returns).
 
     Returns
     -------
@@ -340,7 +353,16 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
         Columns ``label`` and ``value``; rows ``r`` and ``alpha`` (the gamma
         distribution of purchase rates, alpha in the time unit of the data),
         ``a`` and ``b`` (the beta distribution of drop-out probabilities) and
-        ``log-likelihood`` (the total at the estimates).
+        ``log-likelihood`` (the total at the estimates). With ``detail``
+        also ``se`` (standard error) and ``lower``/``upper`` (95 % confidence
+        interval) of each parameter, blank for the log-likelihood. The
+        standard errors come from the observed information (the inverse
+        Hessian of the negative log-likelihood at the estimates, by central
+        differences of the analytic gradient in the log-parameters):
+        ``se(θ) = θ · se(ln θ)``. As the parameters are positive the
+        interval is taken on the log scale, ``exp(ln θ ± 1.96 · se(θ)/θ)``,
+        so it is not symmetric about θ. The output with ``detail`` can still
+        be given as the ``params`` of the per-customer functions.
 
     Raises
     ------
@@ -353,7 +375,9 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
         No customers.
     KPIModelError
         The fit does not converge or runs to the edge of the parameter space
-        (too few or too regular data), or no customer repeated.
+        (too few or too regular data), or no customer repeated. With
+        ``detail``: the information matrix is singular (the standard errors
+        are not defined).
 
     Notes
     -----
@@ -393,12 +417,28 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any) -> pd.DataFrame:
     2               a    0.571
     3               b    1.598
     4  log-likelihood -186.973
+
+    With standard errors and 95 % intervals (wide: 24 customers say little
+    about a and b):
+
+    >>> bgnbd_fit(freq, rec, age, True).round(3)
+                label    value     se  lower   upper
+    0               r    0.827  0.398  0.322   2.122
+    1           alpha    7.255  4.585  2.102  25.035
+    2               a    0.571  0.661  0.059   5.513
+    3               b    1.598  2.381  0.086  29.631
+    4  log-likelihood -186.973    NaN    NaN     NaN
     """
     fn = "KPI_BGNBD_FIT"
     d = _rfm(frequency, recency, T, fn)
-    m = _fit_bgnbd(d, fn)
-    return pd.DataFrame({"label": ["r", "alpha", "a", "b", "log-likelihood"],
-                         "value": [m.r, m.alpha, m.a, m.b, m.ll]})
+    more = c.option_bool(detail, fn, "detail", False)
+    m = _fit_bgnbd(d, fn, detail=more)
+    out = pd.DataFrame({"label": ["r", "alpha", "a", "b", "log-likelihood"],
+                        "value": [m.r, m.alpha, m.a, m.b, m.ll]})
+    if m.cov is not None:
+        se, lo, hi = log_scale_intervals(np.array([m.r, m.alpha, m.a, m.b]), m.cov)
+        out["se"], out["lower"], out["upper"] = (np.append(v, np.nan) for v in (se, lo, hi))
+    return out
 
 
 @kpi(

@@ -40,8 +40,9 @@ def _given_params(params: Any, fn: str) -> _BGNBD | None:
         return None
     g = c.grid(params, fn, "params")
     vals = g.values
-    if g.ncols == 2 and vals.ndim == 2 and any(_is_text(v) for v in vals[:, 0]):
-        # the labelled output of KPI_BGNBD_FIT: a label column and a value column
+    if g.ncols >= 2 and vals.ndim == 2 and any(_is_text(v) for v in vals[:, 0]):
+        # the labelled output of KPI_BGNBD_FIT: a label column and a value column (then, with its
+        # detail, the standard errors and intervals, not needed here)
         found: list[float | None] = [None] * 4
         for i in range(g.nrows):
             label, v = vals[i, 0], vals[i, 1]
@@ -52,7 +53,7 @@ def _given_params(params: Any, fn: str) -> _BGNBD | None:
                 continue  # the header row of the spilled output
             if key not in _LABELS:
                 raise KPIInputError(fn, "is not a label of KPI_BGNBD_FIT's output (r, alpha, a, b, "
-                                    "log-likelihood)", argument="params", location=g.location(2 * i),
+                                    "log-likelihood)", argument="params", location=g.location(g.ncols * i),
                                     value=label, has_value=True)
             j = _LABELS[key]
             if j is None:
@@ -60,8 +61,8 @@ def _given_params(params: Any, fn: str) -> _BGNBD | None:
             x = c.aligned_numbers([v], fn, "params")[0]
             if np.isnan(x):
                 raise KPIInputError(fn, f"gives no value for {key}", argument="params",
-                                    location=g.location(2 * i + 1))
-            found[j] = _positive(x, fn, g.location(2 * i + 1), _NAMES[j])
+                                    location=g.location(g.ncols * i + 1))
+            found[j] = _positive(x, fn, g.location(g.ncols * i + 1), _NAMES[j])
         missing = [n for n, v in zip(_NAMES, found) if v is None]
         if missing:
             raise KPIInputError(fn, f"lacks {', '.join(missing)}; give the output of KPI_BGNBD_FIT or r, alpha, a, "

@@ -20,7 +20,7 @@ from scipy.special import ndtri
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
-from ._mle import maximise
+from ._mle import log_scale_intervals, maximise, observed_information
 from ._registry import kpi
 
 __all__ = ["median_lifetime", "retention_forecast", "sbg_fit", "survival_curve"]
@@ -411,8 +411,12 @@ def _sbg_loglik(alpha: float, beta: float, n: np.ndarray) -> float:
     return float(np.sum(lost * ln_p) + (n[-1] * ln_s[-1] if n[-1] > 0 else 0.0))
 
 
-def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
-    """Maximum-likelihood sBG fit to survivor counts ``n`` (n[0] = cohort size)."""
+def _sbg(n: np.ndarray, fn: str, detail: bool = False) -> tuple[float, float, float, np.ndarray | None]:
+    """Maximum-likelihood sBG fit to survivor counts ``n`` (n[0] = cohort size).
+
+    With ``detail`` also the covariance of (ln α, ln β) from the observed
+    information; else None.
+    """
     T = n.size - 1
     t = np.arange(1, T + 1)
     lost = n[:-1] - n[1:]
@@ -462,7 +466,8 @@ def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
     ll = _sbg_loglik(alpha, beta, n)
     if ll <= ll_geo + 1e-9 * max(1.0, abs(ll_geo)):
         raise KPIModelError(fn, geo_msg, argument="survivors")
-    return alpha, beta, ll
+    cov = observed_information(negll, theta, scale, fn, "shifted-beta-geometric", ("alpha", "beta")) if detail else None
+    return alpha, beta, ll, cov
 
 
 @kpi(
@@ -472,10 +477,13 @@ def _sbg(n: np.ndarray, fn: str) -> tuple[float, float, float]:
     shape="labelled",
     unit="number",
     args={"survivors": "Customers of one cohort still active at the start and after each period "
-                       "(first = cohort size; whole numbers, non-increasing)"},
+                       "(first = cohort size; whole numbers, non-increasing)",
+          "detail": "TRUE adds columns se, lower, upper: standard errors and 95 % intervals (log scale) "
+                    "of alpha and beta (default FALSE)"},
+    kinds={"detail": "bool"},
     example=([1000, 631, 468, 382, 326, 289, 262, 241],),
 )
-def sbg_fit(survivors: Any) -> pd.DataFrame:
+def sbg_fit(survivors: Any, detail: Any = False) -> pd.DataFrame:
     """Fit the shifted-beta-geometric model of contractual retention.
 
     Parameters
@@ -484,13 +492,22 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
         One cohort's active customers per period: the cohort size first,
         then the number still active after period 1, 2, … Whole numbers,
         never increasing. Blanks after the last count are ignored.
+    detail : bool, default False
+        TRUE adds the columns ``se``, ``lower`` and ``upper`` (see Returns).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``label`` and ``value``; rows ``alpha``, ``beta`` (the
         parameters of the beta distribution of churn probabilities) and
-        ``log-likelihood`` (at the estimates).
+        ``log-likelihood`` (at the estimates). With ``detail`` also ``se``
+        (standard error) and ``lower``/``upper`` (95 % confidence interval)
+        of alpha and beta, blank for the log-likelihood. The standard errors
+        come from the observed information (the inverse Hessian of the
+        negative log-likelihood at the estimates, by central differences of
+        the analytic gradient in ln α, ln β): ``se(θ) = θ · se(ln θ)``. As
+        the parameters are positive the interval is taken on the log scale,
+        ``exp(ln θ ± 1.96 · se(θ)/θ)``, so it is not symmetric about θ.
 
     Raises
     ------
@@ -501,7 +518,8 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
     KPIModelError
         The model cannot be fitted: no one churned, everyone churned in the
         first period, or the churn rate does not fall over time (the
-        estimates would be infinite).
+        estimates would be infinite). With ``detail``: the information
+        matrix is singular (the standard errors are not defined).
 
     Notes
     -----
@@ -531,11 +549,24 @@ def sbg_fit(survivors: Any) -> pd.DataFrame:
     0           alpha     0.704
     1            beta     1.182
     2  log-likelihood -1680.265
+
+    With standard errors and 95 % intervals:
+
+    >>> sbg_fit([1000, 631, 468, 382, 326, 289, 262, 241], True).round(3)
+                label     value     se  lower  upper
+    0           alpha     0.704  0.066  0.587  0.845
+    1            beta     1.182  0.152  0.918  1.522
+    2  log-likelihood -1680.265    NaN    NaN    NaN
     """
     fn = "KPI_SBG_FIT"
     n = _survivors(survivors, fn)
-    alpha, beta, ll = _sbg(n, fn)
-    return pd.DataFrame({"label": ["alpha", "beta", "log-likelihood"], "value": [alpha, beta, ll]})
+    more = c.option_bool(detail, fn, "detail", False)
+    alpha, beta, ll, cov = _sbg(n, fn, detail=more)
+    out = pd.DataFrame({"label": ["alpha", "beta", "log-likelihood"], "value": [alpha, beta, ll]})
+    if cov is not None:
+        se, lo, hi = log_scale_intervals(np.array([alpha, beta]), cov)
+        out["se"], out["lower"], out["upper"] = (np.append(v, np.nan) for v in (se, lo, hi))
+    return out
 
 
 @kpi(
@@ -609,7 +640,7 @@ def retention_forecast(survivors: Any, periods: Any) -> pd.Series:
                         domain="must be a whole number of periods from 1 to 1,048,576 (a worksheet's rows)")
     if k is None:
         raise KPIUndefinedError(fn, "is blank; give the number of periods to show", argument="periods")
-    alpha, beta, _ = _sbg(n, fn)
+    alpha, beta, _, _ = _sbg(n, fn)
     _, ln_s = _sbg_terms(alpha, beta, int(k) - 1)
     s = np.exp(ln_s)
     return pd.Series(n[0] * s, name="survivors")

@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import dataclasses
 
-from .formulas import KPI, BlockCol, ByGrain, Col, Cols, EDate, Filter, IfError, InMonth, Ref, RowRef, SumInMonth
+from .formulas import (
+    KPI,
+    BlockCol,
+    ByGrain,
+    Col,
+    Cols,
+    Const,
+    EDate,
+    Filter,
+    If,
+    IfError,
+    InMonth,
+    Lookup,
+    Op,
+    Ref,
+    RowRef,
+    SpillCell,
+    SumInMonth,
+)
 from .report_parts import COUNT, MONEY, PCT, PCT2, PERIOD_REVENUE, PREV, RM, _sum_month, mov_at
-from .spec import Item, ItemList, RowColumn, Trend
+from .spec import Item, ItemList, RowColumn, Spill, Trend
 
-__all__ = ["TRENDS", "recurring_items", "renewal_items", "survey_columns", "trend_columns", "trends", "with_trends"]
+__all__ = ["TRENDS", "churn_noise_blocks", "churn_noise_items", "recurring_items", "renewal_items", "survey_columns", "trend_columns", "trends", "with_trends"]
 
 #: the subscription rows as KPI_MRR_SCHEDULE and KPI_RENEWAL_RATE read them (customer … discount)
 SUBSCRIPTION_ROWS = Cols("subscriptions", "customer_id", "discount")
@@ -135,3 +153,36 @@ def with_trends(il: ItemList, table: str = "trend", skip: tuple[str, ...] = ()) 
     known = {k: v for k, v in trends(table).items() if k not in skip}
     items = tuple(dataclasses.replace(it, trend=known[it.name]) if it.name in known else it for it in il.items)
     return dataclasses.replace(il, items=items, trend_cols=True)
+
+
+# ------------------------------------------------------------------ is the change in churn real?
+def churn_noise_blocks(sheet: str, row: int, trend: str = "trend") -> list[Spill]:
+    """The customer churn's confidence interval (KPI_RATE_CI) and the test of its change on the previous
+    period (KPI_RATE_CHANGE: previous period's churned of its payers against this period's), spilled on
+    ``sheet`` for the items of :func:`churn_noise_items` to read."""
+    prev = lambda col: Lookup(PREV, BlockCol(trend, "month"), BlockCol(trend, col))
+    return [
+        Spill("churn_ci", sheet, row, 0, KPI("KPI_RATE_CI", Ref("cust_churned"), Ref("cust_start")),
+              title="Customer churn: 95 % confidence interval", col_formats=(("value", "0.00%"),)),
+        Spill("churn_change", sheet, row, 3, KPI("KPI_RATE_CHANGE", prev("cust_churned"), prev("cust_start"),
+                                                  Ref("cust_churned"), Ref("cust_start")),
+              title="Customer churn: change on the previous period (95 %)",
+              row_formats=tuple((label, "0.00%") for label in ("rate a", "rate b", "difference (b − a)", "lower",
+                                                                "upper"))),
+    ]
+
+
+def churn_noise_items() -> tuple[Item, ...]:
+    """Beside the churn: its interval, and whether its change on the previous period is more than noise (the
+    p-value of the two-proportion test under 5 %)."""
+    p = SpillCell("churn_change", 6, "value")
+    return (
+        Item("churn_ci_low", "Customer churn, 95 % interval: from", SpillCell("churn_ci", 2, "value"), PCT2,
+             note="Wilson score interval of churned ÷ payers at start"),
+        Item("churn_ci_high", "Customer churn, 95 % interval: to", SpillCell("churn_ci", 3, "value"), PCT2),
+        Item("churn_p", "Churn change: p-value", p, "0.0000",
+             note="two-proportion test (Fisher's exact where counts are small)"),
+        Item("churn_real", "Churn change significant at 95 %?",
+             IfError(If(Op("<", p, Const(0.05)), "yes: more than noise", "no: within noise"), "—"),
+             note="p-value under 0.05"),
+    )

@@ -33,7 +33,15 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
-from .report_dashboard_kpis import recurring_items, renewal_items, survey_columns, trend_columns, with_trends
+from .report_dashboard_kpis import (
+    churn_noise_blocks,
+    churn_noise_items,
+    recurring_items,
+    renewal_items,
+    survey_columns,
+    trend_columns,
+    with_trends,
+)
 from .report_health import HEALTH_ABOUT, health_blocks, health_sheet, repeat_window_items
 from .report_leadtime import LEADTIME_ABOUT, leadtime_blocks, leadtime_charts
 from .report_parts import (
@@ -117,6 +125,7 @@ def _saas_dashboard() -> ReportSpec:
     blocks.append(ItemList(S, 29, 0, "Churn and retention", (
         Item("logo_churn", "Customer churn", KPI("KPI_CHURN_CUSTOMERS", PREV_COL, NOW_COL), PCT2,
              note="share of last month's payers not paying now"),
+        *churn_noise_items(),
         Item("churn_12m", "Customer churn, 12-month average",
              KPI("KPI_CHURN_RATE", BlockCol("trend", "cust_churned"), BlockCol("trend", "cust_start")), PCT2,
              note="churned ÷ customers at start, summed over the trend months"),
@@ -139,7 +148,7 @@ def _saas_dashboard() -> ReportSpec:
              note="share of payers whose MRR rose"),
         *renewal_items(),
     ), note_header="How"))
-    blocks.append(ItemList(S, 45, 0, "Unit economics", (
+    blocks.append(ItemList(S, 49, 0, "Unit economics", (
         Item("spend", "Marketing spend", _sum_month("marketing", "spend"), MONEY),
         Item("sm_cost", "Sales and marketing cost", Ref("spend") + _sum_month("costs", "sales_cost"), MONEY,
              note="marketing spend + sales cost of the month"),
@@ -173,6 +182,7 @@ def _saas_dashboard() -> ReportSpec:
         Item("br_end", "Ending MRR", mov_at(RM, "ending MRR"), MONEY),
     ), value_header="MRR", name="bridge", label_header="Movement"))
     blocks.append(_trend("trend", D, 14, 0, "Last 12 months", extra=trend_columns()))
+    blocks += churn_noise_blocks(D, 31)
     blocks += engine
     charts = (
         Chart(S, "G5", "column", "MRR, last 12 months", (
@@ -194,7 +204,7 @@ def _saas_dashboard() -> ReportSpec:
         ), width=620, height=270, y_format=MONEY, legend="none"),
     )
     sheets = [SheetSpec(S, "report", widths=((0, 32), (1, 14), (2, 10), (3, 12), (4, 40), (5, 2))
-                        + tuple((i, 11) for i in range(6, 16)), print_area="A1:P56", fit_height=1, tab_color=BLUE),
+                        + tuple((i, 11) for i in range(6, 16)), print_area="A1:P60", fit_height=1, tab_color=BLUE),
               _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes", landscape=True)]
     blocks, sheets = with_channels(blocks, sheets)

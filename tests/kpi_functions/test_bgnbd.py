@@ -128,6 +128,51 @@ class TestBgnbdFit:
                 q[i] *= 1 + step
                 assert naive_bgnbd_ll(*q, x, tx, T) < ll
 
+    def test_standard_errors_match_a_numerical_hessian_of_the_naive_likelihood(self, cdnow, cdnow_fit):
+        # independent of the library: second differences of the naive LL in r, alpha, a, b themselves
+        # (not their logs), step 1e-3 relative; cov = inverse of minus the Hessian
+        got = k.bgnbd_fit(cdnow["x"], cdnow["t_x"], cdnow["T"], True)
+        assert got.columns.tolist() == ["label", "value", "se", "lower", "upper"]
+        pd.testing.assert_frame_equal(got[["label", "value"]],
+                                      pd.DataFrame({"label": list(cdnow_fit), "value": list(cdnow_fit.values())}))
+        x, tx, T = cdnow["x"].tolist(), cdnow["t_x"].tolist(), cdnow["T"].tolist()
+        p = got["value"].to_numpy()[:4]
+        h = 1e-3 * p
+
+        def ll(*steps):  # steps: (index, sign) pairs
+            q = p.copy()
+            for i, s in steps:
+                q[i] += s * h[i]
+            return naive_bgnbd_ll(*q, x, tx, T)
+
+        H = np.empty((4, 4))
+        mid = ll()
+        for i in range(4):
+            H[i, i] = (ll((i, 1)) - 2 * mid + ll((i, -1))) / h[i] ** 2
+            for j in range(i):
+                H[i, j] = H[j, i] = (ll((i, 1), (j, 1)) - ll((i, 1), (j, -1)) - ll((i, -1), (j, 1))
+                                     + ll((i, -1), (j, -1))) / (4 * h[i] * h[j])
+        se = np.sqrt(np.diag(np.linalg.inv(-H)))
+        np.testing.assert_allclose(got["se"].to_numpy()[:4], se, rtol=1e-4)
+        z = 1.959963984540054
+        np.testing.assert_allclose(got["lower"].to_numpy()[:4], p * np.exp(-z * se / p), rtol=1e-4)
+        np.testing.assert_allclose(got["upper"].to_numpy()[:4], p * np.exp(z * se / p), rtol=1e-4)
+        assert got.iloc[4, 2:].isna().all()  # the log-likelihood has no standard error
+        # CDNOW, by the naive Hessian: se 0.0126 (r), 0.378 (alpha), 0.186 (a), 0.705 (b)
+        assert got["se"].round(4).tolist()[:4] == [0.0126, 0.3782, 0.1857, 0.7053]
+
+    def test_detail_output_still_serves_as_params(self, cdnow):
+        got = k.bgnbd_fit(cdnow["x"], cdnow["t_x"], cdnow["T"], True)
+        table = [got.columns.tolist()] + got.to_numpy().tolist()
+        plain = [["label", "value"]] + got[["label", "value"]].to_numpy().tolist()
+        x, tx, T = cdnow["x"][:5], cdnow["t_x"][:5], cdnow["T"][:5]
+        pd.testing.assert_series_equal(k.prob_alive(x, tx, T, table), k.prob_alive(x, tx, T, plain))
+
+    def test_detail_must_be_true_or_false(self, cdnow):
+        with pytest.raises(KPIInputError) as info:
+            k.bgnbd_fit(cdnow["x"], cdnow["t_x"], cdnow["T"], 2)
+        assert "detail" in str(info.value)
+
     def test_time_unit_only_rescales_alpha(self, cdnow, cdnow_fit):
         # the same customers in days instead of weeks: alpha × 7, r, a, b unchanged
         got = k.bgnbd_fit(cdnow["x"], cdnow["t_x"] * 7, cdnow["T"] * 7)

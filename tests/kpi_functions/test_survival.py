@@ -176,6 +176,52 @@ class TestSbgFit:
         for da, db in [(1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3)]:
             assert naive_sbg_loglik(f["alpha"] * (1 + da), f["beta"] * (1 + db), n) < f["log-likelihood"]
 
+    @pytest.mark.parametrize("n", [REGULAR, HIGH_END])
+    def test_standard_errors_match_a_numerical_hessian_of_the_naive_likelihood(self, n):
+        # independent of the library: second differences of the naive LL in (alpha, beta) themselves
+        # (not their logs), step 1e-3 relative; cov = inverse of minus the Hessian
+        got = k.sbg_fit(n, True)
+        assert got.columns.tolist() == ["label", "value", "se", "lower", "upper"]
+        p = got["value"].to_numpy()[:2]
+        h = 1e-3 * p
+        H = np.empty((2, 2))
+        for i in range(2):
+            for j in range(2):
+                def f(si, sj, i=i, j=j):
+                    q = p.copy()
+                    q[i] += si * h[i]
+                    q[j] += sj * h[j]
+                    return naive_sbg_loglik(q[0], q[1], n)
+                H[i, j] = (f(1, 1) - f(1, -1) - f(-1, 1) + f(-1, -1)) / (4 * h[i] * h[j])
+        se = np.sqrt(np.diag(np.linalg.inv(-H)))
+        np.testing.assert_allclose(got["se"].to_numpy()[:2], se, rtol=1e-4)
+        z = 1.959963984540054
+        np.testing.assert_allclose(got["lower"].to_numpy()[:2], p * np.exp(-z * se / p), rtol=1e-4)
+        np.testing.assert_allclose(got["upper"].to_numpy()[:2], p * np.exp(z * se / p), rtol=1e-4)
+        assert got.iloc[2, 2:].isna().all()  # the log-likelihood has no standard error
+        # the default output is unchanged: two columns, same values
+        pd.testing.assert_frame_equal(got[["label", "value"]], k.sbg_fit(n))
+
+    def test_regular_segment_standard_errors_to_four_places(self):
+        # by the naive Hessian above: se(alpha) 0.0656, se(beta) 0.1525 for the regular segment
+        got = k.sbg_fit(REGULAR, "TRUE")
+        assert got["se"].round(4).tolist()[:2] == [0.0656, 0.1525]
+
+    def test_detail_must_be_true_or_false(self):
+        with pytest.raises(KPIInputError) as info:
+            k.sbg_fit(REGULAR, "yes")
+        assert "detail" in str(info.value) and "TRUE or FALSE" in str(info.value)
+
+    def test_singular_information_is_a_model_error(self):
+        from kpi_functions._mle import observed_information
+
+        def flat_in_b(theta):  # depends on theta[0] only: no information about theta[1]
+            return theta[0] ** 2, np.array([2 * theta[0], 0.0])
+
+        with pytest.raises(KPIModelError) as info:
+            observed_information(flat_in_b, np.array([0.0, 0.0]), 1.0, "KPI_SBG_FIT", "sBG", ("alpha", "beta"))
+        assert "singular" in str(info.value) and "alpha, beta" in str(info.value)
+
     def test_trailing_blanks_are_ignored(self):
         pd.testing.assert_frame_equal(k.sbg_fit(REGULAR + [None, None]), k.sbg_fit(REGULAR))
 

@@ -953,7 +953,7 @@ def check_result(spec: Any, raw: list[Any], result: Any) -> None:
         _need(np.asarray(result).ndim == 1, f"{name}: a column result of {np.asarray(result).ndim} dimensions")
     check = TABLE_CHECKS.get(name)
     if spec.shape == "labelled":
-        _need(list(result.columns) == ["label", "value"], f"{name}: columns {list(result.columns)}")
+        _need(list(result.columns)[:2] == ["label", "value"], f"{name}: columns {list(result.columns)}")
         if name in LABELS:
             _need(list(result["label"]) == LABELS[name], f"{name}: labels {list(result['label'])}")
         # the median's interval may be open to the right: its upper end is then blank

@@ -11,7 +11,6 @@ import pytest
 from workbook_templates.batch import SAMPLE_DIR, atomic_build
 from workbook_templates.builder import evaluate
 from workbook_templates.context import scope
-from workbook_templates.data import load_all
 from workbook_templates.periods import parse_period
 from workbook_templates.reports import REPORTS
 
@@ -21,10 +20,8 @@ SPEC = REPORTS["saas_dashboard"]
 
 
 @pytest.fixture(scope="module")
-def tables():
-    t, errors = load_all(SAMPLE_DIR)
-    assert errors == {}
-    return t
+def tables(sample_tables):
+    return sample_tables  # the sample company, loaded once per session (conftest)
 
 
 @pytest.fixture(scope="module")

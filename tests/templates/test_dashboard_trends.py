@@ -14,7 +14,6 @@ from workbook_templates.batch import SAMPLE_DIR, atomic_build
 from workbook_templates.build.trends import CHANGE_FORMATS
 from workbook_templates.builder import evaluate
 from workbook_templates.context import scope
-from workbook_templates.data import load_all
 from workbook_templates.formulas import BlockCol
 from workbook_templates.periods import parse_period
 from workbook_templates.report_dashboard_kpis import TRENDS
@@ -26,10 +25,8 @@ SPEC = REPORTS["saas_dashboard"]
 
 
 @pytest.fixture(scope="module")
-def tables():
-    t, errors = load_all(SAMPLE_DIR)
-    assert errors == {}
-    return t
+def tables(sample_tables):
+    return sample_tables  # the sample company, loaded once per session (conftest)
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +156,26 @@ def test_the_cli_summary_shows_churn_with_the_workbook_s_digits(tmp_path):
     rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
     cell = ws.cell(rows["Customer churn"], 2)
     assert cell.value == pytest.approx(19 / 400) and cell.number_format == "0.00%"
+
+
+def test_churn_interval_and_whether_its_change_is_more_than_noise_by_hand(tables):
+    """June 2026: 19 of 400 payers churned (May: 3 of 374). Wilson's interval and the pooled z-test by hand."""
+    import math
+
+    b = _built(tables, "2026-06")
+    n, k, z = 400, 19, 1.959963984540054
+    p = k / n
+    centre, half = (p + z * z / (2 * n)), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert b.value("churn_ci_low") == pytest.approx((centre - half) / (1 + z * z / n), rel=1e-9)
+    assert b.value("churn_ci_high") == pytest.approx((centre + half) / (1 + z * z / n), rel=1e-9)
+    pooled = (3 + 19) / (374 + 400)
+    zz = (19 / 400 - 3 / 374) / math.sqrt(pooled * (1 - pooled) * (1 / 374 + 1 / 400))
+    assert b.value("churn_p") == pytest.approx(math.erfc(abs(zz) / math.sqrt(2)), rel=1e-9)
+    assert b.value("churn_real") == "yes: more than noise"
+    b = _built(tables, "2026-05")  # 3 of 374 in May against 16 of 363 in April: also more than noise
+    assert b.value("churn_p") < 0.05
+    b = _built(tables, "2026-04")  # 16/363 against 7/342 in March
+    pooled = (7 + 16) / (342 + 363)
+    zz = (16 / 363 - 7 / 342) / math.sqrt(pooled * (1 - pooled) * (1 / 342 + 1 / 363))
+    assert b.value("churn_p") == pytest.approx(math.erfc(abs(zz) / math.sqrt(2)), rel=1e-9)
+    assert b.value("churn_real") == ("yes: more than noise" if b.value("churn_p") < 0.05 else "no: within noise")
