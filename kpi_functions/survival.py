@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIErrorValue, KPIInputError, KPIModelError, KPIUndefinedError, Location
 from ._mle import log_scale_intervals, maximise, observed_information
 from ._registry import kpi
 
-__all__ = ["retention_forecast", "sbg_fit", "survival_curve"]
+__all__ = ["median_lifetime", "retention_forecast", "sbg_fit", "survival_curve"]
 
 _CAT = "Churn and retention"
 
@@ -100,74 +101,17 @@ def _partial_blank(fn: str, names: Sequence[str], cols: Sequence[np.ndarray], ra
 # --------------------------------------------------------------------------
 # Kaplan–Meier
 # --------------------------------------------------------------------------
-@kpi(
-    category=_CAT,
-    summary="Kaplan–Meier customer survival curve from lifetimes and churn flags.",
-    formula="S(t) = Π_{tᵢ ≤ t} (1 − dᵢ / nᵢ); nᵢ at risk (duration ≥ tᵢ), dᵢ churned at tᵢ",
-    shape="table",
-    unit="table",
-    args={
-        "durations": "Lifetime of each customer so far (months or days; not negative)",
-        "churned": "1 or TRUE if the customer churned at that duration, 0 or FALSE if still active (censored)",
-    },
-    example=([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1]),
-)
-def survival_curve(durations: Any, churned: Any) -> pd.DataFrame:
-    """Kaplan–Meier estimate of customer survival.
+def _confidence(x: Any, fn: str) -> float:
+    """The ``confidence`` option: strictly between 0 and 1, default 0.95."""
+    domain = "must be strictly between 0 and 1 (95 % confidence is 0.95)"
+    conf = c.option_number(x, fn, "confidence", 0.95, min=0, max=1, min_open=True, domain=domain)
+    if conf >= 1:
+        raise KPIDomainError(fn, domain, argument="confidence", value=int(conf), has_value=True)
+    return float(conf)
 
-    Parameters
-    ----------
-    durations : range
-        Each customer's lifetime so far, in any time unit (months, days);
-        not negative.
-    churned : range
-        Aligned with ``durations``: 1 or TRUE when the customer churned at
-        that duration, 0 or FALSE when still active (a censored lifetime).
-        Text and other numbers are errors. A row blank in both ranges is
-        skipped; a row blank in only one is an error.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per distinct duration, in increasing order, with columns
-        ``time``, ``at risk`` (customers whose duration is at least
-        ``time``), ``churned`` (customers who churned at ``time``) and
-        ``survival`` (the share still active just after ``time``).
-
-    Raises
-    ------
-    KPIInputError
-        Text or booleans among the durations, text among the flags, blanks
-        in only one of the ranges, or ranges of different lengths.
-    KPIDomainError
-        A negative duration, or a flag other than 0/1/TRUE/FALSE.
-    KPIUndefinedError
-        No durations at all.
-
-    Notes
-    -----
-    With ``nᵢ`` customers at risk at the i-th distinct duration ``tᵢ`` and
-    ``dᵢ`` of them churning then, ``S(t) = Π_{tᵢ ≤ t} (1 − dᵢ / nᵢ)``. A
-    customer still active at ``tᵢ`` (censored) counts as at risk at ``tᵢ``
-    and leaves the risk set after it.
-
-    References
-    ----------
-    .. [1] E. L. Kaplan and P. Meier, "Nonparametric Estimation from
-       Incomplete Observations", Journal of the American Statistical
-       Association 53(282), 457–481, 1958.
-
-    Examples
-    --------
-    >>> survival_curve([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
-       time  at risk  churned  survival
-    0   1.0        6        1  0.833333
-    1   2.0        5        1  0.666667
-    2   3.0        3        1  0.444444
-    3   4.0        2        0  0.444444
-    4   5.0        1        1  0.000000
-    """
-    fn = "KPI_SURVIVAL_CURVE"
+def _km(durations: Any, churned: Any, fn: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct times, customers at risk, churned and S(t) after each time (checked inputs)."""
     d = c.aligned_numbers(durations, fn, "durations", min=0)
     if np.isnan(d).all():
         raise KPIUndefinedError(fn, "has no durations", argument="durations")
@@ -179,12 +123,239 @@ def survival_curve(durations: Any, churned: Any) -> pd.DataFrame:
     order = np.argsort(d, kind="stable")
     sd = d[order]
     starts = np.flatnonzero(np.concatenate(([True], sd[1:] != sd[:-1])))  # first row of each distinct time
-    times = sd[starts]
+    times = sd[starts].astype(float)
     events = np.add.reduceat(f[order], starts).astype(np.int64)
-    at_risk = d.size - starts  # customers whose duration is at least this time
+    at_risk = (d.size - starts).astype(np.int64)  # customers whose duration is at least this time
     surv = np.cumprod(1.0 - events / at_risk)
-    return pd.DataFrame({"time": times.astype(float), "at risk": at_risk.astype(np.int64),
-                         "churned": events, "survival": surv})
+    return times, at_risk, events, surv
+
+
+def _band(at_risk: np.ndarray, events: np.ndarray, surv: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greenwood's variance on the log(−log S) scale: the lower and upper bound of S at each time.
+
+    ``σ² = Σ_{tᵢ ≤ t} dᵢ / (nᵢ (nᵢ − dᵢ)) / (ln S)²``, lower ``S^exp(z σ)``, upper ``S^exp(−z σ)``. A
+    time where everyone at risk churns (nᵢ = dᵢ) adds nothing to the sum (its
+    term is infinite and S is 0 from there on, where both bounds are 0); while
+    S is 1 both bounds are 1.
+    """
+    z = float(ndtri(1.0 - (1.0 - confidence) / 2.0))
+    n = at_risk.astype(float)
+    d = events.astype(float)
+    left = n - d
+    term = np.divide(d, n * left, out=np.zeros_like(n), where=left > 0)
+    green = np.cumsum(term)
+    lower = np.ones_like(surv)
+    upper = np.ones_like(surv)
+    zero = surv <= 0.0
+    mid = (surv < 1.0) & ~zero
+    ln_s = np.log(surv[mid])
+    sigma = np.sqrt(green[mid]) / -ln_s  # standard error of ln(−ln S)
+    lower[mid] = surv[mid] ** np.exp(z * sigma)  # S < 1: the larger power is the lower bound
+    upper[mid] = surv[mid] ** np.exp(-z * sigma)
+    lower[zero] = 0.0
+    upper[zero] = 0.0
+    return lower, upper
+
+
+@kpi(
+    category=_CAT,
+    summary="Kaplan–Meier customer survival curve from lifetimes and churn flags.",
+    formula="S(t) = Π_{tᵢ ≤ t} (1 − dᵢ / nᵢ); nᵢ at risk (duration ≥ tᵢ), dᵢ churned at tᵢ",
+    shape="table",
+    unit="table",
+    args={
+        "durations": "Lifetime of each customer so far (months or days; not negative)",
+        "churned": "1 or TRUE if the customer churned at that duration, 0 or FALSE if still active (censored)",
+        "band": "TRUE adds the columns lower and upper, the confidence band of the survival "
+                "(Greenwood, log(−log) scale); default FALSE",
+        "confidence": "Confidence level of the band, strictly between 0 and 1 (default 0.95)",
+    },
+    example=([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1]),
+)
+def survival_curve(durations: Any, churned: Any, band: Any = False, confidence: Any = 0.95) -> pd.DataFrame:
+    """Kaplan–Meier estimate of customer survival, with its confidence band on request.
+
+    Parameters
+    ----------
+    durations : range
+        Each customer's lifetime so far, in any time unit (months, days);
+        not negative.
+    churned : range
+        Aligned with ``durations``: 1 or TRUE when the customer churned at
+        that duration, 0 or FALSE when still active (a censored lifetime).
+        Text and other numbers are errors. A row blank in both ranges is
+        skipped; a row blank in only one is an error.
+    band : bool, optional
+        TRUE adds the columns ``lower`` and ``upper`` (the confidence band);
+        default FALSE, the four columns alone.
+    confidence : float, optional
+        Confidence level of the band, strictly between 0 and 1; default
+        0.95. Checked even without the band.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct duration, in increasing order, with columns
+        ``time``, ``at risk`` (customers whose duration is at least
+        ``time``), ``churned`` (customers who churned at ``time``),
+        ``survival`` (the share still active just after ``time``); with
+        ``band``, also ``lower`` and ``upper`` (the confidence band of
+        ``survival``).
+
+    Raises
+    ------
+    KPIInputError
+        Text or booleans among the durations, text among the flags, blanks
+        in only one of the ranges, or ranges of different lengths; text
+        as ``band`` or the confidence.
+    KPIDomainError
+        A negative duration, a flag other than 0/1/TRUE/FALSE, or a
+        confidence not strictly between 0 and 1.
+    KPIUndefinedError
+        No durations at all.
+
+    Notes
+    -----
+    With ``nᵢ`` customers at risk at the i-th distinct duration ``tᵢ`` and
+    ``dᵢ`` of them churning then, ``S(t) = Π_{tᵢ ≤ t} (1 − dᵢ / nᵢ)``. A
+    customer still active at ``tᵢ`` (censored) counts as at risk at ``tᵢ``
+    and leaves the risk set after it.
+
+    The band is Greenwood's variance on the log(−log) scale (the
+    "exponential Greenwood" interval, lifelines' default):
+    ``σ²(t) = Σ_{tᵢ ≤ t} dᵢ / (nᵢ (nᵢ − dᵢ)) / (ln S(t))²`` and
+    ``lower = S(t)^exp(z σ(t))``, ``upper = S(t)^exp(−z σ(t))`` with
+    ``z = Φ⁻¹(1 − (1 − confidence) / 2)``. It stays within [0, 1]. While
+    ``S = 1`` both bounds are 1; once ``S = 0`` both are 0 (a time where
+    every customer at risk churns adds nothing to the sum).
+
+    References
+    ----------
+    .. [1] E. L. Kaplan and P. Meier, "Nonparametric Estimation from
+       Incomplete Observations", Journal of the American Statistical
+       Association 53(282), 457–481, 1958.
+    .. [2] M. Greenwood, "The natural duration of cancer", Reports on
+       Public Health and Medical Subjects 33, 1–26, 1926.
+    .. [3] J. D. Kalbfleisch and R. L. Prentice, *The Statistical Analysis
+       of Failure Time Data*, 2nd ed., Wiley, 2002, section 1.4.
+
+    Examples
+    --------
+    >>> survival_curve([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
+       time  at risk  churned  survival
+    0   1.0        6        1  0.833333
+    1   2.0        5        1  0.666667
+    2   3.0        3        1  0.444444
+    3   4.0        2        0  0.444444
+    4   5.0        1        1  0.000000
+
+    With the 95 % band:
+
+    >>> survival_curve([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1], True).round(6)
+       time  at risk  churned  survival     lower     upper
+    0   1.0        6        1  0.833333  0.273123  0.974712
+    1   2.0        5        1  0.666667  0.194617  0.904434
+    2   3.0        3        1  0.444444  0.066187  0.784908
+    3   4.0        2        0  0.444444  0.066187  0.784908
+    4   5.0        1        1  0.000000  0.000000  0.000000
+    """
+    fn = "KPI_SURVIVAL_CURVE"
+    times, at_risk, events, surv = _km(durations, churned, fn)
+    with_band = c.option_bool(band, fn, "band", False)
+    conf = _confidence(confidence, fn)
+    out = pd.DataFrame({"time": times, "at risk": at_risk, "churned": events, "survival": surv})
+    if with_band:
+        out["lower"], out["upper"] = _band(at_risk, events, surv, conf)
+    return out
+
+
+def _first_at_or_below(times: np.ndarray, s: np.ndarray, q: float) -> float:
+    """The smallest time where ``s ≤ q`` (NaN when it never is)."""
+    hit = np.flatnonzero(s <= q)
+    return float(times[hit[0]]) if hit.size else float("nan")
+
+
+@kpi(
+    category=_CAT,
+    summary="Median customer lifetime (Kaplan–Meier) with its confidence interval: median, lower, upper.",
+    formula="median = min{t : S(t) ≤ 0.5}; lower/upper = min{t : band(t) ≤ 0.5} of the lower/upper band",
+    shape="labelled",
+    unit="number",
+    args={
+        "durations": "Lifetime of each customer so far (months or days; not negative)",
+        "churned": "1 or TRUE if the customer churned at that duration, 0 or FALSE if still active (censored)",
+        "confidence": "Confidence level of the interval, strictly between 0 and 1 (default 0.95)",
+    },
+    example=([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1]),
+)
+def median_lifetime(durations: Any, churned: Any, confidence: Any = 0.95) -> pd.DataFrame:
+    """Median customer lifetime from the Kaplan–Meier curve, with its interval.
+
+    Parameters
+    ----------
+    durations : range
+        Each customer's lifetime so far (months, days); not negative.
+    churned : range
+        Aligned with ``durations``: 1 or TRUE when the customer churned,
+        0 or FALSE when still active (censored). As for
+        :func:`survival_curve`.
+    confidence : float, optional
+        Confidence level, strictly between 0 and 1; default 0.95.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``label`` and ``value``; rows ``median`` (the smallest
+        time where the survival ``S(t)`` is 0.5 or less), ``lower`` and
+        ``upper`` (the smallest times where the lower and the upper bound
+        of the band of :func:`survival_curve` are 0.5 or less). ``upper``
+        is blank when the upper bound stays above 0.5 over the data (the
+        interval is open to the right).
+
+    Raises
+    ------
+    KPIInputError, KPIDomainError
+        As for :func:`survival_curve`.
+    KPIUndefinedError
+        No durations, or survival never falls to 0.5 (fewer than half the
+        customers are known to have churned by the longest lifetime).
+
+    Notes
+    -----
+    The conventions of lifelines (``median_survival_time_`` and
+    ``median_survival_times(confidence_interval_)``): on the step function
+    ``S``, the median is ``min{t : S(t) ≤ 0.5}``; the lower bound of the
+    band falls first, so it gives the lower end of the interval, and the
+    upper bound gives the upper end. The band is the log(−log) Greenwood
+    band of :func:`survival_curve`.
+
+    References
+    ----------
+    .. [1] R. Brookmeyer and J. Crowley, "A Confidence Interval for the
+       Median Survival Time", Biometrics 38(1), 29–41, 1982.
+    .. [2] J. D. Kalbfleisch and R. L. Prentice, *The Statistical Analysis
+       of Failure Time Data*, 2nd ed., Wiley, 2002, section 1.4.
+
+    Examples
+    --------
+    >>> median_lifetime([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
+        label  value
+    0  median    3.0
+    1   lower    1.0
+    2   upper    5.0
+    """
+    fn = "KPI_MEDIAN_LIFETIME"
+    times, at_risk, events, surv = _km(durations, churned, fn)
+    conf = _confidence(confidence, fn)
+    med = _first_at_or_below(times, surv, 0.5)
+    if np.isnan(med):
+        raise KPIUndefinedError(fn, f"survival never falls to 50 % (it ends at {surv[-1]:.1%} after the longest "
+                                f"lifetime, {times[-1]:g}): fewer than half the customers are known to have "
+                                "churned, so the median lifetime is not reached yet", argument="durations")
+    lower, upper = _band(at_risk, events, surv, conf)
+    return pd.DataFrame({"label": ["median", "lower", "upper"],
+                         "value": [med, _first_at_or_below(times, lower, 0.5),
+                                   _first_at_or_below(times, upper, 0.5)]})
 
 
 # --------------------------------------------------------------------------

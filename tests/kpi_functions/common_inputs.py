@@ -257,6 +257,14 @@ def _survival(rng: Rng, n: int) -> dict[str, list[Any]]:
     return {"durations": d, "churned": f}
 
 
+def _survival_median(rng: Rng, n: int) -> dict[str, list[Any]]:
+    """Lifetimes where all but one customer churned (a tie, censored): survival falls to 0.5."""
+    v = _survival(rng, n)
+    v["churned"] = [None if x is None else 1 for x in v["churned"]]
+    v["churned"][1] = 0
+    return v
+
+
 def _pair(rng: Rng, n: int) -> dict[str, list[Any]]:
     s, e = _per_customer_mrr(rng, n)
     return {"start": s, "end": e}
@@ -329,6 +337,8 @@ DOMAINS: dict[str, Domain] = {
     "survivors": Domain(_survivors, "number", "series"),
     "lifetimes": Domain(_survival, "number", "rows"),
     "churn flags": Domain(_survival, "flag", "rows"),
+    "median lifetimes": Domain(_survival_median, "number", "rows"),
+    "median churn flags": Domain(_survival_median, "flag", "rows"),
     "rfm": Domain(_rfm, "number", "rows"),
     "rfm money": Domain(_rfm, "number", "rows"),
     "transaction customers": Domain(_transactions, "id", "rows"),
@@ -387,6 +397,8 @@ ARG_DOMAIN: dict[str, str] = {
     "KPI_RENEWAL_RATE.subscriptions": "term subscription table",
     "durations": "lifetimes",
     "churned": "churn flags",
+    "KPI_MEDIAN_LIFETIME.durations": "median lifetimes",
+    "KPI_MEDIAN_LIFETIME.churned": "median churn flags",
     "survivors": "survivors",
     "sales_marketing_cost": "money",
     "new_customers": "count",

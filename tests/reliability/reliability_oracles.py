@@ -726,15 +726,33 @@ def ref_survival_curve(raw: list[Any]) -> list[tuple[float, int, int, float]]:
         raise Err(Input, "not aligned")
     if any((a is None) != (b is None) for a, b in zip(d, flags)):
         raise Err(Input, "a row with only one of duration/flag")
+    band = opt_bool(arg(raw, 2), False)
+    z = _z(_rate_confidence(arg(raw, 3)))
     rows = [(a, b) for a, b in zip(d, flags) if a is not None]
-    out = []
-    surv = 1.0
+    out: list[tuple[Any, ...]] = []
+    surv, green = 1.0, 0.0
     for t in sorted({a for a, _ in rows}):
         at_risk = sum(1 for a, _ in rows if a >= t)
         events = int(sum(b for a, b in rows if a == t))
         surv *= 1.0 - events / at_risk
-        out.append((t, at_risk, events, surv))
+        if at_risk > events:
+            green += events / (at_risk * (at_risk - events))
+        if not band:
+            out.append((t, at_risk, events, surv))
+        elif surv in (0.0, 1.0):
+            out.append((t, at_risk, events, surv, surv, surv))
+        else:  # exponential Greenwood: S^exp(±z √V / −ln S)
+            sig = math.sqrt(green) / -math.log(surv)
+            out.append((t, at_risk, events, surv, surv ** math.exp(z * sig), surv ** math.exp(-z * sig)))
     return out
+
+
+def ref_median_lifetime(raw: list[Any]) -> dict[str, float]:
+    rows = ref_survival_curve([arg(raw, 0), arg(raw, 1), True, arg(raw, 2)])
+    found = [next((r[0] for r in rows if r[j] <= 0.5), math.nan) for j in (3, 4, 5)]
+    if math.isnan(found[0]):
+        raise Err(Undefined, "survival never falls to 0.5")
+    return dict(zip(("median", "lower", "upper"), found))
 
 
 REFERENCES: dict[str, Callable[[list[Any]], Any]] = {
@@ -758,6 +776,7 @@ REFERENCES: dict[str, Callable[[list[Any]], Any]] = {
     "KPI_CROSS_SELL_RATE": ref_cross_sell_rate,
     "KPI_QUICK_RATIO": ref_quick_ratio,
     "KPI_SURVIVAL_CURVE": ref_survival_curve,
+    "KPI_MEDIAN_LIFETIME": ref_median_lifetime,
     "KPI_CAC": _ratio_of_totals(0),
     "KPI_CAC_PCT": _ratio_of_totals(0),
     "KPI_CLV": ref_clv,
@@ -823,6 +842,11 @@ def _compare_value(name: str, want: Any, got: Any) -> str | None:
             if not math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12):
                 return f"{lbl}: expected {w!r}, got {g!r}"
         return None
+    if name == "KPI_MEDIAN_LIFETIME":  # an upper end not reached is blank (NaN)
+        for lbl, g in zip(got["label"], got["value"]):
+            if not (math.isnan(g) and math.isnan(want[lbl]) or g == want[lbl]):
+                return f"{lbl}: expected {want[lbl]!r}, got {g!r}"
+        return None
     if isinstance(want, dict):  # a labelled result: the labels in order, each value (p-values to 1e-7)
         if list(got["label"]) != list(want):
             return f"expected the labels {list(want)}, got {list(got['label'])}"
@@ -841,7 +865,8 @@ def _compare_value(name: str, want: Any, got: Any) -> str | None:
         if len(rows) != len(want):
             return f"expected {len(want)} rows, got {len(rows)}"
         for r, w in zip(rows, want):
-            if r[0] != w[0] or r[1] != w[1] or r[2] != w[2] or not math.isclose(r[3], w[3], rel_tol=1e-9, abs_tol=1e-12):
+            if len(r) != len(w) or r[0] != w[0] or r[1] != w[1] or r[2] != w[2] or not all(
+                    math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) for a, b in zip(r[3:], w[3:])):
                 return f"expected row {w!r}, got {r!r}"
         return None
     raise AssertionError(name)  # pragma: no cover
@@ -875,6 +900,7 @@ TABLE_COLUMNS = {
 LABELS = {
     "KPI_SBG_FIT": ["alpha", "beta", "log-likelihood"],
     "KPI_RATE_CI": ["rate", "lower", "upper"],
+    "KPI_MEDIAN_LIFETIME": ["median", "lower", "upper"],
     "KPI_BGNBD_FIT": ["r", "alpha", "a", "b", "log-likelihood"],
     "KPI_NPS_BREAKDOWN": ["promoters", "passives", "detractors", "promoters %", "passives %", "detractors %",
                           "responses", "NPS", "margin of error"],
@@ -930,7 +956,8 @@ def check_result(spec: Any, raw: list[Any], result: Any) -> None:
         _need(list(result.columns)[:2] == ["label", "value"], f"{name}: columns {list(result.columns)}")
         if name in LABELS:
             _need(list(result["label"]) == LABELS[name], f"{name}: labels {list(result['label'])}")
-        _finite_frame(result, ["value"], name)
+        # the median's interval may be open to the right: its upper end is then blank
+        _finite_frame(result.iloc[:2] if name == "KPI_MEDIAN_LIFETIME" else result, ["value"], name)
     if check is None:
         raise Broken(f"{name}: no invariant check is written for this {spec.shape} function; add one")
     check(result, raw)
@@ -1009,13 +1036,23 @@ def _cohorts(df: pd.DataFrame, raw: list[Any]) -> None:
 
 def _survival(df: pd.DataFrame, raw: list[Any]) -> None:
     name = "KPI_SURVIVAL_CURVE"
-    _need(list(df.columns) == TABLE_COLUMNS[name], f"{name}: columns {list(df.columns)}")
-    _finite_frame(df, TABLE_COLUMNS[name], name)
+    cols = TABLE_COLUMNS[name] + (["lower", "upper"] if df.shape[1] == 6 else [])
+    _need(list(df.columns) == cols, f"{name}: columns {list(df.columns)}")
+    _finite_frame(df, cols, name)
     s = df["survival"].to_numpy(float)
+    if df.shape[1] == 6:
+        lo, hi = df["lower"].to_numpy(float), df["upper"].to_numpy(float)
+        _need(bool(((0 <= lo) & (lo <= s + 1e-15) & (s <= hi + 1e-15) & (hi <= 1)).all()),
+              f"{name}: a band not around the survival within [0, 1]")
     _need(bool(((s >= 0) & (s <= 1)).all()), f"{name}: survival outside [0, 1]")
     _need(bool((np.diff(s) <= 1e-15).all()), f"{name}: survival rises")
     _need(df["time"].is_monotonic_increasing and df["time"].is_unique, f"{name}: times not increasing")
     _need(bool((np.diff(df["at risk"].to_numpy()) < 0).all()), f"{name}: at-risk does not fall")
+
+
+def _median_lifetime(df: pd.DataFrame, raw: list[Any]) -> None:
+    med, lo, hi = df["value"].to_numpy(float)
+    _need(0 <= lo <= med and (math.isnan(hi) or med <= hi), f"KPI_MEDIAN_LIFETIME: {lo!r} ≤ {med!r} ≤ {hi!r} fails")
 
 
 def _sbg(df: pd.DataFrame, raw: list[Any]) -> None:
@@ -1109,6 +1146,7 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_MRR_SCHEDULE": _schedule,
     "KPI_COHORT_RETENTION": _cohorts,
     "KPI_SURVIVAL_CURVE": _survival,
+    "KPI_MEDIAN_LIFETIME": _median_lifetime,
     "KPI_SBG_FIT": _sbg,
     "KPI_BGNBD_FIT": _bgnbd,
     "KPI_NPS_BREAKDOWN": _breakdown,
