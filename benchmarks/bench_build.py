@@ -54,12 +54,14 @@ def bare_seconds_per_workbook(data: Path, sample: int, work: Path) -> tuple[floa
     from workbook_templates.batch import atomic_build, load_cached, plan
     from workbook_templates.context import scope
     from workbook_templates.reports import get_report
+    from workbook_templates.stand_ins import with_stand_ins
 
     from .xlsx_cells import recording, replay
 
     tasks = plan([TEMPLATE], data, work / "plan", by="region")
-    tables, _ = load_cached(str(data))
+    tables, errors = load_cached(str(data))
     spec = get_report(TEMPLATE)
+    tables, _, _ = with_stand_ins(tables, errors, spec.optional)  # as kpi build does (no orders file here)
     step = max(1, len(tasks) // sample)
     times, cells = [], 0
     for task in tasks[::step][:sample]:
