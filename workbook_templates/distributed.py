@@ -149,18 +149,28 @@ def _ordered(part: pd.DataFrame) -> pd.DataFrame:
     return part.sort_values(_ROW, kind="stable")
 
 
-def _schedule(part: pd.DataFrame, through: Any) -> pd.DataFrame | None:
+def _schedule(part: pd.DataFrame, through: Any) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """A partition's MRR table, its customers as integer codes (first-appearance order), and the customers.
+
+    The codes keep the order of the identifiers, so every sum runs in the same order as with the identifiers
+    themselves; they only spare the library the hashing of text identifiers in each of its calls.
+    """
     part = _ordered(part)
     if part.empty:
         return None
-    return K.mrr_schedule(part.drop(columns=_ROW), through=through)
+    codes, customers = pd.factorize(part.iloc[:, 0].to_numpy(dtype=object))
+    subs = part.drop(columns=_ROW).assign(**{part.columns[0]: codes.astype(np.int64)})
+    sched = K.mrr_schedule(subs, through=through)
+    sched["customer"] = sched["customer"].to_numpy(dtype=np.int64)
+    return sched, np.asarray(customers, dtype=object)
 
 
 def _range(part: pd.DataFrame, through: Any) -> tuple[int, int, int] | None:
     """First and last month (months since 1970-01) and rows of a partition's MRR table."""
-    sched = _schedule(part, through)
-    if sched is None or sched.empty:
+    got = _schedule(part, through)
+    if got is None or got[0].empty:
         return None
+    sched = got[0]
     m = sched["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
     return int(m.min()), int(m.max()), len(sched)
 
@@ -168,12 +178,12 @@ def _range(part: pd.DataFrame, through: Any) -> tuple[int, int, int] | None:
 def _tables(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fiscal_year_start: int,
             max_months: int | None, snapshot: tuple[Any, Any] | None) -> dict[str, Any] | None:
     """A partition's partials: its movements, its cohorts' sizes and counts, its per-customer MRR."""
-    sched = _schedule(part, through)
-    if sched is None or sched.empty:
+    got = _schedule(part, through)
+    if got is None or got[0].empty:
         return None
-    first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
+    sched, customers = got
     # the global month range: two rows of MRR 0 for a customer of the partition, at the first and the last month
-    pad = pd.DataFrame({"customer": pd.Series([sched["customer"].iloc[0]] * 2, dtype=object),
+    pad = pd.DataFrame({"customer": np.full(2, sched["customer"].iloc[0], dtype=np.int64),
                         "month": np.array([lo, hi], dtype="datetime64[M]").astype("datetime64[ms]"),
                         "MRR": [0.0, 0.0]})
     mrr = pd.concat([sched, pad], ignore_index=True)
@@ -191,6 +201,8 @@ def _tables(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fis
         out[basis] = (ret["cohort"].to_numpy().astype("datetime64[M]").astype(np.int64), size, num)
     if snapshot is not None:
         cm = customer_mrr(sched, *snapshot)
+        cm["customer"] = pd.Series(customers[cm["customer"].to_numpy(dtype=np.int64)], dtype=object)
+        first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
         cm[_ROW] = first_row.reindex(cm["customer"].to_numpy()).to_numpy()
         out["customers"] = cm
     return out
