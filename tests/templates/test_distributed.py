@@ -217,3 +217,20 @@ def test_kpi_tables_names_a_missing_file_and_a_missing_column(client, tmp_path):
     r = _kpi("tables", str(path), "--scheduler", client.scheduler.address, "--out", str(tmp_path / "o"))
     assert r.exit_code == 1
     assert r.output.startswith(f"Error: mrr_tables: {path} has no column 'end_date'"), r.output
+
+
+def test_a_bad_subscription_is_named_by_its_customer_column_and_value(client, tmp_path):
+    path = tmp_path / "subs.csv"
+    path.write_text("customer_id,start_date,end_date,amount,billing_months\n"
+                    "A,2026-01-01,,100,1\nB,2026-02-01,,-5,1\n")
+    from workbook_templates.distributed import SubscriptionError
+
+    with pytest.raises(SubscriptionError, match=r"^subscriptions: column 'amount' of the subscription of customer "
+                                                r"'B' starting 2026-02-01 \(input part 0, row 2\): -5 must not be "
+                                                r"negative$"):
+        mrr_tables(path, client, partitions=1)
+    path.write_text("customer_id,start_date,end_date,amount,billing_months\nA,2026-01-01,,100,1\n,2026-02-01,,5,1\n")
+    with pytest.raises(SubscriptionError, match=r"^subscriptions: column 'customer_id' of the subscription starting "
+                                                r"2026-02-01 \(input part 0, row 2\): is blank; every row needs a "
+                                                r"customer$"):
+        mrr_tables(path, client, partitions=1)
