@@ -75,23 +75,23 @@ def measure(paths: list[Path], workers: int, memory_limit: str) -> dict[str, flo
 
 def svg_plot(rows: list[dict[str, float]]) -> str:
     """A log-log plot of time and peak memory per worker against subscriptions, with a line of slope 1."""
-    w, h, left, right, top, bottom = 640, 400, 70, 70, 30, 50
+    w, h, left, right, top, bottom = 680, 420, 60, 60, 50, 50
     xs = [r["subscriptions"] for r in rows]
     x0, x1 = math.log10(min(xs)) - 0.2, math.log10(max(xs)) + 0.2
+    big = rows[-1]
+    linear = [big["seconds"] * x / big["subscriptions"] for x in xs]  # time proportional to size
 
     def px(x: float) -> float:
         return left + (math.log10(x) - x0) / (x1 - x0) * (w - left - right)
 
-    def scale(values: list[float]) -> tuple[float, float]:
-        lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-        return lo, max(hi, lo + 1)
-
     out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
            'font-size="12">'), f'<rect width="{w}" height="{h}" fill="white"/>']
-    series = (("seconds", "wall time (s)", "#1f77b4", left - 8, "end"),
-              ("peak_mb", "peak memory per worker (MB)", "#d62728", w - right + 8, "start"))
-    for key, label, colour, tx, anchor in series:
-        lo, hi = scale([r[key] for r in rows])
+    series = (("seconds", "wall time (s)", "#1f77b4", left - 6, "end", 5, "start"),
+              ("peak_mb", "peak memory per worker (MB)", "#d62728", w - right + 6, "start", w - 5, "end"))
+    for key, label, colour, tx, anchor, lx, lanchor in series:
+        values = [r[key] for r in rows] + (linear if key == "seconds" else [])
+        lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+        hi = max(hi, lo + 1)
 
         def py(v: float, lo: float = lo, hi: float = hi) -> float:
             return top + (hi - math.log10(v)) / (hi - lo) * (h - top - bottom)
@@ -99,23 +99,19 @@ def svg_plot(rows: list[dict[str, float]]) -> str:
         for e in range(int(lo), int(hi) + 1):
             out.append(f'<text x="{tx}" y="{py(10 ** e) + 4:.1f}" fill="{colour}" text-anchor="{anchor}">'
                        f'{10 ** e:g}</text>')
+        if key == "seconds":
+            pts = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in zip(xs, linear, strict=True))
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-dasharray="4 4"/>')
         pts = " ".join(f"{px(r['subscriptions']):.1f},{py(r[key]):.1f}" for r in rows)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
         out += [f'<circle cx="{px(r["subscriptions"]):.1f}" cy="{py(r[key]):.1f}" r="3" fill="{colour}"/>'
                 for r in rows]
-        if key == "seconds":  # linear cost: slope 1 through the largest size
-            big = rows[-1]
-            a, b = min(xs), big["subscriptions"]
-            ya = big[key] * a / b
-            if ya > 0 and math.log10(ya) >= lo:
-                out.append(f'<line x1="{px(a):.1f}" y1="{py(ya):.1f}" x2="{px(b):.1f}" y2="{py(big[key]):.1f}" '
-                           f'stroke="{colour}" stroke-dasharray="4 4"/>')
-        out.append(f'<text x="{tx}" y="{top - 12}" fill="{colour}" text-anchor="{anchor}">{label}</text>')
+        out.append(f'<text x="{lx}" y="{top - 20}" fill="{colour}" text-anchor="{lanchor}">{label}</text>')
     for x in xs:
         out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 18}" text-anchor="middle">{x:,.0f}</text>')
     out.append(f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>')
     out.append(f'<text x="{w / 2}" y="{h - 10}" text-anchor="middle">subscriptions (log scale); dashed: '
-               'time proportional to size</text>')
+               'time proportional to size, through the largest run</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
