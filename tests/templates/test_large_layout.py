@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from kpi_cli.main import app
 from workbook_templates import builder
 from workbook_templates.batch import SAMPLE_DIR, Task, run_task
+from workbook_templates.schema import DATASETS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -251,3 +252,25 @@ def test_when_even_the_report_sheet_does_not_fit_it_fails_clearly(tmp_path, monk
     assert res.error.startswith("sheet 'Dashboard' needs "), res.error
     assert "the large-data layout leaves out only input, spilled and row tables" in res.error
     assert not list(tmp_path.glob("*.xlsx"))
+
+
+@pytest.mark.parametrize("report", ["retention_cohorts", "marketing_funnel", "customer_experience",
+                                    "executive_overview"])
+def test_every_report_builds_in_the_large_layout_with_no_formula_left_dangling(report, tmp_path, monkeypatch):
+    monkeypatch.setattr(builder, "MAX_ROWS", LIMIT)
+    res = run_task(Task(report, str(SAMPLE_DIR), str(tmp_path / f"{report}.xlsx")))
+    assert res.ok, res.error
+    assert res.notes and res.notes[0].startswith("large-data layout: ")
+    wb = openpyxl.load_workbook(tmp_path / f"{report}.xlsx")
+    summaries = {ws.title: ws for ws in wb.worksheets if str(ws["A1"].value).endswith("is not in this workbook)")}
+    assert summaries  # each of these reports reads an input table of more than 1,000 rows in the sample
+    left = [re.search(r"table (\w+) is not", ws["A1"].value).group(1) for ws in summaries.values()]
+    for ws in wb.worksheets:
+        assert ws.max_row <= LIMIT, ws.title
+    for sheet, cell, f in _formulas(wb):
+        assert not any(f"{t}[" in f for t in left), (sheet, cell, f)
+        assert not re.search(r"(?<![A-Za-z' ])MRR!", f), (sheet, cell, f)
+    for title, ws in summaries.items():  # every summary counts all the rows of its file
+        ds = next(d for d in DATASETS.values() if d.sheet == title)
+        n = len(pd.read_csv(SAMPLE_DIR / f"{ds.name}.csv"))
+        assert n > LIMIT and ws["B3"].value == n, title
