@@ -55,6 +55,7 @@ from .survival import *
 from .value import *
 from .bgnbd import *
 from .bgnbd_customers import *
+from .gamma_gamma import *
 from .rfm import *
 from .marketing import *
 from .satisfaction import *

@@ -35,7 +35,10 @@ _PARAMS_HELP = ("BG/NBD parameters: the output of KPI_BGNBD_FIT, or r, alpha, a,
 def _model(frequency: Any, recency: Any, T: Any, params: Any, fn: str) -> tuple[Any, _BGNBD]:
     d = _rfm(frequency, recency, T, fn)
     given = given_params(params, fn, _SPEC)
-    return d, (_BGNBD(*given, np.nan) if given is not None else _fit_bgnbd(d, fn))
+    if given is None:
+        return d, _fit_bgnbd(d, fn)
+    r, alpha, a, b = given
+    return d, _BGNBD(r, alpha, a, b, np.nan)
 
 
 def _alive(m: _BGNBD, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
