@@ -315,3 +315,20 @@ class TestBadInput:
     def test_amounts_that_do_not_vary_are_at_the_edge(self, func):
         with pytest.raises(KPIModelError, match="run to 0 or to infinity, so the data cannot identify"):
             func([2, 2, 2, 3], [10.0, 10.0, 10.0, 10.0])
+
+
+# ---------------------------------------------------------------- a peer, where it installs
+def test_agrees_with_lifetimes_customer_by_customer():
+    lifetimes = pytest.importorskip("lifetimes")
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 12, 400)
+    nu = rng.gamma(4.0, 1 / 15.0, 400)  # p 6, q 4, gamma 15
+    m = np.where(x > 0, np.maximum(rng.gamma(6.0 * np.maximum(x, 1), 1 / (nu * np.maximum(x, 1))).round(2), 0.01), 0)
+    peer = lifetimes.GammaGammaFitter()
+    peer.fit(x[x > 0], m[x > 0], tol=1e-9)
+    ours = k.expected_spend(x, m)
+    np.testing.assert_allclose(peer.conditional_expected_average_profit(x, m), ours, rtol=1e-6)
+    # with the same parameters the formula is the same to rounding
+    p, q, g = (float(peer.params_[n]) for n in ("p", "q", "v"))
+    np.testing.assert_allclose(peer.conditional_expected_average_profit(x, m), k.expected_spend(x, m, [p, q, g]),
+                               rtol=1e-13)
