@@ -52,6 +52,7 @@ from .mrr_tables import *
 from .cohorts import *
 from .renewals import *
 from .survival import *
+from .sbg_cohorts import *
 from .value import *
 from .bgnbd import *
 from .bgnbd_customers import *

@@ -1088,6 +1088,34 @@ def _forecast(s: Any, raw: list[Any]) -> None:
     _need(math.isclose(v[0], first, rel_tol=1e-9), f"{name}: period 0 is {v[0]!r}, the cohort is {first!r}")
 
 
+def _sbg_cohorts(df: pd.DataFrame, raw: list[Any]) -> None:
+    name = "KPI_SBG_COHORTS"
+    cols = list(df.columns)
+    head = ["cohort", "size", "alpha", "beta", "log-likelihood", "periods"]
+    _need(cols[:6] == head and cols[-1] == "note", f"{name}: columns {cols}")
+    _need(cols[6:-1] == [f"month {t}" for t in range(len(cols) - 7)] and len(cols) >= 8, f"{name}: columns {cols}")
+    try:
+        periods = opt_number(arg(raw, 1), None)
+    except Err:
+        periods = None
+    if periods is not None:
+        _need(len(cols) - 7 == int(periods), f"{name}: {len(cols) - 7} months for periods {periods!r}")
+    _need(len(df) >= 1 and len(df) <= len(shape_of(arg(raw, 0))[0]), f"{name}: {len(df)} rows")
+    _need(df["size"].dtype.kind in "iu" and bool((df["size"] >= 0).all()), f"{name}: sizes {df['size'].tolist()}")
+    _need(df["periods"].dtype.kind in "iu" and bool((df["periods"] >= 0).all()), f"{name}: periods")
+    fit = df["note"].to_numpy() == ""
+    nums = df[cols[2:5]].to_numpy(float)
+    proj = df[cols[6:-1]].to_numpy(float)
+    # a cohort is fitted (finite, positive parameters, a projection from 1 down within [0, 1]) or blank with a note
+    _need(bool(np.isnan(nums[~fit]).all() and np.isnan(proj[~fit]).all()), f"{name}: numbers beside a note")
+    _need(bool(np.isfinite(nums[fit]).all() and (nums[fit, :2] > 0).all() and (nums[fit, 2] <= 1e-9).all()),
+          f"{name}: a fit that is not finite, positive, with LL ≤ 0: {nums[fit]!r}")
+    _need(bool((df["periods"].to_numpy()[fit] >= 2).all()), f"{name}: a fit from fewer than 2 periods")
+    p = proj[fit]
+    _need(bool((p[:, 0] == 1.0).all() and (p >= 0).all() and (p <= 1).all() and (np.diff(p, axis=1) <= 1e-15).all()),
+          f"{name}: a projection not falling from 1 within [0, 1]")
+
+
 def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf) -> None:
     v = np.asarray(s, dtype=float)
     rows = len(numeric_cells(arg(raw, 0)))
@@ -1151,6 +1179,7 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_BGNBD_FIT": _bgnbd,
     "KPI_NPS_BREAKDOWN": _breakdown,
     "KPI_RETENTION_FORECAST": _forecast,
+    "KPI_SBG_COHORTS": _sbg_cohorts,
     "KPI_CLV_BGNBD": _clv_bgnbd,
     # one value per customer row, NaN on blank rows only: a probability, and a number of purchases ≥ 0
     "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
