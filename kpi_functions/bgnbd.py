@@ -244,6 +244,7 @@ class _GammaGamma:
     q: float
     v: float  # the scale parameter γ (nu)
     ll: float
+    cov: np.ndarray | None = field(default=None, compare=False)  # of ln p, ln q, ln γ (detail only)
 
     @property
     def mean(self) -> float:
@@ -262,7 +263,42 @@ def _gg_ll(p: float, q: float, v: float, x: np.ndarray, z: np.ndarray) -> np.nda
             + (px - 1.0) * np.log(z) + px * np.log(x) - (px + q) * np.log(v + x * z))
 
 
-def _fit_gamma_gamma(x: np.ndarray, z: np.ndarray, fn: str) -> _GammaGamma:
+def _repeat_spend(x: np.ndarray, mon_all: np.ndarray, keep: np.ndarray, monetary: Any, fn: str,
+                  others: str) -> np.ndarray:
+    """The repeat buyers (mask over the kept rows), each with a positive monetary value.
+
+    ``mon_all`` is monetary for every input row, ``keep`` the rows kept, ``others`` names the arguments
+    blank in a dropped row ("frequency, recency and T are").
+    """
+    dropped = np.setdiff1d(np.flatnonzero(~np.isnan(mon_all)), keep)
+    if dropped.size:
+        raise KPIInputError(fn, f"is given in a row whose {others} blank", argument="monetary",
+                            location=_position(monetary, fn, "monetary", int(dropped[0])))
+    mon = mon_all[keep]
+    rep = x > 0
+    bad = np.flatnonzero(rep & ~(mon > 0))
+    if bad.size:
+        i = int(keep[bad[0]])
+        v = mon[bad[0]]
+        if np.isnan(v):
+            raise KPIInputError(fn, "is blank for a customer with repeat purchases; give the average value "
+                                "of the repeat purchases", argument="monetary",
+                                location=_position(monetary, fn, "monetary", i))
+        raise KPIDomainError(fn, "must be greater than 0 for a customer with repeat purchases (the "
+                             "Gamma-Gamma spend model needs positive amounts)", argument="monetary",
+                             location=_position(monetary, fn, "monetary", i), value=float(v), has_value=True)
+    return rep
+
+
+def _fit_gamma_gamma(x: np.ndarray, z: np.ndarray, fn: str, detail: bool = False) -> _GammaGamma:
+    """Maximum-likelihood Gamma-Gamma estimates from the repeat buyers' x and z̄ (spend rescaled to mean 1).
+
+    With ``detail`` also the covariance of ln p, ln q, ln γ from the observed information (rescaling
+    spend shifts ln γ only, so it holds in the data's own unit too).
+    """
+    if x.size < 2:
+        raise KPIUndefinedError(fn, f"the spend model needs at least two customers with repeat purchases; got "
+                                f"{x.size}", argument="monetary")
     scale = float(z.mean())
     zs = z / scale
     n = float(x.size)
@@ -293,7 +329,8 @@ def _fit_gamma_gamma(x: np.ndarray, z: np.ndarray, fn: str) -> _GammaGamma:
         raise KPIModelError(fn, f"the Gamma-Gamma spend fit gives q = {q:.4g} ≤ 1, so the mean spend per "
                             "purchase is infinite; the spend data are too heavy-tailed for the model",
                             argument="monetary")
-    return _GammaGamma(p, q, v, float(_gg_ll(p, q, v, x, z).sum()))
+    cov = observed_information(negll, theta, n, fn, "Gamma-Gamma spend", ("p", "q", "gamma")) if detail else None
+    return _GammaGamma(p, q, v, float(_gg_ll(p, q, v, x, z).sum()), cov)
 
 
 # --------------------------------------------------------------------------
@@ -550,29 +587,10 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     h = c.option_number(horizon, fn, "horizon", 12.0, min=1, max=100_000, integer=True,
                         domain="must be a whole number of periods from 1 to 100,000")
     disc = c.option_number(discount_rate, fn, "discount_rate", 0.0, min=0, max=1)
-    dropped = np.setdiff1d(np.flatnonzero(~np.isnan(mon_all)), d.keep)
-    if dropped.size:
-        i = int(dropped[0])
-        raise KPIInputError(fn, "is given in a row whose frequency, recency and T are blank", argument="monetary",
-                            location=_position(monetary, fn, "monetary", i))
+    rep = _repeat_spend(d.x, mon_all, d.keep, monetary, fn, "frequency, recency and T are")
     mon = mon_all[d.keep]
-    rep = d.x > 0
-    bad = np.flatnonzero(rep & ~(mon > 0))
-    if bad.size:
-        i = int(d.keep[bad[0]])
-        v = mon[bad[0]]
-        if np.isnan(v):
-            raise KPIInputError(fn, "is blank for a customer with repeat purchases; give the average value "
-                                "of the repeat purchases", argument="monetary",
-                                location=_position(monetary, fn, "monetary", i))
-        raise KPIDomainError(fn, "must be greater than 0 for a customer with repeat purchases (the "
-                             "Gamma-Gamma spend model needs positive amounts)", argument="monetary",
-                             location=_position(monetary, fn, "monetary", i), value=float(v), has_value=True)
-    if rep.sum() < 2:
-        raise KPIUndefinedError(fn, f"the spend model needs at least two customers with repeat purchases; got "
-                                f"{int(rep.sum())}", argument="monetary")
-    m = _fit_bgnbd(d, fn)
     gg = _fit_gamma_gamma(d.x[rep], mon[rep], fn)
+    m = _fit_bgnbd(d, fn)
     spend = gg.spend(d.x, np.nan_to_num(mon))
     if disc == 0:
         purchases = _conditional_purchases(m, h, d.x, d.tx, d.T)
