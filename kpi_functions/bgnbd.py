@@ -3,7 +3,9 @@
 ``bgnbd_fit`` fits the beta-geometric/negative-binomial (BG/NBD) model of
 repeat purchasing by maximum likelihood; ``clv_bgnbd`` combines its
 conditional expectation of future purchases with the Gamma-Gamma model of
-spend per purchase into an expected value per customer.
+spend per purchase into an expected value per customer. The Gamma-Gamma fit
+and its per-customer expectation are also public on their own, in
+:mod:`kpi_functions.gamma_gamma`.
 
 Inputs are the usual RFM summary per customer, in one time unit (days,
 weeks, …): ``frequency`` = number of repeat purchases, ``recency`` = time from

@@ -32,8 +32,8 @@ _ARGS = {
 }
 
 
-def _spend_inputs(frequency: Any, monetary: Any, fn: str) -> tuple[int, np.ndarray, np.ndarray,
-                                                                                np.ndarray, np.ndarray]:
+def _spend_inputs(frequency: Any, monetary: Any,
+                  fn: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows in the input, the kept rows' positions, their x and monetary values, and the repeat buyers' mask.
 
     A row blank in frequency is skipped (its monetary must be blank too); monetary is ignored for a
