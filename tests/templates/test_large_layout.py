@@ -180,7 +180,7 @@ def test_the_notes_sheet_lists_live_and_stored_cells(large):
     assert table["Dashboard!B11:B19"][1] == "live formula"
     assert table["MRR!A4"] == ("table mrr (5,852 rows)", "not in this workbook (computed from the full data)")
     assert table["Movements!A4:M34"] == ("table movements (30 rows)",
-                                         "stored values: reads table mrr (5,852 rows), not in this workbook")
+                                         "stored values: this table reads table mrr (5,852 rows), not in this workbook")
     assert table["'Customer MRR'!C5:C540"] == ("table cust, MRR report month (536 rows)",
                                                "stored value: reads table mrr (5,852 rows), not in this workbook")
     assert table["Details!B17:B28"] == ("table trend, Ending MRR (12 rows)", "live formula")
@@ -274,3 +274,55 @@ def test_every_report_builds_in_the_large_layout_with_no_formula_left_dangling(r
         ds = next(d for d in DATASETS.values() if d.sheet == title)
         n = len(pd.read_csv(SAMPLE_DIR / f"{ds.name}.csv"))
         assert n > LIMIT and ws["B3"].value == n, title
+
+
+def test_a_per_customer_table_too_large_is_left_out_and_the_kpis_over_it_are_stored(standard, tmp_path,
+                                                                                    monkeypatch):
+    n_cust = len(pd.read_csv(SAMPLE_DIR / "customers.csv"))  # 536: the Customer MRR table needs 540 rows
+    monkeypatch.setattr(builder, "MAX_ROWS", 500)
+    res = _build(tmp_path)
+    assert res.ok, res.error
+    assert f"table cust ({n_cust:,} rows) on sheet 'Customer MRR' needs 540 rows" in res.notes[0]
+    wb = openpyxl.load_workbook(tmp_path / f"{REPORT}.xlsx")
+    ref = standard["values"]["Dashboard"]
+    cm = [r for r in wb["Customer MRR"].iter_rows(values_only=True) if any(v is not None for v in r)]
+    assert len(cm) == 3 and cm[2][0].startswith(f"Not in this workbook: table cust ({n_cust:,} rows)")
+    ws = wb["Dashboard"]
+    # MRR, churn, NRR read the per-customer columns: stored, equal to the standard layout's values
+    for cell in ("B11", "B16", "B32", "B41", "B42"):
+        assert not str(ws[cell].value).startswith("="), cell
+        assert ws[cell].value == r16(ref[cell].value), cell
+        assert ws[cell].comment is not None and "table cust (536 rows)" in ws[cell].comment.text
+    # ARR (12 × MRR) and the movements' look-ups stay live
+    assert re.fullmatch(r"=IF\(AddinMissing,_values!\$A\$\d+,KPI_ARR\(\$B\$11\)\)", ws["B12"].value)
+    assert ws["B23"].value.startswith("=INDEX(Movements!")
+    assert wb["Customers"]["B3"].value == n_cust  # the Customers input table is a summary too
+
+
+def test_when_only_the_hidden_values_sheet_would_overflow_the_largest_table_is_stored(standard, tmp_path,
+                                                                                     monkeypatch):
+    ref = standard["formulas"]
+    values_rows = ref[builder.VALUES_SHEET].max_row
+    visible = max(ws.max_row for ws in ref.worksheets if ws.title != builder.VALUES_SHEET)
+    assert values_rows > visible
+    monkeypatch.setattr(builder, "MAX_ROWS", values_rows - 1)
+    res = _build(tmp_path)
+    assert res.ok, res.error
+    mrr_rows = ref["MRR"].max_row - 4
+    assert res.notes == [(f"large-data layout: the hidden values sheet would not hold the stored copy of table mrr "
+                         f"({mrr_rows:,} rows), which is written as its values (a worksheet holds "
+                         f"{values_rows - 1:,} rows × 16,384 columns)")]
+    wb = openpyxl.load_workbook(tmp_path / f"{REPORT}.xlsx")
+    vals = openpyxl.load_workbook(tmp_path / f"{REPORT}.xlsx", data_only=True)
+    # nothing is left out: the MRR schedule is whole, written as its values (no copy on the values sheet)
+    mrr = wb["MRR"]
+    assert mrr.max_row == ref["MRR"].max_row
+    assert not str(mrr["A4"].value).startswith("=")
+    assert [list(r) for r in vals["MRR"].iter_rows(min_row=5, values_only=True)] == \
+           [list(r) for r in standard["values"]["MRR"].iter_rows(min_row=5, values_only=True)]
+    assert wb[builder.VALUES_SHEET].max_row < values_rows - 5_000
+    assert "written as its values, not as a formula" in mrr["A4"].comment.text
+    notes = {r[0]: r[2] for r in vals["Notes"].iter_rows(values_only=True) if r[0]}
+    assert notes[f"MRR!A4:C{mrr.max_row}"].startswith("stored values: this table is written as its values")
+    # the movements over it stay a live spilled formula
+    assert wb["Movements"]["A4"].value.text.startswith("=IF(AddinMissing,")

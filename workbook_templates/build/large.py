@@ -26,10 +26,14 @@ from .rendering import SheetContext
 if TYPE_CHECKING:
     from .evaluation import Report
 
-__all__ = ["LAYOUTS", "LargeLayout", "LeftOut", "Touch", "block_extents", "plan_large"]
+__all__ = ["LAYOUTS", "VALUES_FULL", "LargeLayout", "LeftOut", "Touch", "block_extents", "plan_large"]
 
 #: ``kpi build --layout``: auto (the large-data layout when a block would not fit), standard, large
 LAYOUTS = ("auto", "standard", "large")
+#: why a spilled table that fits is written as its values: the formula's stored copy for spreadsheets without the
+#: add-in (on the hidden values sheet, under the others) would not fit
+VALUES_FULL = ("is written as its values, not as a formula: its stored copy for spreadsheets without the add-in "
+               "would not fit the hidden values sheet")
 
 
 @dataclass
@@ -63,6 +67,8 @@ class LargeLayout:
     cell_block: dict[str, str] = field(default_factory=dict)  #: cell of a left-out row table -> its key
     stored: dict[str, str] = field(default_factory=dict)  #: stored cell -> why (filled by the writer)
     charts_left_out: list[str] = field(default_factory=list)  #: titles of charts over a left-out block
+    #: spilled tables written as values because their stored copies would not fit the hidden values sheet
+    values_full: list[str] = field(default_factory=list)
 
     @property
     def inputs(self) -> set[str]:
@@ -76,10 +82,12 @@ class LargeLayout:
 
     def reason(self) -> str:
         """Why the layout was chosen: what did not fit, or that it was asked for."""
-        if not self.left_out:
+        if not self.left_out and not self.values_full:
             return "asked for with --layout large; every table fits a worksheet"
         items = [f"{lo.what} on sheet {lo.sheet!r} needs {lo.rows:,} rows" if lo.rows > self.max_rows
                  else f"{lo.what} on sheet {lo.sheet!r} needs {lo.cols:,} columns" for lo in self.left_out.values()]
+        items += [f"the hidden values sheet would not hold the stored copy of {what}, which is written as its "
+                  "values" for what in self.values_full]
         return "; ".join(items) + f" (a worksheet holds {self.max_rows:,} rows × {self.max_cols:,} columns)"
 
     def why(self, keys: dict[str, None]) -> str:
@@ -201,6 +209,6 @@ def plan_large(b: Report, max_rows: int, max_cols: int, forced: bool) -> LargeLa
             if not live:
                 break
             big = max(live, key=lambda s: len(s.value))
-            large.stored_spills[big.name] = (f"its stored copy ({len(big.value):,} rows) would not fit the hidden "
-                                             f"values sheet with the others")
+            large.stored_spills[big.name] = VALUES_FULL
+            large.values_full.append(f"table {big.name} ({len(big.value):,} rows)")
     return large

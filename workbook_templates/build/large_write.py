@@ -185,7 +185,7 @@ def cell_lines(w: Writer) -> list[tuple[str, str, str]]:
             why = large.stored_spills.get(blk.name)
             st = "live spilled formula" if w.live else "values (a values-only copy)"
             out.append((_range(s.sheet, s.row, s.col, s.row + rows, s.col + width - 1),
-                        f"table {blk.name} ({rows:,} rows)", st if why is None else f"stored values: {why}"))
+                        f"table {blk.name} ({rows:,} rows)", st if why is None else f"stored values: this table {why}"))
         elif isinstance(blk, ItemList):
             columns: dict[int, list[str]] = {}
             for it in blk.items:

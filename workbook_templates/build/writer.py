@@ -23,7 +23,7 @@ from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
 from .chart_data import ChartData
 from .charts import write_chart
 from .evaluation import Report, cell_value
-from .large import Touch
+from .large import VALUES_FULL, Touch
 from .large_write import (
     LARGE_BANNER,
     STORED_LEGEND,
@@ -232,7 +232,9 @@ class Writer:
         stored = large.stored_spills.get(s.name) if large is not None else None
         live = self.live and stored is None
         if stored is not None and self.live:  # its values, marked as stored
-            ws.write_comment(s.row, s.col, f"{STORED_LEGEND} This table {stored} (see Notes).",
+            legend = "Values computed by kpi build; they do not recalculate in Excel." if stored == VALUES_FULL \
+                else STORED_LEGEND
+            ws.write_comment(s.row, s.col, f"{legend} This table {stored} (see Notes).",
                              {"x_scale": 2, "y_scale": 1.5})
         if spec.title and s.row > 0:  # a section heading on the row above the spill
             ws.write_string(s.row - 1, s.col, spec.title, self.fmt.get("section"))
