@@ -56,6 +56,7 @@ from .sbg_cohorts import *
 from .value import *
 from .bgnbd import *
 from .bgnbd_customers import *
+from .gamma_gamma import *
 from .rfm import *
 from .marketing import *
 from .satisfaction import *

@@ -374,6 +374,8 @@ DOMAINS: dict[str, Domain] = {
     "transaction values": Domain(_transactions, "number", "rows"),
     # BG/NBD r, alpha, a, b (KPI_BGNBD_FIT's values): one value per parameter, in that order
     "bgnbd params": Domain(lambda rng, n: [0.8, 4.0, 0.8, 2.5], "number", "series"),
+    # Gamma-Gamma p, q, gamma (KPI_GAMMA_GAMMA_FIT's values)
+    "gamma-gamma params": Domain(lambda rng, n: [6.0, 4.0, 15.0], "number", "series"),
     "customers": Domain(_cross, "id", "rows"),
     "order customers": Domain(_order_customers, "id", "rows"),
     "order dates": Domain(_order_customers, "date", "rows"),
@@ -392,9 +394,9 @@ DOMAINS: dict[str, Domain] = {
 MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money",
                            "transaction values"})
 
-#: The money columns (0-based) of the table domains.
+#: The money columns (0-based) of the table domains; for a list of model parameters, its money items.
 TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,),
-                                                   "term subscription table": (3,)}
+                                                   "term subscription table": (3,), "gamma-gamma params": (2,)}
 
 #: The domain of every range, ids, dates and table argument: ``"KPI_X.arg"`` first, then the argument name.
 ARG_DOMAIN: dict[str, str] = {
@@ -444,6 +446,8 @@ ARG_DOMAIN: dict[str, str] = {
     "T": "rfm",
     "monetary": "rfm money",
     "params": "bgnbd params",
+    "KPI_EXPECTED_SPEND.params": "gamma-gamma params",
+    "spend_params": "gamma-gamma params",
     "KPI_RFM_SUMMARY.customer_ids": "transaction customers",
     "KPI_RFM_SUMMARY.dates": "transaction dates",
     "KPI_RFM_SUMMARY.values": "transaction values",

@@ -902,6 +902,7 @@ LABELS = {
     "KPI_RATE_CI": ["rate", "lower", "upper"],
     "KPI_MEDIAN_LIFETIME": ["median", "lower", "upper"],
     "KPI_BGNBD_FIT": ["r", "alpha", "a", "b", "log-likelihood"],
+    "KPI_GAMMA_GAMMA_FIT": ["p", "q", "gamma", "mean spend", "log-likelihood"],
     "KPI_NPS_BREAKDOWN": ["promoters", "passives", "detractors", "promoters %", "passives %", "detractors %",
                           "responses", "NPS", "margin of error"],
 }
@@ -1067,6 +1068,12 @@ def _bgnbd(df: pd.DataFrame, raw: list[Any]) -> None:
     # the log-likelihood holds densities of recency (continuous time): it may be above 0
 
 
+def _gamma_gamma(df: pd.DataFrame, raw: list[Any]) -> None:
+    p, q, g, mean, _ = df["value"].to_numpy(float)
+    _need(p > 0 and q > 1 and g > 0, f"KPI_GAMMA_GAMMA_FIT: p {p!r}, q {q!r}, gamma {g!r}")
+    _need(math.isclose(mean, p * g / (q - 1), rel_tol=1e-12), f"KPI_GAMMA_GAMMA_FIT: mean spend {mean!r}")
+
+
 def _breakdown(df: pd.DataFrame, raw: list[Any]) -> None:
     v = df["value"].to_numpy(float)
     p, m, d, ps, ms, ds, n, nps, moe = v
@@ -1116,12 +1123,14 @@ def _sbg_cohorts(df: pd.DataFrame, raw: list[Any]) -> None:
           f"{name}: a projection not falling from 1 within [0, 1]")
 
 
-def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf) -> None:
+def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf, aligned: int = 3) -> None:
     v = np.asarray(s, dtype=float)
     rows = len(numeric_cells(arg(raw, 0)))
     _need(v.size == rows, f"{name}: {v.size} values for {rows} rows")
-    # NaN only on rows left entirely blank (documented); every other value finite and ≥ 0
-    blank_rows = [all(is_blank(c) for c in cells) for cells in zip(*(shape_of(arg(raw, i))[0] for i in range(3)))]
+    # NaN only on rows left entirely blank (documented) in the first ``aligned`` arguments; every other value
+    # finite and ≥ 0
+    blank_rows = [all(is_blank(c) for c in cells)
+                  for cells in zip(*(shape_of(arg(raw, i))[0] for i in range(aligned)))]
     for i, (x, b) in enumerate(zip(v, blank_rows)):
         if b:
             _need(math.isnan(x), f"{name}: row {i + 1} is blank but has the value {x!r}")
@@ -1184,6 +1193,9 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     # one value per customer row, NaN on blank rows only: a probability, and a number of purchases ≥ 0
     "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
     "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
+    "KPI_GAMMA_GAMMA_FIT": _gamma_gamma,
+    # one expected spend per customer row (frequency, monetary), NaN on rows blank in both
+    "KPI_EXPECTED_SPEND": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_SPEND", aligned=2),
     "KPI_HEALTH_SCORE": _health,
     "KPI_RFM_SUMMARY": _rfm_summary,
     "KPI_RATE_CI": _rate_ci,
