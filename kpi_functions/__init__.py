@@ -52,9 +52,11 @@ from .mrr_tables import *
 from .cohorts import *
 from .renewals import *
 from .survival import *
+from .sbg_cohorts import *
 from .value import *
 from .bgnbd import *
 from .bgnbd_customers import *
+from .gamma_gamma import *
 from .rfm import *
 from .marketing import *
 from .satisfaction import *

@@ -16,81 +16,25 @@ import pandas as pd
 from scipy import special
 
 from . import _coerce as c
-from ._errors import KPIDomainError, KPIInputError
+from ._errors import KPIInputError
+from ._params import BGNBD_PARAMS, given_params
 from ._registry import kpi
 from .bgnbd import _BGNBD, _EX_FREQ, _EX_REC, _EX_T, _conditional_purchases, _fit_bgnbd, _rfm
 
 __all__ = ["expected_purchases", "prob_alive"]
 
 _CAT = "Customer value and acquisition"
-_NAMES = ("r", "alpha", "a", "b")
-#: labels of KPI_BGNBD_FIT's output (lower case) -> parameter index; the log-likelihood is not a parameter
-_LABELS: dict[str, int | None] = {"r": 0, "alpha": 1, "α": 1, "a": 2, "b": 3, "log-likelihood": None}
 _PARAMS_HELP = ("BG/NBD parameters: the output of KPI_BGNBD_FIT, or r, alpha, a, b (blank: fit them to these "
                 "customers)")
 
 
-def _is_text(v: Any) -> bool:
-    return isinstance(v, str) and v.strip() != ""
-
-
-def _given_params(params: Any, fn: str) -> _BGNBD | None:
-    """r, alpha, a, b from ``params``: KPI_BGNBD_FIT's label/value output or four (five) numbers; None if blank."""
-    if params is None:
-        return None
-    g = c.grid(params, fn, "params")
-    vals = g.values
-    if g.ncols >= 2 and vals.ndim == 2 and any(_is_text(v) for v in vals[:, 0]):
-        # the labelled output of KPI_BGNBD_FIT: a label column and a value column (then, with its
-        # detail, the standard errors and intervals, not needed here)
-        found: list[float | None] = [None] * 4
-        for i in range(g.nrows):
-            label, v = vals[i, 0], vals[i, 1]
-            if c.is_blank_value(label) and c.is_blank_value(v):
-                continue
-            key = str(label).strip().lower() if isinstance(label, str) else None
-            if key == "label" and i == 0:
-                continue  # the header row of the spilled output
-            if key not in _LABELS:
-                raise KPIInputError(fn, "is not a label of KPI_BGNBD_FIT's output (r, alpha, a, b, "
-                                    "log-likelihood)", argument="params", location=g.location(g.ncols * i),
-                                    value=label, has_value=True)
-            j = _LABELS[key]
-            if j is None:
-                continue
-            x = c.aligned_numbers([v], fn, "params")[0]
-            if np.isnan(x):
-                raise KPIInputError(fn, f"gives no value for {key}", argument="params",
-                                    location=g.location(g.ncols * i + 1))
-            found[j] = _positive(x, fn, g.location(g.ncols * i + 1), _NAMES[j])
-        missing = [n for n, v in zip(_NAMES, found) if v is None]
-        if missing:
-            raise KPIInputError(fn, f"lacks {', '.join(missing)}; give the output of KPI_BGNBD_FIT or r, alpha, a, "
-                                "b", argument="params")
-        r, al, a, b = (float(v) for v in found)  # type: ignore[arg-type]
-        return _BGNBD(r, al, a, b, np.nan)
-    flat = c.aligned_numbers(params, fn, "params")
-    idx = np.flatnonzero(~np.isnan(flat))
-    if idx.size == 0:
-        return None
-    if idx.size not in (4, 5):
-        raise KPIInputError(fn, f"must hold r, alpha, a, b (the output of KPI_BGNBD_FIT); got {idx.size} numbers",
-                            argument="params")
-    r, al, a, b = (_positive(float(flat[i]), fn, g.location(int(i)), n) for i, n in zip(idx[:4], _NAMES))
-    return _BGNBD(r, al, a, b, np.nan)
-
-
-def _positive(x: float, fn: str, where: Any, name: str) -> float:
-    if not x > 0:
-        raise KPIDomainError(fn, f"must be greater than 0 ({name} of the BG/NBD model)", argument="params",
-                             location=where, value=x, has_value=True)
-    return x
-
-
 def _model(frequency: Any, recency: Any, T: Any, params: Any, fn: str) -> tuple[Any, _BGNBD]:
     d = _rfm(frequency, recency, T, fn)
-    m = _given_params(params, fn)
-    return d, (m if m is not None else _fit_bgnbd(d, fn))
+    given = given_params(params, fn, BGNBD_PARAMS)
+    if given is None:
+        return d, _fit_bgnbd(d, fn)
+    r, alpha, a, b = given
+    return d, _BGNBD(r, alpha, a, b, np.nan)
 
 
 def _alive(m: _BGNBD, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:

@@ -91,7 +91,7 @@ def _read_mrr_table(x: Any, fn: str, arg: str) -> tuple[np.ndarray, np.ndarray, 
     if len(t) == 0:
         raise KPIUndefinedError(fn, "has no rows (only blanks or a header)", argument=arg)
     codes, customers = t.codes["customer"] if "customer" in t.codes else _factorize(t["customer"])
-    return codes, customers, c.month_index(t["month"]), t["mrr"]
+    return codes, customers, t.each("month", c.month_index), t["mrr"]
 
 
 def _factorize(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -603,7 +603,7 @@ def mrr_schedule(subscriptions: Any, through: Any = None) -> pd.DataFrame:
         raise KPIDomainError(fn, f"is before the start date {_iso(start[k])} in column 'end'", argument=arg,
                              location=_position(t, k, 2), value=_iso(end[k]), has_value=True)
 
-    first = c.month_index(start)
+    first = t.each("start", c.month_index)
     if through is None:
         through_m = None
     else:

@@ -21,6 +21,7 @@ from .formulas import (
     IfError,
     InMonth,
     Lookup,
+    Node,
     Op,
     Ref,
     RowRef,
@@ -156,16 +157,22 @@ def with_trends(il: ItemList, table: str = "trend", skip: tuple[str, ...] = ()) 
 
 
 # ------------------------------------------------------------------ is the change in churn real?
-def churn_noise_blocks(sheet: str, row: int, trend: str = "trend") -> list[Spill]:
+_CHURNED, _START = Ref("cust_churned"), Ref("cust_start")  #: the dashboard's items of the period
+
+
+def churn_noise_blocks(sheet: str, row: int, trend: str = "trend", churned: Node = _CHURNED,
+                       start: Node = _START) -> list[Spill]:
     """The customer churn's confidence interval (KPI_RATE_CI) and the test of its change on the previous
     period (KPI_RATE_CHANGE: previous period's churned of its payers against this period's), spilled on
-    ``sheet`` for the items of :func:`churn_noise_items` to read."""
+    ``sheet`` for the items of :func:`churn_noise_items` to read. ``churned`` and ``start`` are the report
+    period's churned customers and payers at its start; the previous period's are looked up in the trend
+    table ``trend``."""
     prev = lambda col: Lookup(PREV, BlockCol(trend, "month"), BlockCol(trend, col))
     return [
-        Spill("churn_ci", sheet, row, 0, KPI("KPI_RATE_CI", Ref("cust_churned"), Ref("cust_start")),
+        Spill("churn_ci", sheet, row, 0, KPI("KPI_RATE_CI", churned, start),
               title="Customer churn: 95 % confidence interval", col_formats=(("value", "0.00%"),)),
         Spill("churn_change", sheet, row, 3, KPI("KPI_RATE_CHANGE", prev("cust_churned"), prev("cust_start"),
-                                                  Ref("cust_churned"), Ref("cust_start")),
+                                                  churned, start),
               title="Customer churn: change on the previous period (95 %)",
               row_formats=tuple((label, "0.00%") for label in ("rate a", "rate b", "difference (b − a)", "lower",
                                                                 "upper"))),

@@ -588,6 +588,8 @@ def _executive() -> ReportSpec:
         row("churn", "Customer churn, monthly",
             KPI("KPI_CHURN_RATE", mov_at(RM, "churned customers"), mov_at(RM, "customers at start")),
             target=_compound_loss(0.035), higher=False, bench=CHURN_BENCHMARK, fmt=PCT2),
+        # how sure the churn is, and whether its change on last month is more than noise
+        *(row(it.name, it.label, it.expr, fmt=it.fmt) for it in churn_noise_items()),
         row("retention", "Customer retention, monthly",
             KPI("KPI_RETENTION_RATE", mov_at(RM, "customers at start"), mov_at(RM, "customers at end"),
                 mov_at(RM, "new customers") + mov_at(RM, "reactivated")),
@@ -616,7 +618,7 @@ def _executive() -> ReportSpec:
                                                       "vs benchmark"),
                                        extra_formats=(None, None, PCT, PCT, None), status_cols=(1, 4),
                                        extra_like_value=(0,), status_tones=STATUS_TONES), "etrend"))
-    blocks.append(ItemList(S, 28, 0, "Inputs of the unit economics", (
+    blocks.append(ItemList(S, 32, 0, "Inputs of the unit economics", (
         Item("sm_cost", "Sales and marketing cost",
              _sum_month("marketing", "spend") + _sum_month("costs", "sales_cost"), MONEY),
         Item("cogs", "Cost of revenue", _sum_month("costs", "cogs"), MONEY),
@@ -635,6 +637,8 @@ def _executive() -> ReportSpec:
         RowColumn("bench_low", "Benchmark low", Ref("churn.2"), PCT),
         RowColumn("bench_high", "Benchmark high", Ref("churn.3"), PCT),
     )))
+    blocks += churn_noise_blocks("Details", 20, "etrend", mov_at(RM, "churned customers"),
+                                 mov_at(RM, "customers at start"))
     blocks += engine
     charts = (
         Chart(S, "K22", "column", "MRR, last 12 months", (
@@ -649,7 +653,7 @@ def _executive() -> ReportSpec:
     )
     widths = ((0, 34), (1, 13), (2, 10), (3, 15), (4, 10), (5, 10), (6, 22), (7, 10), (8, 12), (9, 2), (10, 2)) + \
         tuple((i, 9) for i in range(11, 19))
-    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:R36", fit_height=1, tab_color=BLUE),
+    sheets = [SheetSpec(S, "report", widths=widths, print_area="A1:R40", fit_height=1, tab_color=BLUE),
               _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets + [SheetSpec("Notes", "notes")]
     return ReportSpec("executive_overview", "Executive overview",

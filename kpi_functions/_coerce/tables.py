@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import EXCEL_ERRORS, KPIErrorValue, KPIInputError, KPIUndefinedError
+from . import fastcols
 from .cells import Grid, _blank_mask, _series_values, grid, labels
 from .datetimes import _dates_flat, parse_iso
 from .numeric import _check_domain, _numeric_flat, _plain_ok
@@ -33,16 +34,24 @@ class Table:
     rows: np.ndarray  # 1-based row number of each kept row within the range passed
     header: bool
     grid: Grid
-    #: id column -> (integer codes, identifiers in first-appearance order), when the
-    #: reader already factorised the column (DataFrames); callers that group by an
-    #: identifier can use them instead of hashing the labels again
+    #: column -> (integer codes, distinct values), when the reader already
+    #: factorised the column (DataFrames): identifiers in first-appearance order
+    #: (callers that group by an identifier use them instead of hashing the labels
+    #: again); dates with a NaT last, which code -1 (a kept blank) picks
     codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self.columns and name in self.codes:  # labels of a factorised column, made when asked for
+        if name not in self.columns and name in self.codes:  # values of a factorised column, made when asked for
             k, uniques = self.codes[name]
             self.columns[name] = uniques[k]
         return self.columns[name]
+
+    def each(self, name: str, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``fn(self[name])``, computed once per distinct value when the column is factorised."""
+        if name in self.codes:
+            k, uniques = self.codes[name]
+            return fn(uniques)[k]
+        return fn(self[name])
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -82,17 +91,17 @@ def _table_columns(x: Any, fn: str, arg: str) -> tuple[list[np.ndarray], Grid]:
     return [g.values[:, j] for j in range(g.ncols)] if g.values.ndim == 2 else [], g
 
 
-_ERROR_LIST = sorted(EXCEL_ERRORS)
-
-
 def _fast_table(x: Any, cols: Sequence[Column]) -> Table | None:
     """A DataFrame whose columns already hold the right types, read with whole-column operations.
 
-    Identifiers in a string or integer column, dates in a datetime64 column,
-    numbers in a float or integer column; no blank identifier or date (unless
-    the column keeps blanks), numbers finite and in their domain. Identifier
-    columns are factorised once (``Table.codes``). Returns None for anything
-    else — the general path then reads the table and names any bad cell.
+    Identifiers in an integer, text (object strings, pandas ``string``/``str``)
+    or categorical column; dates in a datetime64 column, as ISO text or as
+    Excel serial numbers; numbers in a float or integer column; no blank
+    identifier or date (unless the column keeps blanks), numbers finite and in
+    their domain. Each column is read in its own type by :mod:`.fastcols`
+    (identifiers factorised once, into ``Table.codes``; text dates parsed once
+    per distinct string). Returns None for anything else — the general path
+    then reads the table and names any bad cell.
     """
     if not isinstance(x, pd.DataFrame) or x.shape[0] == 0:
         return None
@@ -105,24 +114,15 @@ def _fast_table(x: Any, cols: Sequence[Column]) -> Table | None:
         dt = s.dtype
         numpy_dtype = isinstance(dt, np.dtype)
         if c.kind == "id":
-            if isinstance(dt, pd.StringDtype):
-                k, uniq = pd.factorize(s)
-                u = np.asarray(uniq, dtype=object)
-                if (k < 0).any() or (u == "").any() or np.isin(u, _ERROR_LIST).any():
-                    return None
-            elif numpy_dtype and dt.kind in "iu":
-                k, uniq = pd.factorize(s.to_numpy(dtype=np.int64))
-                u = uniq.astype(object)  # Python ints, as the general path gives
-            else:
+            got = fastcols.ids(s)
+            if got is None:
                 return None
-            codes[c.name] = (k.astype(np.int64, copy=False), u)  # the labels, u[k], are made on first use
+            codes[c.name] = got  # the labels, u[k], are made on first use
         elif c.kind == "date":
-            if not (numpy_dtype and dt.kind == "M"):
+            d = fastcols.dates(s, keep_blank=c.blank == "keep")
+            if d is None:
                 return None
-            d = s.to_numpy(dtype="datetime64[ms]")
-            if c.blank != "keep" and np.isnat(d).any():
-                return None
-            out[c.name] = d
+            codes[c.name] = d  # the dates are made on first use
         else:  # number, flag
             if not (numpy_dtype and dt.kind in "fiu"):
                 return None

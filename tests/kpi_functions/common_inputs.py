@@ -160,6 +160,32 @@ def _survivors(rng: Rng, n: int) -> list[Any]:
     return out + [None]  # blanks after the last count: the range reaches past the data
 
 
+def _sbg_block(rng: Rng, n: int, shares: bool) -> list[Any]:
+    """A cohort triangle: five cohorts of sBG survivors (alpha near 1.2, beta 3), each one month younger, the
+    youngest with a single month after month 0 (too few to fit: a row with a note), and a blank row after them.
+
+    As KPI_COHORT_RETENTION spills it (label, size, shares) or as survivor counts (label, counts)."""
+    months = 6
+    rows: list[Any] = [["cohort", "size"] * shares + [f"month {t}" for t in range(months)]]
+    if not shares:
+        rows[0] = ["cohort"] + rows[0]
+    for c in range(5):
+        size = int(rng.integers(200, 1000))
+        alpha, beta, s = 1.2 + rng.uniform(0, 0.2), 3.0, float(size)
+        counts: list[Any] = [size]
+        for t in range(1, months):
+            s *= (beta + t - 1) / (alpha + beta + t - 1)
+            counts.append(round(s))
+        seen = months - c if c < 4 else 2
+        counts = counts[:seen] + [None] * (months - seen)
+        if shares:
+            rows.append([f"c{c + 1}", size] + [None if x is None else x / size for x in counts])
+        else:
+            rows.append([f"c{c + 1}"] + counts)
+    rows.append([None] * len(rows[0]))  # the range reaches past the cohorts
+    return rows
+
+
 def _scores(lo: int, hi: int) -> Callable[[Rng, int], list[Any]]:
     def make(rng: Rng, n: int) -> list[Any]:
         v: list[Any] = [int(x) for x in rng.integers(lo, hi + 1, n + 4)]
@@ -335,6 +361,8 @@ DOMAINS: dict[str, Domain] = {
     "actions": Domain(_actions, "number", "rows"),
     "weights": Domain(lambda rng, n: [0.5, 0.25, 0.25], "number", "cols"),
     "survivors": Domain(_survivors, "number", "series"),
+    "sbg triangle": Domain(lambda rng, n: _sbg_block(rng, n, True), ("id",) + ("number",) * 7, "rows", header=True),
+    "sbg counts": Domain(lambda rng, n: _sbg_block(rng, n, False), ("id",) + ("number",) * 6, "rows", header=True),
     "lifetimes": Domain(_survival, "number", "rows"),
     "churn flags": Domain(_survival, "flag", "rows"),
     "median lifetimes": Domain(_survival_median, "number", "rows"),
@@ -346,6 +374,8 @@ DOMAINS: dict[str, Domain] = {
     "transaction values": Domain(_transactions, "number", "rows"),
     # BG/NBD r, alpha, a, b (KPI_BGNBD_FIT's values): one value per parameter, in that order
     "bgnbd params": Domain(lambda rng, n: [0.8, 4.0, 0.8, 2.5], "number", "series"),
+    # Gamma-Gamma p, q, gamma (KPI_GAMMA_GAMMA_FIT's values)
+    "gamma-gamma params": Domain(lambda rng, n: [6.0, 4.0, 15.0], "number", "series"),
     "customers": Domain(_cross, "id", "rows"),
     "order customers": Domain(_order_customers, "id", "rows"),
     "order dates": Domain(_order_customers, "date", "rows"),
@@ -364,9 +394,9 @@ DOMAINS: dict[str, Domain] = {
 MONEY_DOMAINS = frozenset({"money", "signed money", "monthly money", "per-customer mrr", "rfm money",
                            "transaction values"})
 
-#: The money columns (0-based) of the table domains.
+#: The money columns (0-based) of the table domains; for a list of model parameters, its money items.
 TABLE_MONEY_COLUMNS: dict[str, tuple[int, ...]] = {"mrr table": (2,), "subscription table": (3,),
-                                                   "term subscription table": (3,)}
+                                                   "term subscription table": (3,), "gamma-gamma params": (2,)}
 
 #: The domain of every range, ids, dates and table argument: ``"KPI_X.arg"`` first, then the argument name.
 ARG_DOMAIN: dict[str, str] = {
@@ -400,6 +430,7 @@ ARG_DOMAIN: dict[str, str] = {
     "KPI_MEDIAN_LIFETIME.durations": "median lifetimes",
     "KPI_MEDIAN_LIFETIME.churned": "median churn flags",
     "survivors": "survivors",
+    "KPI_SBG_COHORTS.triangle": "sbg triangle",
     "sales_marketing_cost": "money",
     "new_customers": "count",
     "acquisition_cost": "money",
@@ -415,6 +446,8 @@ ARG_DOMAIN: dict[str, str] = {
     "T": "rfm",
     "monetary": "rfm money",
     "params": "bgnbd params",
+    "KPI_EXPECTED_SPEND.params": "gamma-gamma params",
+    "spend_params": "gamma-gamma params",
     "KPI_RFM_SUMMARY.customer_ids": "transaction customers",
     "KPI_RFM_SUMMARY.dates": "transaction dates",
     "KPI_RFM_SUMMARY.values": "transaction values",
@@ -470,6 +503,10 @@ OPTION_VALUES: dict[str, tuple[Any, ...]] = {
     "as_of": ("2026-03-31",),
     "observation_end": ("2026-04-30",),
     "calibration_end": ("2026-02-15",),
+}
+#: an option value that changes how another argument is read: (KPI, option, value) -> (argument, its domain then)
+OPTION_DOMAIN: dict[tuple[str, str, Any], tuple[str, str]] = {
+    ("KPI_SBG_COHORTS", "basis", "counts"): ("triangle", "sbg counts"),
 }
 #: an option that only means something together with another one
 OPTION_NEEDS: dict[str, str] = {"holidays": "business_hours", "fiscal_year_start": "period",
@@ -565,6 +602,13 @@ def cases(spec: KPISpec) -> list[Case]:
         last = max((i for i, a in enumerate(spec.args) if a.name in settings), default=len(base) - 1)
         for a in spec.args[len(base): last + 1]:
             out.append(optional(a.name, settings[a.name]) if a.name in settings else default(a))
+        for opt, v in settings.items():
+            changed = OPTION_DOMAIN.get((spec.excel_name, opt, v))
+            if changed:
+                arg, dname = changed
+                d = DOMAINS[dname]
+                made = d.make(np.random.default_rng([_seed(spec), 99]), N)
+                out[names.index(arg)] = ArgIn(made, d.cell, d.layout, dname, d.header)
         return tuple(out)
 
     out = [Case(spec, "two-column" if two_column else "required", tuple(base))]

@@ -44,9 +44,9 @@ CATALOG = [
     "CHURN_RATE", "CHURN_CUSTOMERS", "CHURN_REVENUE", "RETENTION_RATE", "NRR", "GRR", "EXPANSION_RATE",
     "EXPANSION_MRR_GROWTH", "NEW_CUSTOMERS", "NET_NEW_CUSTOMERS", "UPSELL_RATE", "CROSS_SELL_RATE", "QUICK_RATIO",
     "COHORT_RETENTION",
-    "SURVIVAL_CURVE", "MEDIAN_LIFETIME", "SBG_FIT", "RETENTION_FORECAST", "RENEWAL_RATE",
+    "SURVIVAL_CURVE", "MEDIAN_LIFETIME", "SBG_FIT", "RETENTION_FORECAST", "SBG_COHORTS", "RENEWAL_RATE",
     "CAC", "CAC_PCT", "CLV", "CLV_LIFESPAN", "LTV_CAC", "CAC_PAYBACK", "REPEAT_PURCHASE_RATE", "BGNBD_FIT", "CLV_BGNBD",
-    "PROB_ALIVE", "EXPECTED_PURCHASES", "RFM_SUMMARY",
+    "PROB_ALIVE", "EXPECTED_PURCHASES", "GAMMA_GAMMA_FIT", "EXPECTED_SPEND", "RFM_SUMMARY",
     "CONVERSION_RATE", "CPA", "CONVERSION_VALUE", "ROI", "ROI_CPA", "ROAS",
     "NPS", "NPS_BREAKDOWN", "NPS_MOE", "CSAT", "HEALTH_SCORE",
     "STICKINESS", "AVG_DURATION",
@@ -70,8 +70,9 @@ NOTHING_SUMMED = frozenset({
     "KPI_CROSS_SELL_RATE", "KPI_QUICK_RATIO", "KPI_SURVIVAL_CURVE", "KPI_MEDIAN_LIFETIME", "KPI_SBG_FIT",
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
-    "KPI_RENEWAL_RATE", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES",
+    "KPI_RENEWAL_RATE", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES", "KPI_GAMMA_GAMMA_FIT", "KPI_EXPECTED_SPEND",
     "KPI_RFM_SUMMARY",  # values are summed within a purchase day but averaged over the days
+    "KPI_SBG_COHORTS",
 })
 #: no argument is money (counts, scores, identifiers, dates, durations, survivor counts)
 NO_MONEY_INPUT = frozenset({
@@ -80,13 +81,17 @@ NO_MONEY_INPUT = frozenset({
     "KPI_RETENTION_FORECAST", "KPI_REPEAT_PURCHASE_RATE", "KPI_BGNBD_FIT", "KPI_CONVERSION_RATE", "KPI_NPS",
     "KPI_NPS_BREAKDOWN", "KPI_NPS_MOE", "KPI_CSAT", "KPI_HEALTH_SCORE", "KPI_STICKINESS", "KPI_AVG_DURATION",
     "KPI_NET_NEW_CUSTOMERS", "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES", "KPI_RATE_CI", "KPI_RATE_CHANGE",
+    "KPI_SBG_COHORTS",
 })
+#: labelled results whose rows mix money (gamma, mean spend) with unit-free parameters and a log-likelihood
+#: that shifts by −n ln f when money is scaled by f: their scaling is tested in their own test module
+MIXED_UNIT_ROWS = frozenset({"KPI_GAMMA_GAMMA_FIT"})
 
 #: property -> {exemption set name: (set, reason)}; everything else in the registry is tested
 EXEMPT: dict[str, dict[str, frozenset[str]]] = {
     "row permutation": {"TIME_SERIES_ONLY": TIME_SERIES_ONLY},
     "split a summed argument": {"NOTHING_SUMMED": NOTHING_SUMMED},
-    "scale money": {"NO_MONEY_INPUT": NO_MONEY_INPUT},
+    "scale money": {"NO_MONEY_INPUT": NO_MONEY_INPUT, "MIXED_UNIT_ROWS": MIXED_UNIT_ROWS},
 }
 
 # cell representations: the same values written another way (the registry's kinds say where they apply)
@@ -112,15 +117,18 @@ REPRESENTATIONS: dict[str, tuple[frozenset[str], Any, Any]] = {
 #: the registry's kinds say which functions have date and identifier cells (every table has both columns)
 NO_DATE_CELLS = frozenset(s.excel_name for s in SPECS if not any(a.kind in ("dates", "table") for a in s.args))
 NO_ID_CELLS = frozenset(s.excel_name for s in SPECS if not any(a.kind in ("ids", "table") for a in s.args))
+#: tables whose only dates would be row labels, returned as they are given (a serial stays a number)
+LABELS_AS_GIVEN = frozenset({"KPI_SBG_COHORTS"})
 for _r in REPRESENTATIONS:
-    EXEMPT[_r] = ({"NO_DATE_CELLS": NO_DATE_CELLS} if _r.startswith("dates") else
+    EXEMPT[_r] = ({"NO_DATE_CELLS": NO_DATE_CELLS, "LABELS_AS_GIVEN": LABELS_AS_GIVEN} if _r.startswith("dates") else
                   {"NO_ID_CELLS": NO_ID_CELLS} if _r.startswith("ids") else {})
 #: tables may come with or without their text header row (SPEC §3)
 NO_TABLE_ARGUMENT = frozenset(s.excel_name for s in SPECS if not any(a.kind == "table" for a in s.args))
 EXEMPT["table without its header"] = {"NO_TABLE_ARGUMENT": NO_TABLE_ARGUMENT}
 #: iterative model fits: invariances hold to the optimiser's tolerance, not to the last bit
 MODEL_FITS = frozenset({"KPI_SBG_FIT", "KPI_RETENTION_FORECAST", "KPI_BGNBD_FIT", "KPI_CLV_BGNBD",
-                        "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES"})
+                        "KPI_PROB_ALIVE", "KPI_EXPECTED_PURCHASES", "KPI_SBG_COHORTS", "KPI_GAMMA_GAMMA_FIT",
+                        "KPI_EXPECTED_SPEND"})
 MODEL_RTOL = 1e-6
 RTOL = 1e-12
 
@@ -133,7 +141,7 @@ RESULT_MONEY_COLUMNS: dict[str, frozenset[str]] = {
     "KPI_RFM_SUMMARY": frozenset({"monetary"}),
 }
 #: tables whose row order follows the input's row order (compared as sets of rows after a permutation)
-ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE", "KPI_RFM_SUMMARY"})
+ROW_ORDER_FOLLOWS_INPUT = frozenset({"KPI_MRR_SCHEDULE", "KPI_RFM_SUMMARY", "KPI_SBG_COHORTS"})
 
 #: Arguments a KPI sums ("aggregate, then divide", SPEC §3): KPI -> argument names.
 SUMMED: dict[str, tuple[str, ...]] = {
@@ -207,7 +215,7 @@ def _cases(prop: str) -> list[Any]:
 
 # ---------------------------------------------------------------- the registry
 def test_catalog_has_its_functions_once_each():
-    assert len(CATALOG) == 56 and len(set(CATALOG)) == len(CATALOG)
+    assert len(CATALOG) == 59 and len(set(CATALOG)) == len(CATALOG)
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -851,7 +859,7 @@ def _scale(a: ArgIn, f: float) -> Any:
     if a.is2d:
         return [[s(x) for x in r] for r in a.value]
     if isinstance(a.value, list):
-        return [s(x) for x in a.value]
+        return [s(x) if not cols or j in cols else x for j, x in enumerate(a.value)]
     return s(a.value)
 
 

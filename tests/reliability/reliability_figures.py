@@ -42,6 +42,7 @@ LIBRARY_EXAMPLES = {"ci": 120, "deep": 1500}[PROFILE]
 HTTP_EXAMPLES = {"ci": 25, "deep": 300}[PROFILE]
 #: Model fits (maximum likelihood) are slower; they get a fraction of the examples.
 SLOW_FUNCTIONS = {"KPI_BGNBD_FIT": 0.4, "KPI_CLV_BGNBD": 0.4, "KPI_SBG_FIT": 0.6, "KPI_RETENTION_FORECAST": 0.6,
+                  "KPI_SBG_COHORTS": 0.4,
                   "KPI_PROB_ALIVE": 0.4, "KPI_EXPECTED_PURCHASES": 0.4}
 
 

@@ -902,6 +902,7 @@ LABELS = {
     "KPI_RATE_CI": ["rate", "lower", "upper"],
     "KPI_MEDIAN_LIFETIME": ["median", "lower", "upper"],
     "KPI_BGNBD_FIT": ["r", "alpha", "a", "b", "log-likelihood"],
+    "KPI_GAMMA_GAMMA_FIT": ["p", "q", "gamma", "mean spend", "log-likelihood"],
     "KPI_NPS_BREAKDOWN": ["promoters", "passives", "detractors", "promoters %", "passives %", "detractors %",
                           "responses", "NPS", "margin of error"],
 }
@@ -1067,6 +1068,12 @@ def _bgnbd(df: pd.DataFrame, raw: list[Any]) -> None:
     # the log-likelihood holds densities of recency (continuous time): it may be above 0
 
 
+def _gamma_gamma(df: pd.DataFrame, raw: list[Any]) -> None:
+    p, q, g, mean, _ = df["value"].to_numpy(float)
+    _need(p > 0 and q > 1 and g > 0, f"KPI_GAMMA_GAMMA_FIT: p {p!r}, q {q!r}, gamma {g!r}")
+    _need(math.isclose(mean, p * g / (q - 1), rel_tol=1e-12), f"KPI_GAMMA_GAMMA_FIT: mean spend {mean!r}")
+
+
 def _breakdown(df: pd.DataFrame, raw: list[Any]) -> None:
     v = df["value"].to_numpy(float)
     p, m, d, ps, ms, ds, n, nps, moe = v
@@ -1088,12 +1095,42 @@ def _forecast(s: Any, raw: list[Any]) -> None:
     _need(math.isclose(v[0], first, rel_tol=1e-9), f"{name}: period 0 is {v[0]!r}, the cohort is {first!r}")
 
 
-def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf) -> None:
+def _sbg_cohorts(df: pd.DataFrame, raw: list[Any]) -> None:
+    name = "KPI_SBG_COHORTS"
+    cols = list(df.columns)
+    head = ["cohort", "size", "alpha", "beta", "log-likelihood", "periods"]
+    _need(cols[:6] == head and cols[-1] == "note", f"{name}: columns {cols}")
+    _need(cols[6:-1] == [f"month {t}" for t in range(len(cols) - 7)] and len(cols) >= 8, f"{name}: columns {cols}")
+    try:
+        periods = opt_number(arg(raw, 1), None)
+    except Err:
+        periods = None
+    if periods is not None:
+        _need(len(cols) - 7 == int(periods), f"{name}: {len(cols) - 7} months for periods {periods!r}")
+    _need(len(df) >= 1 and len(df) <= len(shape_of(arg(raw, 0))[0]), f"{name}: {len(df)} rows")
+    _need(df["size"].dtype.kind in "iu" and bool((df["size"] >= 0).all()), f"{name}: sizes {df['size'].tolist()}")
+    _need(df["periods"].dtype.kind in "iu" and bool((df["periods"] >= 0).all()), f"{name}: periods")
+    fit = df["note"].to_numpy() == ""
+    nums = df[cols[2:5]].to_numpy(float)
+    proj = df[cols[6:-1]].to_numpy(float)
+    # a cohort is fitted (finite, positive parameters, a projection from 1 down within [0, 1]) or blank with a note
+    _need(bool(np.isnan(nums[~fit]).all() and np.isnan(proj[~fit]).all()), f"{name}: numbers beside a note")
+    _need(bool(np.isfinite(nums[fit]).all() and (nums[fit, :2] > 0).all() and (nums[fit, 2] <= 1e-9).all()),
+          f"{name}: a fit that is not finite, positive, with LL ≤ 0: {nums[fit]!r}")
+    _need(bool((df["periods"].to_numpy()[fit] >= 2).all()), f"{name}: a fit from fewer than 2 periods")
+    p = proj[fit]
+    _need(bool((p[:, 0] == 1.0).all() and (p >= 0).all() and (p <= 1).all() and (np.diff(p, axis=1) <= 1e-15).all()),
+          f"{name}: a projection not falling from 1 within [0, 1]")
+
+
+def _clv_bgnbd(s: Any, raw: list[Any], name: str = "KPI_CLV_BGNBD", top: float = math.inf, aligned: int = 3) -> None:
     v = np.asarray(s, dtype=float)
     rows = len(numeric_cells(arg(raw, 0)))
     _need(v.size == rows, f"{name}: {v.size} values for {rows} rows")
-    # NaN only on rows left entirely blank (documented); every other value finite and ≥ 0
-    blank_rows = [all(is_blank(c) for c in cells) for cells in zip(*(shape_of(arg(raw, i))[0] for i in range(3)))]
+    # NaN only on rows left entirely blank (documented) in the first ``aligned`` arguments; every other value
+    # finite and ≥ 0
+    blank_rows = [all(is_blank(c) for c in cells)
+                  for cells in zip(*(shape_of(arg(raw, i))[0] for i in range(aligned)))]
     for i, (x, b) in enumerate(zip(v, blank_rows)):
         if b:
             _need(math.isnan(x), f"{name}: row {i + 1} is blank but has the value {x!r}")
@@ -1151,10 +1188,14 @@ TABLE_CHECKS: dict[str, Callable[[Any, list[Any]], None]] = {
     "KPI_BGNBD_FIT": _bgnbd,
     "KPI_NPS_BREAKDOWN": _breakdown,
     "KPI_RETENTION_FORECAST": _forecast,
+    "KPI_SBG_COHORTS": _sbg_cohorts,
     "KPI_CLV_BGNBD": _clv_bgnbd,
     # one value per customer row, NaN on blank rows only: a probability, and a number of purchases ≥ 0
     "KPI_PROB_ALIVE": lambda s, raw: _clv_bgnbd(s, raw, "KPI_PROB_ALIVE", 1.0),
     "KPI_EXPECTED_PURCHASES": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_PURCHASES"),
+    "KPI_GAMMA_GAMMA_FIT": _gamma_gamma,
+    # one expected spend per customer row (frequency, monetary), NaN on rows blank in both
+    "KPI_EXPECTED_SPEND": lambda s, raw: _clv_bgnbd(s, raw, "KPI_EXPECTED_SPEND", aligned=2),
     "KPI_HEALTH_SCORE": _health,
     "KPI_RFM_SUMMARY": _rfm_summary,
     "KPI_RATE_CI": _rate_ci,

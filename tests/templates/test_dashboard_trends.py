@@ -41,10 +41,10 @@ def mrr() -> pd.DataFrame:
     return pd.DataFrame(out).fillna(0.0)
 
 
-def _built(tables, text: str):
+def _built(tables, text: str, spec=SPEC):
     period = parse_period(text, 1)
     month = pd.Timestamp(year=period.last // 12, month=period.last % 12 + 1, day=1)
-    return evaluate(SPEC, scope(tables, SPEC.datasets, None, month, "test", period))
+    return evaluate(spec, scope(tables, spec.datasets, None, month, "test", period))
 
 
 def _churn(mrr: pd.DataFrame, start: str, end: str) -> float:
@@ -158,11 +158,14 @@ def test_the_cli_summary_shows_churn_with_the_workbook_s_digits(tmp_path):
     assert cell.value == pytest.approx(19 / 400) and cell.number_format == "0.00%"
 
 
-def test_churn_interval_and_whether_its_change_is_more_than_noise_by_hand(tables):
-    """June 2026: 19 of 400 payers churned (May: 3 of 374). Wilson's interval and the pooled z-test by hand."""
+@pytest.mark.parametrize("report", ["saas_dashboard", "executive_overview"])
+def test_churn_interval_and_whether_its_change_is_more_than_noise_by_hand(tables, report):
+    """June 2026: 19 of 400 payers churned (May: 3 of 374). Wilson's interval and the pooled z-test by hand;
+    the dashboard and the executive overview show the same."""
     import math
 
-    b = _built(tables, "2026-06")
+    spec = REPORTS[report]
+    b = _built(tables, "2026-06", spec)
     n, k, z = 400, 19, 1.959963984540054
     p = k / n
     centre, half = (p + z * z / (2 * n)), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -172,10 +175,24 @@ def test_churn_interval_and_whether_its_change_is_more_than_noise_by_hand(tables
     zz = (19 / 400 - 3 / 374) / math.sqrt(pooled * (1 - pooled) * (1 / 374 + 1 / 400))
     assert b.value("churn_p") == pytest.approx(math.erfc(abs(zz) / math.sqrt(2)), rel=1e-9)
     assert b.value("churn_real") == "yes: more than noise"
-    b = _built(tables, "2026-05")  # 3 of 374 in May against 16 of 363 in April: also more than noise
+    b = _built(tables, "2026-05", spec)  # 3 of 374 in May against 16 of 363 in April: also more than noise
     assert b.value("churn_p") < 0.05
-    b = _built(tables, "2026-04")  # 16/363 against 7/342 in March
+    b = _built(tables, "2026-04", spec)  # 16/363 against 7/342 in March
     pooled = (7 + 16) / (342 + 363)
     zz = (16 / 363 - 7 / 342) / math.sqrt(pooled * (1 - pooled) * (1 / 342 + 1 / 363))
     assert b.value("churn_p") == pytest.approx(math.erfc(abs(zz) / math.sqrt(2)), rel=1e-9)
     assert b.value("churn_real") == ("yes: more than noise" if b.value("churn_p") < 0.05 else "no: within noise")
+
+
+def test_the_spilled_churn_tests_carry_their_headings(tables, tmp_path):
+    """The interval and the test spill on Details under a heading saying what they are."""
+    spec = REPORTS["executive_overview"]
+    atomic_build(spec, scope(tables, spec.datasets, None, pd.Timestamp("2026-06-01"), "t", parse_period("2026-06", 1)),
+                 tmp_path / "o.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "o.xlsx", data_only=True)["Details"]
+    cells = {ws.cell(r, c).value: (r, c) for r in range(1, 40) for c in range(1, 8)}
+    r, c = cells["Customer churn: 95 % confidence interval"]
+    assert ws.cell(r + 1, c).value == "Label" and ws.cell(r + 2, c).value == "rate"
+    assert ws.cell(r + 2, c + 1).value == pytest.approx(19 / 400)
+    r, c = cells["Customer churn: change on the previous period (95 %)"]
+    assert ws.cell(r + 2, c).value == "rate a" and ws.cell(r + 2, c + 1).value == pytest.approx(3 / 374)

@@ -195,6 +195,8 @@ class Writer:
         b.spill(s.name)
         ws = self.ws[s.sheet]
         spec = s.spec
+        if spec.title and s.row > 0:  # a section heading on the row above the spill
+            ws.write_string(s.row - 1, s.col, spec.title, self.fmt.get("section"))
         header_fmt = self.fmt.get("header")
         header: list[Any]
         if isinstance(s.value, ExcelError):
