@@ -190,20 +190,19 @@ class FlaggedRank(Node):
         hit = cache.get(ident)
         if hit is None:  # the whole columns once: every row's rank reads them
             flags, scores = ctx.block_value(self.table, self.flag), ctx.block_value(self.table, self.score)
-            e = first_error(*flags, *scores)
-            if e:
-                hit = e
-            else:
-                f = np.array([number(x) == 1.0 for x in flags], dtype=bool)
-                s = np.array([x if isinstance(x, (int, float)) and not isinstance(x, bool) else np.nan
-                              for x in scores], dtype=float)
-                hit = (f, s)
+            f = np.array([number(x) == 1.0 for x in flags], dtype=bool)
+            s = np.array([x if isinstance(x, (int, float)) and not isinstance(x, bool) else np.nan
+                          for x in scores], dtype=float)
+            hit = (list(flags), f, s, first_error(*flags, *scores))
             cache[ident] = hit
-        if isinstance(hit, ExcelError):
-            return hit
-        f, s = hit
+        flags, f, s, e = hit
+        own = flags[self.row]
+        if isinstance(own, ExcelError):  # IF's condition
+            return own
         if not f[self.row]:
             return ""
+        if e:  # SUMPRODUCT over a range holding an error
+            return e
         x = s[self.row]
         return float(np.sum(f & (s < x)) + np.sum(f[: self.row + 1] & (s[: self.row + 1] == x)))
 
@@ -277,10 +276,11 @@ def lifetime_blocks(sheet: str, row: int, details_row: int = 18) -> list:
                  note="when half the customers have stopped paying"),
             Item("median_life_low", "Median lifetime, 95 % interval: from", IfError(med(2), "—"), "0",
                  note="Greenwood's band, log(−log) scale"),
-            # a blank upper end (read as 0) is an interval open to the right
+            # a blank upper end (read as 0, or an empty text) is an interval open to the right
+            # (ISNUMBER first: a spilled blank may come as an empty text, which compares above any number)
             Item("median_life_high", "Median lifetime, 95 % interval: to",
-                 IfError(If(Op(">", med(3), Const(0)), med(3), Concat("open (over ", longest, " months)")), "—"),
-                 "0"),
+                 IfError(If(Fn("AND", Fn("ISNUMBER", med(3)), Op(">", med(3), Const(0))), med(3),
+                            Concat("open (over ", longest, " months)")), "—"), "0"),
         ), note_header="How"),
     ]
 

@@ -202,3 +202,36 @@ def test_without_an_orders_file_the_retention_report_builds_and_says_there_are_n
     ws = openpyxl.load_workbook(res.path, data_only=True)["Repeat buyers"]
     rows = {ws.cell(i, 1).value: i for i in range(1, ws.max_row + 1)}
     assert ws.cell(rows["BG/NBD model"], 2).value == "no orders up to the period end"
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_libreoffice_recalculates_the_lost_list_to_the_cached_values(bgnbd_tables, tmp_path):
+    """With a fitted model: the ranks (SUMPRODUCT), the list (INDEX/MATCH) and the totals, recalculated by
+    LibreOffice without the add-in, equal what the builder cached."""
+    from report_helpers import need_program, same
+
+    from workbook_templates.batch import atomic_build
+    from workbook_templates.render import convert
+
+    need_program("soffice", "libreoffice")
+    tables, _ = bgnbd_tables
+    data = scope(tables, SPEC.datasets, None, None, "test")
+    path = tmp_path / "r.xlsx"
+    atomic_build(SPEC, data, path)
+    convert([path], "xlsx:Calc MS Excel 2007 XML", tmp_path / "recalc", recalc=True)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    formulas = openpyxl.load_workbook(path)
+    recalc = openpyxl.load_workbook(tmp_path / "recalc" / "r.xlsx", data_only=True)
+    n = 0
+    for sheet in ("Repeat buyers", "RFM", "Retention"):
+        for row in formulas[sheet].iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    n += 1
+                    a, b = cached[sheet][c.coordinate].value, recalc[sheet][c.coordinate].value
+                    assert same(a, b), f"{sheet}!{c.coordinate}: cached {a!r}, recalculated {b!r} ({c.value})"
+    assert n > 1000
+    ws = recalc["Repeat buyers"]
+    rows = {ws.cell(i, 1).value: i for i in range(1, ws.max_row + 1)}
+    assert isinstance(ws.cell(rows[1], 2).value, str) and ws.cell(rows[1], 2).value.startswith("C")
