@@ -289,3 +289,23 @@ def test_a_process_for_large_calls_that_died_is_replaced(big_server):
     assert new != child
     assert _post(big_server.port, body) == (200, {"result": [[k.nps(scores)]]})
     assert _answered_by(big_server, "KPI_NPS") == f"process {new}"
+
+
+def test_the_process_for_large_calls_ends_with_a_server_killed_without_a_shutdown():
+    from addin_helpers import run_server
+
+    with tempfile.TemporaryDirectory(prefix="kpi-large-") as tmp, run_server(Path(tmp)) as srv:
+        child = _wait_for_child(srv, 1)
+        srv.proc.kill()  # the server we started, by its id: no lifespan shutdown runs
+        srv.proc.wait(timeout=30)
+        deadline = time.time() + 30
+        while Path(f"/proc/{child}").exists() and "State:\tZ" not in _status(child):
+            assert time.time() < deadline, "the process for large calls outlived its server"
+            time.sleep(0.2)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "State:\tZ"
