@@ -117,7 +117,8 @@ def test_models_group_runs_and_the_synthetic_fit_is_near_its_parameters():
 def test_server_group_runs():
     figures = bench_server_run()
     _check(figures, "server", ["KPI_NPS over HTTP, p50 latency", "throughput, kpi serve --workers 1",
-                               "throughput, kpi serve --workers 2"])
+                               "throughput, kpi serve --workers 2", "large call over HTTP, median",
+                               "/health while a large call runs, slowest answer"])
     for f in figures:
         if f.work.startswith("throughput, "):
             assert "0 errors" in f.note  # every answer checked and right
@@ -126,7 +127,8 @@ def test_server_group_runs():
 def bench_server_run():
     from benchmarks import bench_server
 
-    return bench_server.run(cells=200, calls=3, seconds=0.5, clients=3, **QUIET)
+    return bench_server.run(cells=200, calls=3, seconds=0.5, clients=3, large_cells=5_000, large_rows=500,
+                            large_calls_n=1, **QUIET)
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):

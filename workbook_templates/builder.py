@@ -30,6 +30,9 @@ numbers.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 from .build.evaluation import Report, frame_grid
@@ -127,16 +130,31 @@ def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", names
 
     if layout not in LAYOUTS:
         raise BuildError(f"unknown layout {layout!r}; use {', '.join(LAYOUTS)}")
-    b = Report(for_period(spec, data), data, flavour, namespace)
-    b.place()
-    for s in b.spills:
-        b.spill(s)
-    if layout != "standard":
-        b.large = plan_large(b, MAX_ROWS, MAX_COLS, forced=layout == "large")
-    check_grid(b, b.large)  # every table's size is known now: fail before any cell is evaluated or written
-    for name in b.order:
-        b.value(name)
+    with _no_cyclic_gc():
+        b = Report(for_period(spec, data), data, flavour, namespace)
+        b.place()
+        for s in b.spills:
+            b.spill(s)
+        if layout != "standard":
+            b.large = plan_large(b, MAX_ROWS, MAX_COLS, forced=layout == "large")
+        check_grid(b, b.large)  # every table's size is known now: fail before any cell is evaluated or written
+        for name in b.order:
+            b.value(name)
     return b
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a report is laid out: a table of 100,000 customers makes
+    millions of small formula objects (none of them in a cycle), and each collection walks them all again —
+    a third of a large build's time. Reference counting still frees them; the collector resumes after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def build_workbook(spec: ReportSpec, data: ReportData, path: Path | str, flavour: str = "classic",

@@ -9,9 +9,13 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import os
+import re
 import select
+import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -129,13 +133,38 @@ def _same(a, b) -> bool:
 # --------------------------------------------------------------------------
 # Over HTTP: a server with the default request limit
 # --------------------------------------------------------------------------
+CHILD = re.compile(r"process (\d+) answers the calls of (\d+) bytes or more")
+
+
+def _children(srv) -> list[int]:
+    """The processes for large calls the server has started so far (from its log)."""
+    return [int(m.group(1)) for m in CHILD.finditer(srv.log_text())]
+
+
+def _wait_for_child(srv, count: int) -> int:
+    deadline = time.time() + 180
+    while len(_children(srv)) < count:
+        assert time.time() < deadline, "no process for large calls started:\n" + srv.log_text()[-3000:]
+        assert srv.alive(), srv.log_text()[-3000:]
+        time.sleep(0.2)
+    return _children(srv)[count - 1]
+
+
 @pytest.fixture(scope="module")
 def big_server():
     from addin_helpers import run_server
 
     with tempfile.TemporaryDirectory(prefix="kpi-large-") as tmp, run_server(Path(tmp)) as srv:
+        _wait_for_child(srv, 1)  # (until then large calls are answered in a thread, as the others)
         yield srv
         assert srv.alive(), srv.log_text()[-3000:]
+
+
+def _answered_by(srv, name: str) -> str:
+    """Who answered the last call of ``name``: "server" or "process <pid>" (the server log's line)."""
+    lines = [line for line in srv.log_text().splitlines() if f"{name} answered in" in line]
+    found = re.search(r"\[process (\d+)\]$", lines[-1])
+    return f"process {found.group(1)}" if found else "server"
 
 
 def _post(port: int, body: bytes) -> tuple[int, dict]:
@@ -224,3 +253,59 @@ def test_a_bad_cell_deep_in_a_large_call_is_a_4xx_naming_it(big_server):
     status, got = _post(big_server.port, json.dumps({"func_name": "KPI_NPS", "args": [cells]}).encode())
     assert status == 200 and got["error"]["code"] == "#VALUE!"
     assert "row 150001" in got["error"]["message"] and "'ten'" in got["error"]["message"]
+
+
+def test_large_calls_are_answered_in_a_process_of_their_own_small_ones_in_the_server(big_server):
+    from addin.server.offload import OFFLOAD_BYTES
+
+    child = _children(big_server)[-1]
+    assert child != big_server.proc.pid
+    scores = _scores(400_000)
+    body = json.dumps({"func_name": "KPI_NPS", "args": [[[s] for s in scores]]}).encode()
+    assert len(body) >= OFFLOAD_BYTES
+    assert _post(big_server.port, body) == (200, {"result": [[k.nps(scores)]]})
+    assert _answered_by(big_server, "KPI_NPS") == f"process {child}"
+    small = json.dumps({"func_name": "KPI_NPS", "args": [[[10], [9], [3]]]}).encode()
+    assert _post(big_server.port, small) == (200, {"result": [[100 * (2 - 1) / 3]]})
+    assert _answered_by(big_server, "KPI_NPS") == "server"
+
+
+def test_a_process_for_large_calls_that_died_is_replaced(big_server):
+    """Killed between calls: the next large call is answered in the server (a thread) while a
+    new process starts; the one after that by the new process. (Last in this module.)"""
+    child = _children(big_server)[-1]
+    n = len(_children(big_server))
+    os.kill(child, signal.SIGKILL)  # the server's own child, by its id
+    deadline = time.time() + 60
+    while Path(f"/proc/{child}").exists():  # reaped by the server once it has noticed
+        assert time.time() < deadline
+        time.sleep(0.1)
+    scores = _scores(300_000)
+    body = json.dumps({"func_name": "KPI_NPS", "args": [[[s] for s in scores]]}).encode()
+    assert _post(big_server.port, body) == (200, {"result": [[k.nps(scores)]]})
+    assert _answered_by(big_server, "KPI_NPS") == "server"
+    assert "the process answering large calls had stopped; starting a new one" in big_server.log_text()
+    new = _wait_for_child(big_server, n + 1)
+    assert new != child
+    assert _post(big_server.port, body) == (200, {"result": [[k.nps(scores)]]})
+    assert _answered_by(big_server, "KPI_NPS") == f"process {new}"
+
+
+def test_the_process_for_large_calls_ends_with_a_server_killed_without_a_shutdown():
+    from addin_helpers import run_server
+
+    with tempfile.TemporaryDirectory(prefix="kpi-large-") as tmp, run_server(Path(tmp)) as srv:
+        child = _wait_for_child(srv, 1)
+        srv.proc.kill()  # the server we started, by its id: no lifespan shutdown runs
+        srv.proc.wait(timeout=30)
+        deadline = time.time() + 30
+        while Path(f"/proc/{child}").exists() and "State:\tZ" not in _status(child):
+            assert time.time() < deadline, "the process for large calls outlived its server"
+            time.sleep(0.2)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "State:\tZ"

@@ -184,6 +184,7 @@ def test_the_notes_sheet_lists_live_and_stored_cells(large):
     assert table["'Customer MRR'!C5:C540"] == ("table cust, MRR report month (536 rows)",
                                                "stored value: reads table mrr (5,852 rows), not in this workbook")
     assert table["Details!B17:B28"] == ("table trend, Ending MRR (12 rows)", "live formula")
+    assert table["Dashboard!B7"] == ("Report settings: Previous month", "live formula")
     # and the About section points at it
     about = {r[0]: r[1] for r in rows[:start]}
     assert "Large-data layout" in about
@@ -211,6 +212,10 @@ def test_layout_standard_refuses_and_the_cli_logs_the_automatic_choice(tmp_path,
     assert r.exit_code == 0, r.output
     flat = " ".join(r.output.split())
     assert "note saas_dashboard: large-data layout: input table Marketing (2,160 rows) on sheet 'Marketing'" in flat
+    r = runner.invoke(app, ["build", REPORT, "--out", str(tmp_path / "table"), "--no-progress", "--log-format",
+                            "table"])
+    assert r.exit_code == 0, r.output
+    assert "note saas_dashboard: large-data layout: input table Marketing (2,160 rows)" in " ".join(r.output.split())
     r = runner.invoke(app, ["build", REPORT, "--out", str(tmp_path / "json"), "--no-progress", "--log-format", "json"])
     assert r.exit_code == 0, r.output
     line = next(json.loads(x) for x in r.output.splitlines() if '"report"' in x and '"totals"' not in x)

@@ -199,7 +199,7 @@ def cell_lines(w: Writer) -> list[tuple[str, str, str]]:
                     held = [labels.get(n.split(".")[0], n) for n in names
                             if b.cells[n].row in range(r0, r1 + 1) and b.cells[n].node is not None]
                     what = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
-                    out.append((_range(sheet, r0, col, r1, col), f"{blk.title or blk.name or 'items'}: {what}",
+                    out.append((_range(sheet, r0, col, r1, col), f"{blk.title or blk.name or 'Report settings'}: {what}",
                                 _status(st, w.live)))
         elif isinstance(blk, RowTable):
             lo = large.left_out.get(f"rows:{blk.name}")

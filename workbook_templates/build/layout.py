@@ -148,6 +148,9 @@ class Layout:
         cells: dict[str, list[str]] = {c.key: [] for c in b.columns}
         months = b.keys if isinstance(b.keys, Months) else None
         n_keys = len(keys)
+        # whether a column's cells call a KPI function is its template's (substituting the row's cells for its
+        # RowRefs adds no call): asked once per column, not once per row of a table of 100,000 customers
+        kpi_cols = {c.key: top_kpi(c.expr) for c in b.columns if isinstance(c.expr, Node)}
         for i, key in enumerate(keys):
             row = first + i
             names = F.RowCells({c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}, relative=bool(b.table_name))
@@ -163,7 +166,7 @@ class Layout:
                         self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, None, key, c.fmt, "key"))
                 else:
                     cell = c.expr.substitute(names) if isinstance(c.expr, Node) else None
-                    st = "kpi" if top_kpi(cell) else "native" if cell is not None else "value"
+                    st = "kpi" if cell is not None and kpi_cols[c.key] else "native" if cell is not None else "value"
                     self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, cell,
                                           None if cell else c.expr, c.fmt, st))
                 cells[c.key].append(names[c.key])
