@@ -205,8 +205,8 @@ class CountNumbers(Node):
 
     def evaluate(self, ctx: Ctx) -> Any:
         v = self.values.evaluate(ctx)
-        if isinstance(v, ExcelError):
-            return v
+        if isinstance(v, ExcelError):  # a spilled error is one cell: not a number
+            return 0.0
         s = pd.Series(v, dtype=object)
         return float(sum(1 for y in s if isinstance(y, (int, float, np.integer, np.floating))
                          and not isinstance(y, bool) and not pd.isna(y)))
@@ -410,8 +410,10 @@ def repeat_buyer_blocks(details_row: int = 24) -> list:
             Item("rb_recent", "Recent repeat buyers", Fn("SUM", BlockCol("rbuy", "recent")), COUNT,
                  note="2+ purchase days, the last within the window"),
             Item("rb_expected", "Expected purchases, next N weeks, all customers",
-                 IfError(If(Op("=", CountNumbers(SpillCol("epurch", 0)), CountNumbers(SpillCol("rfm", "frequency"))),
-                            Fn("SUM", SpillCol("epurch", 0)), "—: not every customer's could be computed"), "—"),
+                 IfError(If(Fn("ISNUMBER", SpillCell("bgfit", 1, "value")),
+                            If(Op("=", CountNumbers(SpillCol("epurch", 0)), CountNumbers(SpillCol("rfm", "frequency"))),
+                               Fn("SUM", SpillCol("epurch", 0)), "—: not every customer's could be computed"), "—"),
+                         "—"),
                  "#,##0.0", note="Σ of each customer's conditional expectation"),
         ), note_header="How"),
     ]
