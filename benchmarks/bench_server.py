@@ -7,6 +7,10 @@
   (reads its argument, returns 0) through the same server
   (:mod:`benchmarks.identity_server`: ``kpi serve``'s app plus those two
   functions). p50 over many calls.
+* Large calls (:mod:`benchmarks.large_calls`): a 1,000,000-cell ``KPI_NPS`` and
+  a 100,000-row ``KPI_MRR_MOVEMENTS`` through ``kpi serve`` beside their
+  in-process floor (``json.loads`` + the library), and ``/health``'s slowest
+  answer while one of them runs.
 * Throughput: ``kpi serve --workers 1`` and ``--workers 2`` (the real
   command, default settings, request logging on) under 16 concurrent
   keep-alive clients sending small calls (:mod:`benchmarks.loadgen`, run in
@@ -32,6 +36,7 @@ import numpy as np
 
 import kpi_functions as k
 
+from . import large_calls
 from .harness import ROOT, Figure, percentile
 from .kpi_serve import run_server, server_env
 
@@ -117,7 +122,8 @@ def small_calls() -> list[dict]:
 # The group
 # --------------------------------------------------------------------------
 def run(cells: int = 10_000, calls: int = 150, clients: int = 16, seconds: float = 8.0,
-        workers: tuple[int, ...] = (1, 2), log: Callable[[str], None] = print) -> list[Figure]:
+        workers: tuple[int, ...] = (1, 2), large_cells: int = 1_000_000, large_rows: int = 100_000,
+        large_calls_n: int = 5, log: Callable[[str], None] = print) -> list[Figure]:
     figures: list[Figure] = []
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 11, cells)
@@ -151,6 +157,8 @@ def run(cells: int = 10_000, calls: int = 150, clients: int = 16, seconds: float
                     note="context: the KPI's own share of the call"))
                 log(f"  {label}: KPI_NPS p50 {p50['KPI_NPS'] * 1e3:.2f} ms, identity {p50['identity'] * 1e3:.2f} ms,"
                     f" constant {p50['constant'] * 1e3:.2f} ms")
+        with run_server(tmpdir, cwd=ROOT) as srv:
+            figures += large_calls.run(srv.log_text, srv.port, large_cells, large_rows, large_calls_n, log=log)
         rates: dict[int, float] = {}
         for n_workers in workers:
             with run_server(tmpdir, "--workers", str(n_workers), cwd=ROOT) as srv:

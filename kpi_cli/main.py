@@ -88,6 +88,7 @@ def _own_app(part: ModuleType) -> typer.Typer:
 PARTS: tuple[tuple[str, str, Callable[[ModuleType], typer.Typer]], ...] = (
     ("addin.commands", "addin", _addin_app),  # `kpi serve`, `kpi lite`
     ("workbook_templates.commands", "workbook_templates", _own_app),  # `kpi build`, `kpi demo`, `kpi templates`
+    ("workbook_templates.tables_command", "workbook_templates", _own_app),  # `kpi tables` (on a Dask cluster)
 )
 
 

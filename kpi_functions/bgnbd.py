@@ -3,7 +3,9 @@
 ``bgnbd_fit`` fits the beta-geometric/negative-binomial (BG/NBD) model of
 repeat purchasing by maximum likelihood; ``clv_bgnbd`` combines its
 conditional expectation of future purchases with the Gamma-Gamma model of
-spend per purchase into an expected value per customer.
+spend per purchase into an expected value per customer. The Gamma-Gamma fit
+and its per-customer expectation are also public on their own, in
+:mod:`kpi_functions.gamma_gamma`.
 
 Inputs are the usual RFM summary per customer, in one time unit (days,
 weeks, …): ``frequency`` = number of repeat purchases, ``recency`` = time from
@@ -24,6 +26,7 @@ from scipy import special
 from . import _coerce as c
 from ._errors import KPIDomainError, KPIInputError, KPIModelError, KPIUndefinedError
 from ._mle import log_scale_intervals, maximise, observed_information
+from ._params import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS, given_params
 from ._registry import kpi
 from .survival import _check_aligned, _partial_blank, _position
 
@@ -491,11 +494,15 @@ def bgnbd_fit(frequency: Any, recency: Any, T: Any, detail: Any = False) -> pd.D
         "monetary": "Average value of the customer's repeat purchases (0 or blank without repeat purchases)",
         "horizon": "Number of future periods to value, in the time unit of recency and T (a whole number)",
         "discount_rate": "Discount rate per period, between 0 and 1 (0 = no discounting)",
+        "params": "BG/NBD parameters: the output of KPI_BGNBD_FIT, or r, alpha, a, b (blank: fit them to these "
+                  "customers)",
+        "spend_params": "Gamma-Gamma parameters: the output of KPI_GAMMA_GAMMA_FIT, or p, q, gamma (blank: fit "
+                        "them to these customers)",
     },
     example=(_EX_FREQ, _EX_REC, _EX_T, _EX_MON, 12, 0.01),
 )
 def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any = 12,
-              discount_rate: Any = 0) -> pd.Series:
+              discount_rate: Any = 0, params: Any = None, spend_params: Any = None) -> pd.Series:
     """Expected value of each customer over a horizon (BG/NBD × Gamma-Gamma).
 
     Parameters
@@ -512,6 +519,14 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         (CDNOW: weeks); a whole number from 1 to 100,000.
     discount_rate : float, default 0
         Discount rate per period, in [0, 1].
+    params : range, optional
+        The BG/NBD parameters, as for :func:`prob_alive`: the output of
+        ``KPI_BGNBD_FIT`` or r, alpha, a, b. Blank: fitted to the given
+        customers.
+    spend_params : range, optional
+        The Gamma-Gamma parameters, as for :func:`expected_spend`: the
+        output of ``KPI_GAMMA_GAMMA_FIT`` or p, q, gamma. Blank: fitted to
+        the given repeat buyers.
 
     Returns
     -------
@@ -527,17 +542,19 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         Invalid RFM values (see :func:`bgnbd_fit`), a negative monetary
         value, a repeat buyer without a positive monetary value, a horizon
         that is not a whole number from 1 to 100,000, a discount rate
-        outside [0, 1].
+        outside [0, 1], a parameter in ``params`` or ``spend_params`` out of
+        its domain (q not greater than 1, the others not greater than 0).
     KPIUndefinedError
-        No customers, or fewer than two repeat buyers for the spend model.
+        No customers, or (without ``spend_params``) fewer than two repeat
+        buyers for the spend model.
     KPIModelError
         A model fit fails; the Gamma-Gamma fit gives q ≤ 1 (infinite mean
         spend).
 
     Notes
     -----
-    BG/NBD and Gamma-Gamma are both fitted on the given rows (Gamma-Gamma on
-    the repeat buyers). With ``E_k = E[Y(k) | x, t_x, T]``, the expected
+    Unless their parameters are given, BG/NBD and Gamma-Gamma are both
+    fitted on the given rows (Gamma-Gamma on the repeat buyers). With ``E_k = E[Y(k) | x, t_x, T]``, the expected
     purchases in the next k periods (Fader, Hardie & Lee 2005a, eq. 10),
 
     ``E[Y(t) | x, t_x, T] = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x}
@@ -589,8 +606,16 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
     disc = c.option_number(discount_rate, fn, "discount_rate", 0.0, min=0, max=1)
     rep = _repeat_spend(d.x, mon_all, d.keep, monetary, fn, "frequency, recency and T are")
     mon = mon_all[d.keep]
-    gg = _fit_gamma_gamma(d.x[rep], mon[rep], fn)
-    m = _fit_bgnbd(d, fn)
+    given = given_params(params, fn, BGNBD_PARAMS)
+    given_gg = given_params(spend_params, fn, GAMMA_GAMMA_PARAMS, "spend_params")
+    if given_gg is None:
+        gg = _fit_gamma_gamma(d.x[rep], mon[rep], fn)
+    else:
+        gg = _GammaGamma(given_gg[0], given_gg[1], given_gg[2], np.nan)
+    if given is None:
+        m = _fit_bgnbd(d, fn)
+    else:
+        m = _BGNBD(given[0], given[1], given[2], given[3], np.nan)
     spend = gg.spend(d.x, np.nan_to_num(mon))
     if disc == 0:
         purchases = _conditional_purchases(m, h, d.x, d.tx, d.T)

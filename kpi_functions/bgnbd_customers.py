@@ -17,24 +17,20 @@ from scipy import special
 
 from . import _coerce as c
 from ._errors import KPIInputError
-from ._params import ModelParams, given_params
+from ._params import BGNBD_PARAMS, given_params
 from ._registry import kpi
 from .bgnbd import _BGNBD, _EX_FREQ, _EX_REC, _EX_T, _conditional_purchases, _fit_bgnbd, _rfm
 
 __all__ = ["expected_purchases", "prob_alive"]
 
 _CAT = "Customer value and acquisition"
-#: what KPI_BGNBD_FIT's output looks like (its labels; the log-likelihood is not a parameter)
-_SPEC = ModelParams(fit="KPI_BGNBD_FIT", model="BG/NBD", names=("r", "alpha", "a", "b"),
-                    rows=("r", "alpha", "a", "b", "log-likelihood"), minimum=(0.0, 0.0, 0.0, 0.0),
-                    aliases={"α": "alpha"})
 _PARAMS_HELP = ("BG/NBD parameters: the output of KPI_BGNBD_FIT, or r, alpha, a, b (blank: fit them to these "
                 "customers)")
 
 
 def _model(frequency: Any, recency: Any, T: Any, params: Any, fn: str) -> tuple[Any, _BGNBD]:
     d = _rfm(frequency, recency, T, fn)
-    given = given_params(params, fn, _SPEC)
+    given = given_params(params, fn, BGNBD_PARAMS)
     if given is None:
         return d, _fit_bgnbd(d, fn)
     r, alpha, a, b = given

@@ -18,7 +18,7 @@ import pandas as pd
 from . import _coerce as c
 from ._errors import KPIUndefinedError
 from ._mle import log_scale_intervals
-from ._params import ModelParams, given_params
+from ._params import GAMMA_GAMMA_PARAMS, given_params
 from ._registry import kpi
 from .bgnbd import _EX_FREQ, _EX_MON, _fit_gamma_gamma, _GammaGamma, _repeat_spend
 from .survival import _check_aligned
@@ -26,18 +26,14 @@ from .survival import _check_aligned
 __all__ = ["expected_spend", "gamma_gamma_fit"]
 
 _CAT = "Customer value and acquisition"
-_ROWS = ("p", "q", "gamma", "mean spend", "log-likelihood")
-#: what KPI_GAMMA_GAMMA_FIT's output looks like; q must exceed 1 for the mean spend to be finite
-_SPEC = ModelParams(fit="KPI_GAMMA_GAMMA_FIT", model="Gamma-Gamma", names=("p", "q", "gamma"), rows=_ROWS,
-                    minimum=(0.0, 1.0, 0.0), aliases={"γ": "gamma"})
 _ARGS = {
     "frequency": "Repeat purchases of each customer (purchases after the first; whole numbers)",
     "monetary": "Average value of the customer's repeat purchases (0 or blank without repeat purchases)",
 }
 
 
-def _spend_inputs(frequency: Any, monetary: Any, fn: str) -> tuple[int, np.ndarray, np.ndarray,
-                                                                                np.ndarray, np.ndarray]:
+def _spend_inputs(frequency: Any, monetary: Any,
+                  fn: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows in the input, the kept rows' positions, their x and monetary values, and the repeat buyers' mask.
 
     A row blank in frequency is skipped (its monetary must be blank too); monetary is ignored for a
@@ -173,7 +169,7 @@ def gamma_gamma_fit(frequency: Any, monetary: Any, detail: Any = False) -> pd.Da
     more = c.option_bool(detail, fn, "detail", False)
     _, _, x, mon, rep = _spend_inputs(frequency, monetary, fn)
     m = _fit_gamma_gamma(x[rep], mon[rep], fn, detail=more)
-    out = pd.DataFrame({"label": list(_ROWS), "value": [m.p, m.q, m.v, m.mean, m.ll]})
+    out = pd.DataFrame({"label": list(GAMMA_GAMMA_PARAMS.rows), "value": [m.p, m.q, m.v, m.mean, m.ll]})
     if m.cov is not None:
         # ln(mean) = ln p + ln γ − ln(q − 1): its row of the Jacobian in (ln p, ln q, ln γ)
         jac = np.vstack([np.eye(3), [1.0, -m.q / (m.q - 1.0), 1.0]])
@@ -265,7 +261,7 @@ def expected_spend(frequency: Any, monetary: Any, params: Any = None) -> pd.Seri
     """
     fn = "KPI_EXPECTED_SPEND"
     n_rows, keep, x, mon, rep = _spend_inputs(frequency, monetary, fn)
-    given = given_params(params, fn, _SPEC)
+    given = given_params(params, fn, GAMMA_GAMMA_PARAMS)
     if given is None:
         m = _fit_gamma_gamma(x[rep], mon[rep], fn)
     else:

@@ -126,7 +126,8 @@ def test_models_group_runs_and_the_synthetic_fit_is_near_its_parameters():
 def test_server_group_runs():
     figures = bench_server_run()
     _check(figures, "server", ["KPI_NPS over HTTP, p50 latency", "throughput, kpi serve --workers 1",
-                               "throughput, kpi serve --workers 2"])
+                               "throughput, kpi serve --workers 2", "large call over HTTP, median",
+                               "/health while a large call runs, slowest answer"])
     for f in figures:
         if f.work.startswith("throughput, "):
             assert "0 errors" in f.note  # every answer checked and right
@@ -135,7 +136,8 @@ def test_server_group_runs():
 def bench_server_run():
     from benchmarks import bench_server
 
-    return bench_server.run(cells=200, calls=3, seconds=0.5, clients=3, **QUIET)
+    return bench_server.run(cells=200, calls=3, seconds=0.5, clients=3, large_cells=5_000, large_rows=500,
+                            large_calls_n=1, **QUIET)
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):
@@ -225,3 +227,24 @@ def test_build_data_is_the_requested_size_and_loads_cleanly(tmp_path):
     assert not any(name in errors for name in ("subscriptions", "customers", "marketing", "costs")), errors
     assert len(tables["subscriptions"].df) == 5_000
     assert tables["customers"].df["region"].nunique() == 7
+
+
+def test_distributed_benchmark_data_and_report(tmp_path):
+    """The data of ``benchmarks.bench_distributed``: the sample company replicated with new customer ids."""
+    from benchmarks import bench_distributed as bd
+    from workbook_templates.sample_data import generate
+
+    paths = bd.make_data(tmp_path, 1_500)
+    parts = [pd.read_parquet(p) for p in paths]
+    assert [len(p) for p in parts] == [750, 750]
+    subs = pd.concat(parts, ignore_index=True)
+    base = generate(2026)["subscriptions"]
+    assert subs["customer_id"].iloc[0] == base["customer_id"].iloc[0] + "-00000"
+    assert subs["customer_id"].iloc[len(base)] == base["customer_id"].iloc[0] + "-00001"
+    assert not set(subs["customer_id"].iloc[:len(base)]) & set(subs["customer_id"].iloc[len(base):])  # own ids
+    rows = [{"subscriptions": 1e4, "seconds": 2.0, "peak_mb": 200.0, "mrr_rows": 8e4, "partitions": 2, "months": 30},
+            {"subscriptions": 1e5, "seconds": 20.0, "peak_mb": 300.0, "mrr_rows": 8e5, "partitions": 2, "months": 30}]
+    md = bd.markdown(rows, 2, "4GiB", (1.0, 2.0), "plot.svg", "python -m benchmarks.bench_distributed x")
+    assert "| 100,000 | 800,000 | 2 | 30 | 20.0 s | 300 MB | 200.0 s |" in md
+    assert "between the two largest sizes: 1.00 (1 = linear cost)" in md
+    assert bd.svg_plot(rows).startswith("<svg ")

@@ -30,7 +30,8 @@ def test_version_is_the_package_version():
     assert r.exit_code == 0 and r.output == f"kpi {want}\n"
 
 
-@pytest.mark.parametrize("cmd", [[], ["build"], ["demo"], ["templates"], ["functions"], ["map"], ["serve"], ["lite"]])
+@pytest.mark.parametrize("cmd", [[], ["build"], ["demo"], ["templates"], ["functions"], ["map"], ["serve"], ["lite"],
+                                 ["tables"]])
 def test_help_has_no_type_tags_and_fits_80_columns(cmd):
     """Typer printed `--all <bool>`, `--out <path>`, `templates... <list[str]>` (the bridge removes them:
     this fails when the Typer internal it patches moves)."""

@@ -68,6 +68,7 @@ class Task:
     settings: DataSettings = DEFAULT_SETTINGS  #: how the data folder is read
     fiscal_year_start: int = 1  #: the month (1-12) the fiscal year starts in: what a year or quarter means
     compare: str | None = None  #: the column of a comparison workbook (``--compare``; template "compare")
+    layout: str = "auto"  #: auto | standard | large (``--layout``; :mod:`.build.large`)
 
     @property
     def label(self) -> str:
@@ -323,7 +324,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
          periods: Iterable[str] = (), flavour: str = "classic", namespace: str | None = None,
          shard: tuple[int, int] | None = None, source: str | None = None,
          settings: DataSettings = DEFAULT_SETTINGS, fiscal_year_start: int = 1,
-         compare: str | None = None) -> list[Task]:
+         compare: str | None = None, layout: str = "auto") -> list[Task]:
     """The tasks of one run, in a stable order (so shards split the same list on every machine).
 
     With ``compare`` (a column), the run is one comparison workbook per period instead of reports
@@ -394,7 +395,7 @@ def plan(templates: list[str], data_dir: Path, out_dir: Path, *, by: str | None 
                 task = Task(spec.key, str(data_dir), str(path), seg, per, flavour, namespace,
                             source or str(data_dir),
                             clashes.get(_name_key(output_name("x", seg, None)), ()) if seg else (), settings,
-                            fiscal_year_start)
+                            fiscal_year_start, layout=layout)
                 used[_name_key(name)] = task
                 tasks.append(task)
     if shard is not None:
@@ -490,13 +491,14 @@ def unknown_kpis(spec: Any) -> list[str]:
 # Running one task
 # --------------------------------------------------------------------------
 def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
-                 namespace: str | None = None, _write: Callable[..., Any] | None = None) -> Any:
+                 namespace: str | None = None, _write: Callable[..., Any] | None = None,
+                 layout: str = "auto") -> Any:
     """Build into a temporary file next to ``out_path``, then move it into place in one step."""
     from .builder import Writer, evaluate
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    b = evaluate(spec, data, flavour, namespace)  # fails before any file is touched
+    b = evaluate(spec, data, flavour, namespace, layout)  # fails before any file is touched
     fd, tmp = tempfile.mkstemp(prefix="." + out_path.stem + ".", suffix=_TMP_SUFFIX, dir=out_path.parent)
     os.close(fd)
     try:
@@ -618,8 +620,10 @@ def run_task(task: Task) -> TaskResult:
             data = scope(tables, spec.datasets, task.segment, month, task.source, period)
             data.notices[:0] = stood_in
         _check_target(Path(task.out_path))
-        result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace)
+        result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace, layout=task.layout)
         head = {k: result.headline.get(k) for k in spec.headline}
+        if result.large_data is not None:
+            notes.append(f"large-data layout: {result.large_data}")
         return TaskResult(task, True, str(result.path), time.perf_counter() - t0, None,
                           list(dict.fromkeys(data.notices + result.warnings)), head, notes, data.the_period.name)
     except (ScopeError, DataError, ReportInputError, BuildError, PlanError, CompareError) as err:

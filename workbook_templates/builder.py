@@ -30,9 +30,13 @@ numbers.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 from .build.evaluation import Report, frame_grid
+from .build.large import LAYOUTS, LargeLayout, plan_large
 from .build.layout import grid_extents
 from .build.model import (
     FLAVOURS,
@@ -58,6 +62,7 @@ __all__ = [
     "DATE_FMT",
     "FIXED_TIME",
     "FLAVOURS",
+    "LAYOUTS",
     "MAX_COLS",
     "MAX_ROWS",
     "MONTH_FMT",
@@ -88,16 +93,22 @@ MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 
 
-def check_grid(b: Report) -> None:
+def check_grid(b: Report, large: LargeLayout | None = None) -> None:
     """Refuse a report that would not fit Excel's grid (:data:`MAX_ROWS` × :data:`MAX_COLS`).
 
     Called before any file is written: XlsxWriter would drop the cells past the grid without a word,
-    and a report must never hold a truncated table. Reads the module constants at call time.
+    and a report must never hold a truncated table. Reads the module constants at call time. With the
+    large-data layout's plan (``large``), what it leaves out is not checked: what is left must fit.
     """
     max_rows, max_cols = MAX_ROWS, MAX_COLS
-    hint = ("split the data with `kpi build --by <column>` (one workbook per value), "
-            "or use the large-data layout (to come)")
-    for sheet, what, rows, cols in grid_extents(b):
+    if large is None:
+        hint = ("split the data with `kpi build --by <column>` (one workbook per value), or build it in the "
+                "large-data layout (`--layout large`; `--layout auto`, the default, chooses it when a table "
+                "would not fit)")
+    else:
+        hint = ("the large-data layout leaves out only input, spilled and row tables, and this is none of "
+                "them; split the data with `kpi build --by <column>` (one workbook per value)")
+    for sheet, what, rows, cols in grid_extents(b, large):
         if rows > max_rows:
             raise GridLimitError(f"sheet {sheet!r} needs {rows:,} rows ({what}); a worksheet holds at most "
                                  f"{max_rows:,} rows: {hint}")
@@ -106,25 +117,48 @@ def check_grid(b: Report) -> None:
                                  f"{max_cols:,} columns: {hint}")
 
 
-def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", namespace: str | None = None) -> Report:
+def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", namespace: str | None = None,
+             layout: str = "auto") -> Report:
     """Lay out and evaluate a report without writing it; refuses one that would not fit the grid.
 
+    ``layout``: ``standard`` refuses a report with a table too large for a worksheet; ``large`` builds the
+    large-data layout (:mod:`.build.large`: such tables left out, the cells that read them stored);
+    ``auto`` the standard layout when it fits, else the large one (:attr:`Report.large` says which).
     A report of a quarter or a year is worded for its period first (:func:`.build.periodise.for_period`).
     """
     from .build.periodise import for_period
 
-    b = Report(for_period(spec, data), data, flavour, namespace)
-    b.place()
-    for s in b.spills:
-        b.spill(s)
-    check_grid(b)  # every table's size is known now: fail before any cell is evaluated or written
-    for name in b.order:
-        b.value(name)
+    if layout not in LAYOUTS:
+        raise BuildError(f"unknown layout {layout!r}; use {', '.join(LAYOUTS)}")
+    with _no_cyclic_gc():
+        b = Report(for_period(spec, data), data, flavour, namespace)
+        b.place()
+        for s in b.spills:
+            b.spill(s)
+        if layout != "standard":
+            b.large = plan_large(b, MAX_ROWS, MAX_COLS, forced=layout == "large")
+        check_grid(b, b.large)  # every table's size is known now: fail before any cell is evaluated or written
+        for name in b.order:
+            b.value(name)
     return b
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a report is laid out: a table of 100,000 customers makes
+    millions of small formula objects (none of them in a cycle), and each collection walks them all again —
+    a third of a large build's time. Reference counting still frees them; the collector resumes after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def build_workbook(spec: ReportSpec, data: ReportData, path: Path | str, flavour: str = "classic",
-                   namespace: str | None = None) -> BuildResult:
+                   namespace: str | None = None, layout: str = "auto") -> BuildResult:
     """Build one report into ``path`` (written directly; see :func:`.batch.atomic_build` for safe writes)."""
-    b = evaluate(spec, data, flavour, namespace)
+    b = evaluate(spec, data, flavour, namespace, layout)
     return Writer(b, Path(path)).write()

@@ -185,6 +185,9 @@ def _summary(results, console, out_dir: Path, wall: float) -> int:
     for r in results:
         if r.ok and r.task.compare is not None:
             _comparison(r, console)
+        elif r.ok:  # e.g. the large-data layout, and why
+            for note in r.notes:
+                _say(console, ("note", "cyan"), " ", terminal_safe(r.task.label), ": ", note)
     for r in results:
         if not r.ok:
             from .run_log import kept_text
@@ -238,6 +241,9 @@ class _Log:
         _say(self.console, text_line(rec))
         for line in error_lines(r.error or "")[1] if not r.ok else ():  # a bug's traceback
             _say(self.console, line)
+        if r.ok and r.task.compare is None:  # e.g. the large-data layout, and why
+            for note in r.notes:
+                _say(self.console, ("note", "cyan"), " ", terminal_safe(r.task.label), ": ", note)
         for w in r.warnings:
             _say(self.console, ("warning", "yellow"), " ", terminal_safe(r.task.label), ": ", w)
 
@@ -348,6 +354,11 @@ def build(
     shard: Annotated[str | None, typer.Option(
         "--shard", help="K/N: build only this machine's share of the run.")] = None,
     formulas: Annotated[str, typer.Option("--formulas", help="classic | officejs | values")] = "classic",
+    layout: Annotated[str, typer.Option(
+        "--layout", help="auto: the large-data layout when a table would not fit a worksheet, else the standard "
+                         "one; standard: refuse such a report; large: tables too large for a worksheet are left "
+                         "out (an input table gives way to a summary) and the cells that read them hold stored "
+                         "values, every other formula stays live (the Notes sheet lists which).")] = "auto",
     namespace: Annotated[str | None, typer.Option(
         "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
@@ -401,6 +412,11 @@ def build(
     if formulas not in _FLAVOURS:
         _error(err, f"--formulas must be one of {', '.join(_FLAVOURS)}")
         raise typer.Exit(2)
+    from .build.large import LAYOUTS
+
+    if layout not in LAYOUTS:
+        _error(err, f"--layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+        raise typer.Exit(2)
     if executor not in ("local", "dask"):
         _error(err, "--executor must be local or dask")
         raise typer.Exit(2)
@@ -451,7 +467,7 @@ def build(
         tasks = plan(names, read_dir,
                      out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
                      namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings,
-                     fiscal_year_start=fiscal_year_start, compare=compare)
+                     fiscal_year_start=fiscal_year_start, compare=compare, layout=layout)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)

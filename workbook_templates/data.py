@@ -28,12 +28,17 @@ from .data_errors import DataError, RowIssue
 from .data_errors import show as _show
 from .dialect import Dialect, DialectError, Forced
 from .mapping import Mapping, TableMap, read_mapping
-from .readers import MAX_COLUMNS, MAX_ROWS, read_raw
+from .readers import MAX_COLUMNS, read_raw
 from .schema import DATASETS, ColumnSchema, Dataset
 from .settings import DEFAULT_SETTINGS, DataSettings
 
 __all__ = ["MAX_COLUMNS", "MAX_ROWS", "MAX_TEXT", "DataError", "RowIssue", "Table", "find_files", "load_all",
            "load_dataset", "missing_file"]
+
+#: the most rows a data file may have (None: no limit). A table longer than a worksheet is read in full: the
+#: report's layout then summarises it (the large-data layout, :mod:`.build.large`) or, with ``--layout
+#: standard``, refuses the report (:func:`.builder.check_grid`). An .xlsx file holds a worksheet's rows at most.
+MAX_ROWS: int | None = None
 
 #: Excel's limit of characters in a cell (rows and columns: :mod:`workbook_templates.readers`).
 MAX_TEXT = 32767
@@ -510,7 +515,7 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
         notices.append(f"{file}: column(s) not used by the reports: {', '.join(extra)}")
     shown = {c: str(h) for c, h in headers.items() if str(h) != c}
     n = len(raw)
-    if n > MAX_ROWS:
+    if MAX_ROWS is not None and n > MAX_ROWS:
         raise DataError(f"{file}: {n} rows; a worksheet holds at most {MAX_ROWS}")
     rows = first_row if isinstance(first_row, np.ndarray) else np.arange(first_row, first_row + n)
     # rows blank in every cell are layout, not data (a trailing empty line); keep them out quietly only when

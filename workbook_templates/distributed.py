@@ -54,7 +54,7 @@ import pandas as pd
 import kpi_functions as K
 from kpi_functions.mrr_tables import MOVEMENT_COLUMNS
 
-__all__ = ["SUBSCRIPTION_COLUMNS", "MrrTables", "customer_mrr", "mrr_tables", "read_subscriptions"]
+__all__ = ["SUBSCRIPTION_COLUMNS", "MrrTables", "SubscriptionError", "customer_mrr", "mrr_tables", "read_subscriptions"]
 
 #: the subscription columns the schedule reads, in its order (the data sets' names); ``discount`` is optional
 SUBSCRIPTION_COLUMNS = ("customer_id", "start_date", "end_date", "amount", "billing_months", "discount")
@@ -149,18 +149,62 @@ def _ordered(part: pd.DataFrame) -> pd.DataFrame:
     return part.sort_values(_ROW, kind="stable")
 
 
-def _schedule(part: pd.DataFrame, through: Any) -> pd.DataFrame | None:
+class SubscriptionError(ValueError):
+    """A bad subscription row, named by its customer and start date (and the input part and row).
+
+    The library's own error names a row of the shuffled partition, which the user never sees; this one is
+    raised on the worker instead and, holding only its message, travels back to the calling process.
+    """
+
+
+def _bad_row(part: pd.DataFrame, k: int, column: str | None, reason: str) -> SubscriptionError:
+    row = part.iloc[k]
+    place = int(row[_ROW])
+    start = row.iloc[1]
+    when = f" starting {pd.Timestamp(start).date()}" if isinstance(start, (pd.Timestamp, np.datetime64)) else ""
+    where = f"column {column!r} of " if column else ""
+    who = "" if column == part.columns[0] else f" of customer {row.iloc[0]!r}"
+    return SubscriptionError(f"subscriptions: {where}the subscription{who}{when} "
+                             f"(input part {place >> 40}, row {(place & ((1 << 40) - 1)) + 1}): {reason}")
+
+
+def _schedule(part: pd.DataFrame, through: Any, codes: bool) -> tuple[pd.DataFrame, np.ndarray | None] | None:
+    """A partition's MRR table (the library's, on the rows in input order); ``None`` for an empty partition.
+
+    The first pass (``codes=False``) hands the library the subscriptions as they are, so that every check of
+    :func:`~kpi_functions.mrr_schedule` runs on the user's data; a bad row is reported by its customer. The
+    second (``codes=True``) replaces the customers by integer codes in first-appearance order and also returns
+    the customers: the codes keep the order of the identifiers, so every sum runs in the same order, and they
+    spare the library the hashing of text identifiers in each of its calls.
+    """
     part = _ordered(part)
     if part.empty:
         return None
-    return K.mrr_schedule(part.drop(columns=_ROW), through=through)
+    subs = part.drop(columns=_ROW)
+    customers = None
+    if codes:
+        ids, uniques = pd.factorize(subs.iloc[:, 0].to_numpy(dtype=object))
+        subs[subs.columns[0]] = ids.astype(np.int64)
+        customers = np.asarray(uniques, dtype=object)
+    try:
+        sched = K.mrr_schedule(subs, through=through)
+    except K.KPIError as err:
+        loc = err.location
+        if loc is None or not 1 <= loc.row <= len(part):
+            raise SubscriptionError(f"subscriptions: {err}") from None
+        column = part.columns[loc.col - 1] if loc.col is not None and 1 <= loc.col <= len(subs.columns) else None
+        raise _bad_row(part, loc.row - 1, column, str(err).split(f"{loc.text}: ", 1)[-1]) from None
+    if codes:
+        sched["customer"] = sched["customer"].to_numpy(dtype=np.int64)
+    return sched, customers
 
 
 def _range(part: pd.DataFrame, through: Any) -> tuple[int, int, int] | None:
     """First and last month (months since 1970-01) and rows of a partition's MRR table."""
-    sched = _schedule(part, through)
-    if sched is None or sched.empty:
+    got = _schedule(part, through, codes=False)
+    if got is None or got[0].empty:
         return None
+    sched = got[0]
     m = sched["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
     return int(m.min()), int(m.max()), len(sched)
 
@@ -168,12 +212,21 @@ def _range(part: pd.DataFrame, through: Any) -> tuple[int, int, int] | None:
 def _tables(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fiscal_year_start: int,
             max_months: int | None, snapshot: tuple[Any, Any] | None) -> dict[str, Any] | None:
     """A partition's partials: its movements, its cohorts' sizes and counts, its per-customer MRR."""
-    sched = _schedule(part, through)
-    if sched is None or sched.empty:
+    try:
+        return _partials(part, through, lo, hi, period, fiscal_year_start, max_months, snapshot)
+    except K.KPIError as err:  # (an MRR beyond ±1.8e308): a message that travels back to the caller
+        raise SubscriptionError(f"subscriptions: {err}") from None
+
+
+def _partials(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fiscal_year_start: int,
+              max_months: int | None, snapshot: tuple[Any, Any] | None) -> dict[str, Any] | None:
+    got = _schedule(part, through, codes=True)
+    if got is None or got[0].empty:
         return None
-    first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
+    sched, customers = got
+    assert customers is not None
     # the global month range: two rows of MRR 0 for a customer of the partition, at the first and the last month
-    pad = pd.DataFrame({"customer": pd.Series([sched["customer"].iloc[0]] * 2, dtype=object),
+    pad = pd.DataFrame({"customer": np.full(2, sched["customer"].iloc[0], dtype=np.int64),
                         "month": np.array([lo, hi], dtype="datetime64[M]").astype("datetime64[ms]"),
                         "MRR": [0.0, 0.0]})
     mrr = pd.concat([sched, pad], ignore_index=True)
@@ -191,6 +244,8 @@ def _tables(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fis
         out[basis] = (ret["cohort"].to_numpy().astype("datetime64[M]").astype(np.int64), size, num)
     if snapshot is not None:
         cm = customer_mrr(sched, *snapshot)
+        cm["customer"] = pd.Series(customers[cm["customer"].to_numpy(dtype=np.int64)], dtype=object)
+        first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
         cm[_ROW] = first_row.reindex(cm["customer"].to_numpy()).to_numpy()
         out["customers"] = cm
     return out

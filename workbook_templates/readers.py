@@ -114,12 +114,13 @@ def read_xlsx(path: Path, max_rows: int = MAX_ROWS) -> tuple[pd.DataFrame, np.nd
 
 
 def read_raw(path: Path, found: list[Dialect] | None = None,
-             forced: Forced | None = None, max_rows: int = MAX_ROWS,
+             forced: Forced | None = None, max_rows: int | None = MAX_ROWS,
              max_columns: int = MAX_COLUMNS) -> tuple[pd.DataFrame, np.ndarray | int]:
     """The file as an object DataFrame (all columns) and the sheet row numbers of its data rows (or the row
     number of its first data row when they follow one another). A CSV file is read in the encoding and
     with the separator ``forced`` sets (checked against the file), else in those detected; its dialect is
-    appended to ``found``."""
+    appended to ``found``. ``max_rows`` None: no limit on the rows of a CSV or Parquet file (an .xlsx file
+    is still read up to a worksheet's rows, all it can hold)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -156,7 +157,8 @@ def read_raw(path: Path, found: list[Dialect] | None = None,
                                 f"columns (extra value {_show(extra)})")
             try:
                 # index_col=False: never a column as the index; nrows: stop one row past the limit
-                df = pd.read_csv(path, header=0, names=header, index_col=False, nrows=max_rows + 1, dtype=str,
+                df = pd.read_csv(path, header=0, names=header, index_col=False,
+                                 nrows=None if max_rows is None else max_rows + 1, dtype=str,
                                  keep_default_na=False, na_filter=False, encoding=enc, sep=sep,
                                  skip_blank_lines=False)
             except pd.errors.ParserError as err:
@@ -169,18 +171,18 @@ def read_raw(path: Path, found: list[Dialect] | None = None,
                 extra = next((v for v in rec[len(header):] if v.strip()), "".join(rec[len(header):len(header) + 1]))
                 raise DataError(f"{path.name} row {line}: {m.group(3)} fields but the header has "
                                 f"{len(header)} columns (extra value {_show(extra)})") from err
-            if len(df) > max_rows:
+            if max_rows is not None and len(df) > max_rows:
                 raise DataError(f"{path.name}: more than {max_rows} rows; a worksheet holds at most {max_rows}")
             return df.astype(object), 2
         if suffix == ".xlsx":
-            return read_xlsx(path, max_rows)
+            return read_xlsx(path, MAX_ROWS if max_rows is None else max_rows)
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
             # the row count is in the file's metadata: refuse a table too long for a worksheet before
             # reading (and decompressing) any of it
             n = pq.ParquetFile(path).metadata.num_rows
-            if n > max_rows:
+            if max_rows is not None and n > max_rows:
                 raise DataError(f"{path.name}: {n} rows; a worksheet holds at most {max_rows}")
             df = pd.read_parquet(path)
             return df, 2

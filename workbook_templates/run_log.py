@@ -78,6 +78,8 @@ def record(result: Any, headline_text: str, headline_values: dict[str, Any], tim
         "values": {k: _plain(v) for k, v in headline_values.items()},
         "warnings": list(result.warnings),
     }
+    if result.ok and task.compare is None and getattr(result, "notes", None):  # the large-data layout, and why
+        rec["notes"] = list(result.notes)
     if not result.ok:
         rec["error"] = result.error or ""
         rec["kept"] = kept_text(task.out_path)

@@ -12,7 +12,7 @@ JavaScript. This module puts a thin layer in front of it:
   runs, answers bad requests with a 4xx and a clear message, then calls
   ``xlwings.server.custom_functions_call`` on :mod:`addin.adapters` (the very
   adapters the classic add-in and xlwings Lite use), computing in a worker
-  thread. A KPI error comes back as the real Excel error cell in ``result``
+  thread — or, for a body of 1 MiB or more, in a process of its own. A KPI error comes back as the real Excel error cell in ``result``
   plus ``"error": {"code", "message"}``, which our JavaScript turns into
   ``CustomFunctions.Error(code, message)`` so the message shows in Excel.
 - ``/xlwings/custom-functions-meta.json`` and ``/xlwings/custom-functions-code.js``
@@ -28,9 +28,11 @@ The modules, one job each:
 
 - :mod:`~addin.server.config`: :class:`ServerConfig` and every default
   (``kpi serve`` flags, or the ``KPI_*`` environment variables);
-- :mod:`~addin.server.requests`: parsing and validating a call (pure);
+- :mod:`~addin.server.requests`: parsing and validating a call (pure;
+  :mod:`~addin.server.jsonio`: orjson when installed, else json);
 - :mod:`~addin.server.middleware`: the ASGI guard in front of everything;
 - :mod:`~addin.server.calls`: answering a call in a worker thread;
+- :mod:`~addin.server.offload`: the process that answers large calls;
 - :mod:`~addin.server.app`: the routes (:func:`create_app`);
 - :mod:`~addin.server.bridge`: every touch of xlwings, xlwings-server and
   uvicorn internals. xlwings reads ``XLWINGS_ON_SERVER`` when it is first

@@ -1,7 +1,8 @@
 """The backend's ASGI app: our routes in front of xlwings-server's.
 
 - ``POST /xlwings/custom-functions-call`` is ours: validated, then answered in a
-  worker thread (:mod:`addin.server.calls`);
+  worker thread (:mod:`addin.server.calls`), or for a large body in a process of
+  its own (:mod:`addin.server.offload`);
 - ``/xlwings/custom-functions-meta.json`` and ``/xlwings/custom-functions-code.js``
   are generated from the adapters (the JavaScript: :func:`addin.server.bridge.custom_functions_js`);
 - ``GET /``, a start page linking the manifest, the task pane, the health check,
@@ -19,10 +20,11 @@ The middleware (:mod:`addin.server.middleware`) wraps it all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +41,7 @@ from . import bridge
 from .calls import answer_call
 from .config import CALL_PATH, ServerConfig
 from .middleware import Guard, LastResort, escapes, log_safe
+from .offload import OFFLOAD_BYTES, CallProcess
 from .requests import short
 
 logger = logging.getLogger("kpi.addin")
@@ -132,7 +135,17 @@ def create_app(config: ServerConfig | None = None) -> Callable:
     templates_dir = Path(config.templates_dir) if config.templates_dir else None
     started = time.time()
 
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="KPI add-in backend")
+    large_calls = CallProcess(config.to_env(), len(functions))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        large_calls.start()  # the process for large calls (addin.server.offload), spawned with the app
+        try:
+            yield
+        finally:
+            large_calls.stop()
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="KPI add-in backend", lifespan=lifespan)
 
     def error_json(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -202,8 +215,12 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         # everything CPU-bound — JSON parsing, validation, xlwings' argument
         # conversion, the KPI, the result's conversion and serialisation — runs in
         # a worker thread, so one large call does not stop the event loop from
-        # answering others (/health, small calls)
-        status, content = await asyncio.to_thread(answer_call, body, functions, xs, excel_error)
+        # answering others (/health, small calls); a large body in a process of its
+        # own, since its parsing would hold the interpreter lock for tens of ms
+        answered = await large_calls.answer(body) if len(body) >= OFFLOAD_BYTES else None
+        if answered is None:
+            answered = await asyncio.to_thread(answer_call, body, functions, xs, excel_error)
+        status, content = answered
         return Response(content, status_code=status, media_type="application/json")
 
     @app.get("/xlwings/custom-scripts-meta")

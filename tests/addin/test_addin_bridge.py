@@ -68,3 +68,59 @@ def test_the_javascript_is_filled_in(checked):
     assert "const KPI_ERROR_CODES = {" in js and "const KPI_MESSAGE_CODES = new Set([" in js
     assert 'CustomFunctions.associate("KPI_NPS", KPI_NPS);' in js
     assert js.count("async function KPI_NPS()") == 1
+
+
+# xlwings' own reading of the range arguments the backend reads itself (addin.server.calls):
+# the same values, at the same positions, for every kind of cell Office.js sends
+READING = """
+import asyncio, json, sys
+from addin.server import ServerConfig, bridge
+from addin.server.requests import blanks_as_none
+from addin.server.calls import RANGE_STAND_IN
+
+bridge.configure(ServerConfig())
+adapters = bridge.load_adapters()
+xs = bridge.XlwingsServer.load()
+seen = []
+
+class One:
+    pass
+
+def reading(name, args):
+    adapter = adapters.ADAPTERS[name]
+    async def capture(*a):
+        seen.append(list(a))
+        return 0
+    capture.__xlfunc__ = adapter.__xlfunc__
+    module = One()
+    setattr(module, name, capture)
+    data = {"func_name": name, "args": args, "client": "Office.js", "version": xs.xlwings_version, "runtime": "1.4",
+            "date_format": "yyyy-mm-dd", "culture_info_name": None, "caller_address": None}
+    asyncio.run(xs.custom_functions_call(data, module))
+    return seen.pop()
+
+matrices = json.loads(sys.argv[1])
+out = []
+for m in matrices:
+    got = reading("KPI_NPS", [m])[0]
+    out.append({"xlwings": got, "ours": blanks_as_none(m)})
+stand_in = reading("KPI_RATE_CI", [RANGE_STAND_IN, [[5]], [[0.9]]])
+print(json.dumps({"cases": out, "stand_in": stand_in}))
+"""
+
+MATRICES = [[[10], [""], [3]], [["", ""], ["a", 1.5]], [[7]], [[""]], [["x", True, None, "#N/A", 0, -2.5]],
+            [[None], [False]]]
+
+
+def test_the_backends_reading_of_a_range_argument_is_xlwings_own():
+    from addin_helpers import server_env
+
+    run = subprocess.run([sys.executable, "-c", READING, json.dumps(MATRICES)], check=False, capture_output=True,
+                         text=True, env=server_env(), cwd=str(ROOT), timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    for case in got["cases"]:
+        assert case["ours"] == case["xlwings"]
+    assert got["cases"][0]["xlwings"] == [[10], [None], [3]]
+    # the stand-in is read as a one-cell range, the other arguments in their own positions
+    assert got["stand_in"] == [[[0]], [[5]], 0.9]  # (successes, trials: ranges; confidence: a number)

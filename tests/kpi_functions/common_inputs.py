@@ -447,6 +447,7 @@ ARG_DOMAIN: dict[str, str] = {
     "monetary": "rfm money",
     "params": "bgnbd params",
     "KPI_EXPECTED_SPEND.params": "gamma-gamma params",
+    "spend_params": "gamma-gamma params",
     "KPI_RFM_SUMMARY.customer_ids": "transaction customers",
     "KPI_RFM_SUMMARY.dates": "transaction dates",
     "KPI_RFM_SUMMARY.values": "transaction values",

@@ -342,6 +342,38 @@ class TestClvBgnbd:
         pd.testing.assert_series_equal(a, c)
         pd.testing.assert_series_equal(b, c)
 
+    def test_given_params_are_the_fits_outputs(self, cdnow):
+        x, tx, T, z = cdnow["x"], cdnow["t_x"], cdnow["T"], cdnow["zbar"]
+        bg, gg = k.bgnbd_fit(x, tx, T), k.gamma_gamma_fit(x, z, True)
+        base = k.clv_bgnbd(x, tx, T, z, 39, 0.01)
+        pd.testing.assert_series_equal(k.clv_bgnbd(x, tx, T, z, 39, 0.01, bg, gg), base, rtol=1e-12)
+        pd.testing.assert_series_equal(k.clv_bgnbd(x, tx, T, z, 39, 0.01, bg), base, rtol=1e-12)
+        pd.testing.assert_series_equal(k.clv_bgnbd(x, tx, T, z, 39, 0.01, None, gg), base, rtol=1e-12)
+
+    def test_published_cdnow_parameters_for_the_papers_customer(self):
+        # FHL 2005 (r 0.243, α 4.414, a 0.793, b 2.426) and the Gamma-Gamma note (p 6.25, q 3.74, γ 15.44):
+        # E[Y(39)] (1.226 in the paper) times E[M | x = 2, z̄ = 22.35] = 6.25 (15.44 + 44.7) / 15.24
+        got = k.clv_bgnbd([2, 0], [30.43, 0], [38.86, 38.86], [22.35, None], 39, 0, [0.243, 4.414, 0.793, 2.426],
+                          [6.25, 3.74, 15.44])
+        want = [naive_expected_purchases(0.243, 4.414, 0.793, 2.426, 2, 30.43, 38.86, 39) * 375.875 / 15.24,
+                naive_expected_purchases(0.243, 4.414, 0.793, 2.426, 0, 0, 38.86, 39) * 96.5 / 2.74]
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+        assert got[0] == pytest.approx(1.226 * 24.6637, abs=0.02)
+
+    def test_given_spend_params_need_no_two_repeat_buyers(self):
+        got = k.clv_bgnbd([2, 0], [30.43, 0], [38.86, 20], [22.35, 0], 39, 0, [0.243, 4.414, 0.793, 2.426],
+                          [6.25, 3.74, 15.44])
+        assert np.isfinite(got).all()
+
+    def test_params_out_of_domain_name_their_argument(self):
+        args = ([2, 0], [30.43, 0], [38.86, 20], [22.35, 0], 39, 0)
+        with pytest.raises(KPIDomainError) as info:
+            k.clv_bgnbd(*args, [0.243, 4.414, 0.793, 2.426], [6.25, 1.0, 15.44])
+        assert str(info.value).startswith("KPI_CLV_BGNBD: argument 'spend_params', item 2: 1.0 must be greater than 1 (q of the Gamma-Gamma model)")
+        with pytest.raises(KPIInputError) as info:
+            k.clv_bgnbd(*args, [0.243, 4.414, 0.793], [6.25, 3.74, 15.44])
+        assert info.value.argument == "params" and "got 3 numbers" in str(info.value)
+
     def test_repeat_buyer_without_monetary_is_an_error(self):
         with pytest.raises(KPIInputError) as info:
             k.clv_bgnbd([1, 2, 0], [10, 5, 0], [30, 38, 20], [20.0, None, None])

@@ -167,3 +167,70 @@ def test_customer_mrr_by_hand():
                       "MRR": [10.0, 5.0, 12.0, 7.0]})
     got = customer_mrr(t, "2026-01-31", "2026-03")
     assert got.to_dict("list") == {"customer": ["A", "B"], "start MRR": [10.0, 5.0], "end MRR": [12.0, 0.0]}
+
+
+def _kpi(*args: str):
+    from typer.testing import CliRunner
+
+    from kpi_cli.main import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_kpi_tables_writes_the_single_machine_tables_from_a_cluster(client, company, tmp_path):
+    subs, parts, _ = company
+    address = client.scheduler.address
+    r = _kpi("tables", *map(str, parts), "--scheduler", address, "--out", str(tmp_path / "t"), "--period", "quarter",
+             "--start", "2025-06", "--end", "2026-05")
+    assert r.exit_code == 0, r.output
+    mrr = K.mrr_schedule(subs)
+    expected = K.mrr_movements(mrr, "quarter")
+    got = pd.read_csv(tmp_path / "t" / "movements.csv", parse_dates=["month"])
+    assert got["month"].tolist() == expected["month"].tolist()
+    for col in COUNTS:
+        assert got[col].tolist() == expected[col].tolist(), col
+    for col in MONEY:  # CSV keeps 17 significant digits: the rounding of the sums in another order remains
+        np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=1e-12, err_msg=col)
+    cohorts = pd.read_csv(tmp_path / "t" / "cohorts.csv")
+    assert cohorts["size"].tolist() == K.cohort_retention(mrr)["size"].tolist()
+    customers = pd.read_csv(tmp_path / "t" / "customers.csv")
+    assert len(customers) == len(customer_mrr(mrr, "2025-06", "2026-05"))
+    assert r.output.startswith(f"{len(mrr):,} customer-months from 2024-01 to 2026-06 in ")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--start", "2026-01"], "Error: --start and --end go together\n"),
+    (["--period", "week"], "Error: --period must be month, quarter or year, got 'week'\n"),
+])
+def test_kpi_tables_refuses_bad_options_in_one_line(tmp_path, args, message):
+    path = tmp_path / "s.parquet"
+    path.touch()
+    r = _kpi("tables", str(path), *args)
+    assert r.exit_code == 1 and r.output == message
+
+
+def test_kpi_tables_names_a_missing_file_and_a_missing_column(client, tmp_path):
+    r = _kpi("tables", str(tmp_path / "nope.parquet"), "--scheduler", client.scheduler.address)
+    assert r.exit_code == 1 and r.output == f"Error: no such file: {tmp_path / 'nope.parquet'}\n"
+    path = tmp_path / "subs.csv"
+    path.write_text("customer_id,start_date,amount,billing_months\nA,2026-01-01,10,1\n")
+    r = _kpi("tables", str(path), "--scheduler", client.scheduler.address, "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1
+    assert r.output.startswith(f"Error: mrr_tables: {path} has no column 'end_date'"), r.output
+
+
+def test_a_bad_subscription_is_named_by_its_customer_column_and_value(client, tmp_path):
+    path = tmp_path / "subs.csv"
+    path.write_text("customer_id,start_date,end_date,amount,billing_months\n"
+                    "A,2026-01-01,,100,1\nB,2026-02-01,,-5,1\n")
+    from workbook_templates.distributed import SubscriptionError
+
+    with pytest.raises(SubscriptionError, match=r"^subscriptions: column 'amount' of the subscription of customer "
+                                                r"'B' starting 2026-02-01 \(input part 0, row 2\): -5 must not be "
+                                                r"negative$"):
+        mrr_tables(path, client, partitions=1)
+    path.write_text("customer_id,start_date,end_date,amount,billing_months\nA,2026-01-01,,100,1\n,2026-02-01,,5,1\n")
+    with pytest.raises(SubscriptionError, match=r"^subscriptions: column 'customer_id' of the subscription starting "
+                                                r"2026-02-01 \(input part 0, row 2\): is blank; every row needs a "
+                                                r"customer$"):
+        mrr_tables(path, client, partitions=1)

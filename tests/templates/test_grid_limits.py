@@ -45,6 +45,8 @@ def reference(small, tmp_path_factory) -> dict:
 
 
 def _build(small: Path, out: Path, **kw):
+    """Build in the standard layout (the default, auto, would choose the large-data layout: test_large_layout)."""
+    kw.setdefault("layout", "standard")
     return run_task(Task(REPORT, str(small), str(out / f"{REPORT}.xlsx"), **kw))
 
 
@@ -135,7 +137,7 @@ def test_kpi_build_exits_1_with_one_line_per_failed_report_and_builds_the_others
     monkeypatch.setattr(builder, "MAX_ROWS", mrr_rows - 1)
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["build", REPORT, "marketing_funnel", "--data", str(small), "--out", str(out),
-                                 "--no-progress"])
+                                 "--no-progress", "--layout", "standard"])
     assert r.exit_code == 1, r.output
     flat = " ".join(r.output.split())
     line = f" report={REPORT} segment=- period=latest status=failed "

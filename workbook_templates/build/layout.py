@@ -7,7 +7,7 @@ A spilled table's size is known only once it is evaluated, so the geometry helpe
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import formulas as F
 from ..context import ReportData
@@ -18,7 +18,15 @@ from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillD
 from .styles import MONTH_FMT
 from .trends import CHANGE_FORMATS, change_node
 
-__all__ = ["Layout", "grid_extents"]
+if TYPE_CHECKING:
+    from .large import LargeLayout
+
+__all__ = ["SUMMARY_HEADER", "SUMMARY_TOP", "Layout", "grid_extents"]
+
+#: the summary an input table too large for a worksheet gives way to (large-data layout): its first row of
+#: columns (one row per column of the data set below it) and the headings of those columns
+SUMMARY_TOP = 5
+SUMMARY_HEADER = ("Column", "Type", "Values", "Blank", "Distinct", "Smallest", "Largest", "Sum")
 
 
 class Layout:
@@ -37,6 +45,7 @@ class Layout:
         self.blocks: dict[str, BlockDef] = {}
         self.lists: dict[str, tuple[ItemList, int]] = {}  # name -> (spec, first item row)
         self.order: list[str] = []  # cell names in layout order
+        self.large: LargeLayout | None = None  #: the large-data layout's plan (None: the standard layout)
         self.sheet_names = {s.name for s in spec.sheets}
         self.table_pos: dict[str, dict[str, int]] = {}
         for ds in spec.datasets:
@@ -139,6 +148,9 @@ class Layout:
         cells: dict[str, list[str]] = {c.key: [] for c in b.columns}
         months = b.keys if isinstance(b.keys, Months) else None
         n_keys = len(keys)
+        # whether a column's cells call a KPI function is its template's (substituting the row's cells for its
+        # RowRefs adds no call): asked once per column, not once per row of a table of 100,000 customers
+        kpi_cols = {c.key: top_kpi(c.expr) for c in b.columns if isinstance(c.expr, Node)}
         for i, key in enumerate(keys):
             row = first + i
             names = F.RowCells({c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}, relative=bool(b.table_name))
@@ -154,7 +166,7 @@ class Layout:
                         self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, None, key, c.fmt, "key"))
                 else:
                     cell = c.expr.substitute(names) if isinstance(c.expr, Node) else None
-                    st = "kpi" if top_kpi(cell) else "native" if cell is not None else "value"
+                    st = "kpi" if cell is not None and kpi_cols[c.key] else "native" if cell is not None else "value"
                     self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, cell,
                                           None if cell else c.expr, c.fmt, st))
                 cells[c.key].append(names[c.key])
@@ -208,12 +220,13 @@ def period_key_format(data: ReportData, step: int) -> str | None:
     return "mmm yyyy"
 
 
-def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:
+def grid_extents(b: Layout, large: LargeLayout | None = None) -> list[tuple[str, str, int, int]]:
     """Every rectangle the writer will fill: (sheet, what, rows needed, columns needed), counted from A1.
 
     Mirrors :class:`~.writer.Writer`: header rows and start offsets included, hidden sheets and the hidden
     values sheet (its stored KPI values and spill tables, in the order the writer stores them) as well.
-    Needs the spilled tables evaluated (their sizes).
+    Needs the spilled tables evaluated (their sizes). In the large-data layout (``large``), a left-out block
+    takes its note's cell (an input table: its summary), and a stored spilled table no copy on the values sheet.
     """
     spec = b.spec
     out: list[tuple[str, str, int, int]] = []
@@ -221,10 +234,16 @@ def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:
         if sh.kind == "input":
             ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
             n = len(b.data.tables[ds_name].df)
+            if large is not None and f"input:{ds_name}" in large.left_out:
+                out.append((sh.name, f"summary of input table {DATASETS[ds_name].table}",
+                            SUMMARY_TOP + 1 + len(DATASETS[ds_name].columns), len(SUMMARY_HEADER)))
+                continue
             out.append((sh.name, f"input table {DATASETS[ds_name].table} of {n:,} rows and its header",
                         max(n, 1) + 1, len(DATASETS[ds_name].columns)))
+    left_cells = large.cell_block if large is not None else {}
     for c in b.cells.values():
-        out.append((c.sheet, f"cell {c.name}", c.row + 1, c.col + 1))
+        if c.name not in left_cells:
+            out.append((c.sheet, f"cell {c.name}", c.row + 1, c.col + 1))
     live = b.flavour != "values"
     values_row = 2  # Writer.values_row: rows 1-2 hold the add-in probe and its note
     values_max = 2
@@ -245,8 +264,11 @@ def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:
                 width, n = 1, 0
             else:
                 width, n = max(len(s.value.columns), 1), len(s.value)
+            if large is not None and large.spill_left_out(s.name):
+                out.append((s.sheet, f"the note on table {s.name}", s.row + 1, s.col + 1))
+                continue
             out.append((s.sheet, f"table {s.name} of {n:,} rows and its header", s.row + 1 + n, s.col + width))
-            if live:
+            if live and not (large is not None and s.name in large.stored_spills):
                 if isinstance(s.value, ExcelError):
                     values_max = max(values_max, values_row + 1)
                     values_row += 1
@@ -266,6 +288,9 @@ def grid_extents(b: Layout) -> list[tuple[str, str, int, int]]:
         elif isinstance(blk, RowTable):
             bd = b.blocks[blk.name]
             n = len(bd.keys)
+            if large is not None and large.rows_left_out(blk.name):
+                out.append((blk.sheet, f"the note on table {blk.name}", blk.row + 1, blk.col + 1))
+                continue
             out.append((blk.sheet, f"table {blk.name} of {n:,} rows and its header", bd.first_row + n,
                         blk.col + len(blk.columns)))
             for col in blk.columns:

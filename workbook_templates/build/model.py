@@ -113,6 +113,8 @@ class BuildResult:
     kpis: dict[str, list[str]] = field(default_factory=dict)  # Excel name -> cells using it
     spills: list[SpillRecord] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)  # item name -> value (for summaries)
+    #: the large-data layout: why it was chosen and what it left out (None: the standard layout)
+    large_data: str | None = None
 
 
 def abs_cell(row: int, col: int) -> str:

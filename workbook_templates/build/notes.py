@@ -165,8 +165,9 @@ def _allocation(ws: Any, f: Formats, r: int, a: Any, segment: str) -> int:
     return r + 1
 
 
-def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> None:
-    """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function."""
+def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]]) -> int:
+    """Write the Notes sheet ``ws``; ``kpi_cells`` lists the cells that use each KPI function. Returns the
+    next free row."""
     for j, width in enumerate(_WIDTHS):
         ws.set_column(j, j, width)
     r = 0
@@ -196,6 +197,10 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
                            "read them all the same. To see or edit one: right-click a sheet tab > Unhide (Excel), "
                            "or Sheet > Show Sheet (LibreOffice).")),
     ]
+    if b.large is not None:
+        about.append(("Large-data layout", ("Tables too large for a worksheet are not in this workbook; the cells "
+                                            "that read them hold stored values (shaded). See “Large-data layout: "
+                                            "live and stored cells” below.")))
     extra = dict(b.spec.about)
     about = [(k, extra.pop(k, v)) for k, v in about] + list(extra.items())
     fx = d.fx
@@ -268,3 +273,5 @@ def write_notes(ws: Any, f: Formats, b: Report, kpi_cells: dict[str, list[str]])
             ws.write_string(r, 1, w, f.get("wrap"))
             _fit(ws, r, {1: w})
             r += 1
+        r += 1
+    return r

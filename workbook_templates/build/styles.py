@@ -108,6 +108,9 @@ class Formats:
             props.update(font_size=9, font_color=p["muted"], bottom=1, bottom_color="#EEF2F7")
         elif style in ("kpi", "key"):
             props.update(bold=True, font_color=p["ink"], bottom=1, bottom_color="#EEF2F7")
+        elif style == "stored":  # large-data layout: a value kpi build stored where its formula's input is not in
+            # the workbook (it does not recalculate)
+            props.update(italic=True, font_color="#5B21B6", bg_color="#EDE9FE", bottom=1, bottom_color="#DDD6FE")
         elif style == "input":
             props.update(bg_color=p["input"], border=1, border_color="#E5C96B", font_color=p["ink"])
         elif style == "wrap":

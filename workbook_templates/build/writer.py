@@ -23,6 +23,16 @@ from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
 from .chart_data import ChartData
 from .charts import write_chart
 from .evaluation import Report, cell_value
+from .large import VALUES_FULL, Touch
+from .large_write import (
+    LARGE_BANNER,
+    STORED_LEGEND,
+    chart_left_out,
+    notes_section,
+    stored_comment,
+    write_left_out,
+    write_summary,
+)
 from .model import (
     PROBE_NAME,
     VALUES_SHEET,
@@ -98,6 +108,7 @@ class Writer:
         self.kinds = {sh.name: sh.kind for sh in b.spec.sheets}
         self.widths = {sh.name: dict(sh.widths) for sh in b.spec.sheets}
         self.row_heights: dict[tuple[str, int], float] = {}
+        self.large = b.large  #: the large-data layout's plan (None: the standard layout)
 
     # -- cells -------------------------------------------------------------
     def _write_value(self, ws: Any, row: int, col: int, v: Any, fmt: Any) -> None:
@@ -179,7 +190,14 @@ class Writer:
             self._manifest(c.sheet, c.row, c.col, "input" if c.node is None else
                            ("kpi" if top_kpi(c.node) else "native"), v, num, None)
             return
-        text = c.node.render(b.on_sheet(c.sheet))
+        if self.large is not None:
+            ctx = Touch(b, c.sheet, self.large)
+            text = c.node.render(ctx)
+            if ctx.touched:  # reads a table that is not in the workbook: the value, marked as stored
+                self._write_stored(c, v, num, self.large.why(ctx.touched))
+                return
+        else:
+            text = c.node.render(b.on_sheet(c.sheet))
         if top_kpi(c.node):
             fallback = self._stash(v, num)
             text = f"IF({PROBE_NAME},{fallback},{text})"
@@ -189,12 +207,35 @@ class Writer:
         ws.write_formula(c.row, c.col, "=" + text, fmt, self._cached(v))
         self._manifest(c.sheet, c.row, c.col, kind, v, num, "=" + text)
 
+    def _write_stored(self, c: CellDef, v: Any, num: str | None, why: str) -> None:
+        """A cell of the large-data layout whose formula reads a table that is not in the workbook: its value,
+        shaded, with a comment (on each cell of an item list, on the first of a row table's column)."""
+        assert self.large is not None
+        self.large.stored[c.name] = why
+        self._write_value(self.ws[c.sheet], c.row, c.col, v, self.fmt.get("stored", num))
+        table, _, i = c.name.rpartition(".")
+        if not (table.rpartition(".")[0] in self.b.blocks and i.isdigit() and i != "0"):
+            self.ws[c.sheet].write_comment(c.row, c.col, stored_comment(why), {"x_scale": 2, "y_scale": 1.5})
+        self._manifest(c.sheet, c.row, c.col, "stored", v, num, None)
+
     # -- spilled tables ------------------------------------------------------
     def write_spill(self, s: SpillDef) -> None:
         b = self.b
         b.spill(s.name)
         ws = self.ws[s.sheet]
         spec = s.spec
+        large = self.large
+        if large is not None and large.spill_left_out(s.name):
+            write_left_out(self, large.left_out[f"spill:{s.name}"], s.sheet, s.row - (1 if spec.title and s.row else 0),
+                           s.col, spec.title if s.row else "")
+            return
+        stored = large.stored_spills.get(s.name) if large is not None else None
+        live = self.live and stored is None
+        if stored is not None and self.live:  # its values, marked as stored
+            legend = "Values computed by kpi build; they do not recalculate in Excel." if stored == VALUES_FULL \
+                else STORED_LEGEND
+            ws.write_comment(s.row, s.col, f"{legend} This table {stored} (see Notes).",
+                             {"x_scale": 2, "y_scale": 1.5})
         if spec.title and s.row > 0:  # a section heading on the row above the spill
             ws.write_string(s.row - 1, s.col, spec.title, self.fmt.get("section"))
         header_fmt = self.fmt.get("header")
@@ -224,7 +265,7 @@ class Writer:
         if cols:
             header = self._headings(s.sheet, spec, header)
             self._fit_header(s.sheet, s.row, s.col, header)
-        if self.live:
+        if live:
             text = s.node.render(b.on_sheet(s.sheet))
             if header != result_header:  # the function's own column names give way to the headings
                 text = spill_headings(text, header)
@@ -248,12 +289,13 @@ class Writer:
                 per_row = [row_fmt.get(lab, num) for lab in labels]
             else:
                 per_row = None
-            f = self.fmt.get("cell", num)
+            style = "stored" if stored is not None and self.live else "cell"
+            f = self.fmt.get(style, num)
             for i in range(n):
                 v = vals[i]
                 r = s.row + 1 + i
                 if per_row is not None:
-                    f = self.fmt.get("cell", per_row[i])
+                    f = self.fmt.get(style, per_row[i])
                 if kind in ("num", "date"):
                     if math.isnan(v):  # NaN: a blank cell
                         ws.write_blank(r, c, None, f)
@@ -341,6 +383,9 @@ class Writer:
         ws = self.ws[bn.sheet]
         built = "Values as computed by kpi build. With the KPI add-in loaded the formulas recalculate live."
         live = "Live values: the KPI add-in is computing these formulas."
+        if self.large is not None:  # the large-data layout: its shaded cells never recalculate
+            built += " " + LARGE_BANNER
+            live += " " + LARGE_BANNER
         f = self.fmt.get("banner")
         if self.live:
             # without the add-in the KPI cells show the values of the month the report was built for, while
@@ -358,7 +403,8 @@ class Writer:
                 "type": "text", "criteria": "begins with", "value": "⚠", "format": self.fmt.tone("bad")})
             self._manifest(bn.sheet, bn.row, bn.col, "native", built, None, None)
         else:
-            ws.write_string(bn.row, bn.col, "Values as computed by kpi build (no formulas).", f)
+            ws.write_string(bn.row, bn.col, "Values as computed by kpi build (no formulas)."
+                            + (" " + LARGE_BANNER if self.large is not None else ""), f)
 
     def write_items(self, il: ItemList) -> None:
         ws = self.ws[il.sheet]
@@ -549,11 +595,14 @@ class Writer:
         """The cells that use each KPI function, in layout order."""
         b = self.b
         kpi_cells: dict[str, list[str]] = {}
+        left = self.large.cell_block if self.large is not None else {}
         for c in b.cells.values():
-            if c.node is not None:
+            if c.node is not None and c.name not in left:
                 for k in dict.fromkeys(c.node.kpis()):
                     kpi_cells.setdefault(k, []).append(f"{c.sheet}!{xl_rowcol_to_cell(c.row, c.col)}")
         for s in b.spills.values():
+            if self.large is not None and self.large.spill_left_out(s.name):
+                continue
             for k in dict.fromkeys(s.node.kpis()):
                 kpi_cells.setdefault(k, []).append(f"{s.sheet}!{xl_rowcol_to_cell(s.row, s.col)}")
         return kpi_cells
@@ -565,7 +614,10 @@ class Writer:
         for sh in spec.sheets:
             if sh.kind == "input":
                 ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
-                self.write_input(ds_name, sh)
+                if self.large is not None and f"input:{ds_name}" in self.large.left_out:
+                    write_summary(self, ds_name, sh)
+                else:
+                    self.write_input(ds_name, sh)
         for blk in spec.blocks:
             if isinstance(blk, Text):
                 self.write_text(blk)
@@ -576,16 +628,25 @@ class Writer:
             elif isinstance(blk, ItemList):
                 self.write_items(blk)
             elif isinstance(blk, RowTable):
-                self.write_rows(b.blocks[blk.name])
+                lo = self.large.left_out.get(f"rows:{blk.name}") if self.large is not None else None
+                if lo is not None:
+                    write_left_out(self, lo, blk.sheet, blk.row, blk.col, blk.title)
+                else:
+                    self.write_rows(b.blocks[blk.name])
         chart_data = ChartData(self.wb, b, self.live)
         for ch in spec.charts:
+            if self.large is not None and chart_left_out(self, ch):
+                continue
             write_chart(self.wb, self.ws[ch.sheet], b, ch, chart_data)
         kpi_cells = self._kpi_cells()
         notes = next((sh.name for sh in spec.sheets if sh.kind == "notes"), None)
         if notes:
-            write_notes(self.ws[notes], self.fmt, b, kpi_cells)
+            r = write_notes(self.ws[notes], self.fmt, b, kpi_cells)
+            if self.large is not None:
+                notes_section(self, self.ws[notes], r)
         self.ws[spec.sheets[0].name].activate()
         self.wb.close()
         headline = {n: b.values.get(n) for n in b.cells}
         return BuildResult(path=self.path, cells=self.manifest, warnings=list(dict.fromkeys(b.warnings)),
-                           kpis=kpi_cells, headline=headline, spills=self.spill_records)
+                           kpis=kpi_cells, headline=headline, spills=self.spill_records,
+                           large_data=None if self.large is None else self.large.reason())
