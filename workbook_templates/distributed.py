@@ -110,7 +110,8 @@ def read_subscriptions(paths: str | Path | Sequence[str | Path], columns: Sequen
                        blocksize: str | int = "64MiB") -> Any:
     """The subscriptions as a ``dask.dataframe`` in partitions, in the order of the files and their rows.
 
-    ``paths``: a CSV or Parquet file, a folder of Parquet files, or a list of files of one kind.
+    ``paths``: a CSV or Parquet file, a list of files of one kind, or a folder (its Parquet files, else its
+    CSV files, in the order of their names).
     ``columns``: customer, start, end, amount, billing months and, optionally, discount (an absent
     optional last column is left out). Adds the column ``_kpi_row``: each row's place in the input.
     """
@@ -119,7 +120,13 @@ def read_subscriptions(paths: str | Path | Sequence[str | Path], columns: Sequen
     items = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not items:
         raise ValueError("mrr_tables: no subscription file given")
-    kinds = {Path(p).suffix.lower() or ".parquet" for p in items}  # a folder: a Parquet data set
+    if len(items) == 1 and Path(items[0]).is_dir():  # a folder: its Parquet files, else its CSV files, by name
+        folder = Path(items[0])
+        found = sorted(folder.glob("*.parquet")) or sorted(folder.glob("*.csv"))
+        if not found:
+            raise ValueError(f"mrr_tables: the folder {folder} holds no .parquet or .csv file")
+        items = [str(p) for p in found]
+    kinds = {Path(p).suffix.lower() or ".parquet" for p in items}  # (an object store prefix: a Parquet data set)
     if len(kinds) > 1 or not kinds <= {".csv", ".parquet"}:
         raise ValueError(f"mrr_tables: the subscription files must be all CSV or all Parquet, got {items}")
     csv = kinds == {".csv"}

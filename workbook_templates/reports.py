@@ -9,6 +9,7 @@ sheet's definitions come from the registry's summary and formula.
 
 from __future__ import annotations
 
+from . import report_retention_models as models
 from .build.styles import MONEY_CENTS
 from .formulas import (
     KPI,
@@ -266,11 +267,8 @@ def _retention() -> ReportSpec:
                   KPI("KPI_STICKINESS", Col("activity", "user_id"), Col("activity", "date"), m), PCT),
     )))
     blocks.append(Text(D, 18, 0, "Customer survival (Kaplan–Meier), months as a paying customer", "section"))
-    blocks.append(Spill("survival", D, 19, 0, KPI("KPI_SURVIVAL_CURVE", BlockCol("life", "months"),
-                                                   BlockCol("life", "churned")),
-                        col_formats=(("time", "0"), ("at risk", COUNT), ("churned", COUNT), ("survival", PCT)),
-                        headers=(("time", "Months"), ("at risk", "At risk"), ("churned", "Churned"),
-                                 ("survival", "Survival"))))
+    blocks.append(models.survival_spill(D, 19))
+    blocks += models.lifetime_blocks(S, 31) + models.repeat_buyer_blocks()
     # cohorts
     blocks += [Text("Cohorts", 0, 0, "Logo retention by signup cohort", "title"),
                Text("Cohorts", 1, 0, "Share of each cohort's customers still paying n months after their first "
@@ -304,10 +302,7 @@ def _retention() -> ReportSpec:
         Chart(S, "E5", "line", "Customer retention by month (churn = 100 % − retention)", (
             Series("Retention", BlockCol("rtrend", "retention"), BlockCol("rtrend", "month"), BLUE),
         ), width=620, height=290, y_format="0%", x_format="mmm yy", legend="none"),
-        Chart(S, "E21", "scatter", "Survival curve", (
-            Series("Survival", SpillCol("survival", "survival"), SpillCol("survival", "time"), NAVY),
-        ), width=620, height=290, y_format="0%", x_title="months as a customer", legend="none", y_min=0, y_max=1,
-            x_min=0, x_max="data"),
+        models.survival_chart(S, "E21"),
         Chart(S, "E37", "column", "Stickiness (DAU/MAU)", (
             Series("DAU/MAU", BlockCol("stick", "stickiness"), BlockCol("stick", "month"), TEAL, labels=True,
                    label_format=PCT),
@@ -319,15 +314,16 @@ def _retention() -> ReportSpec:
                         fit_height=1, tab_color=BLUE),
               SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
                         fit_height=1, tab_color=BLUE),
-              health_sheet(), _details_sheet()]
+              health_sheet(), models.repeat_buyer_sheets()[0], _details_sheet()]
     sheets += _input_sheets(ds) + calc_sheets
     sheets += [_calc_sheet("Lifetimes", "lifetimes", widths=((0, 16), (1, 14), (2, 22), (3, 10), (4, 20), (5, 20)),
                               hidden=True),
-               SheetSpec("Notes", "notes")]
+               models.repeat_buyer_sheets()[1], SheetSpec("Notes", "notes")]
     return ReportSpec("retention_cohorts", "Retention and cohorts",
                       "Logo and revenue cohort triangles, retention and churn by month, the survival curve, "
                       "repeat purchases, cross-sell, stickiness and customer health.", ds, tuple(sheets), tuple(blocks), charts,
-                      headline=("retention", "stickiness"), cost=4, about=HEALTH_ABOUT)
+                      headline=("retention", "stickiness"), cost=4, about=HEALTH_ABOUT + models.MODELS_ABOUT,
+                      optional=(("orders", models.NO_ORDERS_RETENTION),))
 
 
 # --------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def _check_workers(client: Any, paths: list[str], scheduler: str) -> None:
 @app.command("tables")
 def tables(
     subscriptions: Annotated[list[Path], typer.Argument(
-        help="Subscription files, all CSV or all Parquet (or a folder of Parquet files), with the columns "
+        help="Subscription files, all CSV or all Parquet (or a folder of them), with the columns "
              "customer_id, start_date, end_date, amount, billing_months and optionally discount.",
         show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Folder for movements.csv, cohorts.csv, "

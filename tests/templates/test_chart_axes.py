@@ -138,7 +138,8 @@ def test_response_and_resolution_times_have_a_chart_each_from_zero(demo):
 
 def test_the_survival_curve_axes_end_at_100_percent_and_at_its_last_month(demo):
     xml = chart(demo["retention_cohorts"].path, "Survival curve")
-    (ser,) = series(xml)
+    ser, *band = series(xml)  # the curve, then the lower and upper bounds of its band
+    assert len(band) == 2
     months = cached(ser, "xVal")
     assert max(months) == 30  # the sample data's longest customer life (Jul 2026 is not in the data)
     x_axis, y_axis = value_axes(xml)

@@ -143,9 +143,10 @@ def test_without_an_orders_file_the_dashboard_builds_and_says_it_counts_no_one_o
     assert ws.cell(rows["Recurring share of revenue"], 2).value == 1
     assert v["Orders"].tables["Orders"].ref == "A1:F2"  # the header and one empty row: a table with no orders
     assert any("no orders file in " in str(c) for row in v["Notes"].iter_rows(values_only=True) for c in row)
-    # the retention report cannot do without its orders: it still fails, naming the file it needs
+    # the retention report too stands in an empty Orders table (its repeat buyers say there are no orders:
+    # tests/templates/test_retention_models.py)
     res = run_task(Task("retention_cohorts", str(tmp_path / "data"), str(tmp_path / "out" / "r.xlsx")))
-    assert not res.ok and res.error.startswith("no orders file in ")
+    assert res.ok and any(w.startswith("no orders file in ") for w in res.warnings)
 
 
 def test_an_orders_file_that_cannot_be_read_is_an_error_not_a_stand_in(tmp_path):

@@ -44,8 +44,8 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory) -> tuple[pd.DataFrame, list[Path], Path]:
-    """4,000 subscriptions (the sample company replicated), as three Parquet files and as one CSV."""
+def company(tmp_path_factory) -> tuple[pd.DataFrame, list[Path]]:
+    """4,000 subscriptions (the sample company replicated), as three Parquet files."""
     folder = tmp_path_factory.mktemp("subs")
     subs = build_data.make(4000, 2)["subscriptions"][COLS].reset_index(drop=True)
     # a discount-free copy whose amounts are not all whole: 1/3 of a price is never a binary fraction
@@ -54,9 +54,7 @@ def company(tmp_path_factory) -> tuple[pd.DataFrame, list[Path], Path]:
     for i, lo in enumerate(range(0, len(subs), 1500)):
         parts.append(folder / f"part{i}.parquet")
         subs.iloc[lo:lo + 1500].to_parquet(parts[-1], index=False)
-    csv = folder / "subscriptions.csv"
-    subs.to_csv(csv, index=False, date_format="%Y-%m-%d")
-    return subs, parts, csv
+    return subs, parts
 
 
 def _same_movements(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -70,7 +68,7 @@ def _same_movements(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 def test_every_table_of_a_two_worker_cluster_equals_the_single_machine_result(client, company):
-    subs, parts, _ = company
+    subs, parts = company
     mrr = K.mrr_schedule(subs)
     got = mrr_tables(parts, client, snapshot=("2025-06", "2026-05"), partitions=5)
 
@@ -104,10 +102,15 @@ def test_every_table_of_a_two_worker_cluster_equals_the_single_machine_result(cl
         assert f(start, end) == f(ref_start.to_numpy(), ref_end.to_numpy())
 
 
-def test_csv_fiscal_quarters_and_a_cohort_limit_equal_the_single_machine_result(client, company):
-    subs, _, csv = company
+def test_csv_discounts_fiscal_quarters_and_a_cohort_limit_equal_the_single_machine_result(client, company,
+                                                                                          tmp_path):
+    subs, _ = company
+    subs = subs.assign(discount=np.where(np.arange(len(subs)) % 5 == 0, subs["amount"] / 4, np.nan))
+    for i, lo in enumerate(range(0, len(subs), 1000)):  # a folder of CSV files, read in the order of their names
+        subs.iloc[lo:lo + 1000].to_csv(tmp_path / f"subs{i}.csv", index=False, date_format="%Y-%m-%d")
     mrr = K.mrr_schedule(subs, through="2026-04-30")
-    got = mrr_tables(csv, client, through="2026-04-30", period="quarter", fiscal_year_start=4, max_months=7,
+    assert mrr["MRR"].sum() < K.mrr_schedule(subs.drop(columns="discount"), through="2026-04-30")["MRR"].sum()
+    got = mrr_tables(tmp_path, client, through="2026-04-30", period="quarter", fiscal_year_start=4, max_months=7,
                      partitions=3)
     _same_movements(got.movements, K.mrr_movements(mrr, "quarter", 4))
     logo = K.cohort_retention(mrr, "logo", 7)
@@ -159,6 +162,9 @@ def test_a_missing_column_names_the_file_and_the_column(tmp_path):
     path.write_text("customer_id,start_date,amount,billing_months\nA,2026-01-01,10,1\n")
     with pytest.raises(ValueError, match=r"subs\.csv has no column 'end_date'"):
         mrr_tables(path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"^mrr_tables: the folder .*empty holds no \.parquet or \.csv file$"):
+        mrr_tables(tmp_path / "empty")
 
 
 def test_customer_mrr_by_hand():
@@ -178,7 +184,7 @@ def _kpi(*args: str):
 
 
 def test_kpi_tables_writes_the_single_machine_tables_from_a_cluster(client, company, tmp_path):
-    subs, parts, _ = company
+    subs, parts = company
     address = client.scheduler.address
     r = _kpi("tables", *map(str, parts), "--scheduler", address, "--out", str(tmp_path / "t"), "--period", "quarter",
              "--start", "2025-06", "--end", "2026-05")
