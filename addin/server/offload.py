@@ -11,8 +11,9 @@ served meanwhile (measured: /health's slowest answer 158 ms during a
 
 So a body of :data:`OFFLOAD_BYTES` or more is answered — start to finish, by
 the same :func:`~addin.server.calls.answer_call` — in a child process: one per
-server process, spawned fresh when the app starts (it configures xlwings'
-server mode and loads the adapters itself, as a ``--workers`` process does);
+server process whose ``--max-request-bytes`` admits such bodies, spawned fresh
+when the app starts (it configures xlwings' server mode and loads the adapters
+itself, as a ``--workers`` process does);
 the event loop only hands the body over and gets the answer's bytes back.
 Until the child is ready (its imports take a few seconds after start-up), and
 where a child cannot be started, large calls are answered in a thread as
@@ -28,6 +29,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import SimpleNamespace
@@ -45,9 +48,17 @@ OFFLOAD_BYTES = 1 << 20
 _CHILD: dict[str, Any] = {}
 
 
+def _exit_with_parent(parent: int) -> None:
+    """End this process once the server that started it is gone (killed without a shutdown)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _start_child(env: dict[str, str], log_level: int) -> None:
     """The child's start: the server's environment, xlwings' server mode, the adapters."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops it (Ctrl+C reaches the whole group)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="kpi-parent-watch").start()
     os.environ.update(env)
     # the server's log line format, with this process's id after each line
     logging.basicConfig(level=log_level, format=f"%(levelname)s:%(name)s:%(message)s [process {os.getpid()}]")
