@@ -139,7 +139,8 @@ def create_app(config: ServerConfig | None = None) -> Callable:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        large_calls.start()  # the process for large calls (addin.server.offload), spawned with the app
+        if config.max_request_bytes >= OFFLOAD_BYTES:  # (else no call is large enough for it)
+            large_calls.start()  # the process for large calls (addin.server.offload), spawned with the app
         try:
             yield
         finally:

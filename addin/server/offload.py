@@ -11,8 +11,9 @@ served meanwhile (measured: /health's slowest answer 158 ms during a
 
 So a body of :data:`OFFLOAD_BYTES` or more is answered — start to finish, by
 the same :func:`~addin.server.calls.answer_call` — in a child process: one per
-server process, spawned fresh when the app starts (it configures xlwings'
-server mode and loads the adapters itself, as a ``--workers`` process does);
+server process whose ``--max-request-bytes`` admits such bodies, spawned fresh
+when the app starts (it configures xlwings' server mode and loads the adapters
+itself, as a ``--workers`` process does);
 the event loop only hands the body over and gets the answer's bytes back.
 Until the child is ready (its imports take a few seconds after start-up), and
 where a child cannot be started, large calls are answered in a thread as

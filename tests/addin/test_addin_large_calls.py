@@ -259,7 +259,7 @@ def test_large_calls_are_answered_in_a_process_of_their_own_small_ones_in_the_se
     from addin.server.offload import OFFLOAD_BYTES
 
     child = _children(big_server)[-1]
-    assert child != big_server.proc.pid
+    assert child != big_server.proc.pid and child in _child_processes(big_server.proc.pid)
     scores = _scores(400_000)
     body = json.dumps({"func_name": "KPI_NPS", "args": [[[s] for s in scores]]}).encode()
     assert len(body) >= OFFLOAD_BYTES
@@ -309,3 +309,27 @@ def _status(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return "State:\tZ"
+
+
+def test_no_process_for_large_calls_where_the_size_limit_admits_none():
+    from addin_helpers import run_server
+
+    with tempfile.TemporaryDirectory(prefix="kpi-large-") as tmp, \
+            run_server(Path(tmp), "--max-request-bytes", "500000") as srv:
+        body = json.dumps({"func_name": "KPI_NPS", "args": [[[10], [9], [3]]]}).encode()
+        assert _post(srv.port, body) == (200, {"result": [[100 * (2 - 1) / 3]]})
+        assert _answered_by(srv, "KPI_NPS") == "server"
+        # the process would have been spawned before the app answered /health: the server has no child
+        assert _child_processes(srv.proc.pid) == []
+
+
+def _child_processes(pid: int) -> list[int]:
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if re.search(rf"^PPid:\s+{pid}$", text, re.MULTILINE):
+            out.append(int(status.parent.name))
+    return out
