@@ -48,15 +48,39 @@ def _columns(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return df.set_axis(names, axis=1)
 
 
+#: How a DuckDB user turns each kind of month column into a DATE: a datetime64
+#: column is a TIMESTAMP already, ISO text ("2026-03-15") is cast, and Excel
+#: serial numbers are days after 1899-12-30 (whole numbers in these tables).
+MONTH_SQL = {
+    "datetime64": "month",
+    "ISO text": "CAST(month AS DATE)",
+    "serial": "DATE '1899-12-30' + CAST(month AS INTEGER)",
+}
+
+
 @contextmanager
-def _table_t(df: pd.DataFrame, names: list[str], con: Any = None) -> Iterator[Any]:
-    """The connection with ``df`` (columns renamed to ``names``) registered as table ``t`` while inside."""
+def _table_t(df: pd.DataFrame, names: list[str], con: Any = None, months: str = "datetime64") -> Iterator[Any]:
+    """The connection with ``df`` (columns renamed to ``names``) registered as table ``t`` while inside.
+
+    With ``months`` other than datetime64, ``t`` is a view over the DataFrame
+    that converts the month column with :data:`MONTH_SQL` (DuckDB inlines the
+    view into each query, so the conversion is part of every timed query).
+    """
     con = con or _connect()
-    con.register("t", _columns(df, names))
+    if months == "datetime64":
+        con.register("t", _columns(df, names))
+    else:
+        con.register("t_in", _columns(df, names))
+        cols = ", ".join(f"{MONTH_SQL[months]} AS month" if n == "month" else n for n in names)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT {cols} FROM t_in")
     try:
         yield con
     finally:
-        con.unregister("t")
+        if months == "datetime64":
+            con.unregister("t")
+        else:
+            con.execute("DROP VIEW t")
+            con.unregister("t_in")
 
 
 # --------------------------------------------------------------------------
@@ -114,9 +138,9 @@ ORDER BY months.mi
 """
 
 
-def duckdb_movements(df: pd.DataFrame, con: Any = None) -> pd.DataFrame:
-    """MRR movements in DuckDB SQL over the DataFrame (customer, month as dates, MRR)."""
-    with _table_t(df, ["customer", "month", "mrr"], con) as db:
+def duckdb_movements(df: pd.DataFrame, con: Any = None, months: str = "datetime64") -> pd.DataFrame:
+    """MRR movements in DuckDB SQL over the DataFrame (customer, month, MRR; months of :data:`MONTH_SQL`)."""
+    with _table_t(df, ["customer", "month", "mrr"], con, months) as db:
         return db.execute(MOVEMENTS_SQL).df()
 
 
@@ -198,9 +222,10 @@ GROUP BY cohort ORDER BY cohort
 """
 
 
-def duckdb_cohort_retention(df: pd.DataFrame, basis: str = "logo", con: Any = None) -> pd.DataFrame:
+def duckdb_cohort_retention(df: pd.DataFrame, basis: str = "logo", con: Any = None,
+                            months: str = "datetime64") -> pd.DataFrame:
     """The cohort triangle in DuckDB SQL: one query for the month range, one for the triangle."""
-    with _table_t(df, ["customer", "month", "mrr"], con) as db:
+    with _table_t(df, ["customer", "month", "mrr"], con, months) as db:
         # the triangle's width (months from the first cohort to the last month) names its columns
         width = db.execute(
             "SELECT max(mi) - min(mi) FILTER (WHERE s > 0) + 1 FROM "

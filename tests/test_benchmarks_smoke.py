@@ -101,6 +101,15 @@ def test_scalars_group_runs():
 def test_tables_group_runs():
     figures = bench_mrr.run(n_customers=60, n_months=6, n_subs=80, sched_months=8, runs=1, **QUIET)
     _check(figures, "tables", ["mrr_movements", "cohort_retention", "mrr_schedule"])
+    for work in ("mrr_movements", "cohort_retention"):  # the matrix of id and month types, each against DuckDB
+        cases = {f.case.split(", ", 1)[1] for f in figures if f.work == work and f.baseline == "DuckDB SQL"
+                 and f.unit == "s"}
+        assert cases == {f"{i} ids, {m} months" for i in bench_mrr.ID_TYPES for m in bench_mrr.MONTH_TYPES}
+        naive = {f.case for f in figures if f.work == work and f.baseline.startswith("naive")}
+        assert len(naive) == len(bench_mrr.ID_TYPES)
+    schedule = {f.case.rsplit(", ", 1)[1] for f in figures if f.work == "mrr_schedule" and f.baseline == "DuckDB SQL"
+                and f.unit == "s"}
+    assert schedule == {f"{i} ids" for i in bench_mrr.ID_TYPES}
     memory = [f for f in figures if f.unit == "MB"]
     assert len(memory) == 3 and all(f.value > 10 for f in memory)  # a Python process with pandas
 

@@ -162,6 +162,57 @@ class SpillAt(Node):
 
 
 @dataclass(frozen=True, eq=False)
+class NumberAt(Node):
+    """As :class:`SpillAt`, but a cell the function left blank (a value it could not compute) is ``""``, not
+    the 0 a reference to a blank cell reads: ``IF(ISNUMBER(c),c,IF(ISERROR(c),c,""))``; an error stays."""
+
+    spill: str
+    col: int | str
+    row: int = -1  #: the data row (0-based); set by :meth:`substitute`
+
+    def _cell(self) -> SpillCell:
+        return SpillCell(self.spill, self.row + 1, self.col)
+
+    def render(self, ctx: Ctx) -> str:
+        c = self._cell().render(ctx)
+        return f'IF(ISNUMBER({c}),{c},IF(ISERROR({c}),{c},""))'
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        v = ctx.spill_value(self.spill, self.col)
+        if isinstance(v, ExcelError):
+            return v
+        x = v.iloc[self.row] if 0 <= self.row < len(v) else None
+        if isinstance(x, ExcelError):
+            return x
+        return float(x) if isinstance(x, (int, float, np.integer, np.floating)) and not pd.isna(x) else ""
+
+    def substitute(self, row_cells: dict[str, str]) -> Node:
+        return NumberAt(self.spill, self.col, _row_of(row_cells))
+
+
+@dataclass(frozen=True, eq=False)
+class CountNumbers(Node):
+    """``SUMPRODUCT(--ISNUMBER(range))``: the cells of a range holding a number (a blank, text or an error
+    does not count)."""
+
+    values: Node
+
+    def children(self) -> Iterable[Node]:
+        return (self.values,)
+
+    def render(self, ctx: Ctx) -> str:
+        return f"SUMPRODUCT(--ISNUMBER({self.values.render(ctx)}))"
+
+    def evaluate(self, ctx: Ctx) -> Any:
+        v = self.values.evaluate(ctx)
+        if isinstance(v, ExcelError):  # a spilled error is one cell: not a number
+            return 0.0
+        s = pd.Series(v, dtype=object)
+        return float(sum(1 for y in s if isinstance(y, (int, float, np.integer, np.floating))
+                         and not isinstance(y, bool) and not pd.isna(y)))
+
+
+@dataclass(frozen=True, eq=False)
 class FlaggedRank(Node):
     """The rank of row ``i``'s ``score`` from the lowest (1) among the rows of ``table`` whose ``flag`` is 1,
     ties in table order; blank for an unflagged row:
@@ -323,7 +374,8 @@ def repeat_buyer_blocks(details_row: int = 24) -> list:
                       If(Fn("AND", Op(">=", RowRef("purchases"), Const(2)),
                             Op("<", RowRef("days"), Ref("rb_window") + 0.5)), 1, 0), "0"),
             RowColumn("p_alive", "P(alive)", SpillAt("palive", 0), "0.0000"),
-            RowColumn("expected", "Expected purchases", SpillAt("epurch", 0), "0.0000"),
+            # (blank, not 0, where the library could not compute it)
+            RowColumn("expected", "Expected purchases", NumberAt("epurch", 0), "0.0000"),
             RowColumn("rank", "Lost rank", FlaggedRank("rbuy", "recent", "p_alive"), "0"),
         )),
         # the predictions read the plain fit; the standard errors are a second spill, so that a fit whose
@@ -358,8 +410,11 @@ def repeat_buyer_blocks(details_row: int = 24) -> list:
             Item("rb_recent", "Recent repeat buyers", Fn("SUM", BlockCol("rbuy", "recent")), COUNT,
                  note="2+ purchase days, the last within the window"),
             Item("rb_expected", "Expected purchases, next N weeks, all customers",
-                 IfError(Fn("SUM", SpillCol("epurch", 0)), "—"), "#,##0.0",
-                 note="Σ of each customer's conditional expectation"),
+                 IfError(If(Fn("ISNUMBER", SpillCell("bgfit", 1, "value")),
+                            If(Op("=", CountNumbers(SpillCol("epurch", 0)), CountNumbers(SpillCol("rfm", "frequency"))),
+                               Fn("SUM", SpillCol("epurch", 0)), "—: not every customer's could be computed"), "—"),
+                         "—"),
+                 "#,##0.0", note="Σ of each customer's conditional expectation"),
         ), note_header="How"),
     ]
     k = RowRef("k")

@@ -19,8 +19,6 @@ from .._errors import EXCEL_ERRORS, KPIInputError
 from .cells import Grid
 from .datetimes import _dates_flat
 
-_ERROR_LIST = sorted(EXCEL_ERRORS)
-
 Codes = tuple[np.ndarray, np.ndarray]
 
 
@@ -29,7 +27,7 @@ def _text_ok(u: np.ndarray) -> bool:
     if u.size == 0:
         return True
     return (pd.api.types.infer_dtype(u, skipna=False) == "string" and not (u == "").any()
-            and not np.isin(u, _ERROR_LIST).any())
+            and not pd.Series(u, dtype=object).isin(EXCEL_ERRORS).any())  # hashed: np.isin sorts objects
 
 
 def _int_uniques(values: np.ndarray) -> Codes | None:

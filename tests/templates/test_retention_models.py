@@ -235,3 +235,21 @@ def test_libreoffice_recalculates_the_lost_list_to_the_cached_values(bgnbd_table
     ws = recalc["Repeat buyers"]
     rows = {ws.cell(i, 1).value: i for i in range(1, ws.max_row + 1)}
     assert isinstance(ws.cell(rows[1], 2).value, str) and ws.cell(rows[1], 2).value.startswith("C")
+
+
+def test_an_expected_purchase_the_library_cannot_compute_is_blank_never_0(sample_tables):
+    # one region's 3 repeat buyers: the fit runs to extreme a and b, where the library gives no expected
+    # purchases (NaN) while P(alive) is still defined
+    data = scope(sample_tables, SPEC.datasets, ("region", "Latin America"), None, "test")
+    r = evaluate(SPEC, data)
+    rfm = _spill(r, "rfm")
+    fit = _spill(r, "bgfit")
+    assert r.value("rb_status").startswith("fitted")
+    e = expected_purchases(rfm["frequency"], rfm["recency"], rfm["T"], RB_HORIZON_WEEKS, fit)
+    assert e.isna().any()  # the case this test is about
+    assert r.value("rb_expected").startswith("—: not every customer's")
+    shown = [r.value(f"rbuy.expected.{i}") for i in range(len(rfm))]
+    assert all((v == "") if np.isnan(w) else v == pytest.approx(w, rel=1e-12) for v, w in zip(shown, e))
+    assert r.value("lost.p_alive.0") == pytest.approx(
+        prob_alive(rfm["frequency"], rfm["recency"], rfm["T"], fit)[rfm["frequency"] >= 1].min(), rel=1e-12)
+    assert r.value("lost.expected.0") == ""
