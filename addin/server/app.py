@@ -41,7 +41,7 @@ from . import bridge
 from .calls import answer_call
 from .config import CALL_PATH, ServerConfig
 from .middleware import Guard, LastResort, escapes, log_safe
-from .offload import OFFLOAD_BYTES, CallProcess
+from .offload import OFFLOAD_BYTES, STOPPED, CallProcess, stopped_adapter
 from .requests import short
 
 logger = logging.getLogger("kpi.addin")
@@ -219,7 +219,10 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         # answering others (/health, small calls); a large body in a process of its
         # own, since its parsing would hold the interpreter lock for tens of ms
         answered = await large_calls.answer(body) if len(body) >= OFFLOAD_BYTES else None
-        if answered is None:
+        if answered is STOPPED:  # the process died computing it: #VALUE! with why (parsed here, once)
+            stopped = {n: stopped_adapter(a, excel_error) for n, a in functions.items()}
+            answered = await asyncio.to_thread(answer_call, body, stopped, xs, excel_error)
+        elif answered is None:
             answered = await asyncio.to_thread(answer_call, body, functions, xs, excel_error)
         status, content = answered
         return Response(content, status_code=status, media_type="application/json")

@@ -18,8 +18,9 @@ the event loop only hands the body over and gets the answer's bytes back.
 Until the child is ready (its imports take a few seconds after start-up), and
 where a child cannot be started, large calls are answered in a thread as
 before. If the child dies during a call (killed, out of memory), that call is
-answered 500 and a new child is started; if it died between calls, the next
-call is answered in a thread while the new child starts.
+answered ``#VALUE!`` "the backend's process for large calls stopped" (a 200,
+as a KPI library bug is: never a 5xx) and a new child is started; if it died
+between calls, the next call is answered in a thread while the new child starts.
 """
 
 from __future__ import annotations
@@ -36,16 +37,32 @@ from concurrent.futures.process import BrokenProcessPool
 from types import SimpleNamespace
 from typing import Any
 
-from .jsonio import dumps
-
 logger = logging.getLogger("kpi.addin")
 
-__all__ = ["OFFLOAD_BYTES", "CallProcess"]
+__all__ = ["OFFLOAD_BYTES", "STOPPED", "CallProcess", "stopped_adapter"]
 
 #: bodies from this size on are answered in the child process (1 MiB: about 200,000 cells)
 OFFLOAD_BYTES = 1 << 20
 
 _CHILD: dict[str, Any] = {}
+#: :meth:`CallProcess.answer`'s answer when the process died during the call
+STOPPED: tuple[int, bytes] = (0, b"")
+#: the #VALUE! message of a call during which the process died
+STOPPED_MESSAGE = ("{name}: the backend's process for large calls stopped during this call (out of memory?); "
+                   "the server log has details")
+
+
+def stopped_adapter(adapter: Any, excel_error: Any) -> Any:
+    """A stand-in for ``adapter`` that answers #VALUE! "the process stopped" (same spec, same
+    xlwings options): the call is answered as a 200 with that error cell, never a 5xx."""
+    name = adapter.kpi_spec.excel_name
+
+    def stopped(*args: Any) -> Any:
+        return excel_error("#VALUE!", STOPPED_MESSAGE.format(name=name))
+
+    stopped.kpi_spec = adapter.kpi_spec  # type: ignore[attr-defined]
+    stopped.__xlfunc__ = adapter.__xlfunc__  # type: ignore[attr-defined]
+    return stopped
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -124,7 +141,8 @@ class CallProcess:
         return True
 
     async def answer(self, body: bytes) -> tuple[int, bytes] | None:
-        """The call answered by the child; None when there is no usable child (answer it in a thread)."""
+        """The call answered by the child; None when there is no usable child (answer it in a thread);
+        :data:`STOPPED` when the child died during the call (answer it with :func:`stopped_adapter`)."""
         if not self.usable():
             return None
         pool = self.pool
@@ -140,8 +158,7 @@ class CallProcess:
         except BrokenProcessPool:
             logger.error("the process answering large calls stopped during a call; starting a new one")
             self._restart(pool)
-            return 500, dumps({"detail": "the backend's process for large calls stopped during this call "
-                                         "(out of memory?); the server log has details"})
+            return STOPPED
 
     def _restart(self, pool: ProcessPoolExecutor) -> None:
         if pool is self.pool:  # (not already restarted by a concurrent call)

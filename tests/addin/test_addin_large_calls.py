@@ -333,3 +333,41 @@ def _child_processes(pid: int) -> list[int]:
         if re.search(rf"^PPid:\s+{pid}$", text, re.MULTILINE):
             out.append(int(status.parent.name))
     return out
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_a_large_call_whose_process_dies_during_it_is_a_value_error_not_a_5xx(big_server):
+    import threading
+
+    scores = _scores(1_000_000)
+    body = json.dumps({"func_name": "KPI_NPS", "args": [[[s] for s in scores]], "runtime": "1.4"}).encode()
+    n = len(_children(big_server))
+    got: dict = {}
+    for _ in range(3):  # (should the call end before the process is seen computing it, again)
+        child = _wait_for_child(big_server, n)
+        out: dict = {}
+        th = threading.Thread(target=lambda out=out: out.update(r=_post(big_server.port, body)))
+        start = _cpu_ticks(child)
+        th.start()
+        while th.is_alive() and _cpu_ticks(child) - start < 5:  # computing: 50 ms of its CPU time
+            time.sleep(0.005)
+        if th.is_alive():
+            os.kill(child, signal.SIGKILL)  # the server's own child, by its id
+        th.join()
+        status, got = out["r"]
+        assert status == 200
+        if "error" in got:
+            break
+    assert got["error"] == {"code": "#VALUE!", "message": "KPI_NPS: the backend's process for large calls stopped "
+                                                          "during this call (out of memory?); the server log has details"}
+    assert got["result"] == [[{"type": "Error", "errorType": "Value"}]]
+    assert "stopped during a call; starting a new one" in big_server.log_text()
+    assert _wait_for_child(big_server, n + 1) != child  # replaced
+    assert _post(big_server.port, body) == (200, {"result": [[k.nps(scores)]]})
