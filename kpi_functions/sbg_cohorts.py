@@ -161,23 +161,33 @@ def _check_shares(shares: np.ndarray, size: np.ndarray, rows: np.ndarray) -> Non
 
 
 def _fit_one(n: np.ndarray) -> tuple[float, float, float, str]:
-    """alpha, beta, log-likelihood of one cohort's survivors; NaN and the reason when it cannot be fitted."""
+    """alpha, beta, log-likelihood of one cohort's survivors; NaN and a short reason when it cannot be fitted.
+
+    The reasons are short (a spilled table's cell): the model's own messages say the same at more length.
+    """
     nan = float("nan")
     T = n.size - 1
     if n[0] == 0:
-        return nan, nan, nan, "the cohort has no customers"
+        return nan, nan, nan, "no customers"
     if T < 2:
-        return nan, nan, nan, (f"{T} observed period{'' if T == 1 else 's'} after month 0; the sBG fit needs "
-                               "at least 2")
+        return nan, nan, nan, f"{T} period{'' if T == 1 else 's'} observed after month 0; the fit needs 2"
     up = np.flatnonzero(np.diff(n) > 0)
     if up.size:
         j = int(up[0]) + 1
-        return nan, nan, nan, (f"survivors rise from {int(n[j - 1])} in month {j - 1} to {int(n[j])} in month "
-                               f"{j} (customers came back): the sBG model needs survivors that never increase")
+        return nan, nan, nan, (f"survivors rise from {int(n[j - 1])} to {int(n[j])} in month {j} (customers came "
+                               "back)")
+    lost = n[:-1] - n[1:]
+    if lost.sum() == 0:
+        return nan, nan, nan, "no customer churned: nothing to fit"
+    if n[1] == 0:
+        return nan, nan, nan, "every customer churned in month 1: nothing to fit"
     try:
         alpha, beta, ll, _ = _sbg(n, _FN)
     except KPIModelError as err:
-        return nan, nan, nan, err.reason
+        if "does not fall over time" not in err.reason:
+            return nan, nan, nan, err.reason
+        rate = lost.sum() / n[:-1].sum()  # the geometric limit the sBG family tends to: one churn rate
+        return nan, nan, nan, f"churn does not fall over time: one rate of {rate:.1%} a period fits as well"
     return alpha, beta, ll, ""
 
 
@@ -236,9 +246,11 @@ def sbg_cohorts(triangle: Any, periods: Any = None, basis: Any = "shares") -> pd
         active, ``S(t)``: the fit over the observed months and the forecast
         after them) and ``note``. A cohort that cannot be fitted — fewer
         than 2 observed months after month 0, a size of 0, survivors that
-        rise (customers who came back), no churn at all, or churn that does
-        not fall over time — has blank fit and projection cells and says
-        why in ``note`` (blank for the others).
+        rise (customers who came back), no churn at all, everyone churned
+        in month 1, or churn that does not fall over time (one constant
+        churn rate fits as well: the model is not identified, alpha and
+        beta grow without bound) — has blank fit and projection cells and
+        says why in ``note`` (blank for the others).
 
     Raises
     ------
@@ -297,7 +309,7 @@ def sbg_cohorts(triangle: Any, periods: Any = None, basis: Any = "shares") -> pd
          1.0    0.864    0.749    0.653    0.571    0.501    0.442    0.391
          NaN      NaN      NaN      NaN      NaN      NaN      NaN      NaN
     >>> fit.loc[2, "note"]
-    '1 observed period after month 0; the sBG fit needs at least 2'
+    '1 period observed after month 0; the fit needs 2'
     """
     basis_ = c.option_text(basis, _FN, "basis", "shares", ("shares", "counts"))
     k = c.option_number(periods, _FN, "periods", None, min=1, max=_MAX_PERIODS, integer=True,

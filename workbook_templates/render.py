@@ -88,10 +88,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - docs tool
             r = run_task(t)
             if not r.ok or r.path is None:
                 raise SystemExit(r.error)
-            pdf = render_pdf(Path(r.path), Path(tmp) / "pdf", pages="1-2")
+            pdf = render_pdf(Path(r.path), Path(tmp) / "pdf", pages="1-3")
             print(render_png(pdf, docs / f"report_{t.template}.png"))
-            if t.template == "retention_cohorts":  # the cohort heat map is the second sheet
+            if t.template == "retention_cohorts":  # the cohort heat map is the second sheet, the sBG fit the third
                 print(render_png(pdf, docs / "report_retention_cohorts_heatmap.png", page=2))
+                print(render_png(pdf, docs / "report_retention_cohorts_projections.png", page=3))
         for t in plan([], SAMPLE_DIR, Path(tmp), source=SOURCE_LABEL, compare="region"):  # segments side by side
             r = run_task(t)
             if not r.ok or r.path is None:

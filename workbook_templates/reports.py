@@ -34,6 +34,7 @@ from .formulas import (
     SumWhere,
 )
 from .report_channels import with_channels
+from .report_cohort_fit import cohort_fit_blocks, cohort_fit_charts, cohort_fit_sheets
 from .report_dashboard_kpis import (
     churn_noise_blocks,
     churn_noise_items,
@@ -295,7 +296,7 @@ def _retention() -> ReportSpec:
         RowColumn("mrr_now", "MRR report month", SumWhere(SpillCol("mrr", "MRR"), cust_m, (SpillCol("mrr", "month"), RM)),
                   MONEY_CENTS),
     )))
-    blocks += engine + health_blocks()
+    blocks += engine + health_blocks() + cohort_fit_blocks()
     charts = (
         # retention only: churn is its complement (100 % − retention), a second line on a second axis would
         # only mirror it
@@ -307,11 +308,11 @@ def _retention() -> ReportSpec:
             Series("DAU/MAU", BlockCol("stick", "stickiness"), BlockCol("stick", "month"), TEAL, labels=True,
                    label_format=PCT),
         ), width=620, height=260, y_format="0%", x_format="mmm yy", legend="none", y_min=0),
-    )
+    ) + cohort_fit_charts()
     sheets = [SheetSpec(S, "report", widths=((0, 34), (1, 14), (2, 40), (3, 2)) + tuple((i, 11) for i in range(4, 14)),
                         print_area="A1:N50", fit_height=1, tab_color=BLUE),
               SheetSpec("Cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
-                        fit_height=1, tab_color=BLUE),
+                        fit_height=1, tab_color=BLUE), *cohort_fit_sheets(),
               SheetSpec("Revenue cohorts", "report", widths=((0, 11), (1, 7)) + tuple((i, 8) for i in range(2, 17)),
                         fit_height=1, tab_color=BLUE),
               health_sheet(), models.repeat_buyer_sheets()[0], _details_sheet()]

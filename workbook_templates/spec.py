@@ -191,6 +191,7 @@ class Series:
     y2: bool = False
     point_colors: tuple[str, ...] = ()  #: a fill per point (bars), overriding ``color``
     dash: str | None = None  #: a line's dash type (XlsxWriter's: dash, round_dot, long_dash, ...)
+    marker: str | None = None  #: a line's point marker (XlsxWriter's: circle, square, diamond, ...)
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,8 @@ class TestFromCohortRetention:
         young = out.iloc[2:]
         assert young[["alpha", "beta", "log-likelihood"]].isna().all().all()
         assert young.loc[:, "month 0":"month 5"].isna().all().all()
-        assert young["note"].tolist() == ["1 observed period after month 0; the sBG fit needs at least 2",
-                                          "0 observed periods after month 0; the sBG fit needs at least 2"]
+        assert young["note"].tolist() == ["1 period observed after month 0; the fit needs 2",
+                                          "0 periods observed after month 0; the fit needs 2"]
 
     def test_the_spilled_cells_as_excel_hands_them_over(self):
         """Header row, cohort months as serial numbers, blanks as None: the same fits."""
@@ -156,15 +156,24 @@ class TestFromCohortRetention:
         pays.update(j7=[1, 3], j8=[1, 3], j9=[1, 3])  # gone in February, back in March: January's 7 become 8
         out = k.sbg_cohorts(k.cohort_retention(_mrr_table(pays)), 4)
         assert np.isnan(out.loc[0, "alpha"]) and out.loc[0, "month 0":"month 3"].isna().all()
-        assert out.loc[0, "note"] == ("survivors rise from 7 in month 1 to 8 in month 2 (customers came back): the "
-                                      "sBG model needs survivors that never increase")
+        assert out.loc[0, "note"] == "survivors rise from 7 to 8 in month 2 (customers came back)"
         assert out.loc[1, "note"] == "" and np.isfinite(out.loc[1, "alpha"])
 
     def test_a_cohort_that_never_churns_gets_the_models_reason(self):
         out = k.sbg_cohorts([["steady", 5, 5, 5], ["regular"] + REGULAR[:3]], 3, "counts")
-        assert out.loc[0, "note"] == "no customer churned in these periods, so the sBG model cannot be fitted"
+        assert out.loc[0, "note"] == "no customer churned: nothing to fit"
         assert np.isnan(out.loc[0, "beta"])
         assert out.loc[1, "alpha"] == pytest.approx(k.sbg_fit(REGULAR[:3]).loc[0, "value"], rel=1e-9)
+
+    def test_churn_that_does_not_fall_is_not_identified(self):
+        """Half of the cohort churns every period (1000, 500, 250, 125): one rate of 50 % fits exactly, so the
+        sBG estimates run to infinity; KPI_SBG_FIT refuses it, the cohort gets the rate in its note."""
+        with pytest.raises(k.KPIModelError):
+            k.sbg_fit([1000, 500, 250, 125])
+        out = k.sbg_cohorts([["halves", 1000, 500, 250, 125], ["everyone", 10, 0, 0, 0]], 4, "counts")
+        assert out["note"].tolist() == ["churn does not fall over time: one rate of 50.0% a period fits as well",
+                                        "every customer churned in month 1: nothing to fit"]
+        assert out[["alpha", "beta", "log-likelihood", "month 0"]].isna().all().all()
 
     def test_revenue_triangle_is_refused(self):
         table = _mrr_table() + [["j0", "2026-02", 500]]  # j0 expands in February: the cohort's MRR 1,200 of 1,000

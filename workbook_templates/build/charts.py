@@ -62,6 +62,9 @@ def write_chart(wb: Any, ws: Any, b: Report, ch: Chart, data: ChartData | None =
                 if sr.dash:
                     d["line"]["dash_type"] = sr.dash
                 d["marker"] = {"type": "none"}
+                if sr.marker:
+                    d["marker"] = {"type": sr.marker, "size": 5, "fill": {"color": sr.color},
+                                   "border": {"color": sr.color}}
             else:
                 d["fill"] = {"color": sr.color}
                 d["border"] = {"none": True}
