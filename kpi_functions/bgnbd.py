@@ -207,14 +207,34 @@ def _expected_purchases(r: float, al: float, a: float, b: float, t: float | np.n
     t = np.asarray(t, dtype=float)
     y = (al + T) / (al + T + t)
     z = t / (al + T + t)
-    hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    alive = (a + b + x - 1.0) / (a - 1.0) * (1.0 - y ** (a - 1.0) * hyp)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+        alive = (a + b + x - 1.0) / (a - 1.0) * (1.0 - y ** (a - 1.0) * hyp)
+    lost = ~np.isfinite(alive)
+    if lost.any():
+        # with a and b in the thousands (a dropout probability nearly the same for every customer) Euler's
+        # form overflows (∞ · 0); the untransformed eq. 10, whose series then converges fast, does not
+        # (all its parameters are positive, so ₂F₁ > 0: 1 − y^{r+x} ₂F₁ is taken as −expm1 of its log, y = 1 − z)
+        z_, x_ = (np.broadcast_to(v, alive.shape)[lost] for v in (z, x))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            direct = special.hyp2f1(r + x_, b + x_, a + b + x_ - 1.0, z_)
+            alive[lost] = -(a + b + x_ - 1.0) / (a - 1.0) * np.expm1((r + x_) * np.log1p(-z_) + np.log(direct))
     rep = x > 0
     odds = np.zeros(np.broadcast_shapes(x.shape, tx.shape, T.shape))
     with np.errstate(over="ignore"):
         odds[rep] = np.exp(np.log(a) - np.log(b + x[rep] - 1.0)
                            + (r + x[rep]) * (np.log(al + T[rep]) - np.log(al + tx[rep])))
-    return alive / (1.0 + odds)
+    with np.errstate(invalid="ignore"):  # ∞/∞ where even the paper's form overflows: the callers refuse NaN
+        return alive / (1.0 + odds)
+
+
+def _finite_purchases(values: np.ndarray, m: _BGNBD, fn: str) -> np.ndarray:
+    """``values`` if every expectation is a number; a model error naming the parameters otherwise (never NaN)."""
+    if not np.isfinite(values).all():
+        raise KPIModelError(fn, f"the expected purchases cannot be computed for these parameters (r {m.r:.4g}, "
+                            f"alpha {m.alpha:.4g}, a {m.a:.4g}, b {m.b:.4g}): the hypergeometric series of the "
+                            "model overflows")
+    return values
 
 
 _BLOCK_VALUES = 4_000_000
@@ -618,9 +638,9 @@ def clv_bgnbd(frequency: Any, recency: Any, T: Any, monetary: Any, horizon: Any 
         m = _BGNBD(given[0], given[1], given[2], given[3], np.nan)
     spend = gg.spend(d.x, np.nan_to_num(mon))
     if disc == 0:
-        purchases = _conditional_purchases(m, h, d.x, d.tx, d.T)
+        purchases = _finite_purchases(_conditional_purchases(m, h, d.x, d.tx, d.T), m, fn)
     else:
-        purchases = _discounted_purchases(m, int(h), disc, d.x, d.tx, d.T)
+        purchases = _finite_purchases(_discounted_purchases(m, int(h), disc, d.x, d.tx, d.T), m, fn)
     out = np.full(d.n_rows, np.nan)
     out[d.keep] = purchases * spend
     return pd.Series(out, name="expected value")

@@ -19,7 +19,7 @@ from . import _coerce as c
 from ._errors import KPIInputError
 from ._params import BGNBD_PARAMS, given_params
 from ._registry import kpi
-from .bgnbd import _BGNBD, _EX_FREQ, _EX_REC, _EX_T, _conditional_purchases, _fit_bgnbd, _rfm
+from .bgnbd import _BGNBD, _EX_FREQ, _EX_REC, _EX_T, _conditional_purchases, _finite_purchases, _fit_bgnbd, _rfm
 
 __all__ = ["expected_purchases", "prob_alive"]
 
@@ -188,7 +188,9 @@ def expected_purchases(frequency: Any, recency: Any, T: Any, periods: Any, param
     KPIUndefinedError
         No customers.
     KPIModelError
-        Without ``params``: the fit fails (see :func:`bgnbd_fit`).
+        Without ``params``: the fit fails (see :func:`bgnbd_fit`); parameters
+        so extreme that the expectation overflows double precision (never a
+        blank or NaN instead).
 
     Notes
     -----
@@ -229,5 +231,5 @@ def expected_purchases(frequency: Any, recency: Any, T: Any, periods: Any, param
         raise KPIInputError(fn, "is blank; give the length of the future span", argument="periods")
     d, m = _model(frequency, recency, T, params, fn)
     out = np.full(d.n_rows, np.nan)
-    out[d.keep] = _conditional_purchases(m, t, d.x, d.tx, d.T)
+    out[d.keep] = _finite_purchases(_conditional_purchases(m, t, d.x, d.tx, d.T), m, fn)
     return pd.Series(out, name="expected purchases")

@@ -231,3 +231,40 @@ class TestExpectedPurchases:
         assert got[0] == pytest.approx(r * 5 / (al + 20.0), rel=3 / b)
         ref = [mp_expected(r, al, a, b, 0, 0, 20.0, 5), mp_expected(r, al, a, b, 4, 12.0, 20.0, 5)]
         np.testing.assert_allclose(got, ref, rtol=rtol)
+
+
+class TestLargeAandB:
+    """a and b in the thousands (a dropout probability a/(a+b) nearly the same for every customer), as a fit to
+    customers who all buy alike gives: Euler's form of eq. 10 overflows there (∞ · 0), the paper's form does
+    not. The values were NaN (blank cells) with a RuntimeWarning before."""
+
+    # the fit of one sample region's orders (weeks)
+    P = (0.6978126085923648, 128.9529991162681, 53490.46571755992, 818173.0041395248)
+
+    def test_expected_purchases_match_mpmath(self):
+        x, tx, T = [0, 2, 5, 1, 0], [0.0, 10.0, 35.0, 3.0, 0.0], [30.0, 40.0, 40.0, 52.0, 5.0]
+        for t in (1.0, 13.0, 104.0):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no RuntimeWarning leaks any more
+                got = k.expected_purchases(x, tx, T, t, self.P).to_numpy()
+            ref = [mp_expected(*self.P, xi, txi, Ti, t) for xi, txi, Ti in zip(x, tx, T)]
+            # (a+b+x−1)/(a−1) ≈ 16 times a difference of order 1e-4 that scipy's ₂F₁ (parameters near 10⁶)
+            # gives to about 1e-14: 5e-11 relative over one week, closer over longer spans
+            np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+    def test_clv_uses_the_same_expectations(self):
+        x, tx, T, m = [0, 2, 5], [0.0, 10.0, 35.0], [30.0, 40.0, 40.0], [None, 20.0, 30.0]
+        clv = k.clv_bgnbd(x, tx, T, m, 13, 0, self.P, [6.0, 4.0, 15.0]).to_numpy()
+        e = k.expected_purchases(x, tx, T, 13, self.P).to_numpy()
+        spend = np.array([6 * 15 / 3, 6 * (15 + 2 * 20) / (6 * 2 + 3), 6 * (15 + 5 * 30) / (6 * 5 + 3)])
+        np.testing.assert_allclose(clv, e * spend, rtol=1e-12)
+        assert np.isfinite(k.clv_bgnbd(x, tx, T, m, 13, 0.01, self.P, [6.0, 4.0, 15.0])).all()
+
+    def test_parameters_beyond_double_precision_are_a_model_error_not_a_blank(self):
+        from kpi_functions import KPIModelError
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(KPIModelError) as info:
+                k.expected_purchases([0, 3], [0, 5.0], [10, 20.0], 50, [1e3, 1.0, 1e9, 1e15])
+        assert "KPI_EXPECTED_PURCHASES" in str(info.value) and "a 1e+09, b 1e+15" in str(info.value)
