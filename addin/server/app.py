@@ -38,7 +38,7 @@ from kpi_functions import CATEGORIES, example_formula
 from kpi_functions.excel import typed_name
 
 from . import bridge
-from .calls import answer_call
+from .calls import answer_call, failed_answer
 from .config import CALL_PATH, ServerConfig
 from .middleware import Guard, LastResort, escapes, log_safe
 from .offload import OFFLOAD_BYTES, STOPPED, CallProcess, stopped_adapter
@@ -218,12 +218,17 @@ def create_app(config: ServerConfig | None = None) -> Callable:
         # a worker thread, so one large call does not stop the event loop from
         # answering others (/health, small calls); a large body in a process of its
         # own, since its parsing would hold the interpreter lock for tens of ms
-        answered = await large_calls.answer(body) if len(body) >= OFFLOAD_BYTES else None
-        if answered is STOPPED:  # the process died computing it: #VALUE! with why (parsed here, once)
-            stopped = {n: stopped_adapter(a, excel_error) for n, a in functions.items()}
-            answered = await asyncio.to_thread(answer_call, body, stopped, xs, excel_error)
-        elif answered is None:
-            answered = await asyncio.to_thread(answer_call, body, functions, xs, excel_error)
+        try:
+            answered = await large_calls.answer(body) if len(body) >= OFFLOAD_BYTES else None
+            if answered is STOPPED:  # the process died computing it: #VALUE! with why (parsed here, once)
+                stopped = {n: stopped_adapter(a, excel_error) for n, a in functions.items()}
+                answered = await asyncio.to_thread(answer_call, body, stopped, xs, excel_error)
+            elif answered is None:
+                answered = await asyncio.to_thread(answer_call, body, functions, xs, excel_error)
+        except Exception:  # a bug of the backend itself: logged, and the cell says so (never a 5xx to Excel)
+            logger.exception("answering a custom-functions call failed")
+            answered = failed_answer("the backend could not answer this call (internal error); the server log "
+                                     "has details")
         status, content = answered
         return Response(content, status_code=status, media_type="application/json")
 

@@ -11,9 +11,10 @@ all CPU-bound work, off the event loop. What can fail, and how it is answered:
   with its traceback, answered ``#VALUE!`` "unexpected error in the KPI
   library" (:func:`call_adapter`, docs/addin.md);
 - xlwings failing to convert the call, or a result JSON cannot hold: logged,
-  500 naming the function;
-- anything else is a bug of the backend itself and is not caught here: the
-  app's last-resort handler logs it and answers 500 "internal error".
+  answered ``#VALUE!`` naming the function (a 200 with the error cell, as Excel
+  shows it: never a 5xx);
+- anything else is a bug of the backend itself and is not caught here: the call
+  route answers it ``#VALUE!`` "internal error" (:func:`failed_answer`), logged.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .requests import BadRequest, blanks_as_none, parse_call
 
 logger = logging.getLogger("kpi.addin")
 
-__all__ = ["GC_PAUSE_BYTES", "RANGE_STAND_IN", "answer_call", "call_adapter"]
+__all__ = ["GC_PAUSE_BYTES", "RANGE_STAND_IN", "answer_call", "call_adapter", "failed_answer"]
 
 #: what xlwings is given in place of a range argument the backend reads itself
 RANGE_STAND_IN: list[list[Any]] = [[0]]
@@ -102,6 +103,12 @@ class _NoCyclicGC:
                 gc.enable()
 
 
+def failed_answer(message: str) -> tuple[int, bytes]:
+    """A call the backend could not answer, as Excel shows it: a 200 whose result is the ``#VALUE!`` cell and
+    whose error carries ``message`` (the task pane's Recent errors and the cell's message), never a 5xx."""
+    return 200, dumps({"result": [["#VALUE!"]], "error": {"code": "#VALUE!", "message": message}})
+
+
 def _run_coroutine(coro: Any) -> Any:
     """Run a coroutine to completion in this worker thread (its own event loop)."""
     loop = getattr(_LOOPS, "loop", None)
@@ -158,7 +165,7 @@ def _answer_call(body: bytes, functions: dict[str, Any], xs: XlwingsServer, exce
         result = _run_coroutine(xs.custom_functions_call(data, _OneFunction(name, run)))
     except Exception:  # xlwings' own code: a problem converting, never the caller's
         logger.exception("%s: converting the call failed", name)
-        return 500, dumps({"detail": failed})
+        return failed_answer(failed)
     payload: dict[str, Any] = {"result": result}
     rv: Any = box[0] if box else None
     is_error = isinstance(rv, excel_error)
@@ -169,7 +176,7 @@ def _answer_call(body: bytes, functions: dict[str, Any], xs: XlwingsServer, exce
         content = dumps(payload)
     except (TypeError, ValueError):  # a value JSON cannot hold (a non-finite number, an unknown type)
         logger.exception("%s: serialising the answer failed", name)
-        return 500, dumps({"detail": failed})
+        return failed_answer(failed)
     t_end = time.perf_counter()
     if len(times) == 2:  # (parse: JSON and validation; KPI: the adapter; xlwings: its conversions)
         parts = (f"parse {(t_parsed - t0) * 1000:.0f}, KPI {(times[1] - times[0]) * 1000:.0f}, "

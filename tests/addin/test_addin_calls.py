@@ -1,6 +1,7 @@
 """addin.server.calls: what each failure of a call is answered with (no server, no xlwings:
 xlwings' part is a stand-in). A bug in the KPI library is a logged #VALUE! "unexpected error";
-xlwings failing to convert is a logged 500; a bug of the backend itself is not caught there."""
+xlwings failing to convert, or a result JSON cannot hold, is a logged #VALUE! (a 200, never a 5xx); a bug of
+the backend itself is not caught there (the call route answers it #VALUE! "internal error")."""
 
 from __future__ import annotations
 
@@ -70,23 +71,27 @@ def test_a_library_bug_is_a_logged_value_error_with_its_traceback(caplog):
     assert "ZeroDivisionError: bug" in caplog.text
 
 
-def test_xlwings_failing_to_convert_is_a_logged_500(caplog):
+VALUE_CELL = [["#VALUE!"]]
+
+
+def test_xlwings_failing_to_convert_is_a_logged_value_error_never_a_5xx(caplog):
     with caplog.at_level(logging.ERROR, logger="kpi.addin"):
         status, got = answer(adapter(1.0), xlwings(convert=KeyError("conversion")))
-    assert status == 500 and got == {"detail": "KPI_NPS: the backend could not convert this call; "
-                                               "the server log has details"}
+    assert status == 200 and got == {"result": VALUE_CELL, "error": {
+        "code": "#VALUE!", "message": "KPI_NPS: the backend could not convert this call; the server log has details"}}
     assert "converting the call failed" in caplog.text
 
 
-def test_a_result_json_cannot_hold_is_a_logged_500(caplog):
+def test_a_result_json_cannot_hold_is_a_logged_value_error_never_a_5xx(caplog):
     with caplog.at_level(logging.ERROR, logger="kpi.addin"):
         status, got = answer(adapter(float("nan")))
-    assert status == 500 and "could not convert" in got["detail"]
+    assert status == 200 and got["result"] == VALUE_CELL and got["error"]["code"] == "#VALUE!"
+    assert "could not convert" in got["error"]["message"]
     assert "serialising the answer failed" in caplog.text
 
 
 def test_a_bug_of_the_backend_itself_is_not_caught_here():
-    # (the app's last-resort handler answers it: 500 "internal error", logged)
+    # (the call route answers it: #VALUE! "internal error", logged; tests/addin/test_addin_http.py)
     class Broken(FakeError):
         @property
         def message(self) -> str:  # type: ignore[override]
@@ -103,3 +108,40 @@ def test_a_bug_of_the_backend_itself_is_not_caught_here():
 def test_a_malformed_call_is_its_4xx():
     status, content = calls.answer_call(b"{", {"KPI_NPS": adapter(1.0)}, xlwings(), FakeError)
     assert status == 400 and json.loads(content)["detail"].startswith("malformed JSON")
+
+
+_BROKEN_BACKEND = """
+import json
+import addin.server.app as app_mod
+from addin.server.config import ServerConfig
+from starlette.testclient import TestClient
+
+def broken(*a, **k):
+    raise RuntimeError("the backend's own bug")
+
+app_mod.answer_call = broken  # the call route's work fails with a bug of the backend itself
+app = app_mod.create_app(ServerConfig.from_env())
+r = TestClient(app).post("/xlwings/custom-functions-call",
+                         json={"func_name": "KPI_NPS", "args": [[[10], [9], [3]]], "runtime": "1.4"})
+print(json.dumps({"status": r.status_code, "body": r.json()}))
+"""
+
+
+def test_a_bug_of_the_backend_in_the_call_route_is_a_value_error_never_a_5xx(tmp_path):
+    # in a process of its own: the app configures xlwings for the server (an environment variable set before
+    # xlwings is first imported), which must not leak into the other tests
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", _BROKEN_BACKEND], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"status": 200, "body": {"result": [["#VALUE!"]], "error": {
+        "code": "#VALUE!", "message": "the backend could not answer this call (internal error); the server log "
+                                      "has details"}}}
+    assert "RuntimeError: the backend's own bug" in out.stderr  # logged with its traceback
