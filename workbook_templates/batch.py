@@ -30,6 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
+from .build_steps import step
 from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
 from .periods import Period
 from .settings import DEFAULT_SETTINGS, DataSettings
@@ -593,6 +594,7 @@ def run_task(task: Task) -> TaskResult:
 
     t0 = time.perf_counter()
     try:
+        step("reading the data")  # a cache hit when the plan read this folder in this process
         tables, errors = load_cached(task.data_dir, task.settings)
         notes: list[str] = []
         period = None

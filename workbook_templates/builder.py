@@ -54,6 +54,8 @@ from .build.model import (
 )
 from .build.styles import DATE_FMT, DATETIME_FMT, MONTH_FMT, UNIT_FORMATS, unit_format
 from .build.writer import FIXED_TIME, Writer
+from .build_steps import active as steps_active
+from .build_steps import step
 from .context import ReportData
 from .spec import ReportSpec
 
@@ -131,6 +133,7 @@ def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", names
     if layout not in LAYOUTS:
         raise BuildError(f"unknown layout {layout!r}; use {', '.join(LAYOUTS)}")
     with _no_cyclic_gc():
+        step("laying out")
         b = Report(for_period(spec, data), data, flavour, namespace)
         b.place()
         for s in b.spills:
@@ -138,9 +141,25 @@ def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", names
         if layout != "standard":
             b.large = plan_large(b, MAX_ROWS, MAX_COLS, forced=layout == "large")
         check_grid(b, b.large)  # every table's size is known now: fail before any cell is evaluated or written
-        for name in b.order:
-            b.value(name)
+        _evaluate_cells(b)
     return b
+
+
+def _evaluate_cells(b: Report) -> None:
+    """Every cell's value, in layout order; with a listener (the progress bar) told a hundred times how
+    many are done — in chunks, so the loop over the cells stays the same plain loop."""
+    order = b.order
+    if not steps_active():
+        for name in order:
+            b.value(name)
+        return
+    n = len(order)
+    chunk = max(1000, n // 100)
+    for start in range(0, n, chunk):
+        step("evaluating", start, n)
+        for name in order[start:start + chunk]:
+            b.value(name)
+    step("evaluating", n, n)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ They are registered on this part's own Typer :data:`app`; the ``kpi`` console sc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shutil
@@ -120,20 +121,30 @@ def _labels(template: str) -> dict[str, str]:
     return out
 
 
-def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None, on_result=None):
+def _run(tasks, jobs: int, console, show_progress: bool = True, executor=None, on_result=None, steps=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .batch import make_executor, run_tasks
+    from .build_steps import bar_listener, listening
 
     results = []
     with (executor if executor is not None else make_executor(min(jobs, max(1, len(tasks))))) as ex:
-        if on_result is not None:  # a log: each report's line as it finishes
-            results = run_tasks(tasks, ex, on_result)
+        if on_result is not None:  # a log: each report's line as it finishes (and its steps, if asked)
+            with listening(steps) if steps is not None else contextlib.nullcontext():
+                results = run_tasks(tasks, ex, on_result)
         elif show_progress and tasks and console.is_terminal:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, transient=False) as prog:
                 bar = prog.add_task("building reports", total=len(tasks))
-                results = run_tasks(tasks, ex, lambda r: prog.advance(bar))
+                finished = [0]
+
+                def one_done(r) -> None:
+                    finished[0] += 1
+                    prog.update(bar, completed=finished[0])
+
+                with listening(bar_listener(prog, bar, finished)):  # --jobs 1: the bar moves within each report
+                    results = run_tasks(tasks, ex, one_done)
+                prog.update(bar, description="building reports")
         else:
             results = run_tasks(tasks, ex)
     return results
@@ -361,7 +372,11 @@ def build(
                          "values, every other formula stays live (the Notes sheet lists which).")] = "auto",
     namespace: Annotated[str | None, typer.Option(
         "--namespace", help="Office.js function namespace (as for 'kpi serve --namespace').")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress",
+        help="Show a progress bar (on a terminal, the default). Not on a terminal, --progress writes a 'step' "
+             "line as each report's build reaches a step (reading, laying out, evaluating, writing, saving; "
+             "with --jobs 1).")] = None,
     log_format: Annotated[str, typer.Option(
         "--log-format", help="auto: on a terminal a table, else (cron, systemd, a file) one line per report "
                              "as it finishes and a line of totals; table, text (those lines) or json (one JSON "
@@ -464,10 +479,15 @@ def build(
 
             validate_namespace(namespace)
         read_dir = data_dir.resolve() if executor == "dask" else data_dir  # paths the workers can use
-        tasks = plan(names, read_dir,
-                     out.resolve() if executor == "dask" else out, by=by, periods=period or (), flavour=formulas,
-                     namespace=namespace, shard=parse_shard(shard), source=str(data_dir), settings=settings,
-                     fiscal_year_start=fiscal_year_start, compare=compare, layout=layout)
+        if progress and log is not None:
+            log.message("step", f"reading the data in {data_dir}")
+        reading = console.status("reading the data") if progress is not False and log is None \
+            and console.is_terminal else contextlib.nullcontext()
+        with reading:  # the plan reads every table once (a terminal shows it is not stuck)
+            tasks = plan(names, read_dir,
+                         out.resolve() if executor == "dask" else out, by=by, periods=period or (),
+                         flavour=formulas, namespace=namespace, shard=parse_shard(shard), source=str(data_dir),
+                         settings=settings, fiscal_year_start=fiscal_year_start, compare=compare, layout=layout)
     except (PlanError, DataError, ValueError) as e:
         _error(err, str(e))
         raise typer.Exit(2)
@@ -492,12 +512,15 @@ def build(
         assert scheduler is not None  # --executor dask without --scheduler was refused above
         try:
             with dask_executor(scheduler, data_dir, out) as ex:
-                results = _run(tasks, jobs, console, progress, executor=ex, on_result=on_result)
+                results = _run(tasks, jobs, console, progress is not False, executor=ex, on_result=on_result)
         except DaskUnavailable as e:
             _error(err, str(e))
             raise typer.Exit(2)
     else:
-        results = _run(tasks, jobs, console, progress, on_result=on_result)
+        from .build_steps import log_listener
+
+        steps = log_listener(log) if progress and log is not None and jobs <= 1 else None
+        results = _run(tasks, jobs, console, progress is not False, on_result=on_result, steps=steps)
     if log is not None:
         failed = log.finish(results, out, time.perf_counter() - t0)
     else:

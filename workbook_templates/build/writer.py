@@ -17,6 +17,7 @@ import kpi_functions as K
 from kpi_functions.excel import literal
 
 from .. import formulas as F
+from ..build_steps import step
 from ..formulas import ExcelError
 from ..schema import DATASETS
 from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
@@ -611,6 +612,7 @@ class Writer:
         b = self.b
         spec = b.spec
         self._add_sheets()
+        step("writing input sheets")
         for sh in spec.sheets:
             if sh.kind == "input":
                 ds_name = next(d for d in spec.datasets if DATASETS[d].sheet == sh.name)
@@ -618,6 +620,7 @@ class Writer:
                     write_summary(self, ds_name, sh)
                 else:
                     self.write_input(ds_name, sh)
+        step("writing tables")
         for blk in spec.blocks:
             if isinstance(blk, Text):
                 self.write_text(blk)
@@ -645,6 +648,7 @@ class Writer:
             if self.large is not None:
                 notes_section(self, self.ws[notes], r)
         self.ws[spec.sheets[0].name].activate()
+        step("saving the workbook")
         self.wb.close()
         headline = {n: b.values.get(n) for n in b.cells}
         return BuildResult(path=self.path, cells=self.manifest, warnings=list(dict.fromkeys(b.warnings)),
