@@ -75,6 +75,11 @@ def _name(rng: np.random.Generator, n: int) -> list[str]:
     return [f"{a[rng.integers(len(a))]} {b[rng.integers(len(b))]} {c[rng.integers(len(c))]}" for _ in range(n)]
 
 
+ORDER_RATE = 0.15  #: the customers' mean number of add-on orders in a month they pay (Poisson)
+ORDER_RATE_SHAPE = 0.5  #: shape of the gamma spread of the customers' order rates (smaller: more spread)
+ORDER_DROPOUT_AB = (1.0, 5.0)  #: beta(a, b) of the chance to stop ordering after an order (mean a / (a + b))
+
+
 def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     """Generate every data set; returns name -> DataFrame in the schema's column order."""
     if months < 12:
@@ -178,16 +183,34 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     active_mask = mrr_by_month > 0
 
     # ------------------------------------------------------------------ orders
+    # each paying customer orders add-ons at a rate of its own, gamma-distributed around ORDER_RATE a month (a few
+    # buy often, most rarely: the spread the BG/NBD model of the retention report estimates). The rates, products
+    # and amounts come from a generator of their own; the main generator makes the draws it made when every
+    # customer ordered at 4.5 %, so that the data sets drawn after the orders (surveys, activity, tickets) stay
+    # as they were
     orders = []
     products = list(ADDONS)
+    orng = np.random.default_rng([seed, 1])
+    rate = ORDER_RATE * orng.gamma(ORDER_RATE_SHAPE, 1.0 / ORDER_RATE_SHAPE, size=n)
+    drop = orng.beta(ORDER_DROPOUT_AB[0], ORDER_DROPOUT_AB[1], size=n)
+    ordering = np.ones(n, dtype=bool)
     for i in range(months):
         idx = np.flatnonzero(active_mask[:, i])
-        buyers = idx[rng.uniform(size=idx.size) < 0.045]
-        for k in buyers:
-            p = products[int(rng.integers(len(products)))]
-            orders.append({"customer_id": cust.at[k, "customer_id"], "product": p,
-                           "order_date": _day_in_month(rng, i),
-                           "amount": round(ADDONS[p] * rng.choice((0.8, 1.0, 1.0, 1.5)), 2)})
+        u = rng.uniform(size=idx.size)
+        for _ in range(int((u < 0.045).sum())):  # the former orders' draws (product, day, amount)
+            rng.integers(len(products)), _day_in_month(rng, i), rng.choice((0.8, 1.0, 1.0, 1.5))
+        idx = idx[ordering[idx]]
+        for k, count in zip(idx, orng.poisson(rate[idx])):
+            days = sorted(_day_in_month(orng, i) for _ in range(count))
+            for day in days:
+                p = products[int(orng.integers(len(products)))]
+                orders.append({"customer_id": cust.at[k, "customer_id"], "product": p, "order_date": day,
+                               "amount": round(ADDONS[p] * orng.choice((0.8, 1.0, 1.0, 1.5)), 2)})
+                # after each order a customer may stop ordering add-ons for good (still subscribed): BG/NBD's
+                # dropout, with a chance of its own, beta-distributed
+                if orng.uniform() < drop[k]:
+                    ordering[k] = False
+                    break
     order = pd.DataFrame(orders).sort_values("order_date", kind="stable").reset_index(drop=True)
     order["order_id"] = [f"O{k + 1:06d}" for k in range(len(order))]
 

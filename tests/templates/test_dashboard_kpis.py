@@ -96,10 +96,10 @@ def test_renewal_rates_equal_a_reference_from_the_definition(tables, raw, text):
 
 
 def test_june_2026_by_hand(tables):
-    """Three annual terms end in June 2026 and one of them renewed; one-off orders of 21,492 that month."""
+    """Three annual terms end in June 2026 and one of them renewed; one-off orders of 40,182 that month (47 orders)."""
     b, _, _ = _built(tables, "2026-06")
     assert b.value("renewal_rate") == pytest.approx(1 / 3)
-    assert b.value("one_off_revenue") == pytest.approx(21492.0)
+    assert b.value("one_off_revenue") == pytest.approx(40182.0)
 
 
 def test_the_cells_are_live_formulas_with_the_cached_values(tables, tmp_path):
@@ -115,7 +115,7 @@ def test_the_cells_are_live_formulas_with_the_cached_values(tables, tmp_path):
     assert "KPI_RENEWAL_RATE(Subscriptions[[customer_id]:[discount]]," in f.cell(rows["Renewal rate, term contracts"],
                                                                                  2).value
     assert v.cell(rows["Renewal rate, term contracts"], 2).value == pytest.approx(1 / 3)
-    assert v.cell(rows["One-off revenue"], 2).value == pytest.approx(21492.0)
+    assert v.cell(rows["One-off revenue"], 2).value == pytest.approx(40182.0)
 
 
 def _folder(tmp_path, orders: str | None):

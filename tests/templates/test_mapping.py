@@ -200,11 +200,11 @@ def test_flags_win_over_the_mapping_file(tmp_path):
     assert (m.settings.currency, m.settings.billing) == ("NOK", "invoices")
     m = read_mapping(d, DataSettings(currency="SEK"))
     assert (m.settings.currency, m.settings.billing) == ("SEK", "invoices")
-    # the file says decimal comma, which would make every sample amount (1350.0) a bad cell; --decimal . wins
+    # the file says decimal comma, which would make every sample amount (1200.0) a bad cell; --decimal . wins
     tables, errors = load_all(d, ["customers", "orders"])
     assert errors == {} and tables["orders"].issues
     assert str(tables["orders"].issues[0]).startswith(
-        "orders.csv row 2, column amount: '1350.0' is not a number in a column read with decimal comma (set by "
+        "orders.csv row 2, column amount: '1200.0' is not a number in a column read with decimal comma (set by "
         "decimal in kpi.toml line 5)")
     tables, errors = load_all(d, ["customers", "orders"], DataSettings(decimal="."))
     assert errors == {} and tables["orders"].issues == []
