@@ -41,6 +41,8 @@ GROUPS: tuple[Group, ...] = (
           {}, {"runs": 1}),
     Group("build", "benchmarks.bench_build", "kpi build --by region: segment workbooks, local processes and Dask",
           {}, {"segments": 4, "subscriptions": 12_000, "full_segments": 4, "bare_sample": 1}),
+    Group("build-large", "benchmarks.bench_large_build", "kpi build of one large company (large-data layout)",
+          {"subscriptions": 200_000}, {"subscriptions": 5_000}),
 )
 GROUP_NAMES = tuple(g.name for g in GROUPS)
 

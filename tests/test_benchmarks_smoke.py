@@ -217,6 +217,17 @@ def test_reports_and_build_groups_run():
                               "scaling --jobs 1 → --jobs 2", "kpi build --by region --executor dask"])
 
 
+def test_large_build_group_runs_and_measures_the_build_process():
+    from benchmarks import bench_large_build
+
+    figures = bench_large_build.run(subscriptions=2_000, **QUIET)
+    _check(figures, "build-large", ["kpi build saas_dashboard (wall)", "kpi build saas_dashboard (user CPU)",
+                                    "kpi build saas_dashboard (peak memory)"])
+    peak = next(f for f in figures if f.unit == "MB")
+    assert 50 < peak.value < 4096  # a Python process with pandas loaded, not the benchmark's own memory
+    assert all(f.ok is None for f in figures)  # the targets are for a million subscriptions
+
+
 def test_build_data_is_the_requested_size_and_loads_cleanly(tmp_path):
     from benchmarks.build_data import write
     from workbook_templates.data import load_all
