@@ -8,7 +8,9 @@ by replicating it: replica ``r`` gets its own customer and subscription ids
 segments), until the subscriptions reach the requested count. Marketing and
 costs rows are copied per region from one of the sample's regions. The files
 are the four data sets of the SaaS dashboard (subscriptions, customers,
-marketing, costs) and pass the report loader's checks, so that
+marketing, costs) — with ``--all-datasets`` also every other data set of the
+sample (orders, NPS, CSAT, tickets, leads, activity: replicated as the
+customers are, so ``kpi build --all`` builds every report) — and pass the report loader's checks, so that
 
     kpi build saas_dashboard --data OUT_DIR --by region --out reports --jobs 2
 
@@ -31,7 +33,8 @@ def region_name(i: int) -> str:
     return f"Region {i + 1:03d}"
 
 
-def make(n_subscriptions: int = 1_000_000, segments: int = 200, seed: int = 2026) -> dict[str, pd.DataFrame]:
+def make(n_subscriptions: int = 1_000_000, segments: int = 200, seed: int = 2026,
+         every: bool = False) -> dict[str, pd.DataFrame]:
     from workbook_templates.sample_data import generate
 
     base = generate(seed)
@@ -64,14 +67,28 @@ def make(n_subscriptions: int = 1_000_000, segments: int = 200, seed: int = 2026
             part["region"] = region_name(i)
             parts.append(part)
         out[name] = pd.concat(parts, ignore_index=True)
+    if every:  # the other data sets (kpi build --all): each replica's rows, ids suffixed, of the customers kept
+        kept = set(c["customer_id"])
+        for name, df in base.items():
+            if name in out:
+                continue
+            d = df.loc[np.tile(np.arange(len(df)), replicas)].reset_index(drop=True)
+            rep_d = np.repeat(reps, len(df))
+            for col in (col for col in d.columns if col.endswith("_id")):
+                d[col] = d[col] + suffix.to_numpy()[rep_d]  # a blank id (a lead not converted) stays blank
+            if "region" in d.columns:
+                d["region"] = pd.Series([region_name(r % segments) for r in rep_d], dtype="str")
+            out[name] = d[d["customer_id"].isna() & (rep_d < replicas - 1) | d["customer_id"].isin(kept)] \
+                .reset_index(drop=True)
     return out
 
 
-def write(out_dir: Path, n_subscriptions: int = 1_000_000, segments: int = 200, fmt: str = "parquet") -> dict[str, Path]:
+def write(out_dir: Path, n_subscriptions: int = 1_000_000, segments: int = 200, fmt: str = "parquet",
+          every: bool = False) -> dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, df in make(n_subscriptions, segments).items():
+    for name, df in make(n_subscriptions, segments, every=every).items():
         path = out_dir / f"{name}.{fmt}"
         for other in ("csv", "parquet", "xlsx"):
             stale = out_dir / f"{name}.{other}"
@@ -93,8 +110,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--subscriptions", type=int, default=1_000_000)
     p.add_argument("--segments", type=int, default=200)
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--all-datasets", action="store_true",
+                   help="also orders, NPS, CSAT, tickets, leads and activity (for kpi build --all)")
     a = p.parse_args(argv)
-    for path in write(a.out_dir, a.subscriptions, a.segments, a.format).values():
+    for path in write(a.out_dir, a.subscriptions, a.segments, a.format, every=a.all_datasets).values():
         print(f"{path}")
 
 

@@ -240,6 +240,25 @@ def test_build_data_is_the_requested_size_and_loads_cleanly(tmp_path):
     assert tables["customers"].df["region"].nunique() == 7
 
 
+def test_build_data_with_every_data_set_loads_cleanly_and_its_ids_are_the_customers(tmp_path):
+    from benchmarks.build_data import write
+    from workbook_templates.data import load_all
+    from workbook_templates.sample_data import generate
+
+    write(tmp_path, 2_000, 1, every=True)  # 722 sample subscriptions: 3 replicas, the third cut short
+    tables, errors = load_all(tmp_path)
+    assert not errors, errors
+    base = generate(2026)
+    assert set(tables) == set(base)
+    customers = set(tables["customers"].df["customer_id"])
+    for name in ("orders", "nps_responses", "csat_responses", "tickets", "activity"):
+        df = tables[name].df
+        assert set(df["customer_id"]) <= customers, name
+        assert len(base[name]) * 2 < len(df) <= len(base[name]) * 3, name  # two full replicas and part of one
+    assert tables["tickets"].df["ticket_id"].is_unique and tables["orders"].df["order_id"].is_unique
+    assert tables["leads"].df["lead_id"].is_unique
+
+
 def test_distributed_benchmark_data_and_report(tmp_path):
     """The data of ``benchmarks.bench_distributed``: the sample company replicated with new customer ids."""
     from benchmarks import bench_distributed as bd
