@@ -196,13 +196,13 @@ def generate(seed: int = 2026, months: int = MONTHS) -> dict[str, pd.DataFrame]:
     ordering = np.ones(n, dtype=bool)
     for i in range(months):
         idx = np.flatnonzero(active_mask[:, i])
-        u = rng.uniform(size=idx.size)
-        for _ in range(int((u < 0.045).sum())):  # the former orders' draws (product, day, amount)
+        draws = rng.uniform(size=idx.size)
+        for _ in range(int((draws < 0.045).sum())):  # the former orders' draws (product, day, amount)
             rng.integers(len(products)), _day_in_month(rng, i), rng.choice((0.8, 1.0, 1.0, 1.5))
         idx = idx[ordering[idx]]
         for k, count in zip(idx, orng.poisson(rate[idx])):
-            days = sorted(_day_in_month(orng, i) for _ in range(count))
-            for day in days:
+            order_days = sorted(_day_in_month(orng, i) for _ in range(count))
+            for day in order_days:
                 p = products[int(orng.integers(len(products)))]
                 orders.append({"customer_id": cust.at[k, "customer_id"], "product": p, "order_date": day,
                                "amount": round(ADDONS[p] * orng.choice((0.8, 1.0, 1.0, 1.5)), 2)})
