@@ -15,6 +15,9 @@ from ._errors import KPIDomainError, KPIInputError, KPIUndefinedError
 from ._registry import kpi
 from .mrr_tables import _SUBSCRIPTION_COLUMNS, _factorize, _iso, _position
 
+#: the longest billing period a term contract may have (100 years)
+MAX_BILLING_MONTHS = 1200
+
 __all__ = ["renewal_rate"]
 
 
@@ -98,7 +101,7 @@ def renewal_rate(subscriptions: Any, period_start: Any, period_end: Any, min_ter
         needed; a blank customer, start, amount or billing months; a period
         bound that is not a single date.
     KPIDomainError
-        Billing months that are not a positive whole number, an end before
+        Billing months that are not a whole number from 1 to 1,200, an end before
         its start, a period that ends before it starts, a negative grace.
     KPIUndefinedError
         No rows, or no term of a term contract ends in the period.
@@ -161,13 +164,15 @@ def renewal_rate(subscriptions: Any, period_start: Any, period_end: Any, min_ter
     start = t["start"].astype("datetime64[D]")
     end = t["end"].astype("datetime64[D]")
     billing = t["billing months"]
-    bad = (billing < 1) | (billing != np.floor(billing))
+    # (terms are counted in whole months: a billing period beyond 100 years is no term that ends, and would not
+    # survive the conversion to integers; the MRR schedule only divides by it)
+    bad = (billing < 1) | (billing != np.floor(billing)) | (billing > MAX_BILLING_MONTHS)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         v = float(billing[k])
-        raise KPIDomainError(fn, "must be a positive whole number of months (1 monthly, 3 quarterly, "
-                             "12 annual) in column 'billing months'", argument=arg, location=_position(t, k, 4),
-                             value=int(v) if v.is_integer() else v, has_value=True)
+        raise KPIDomainError(fn, f"must be a whole number of months from 1 to {MAX_BILLING_MONTHS:,} (1 monthly, 3 "
+                             "quarterly, 12 annual) in column 'billing months'", argument=arg,
+                             location=_position(t, k, 4), value=int(v) if v.is_integer() else v, has_value=True)
     back = ~np.isnat(end) & (end < start)
     if back.any():
         k = int(np.flatnonzero(back)[0])

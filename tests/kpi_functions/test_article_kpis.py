@@ -4,6 +4,7 @@ their Notes, and the error cases."""
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import pytest
@@ -217,6 +218,19 @@ class TestRenewalRate:
         with pytest.raises(KPIDomainError) as info:
             k.renewal_rate(subs, "2026-01-01", "2026-07-01")
         assert info.value.position == "row 2, column 5"
+
+    @pytest.mark.parametrize("months", [1201, 1e300])
+    def test_billing_months_beyond_100_years_are_refused_not_wrapped_to_integers(self, months):
+        # a billing period of 1e300 months wrapped to a negative integer when terms were counted
+        subs = [*self.SUBS, ["E", "2025-01-10", None, 1200, months]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(KPIDomainError) as info:
+                k.renewal_rate(subs, "2026-01-01", "2026-07-01")
+        assert info.value.position == "row 7, column 5"
+        assert "from 1 to 1,200" in str(info.value)
+        assert k.renewal_rate([*self.SUBS, ["E", "2025-01-10", None, 1200, 1200]], "2026-01-01",
+                              "2026-07-01") == pytest.approx(2 / 3)  # 100 years: no term of E ends in 2026
 
     def test_a_range_as_a_period_bound(self):
         with pytest.raises(KPIInputError) as info:
