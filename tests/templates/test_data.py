@@ -97,6 +97,24 @@ def test_bad_cells_are_reported_with_file_row_and_column(tmp_path):
     assert t.bad.tolist() == [False, True, True, True, True, True]
 
 
+def test_each_repeated_key_names_the_row_it_first_appears_in(tmp_path):
+    # keys repeated out of order, after a blank line (its row still counts): every repeat, and the first row
+    p = tmp_path / "nps_responses.csv"
+    p.write_text("response_id,customer_id,date,score,comment\n"
+                 "N1,C1,2026-01-05,9,\n"
+                 ",,,,\n"
+                 "N2,C1,2026-01-06,7,\n"
+                 "N2,C1,2026-01-07,8,\n"
+                 "N1,C1,2026-01-08,8,\n"
+                 "N3,C1,2026-01-08,6,\n"
+                 "N2,C1,2026-01-09,5,\n")
+    t = load_dataset(DATASETS["nps_responses"], p)
+    got = sorted(str(i).split(": ", 1)[1] for i in t.issues)
+    assert got == ["'N1' repeats the key of row 2", "'N2' repeats the key of row 4", "'N2' repeats the key of row 4"]
+    assert sorted(i.row for i in t.issues) == [5, 6, 8]
+    assert t.bad.tolist() == [False, False, True, True, False, True]
+
+
 def test_a_report_with_bad_rows_in_scope_fails_and_lists_them(tmp_path):
     for f in SAMPLE_DIR.glob("*.csv"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
