@@ -209,8 +209,8 @@ def _fit_one(n: np.ndarray) -> tuple[float, float, float, str]:
     },
     kinds={"triangle": "table", "periods": "number"},
     example=([["cohort", "size", "month 0", "month 1", "month 2", "month 3", "month 4"],
-              ["2026-01", 1000, 1.0, 0.631, 0.468, 0.382, 0.326],
-              ["2026-02", 1000, 1.0, 0.869, 0.743, 0.653, None]], 8),
+              ["regular", 1000, 1.0, 0.631, 0.468, 0.382, 0.326],
+              ["high end", 1000, 1.0, 0.869, 0.743, 0.653, None]], 8),
 )
 def sbg_cohorts(triangle: Any, periods: Any = None, basis: Any = "shares") -> pd.DataFrame:
     """Fit the shifted-beta-geometric model to each cohort and project its retention.
