@@ -25,15 +25,17 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from .build_steps import step
 from .folder_cache import load_cached  # the data folders this process loaded (bounded, thread-safe)
 from .periods import Period
 from .settings import DEFAULT_SETTINGS, DataSettings
+
+if TYPE_CHECKING:
+    from .cluster_build import ClusterTables
 
 __all__ = ["SAMPLE_DIR", "TEMPLATES_DIR", "InProcessExecutor", "PlanError", "Task", "TaskResult", "atomic_build",
            "check_split", "make_executor", "name_clashes", "output_name", "parse_periods", "parse_shard", "plan", "run_task",
@@ -70,6 +72,8 @@ class Task:
     fiscal_year_start: int = 1  #: the month (1-12) the fiscal year starts in: what a year or quarter means
     compare: str | None = None  #: the column of a comparison workbook (``--compare``; template "compare")
     layout: str = "auto"  #: auto | standard | large (``--layout``; :mod:`.build.large`)
+    #: the MRR tables computed on a Dask cluster (:mod:`.cluster_build`); None: computed in the build
+    cluster: ClusterTables | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -493,13 +497,13 @@ def unknown_kpis(spec: Any) -> list[str]:
 # --------------------------------------------------------------------------
 def atomic_build(spec: Any, data: Any, out_path: Path, flavour: str = "classic",
                  namespace: str | None = None, _write: Callable[..., Any] | None = None,
-                 layout: str = "auto") -> Any:
+                 layout: str = "auto", cluster: ClusterTables | None = None) -> Any:
     """Build into a temporary file next to ``out_path``, then move it into place in one step."""
     from .builder import Writer, evaluate
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    b = evaluate(spec, data, flavour, namespace, layout)  # fails before any file is touched
+    b = evaluate(spec, data, flavour, namespace, layout, cluster)  # fails before any file is touched
     fd, tmp = tempfile.mkstemp(prefix="." + out_path.stem + ".", suffix=_TMP_SUFFIX, dir=out_path.parent)
     os.close(fd)
     try:
@@ -585,28 +589,19 @@ def _check_target(out_path: Path) -> None:
 
 def run_task(task: Task) -> TaskResult:
     """Build one report. Never raises: failures come back as ``ok=False`` with a message."""
+    from .build.evaluation import OutsideTableRead
     from .builder import BuildError, ReportInputError
+    from .cluster_build import task_data, task_month
     from .compare import CompareError
-    from .context import ScopeError, scope
+    from .context import ScopeError
     from .data import DataError
-    from .reports import get_report
-    from .stand_ins import with_stand_ins
 
     t0 = time.perf_counter()
     try:
         step("reading the data")  # a cache hit when the plan read this folder in this process
         tables, errors = load_cached(task.data_dir, task.settings)
         notes: list[str] = []
-        period = None
-        if task.period:
-            from .periods import parse_period
-
-            period = parse_period(task.period, task.fiscal_year_start)
-            if period is None:
-                raise PlanError(f"period {task.period!r} is not a month, quarter or year")
-        # numpy's month numbers, not a parsed string: exact for every month to 9999-12
-        month = None if period is None else \
-            pd.Timestamp(np.datetime64(period.last - 1970 * 12, "M").astype("datetime64[ms]"))
+        period, month = task_month(task)
         if task.compare is not None:
             if period is not None and period.months != 1:
                 raise PlanError(f"--compare builds one month at a time; {task.period!r} is a {period.grain}")
@@ -614,15 +609,16 @@ def run_task(task: Task) -> TaskResult:
 
             spec, data, notes = build_comparison_spec(tables, errors, task.compare, month, task.source)
         else:
-            spec = get_report(task.template)
-            tables, errors, stood_in = with_stand_ins(tables, errors, spec.optional)
-            bad = [errors[n] for n in spec.datasets if n in errors]
-            if bad:
-                raise ScopeError("; ".join(bad))
-            data = scope(tables, spec.datasets, task.segment, month, task.source, period)
-            data.notices[:0] = stood_in
+            spec, data = task_data(task, tables, errors)
         _check_target(Path(task.out_path))
-        result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace, layout=task.layout)
+        try:
+            result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace,
+                                  layout=task.layout, cluster=task.cluster)
+            if task.cluster is not None:
+                notes.append(task.cluster.note)
+        except OutsideTableRead as err:  # a formula the cluster's tables do not stand for: the full build
+            result = atomic_build(spec, data, Path(task.out_path), task.flavour, task.namespace, layout=task.layout)
+            notes.append(f"MRR tables from the cluster not used: {err}; computed in the build")
         head = {k: result.headline.get(k) for k in spec.headline}
         if result.large_data is not None:
             notes.append(f"large-data layout: {result.large_data}")

@@ -34,6 +34,7 @@ import contextlib
 import gc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .build.evaluation import Report, frame_grid
 from .build.large import LAYOUTS, LargeLayout, plan_large
@@ -120,13 +121,15 @@ def check_grid(b: Report, large: LargeLayout | None = None) -> None:
 
 
 def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", namespace: str | None = None,
-             layout: str = "auto") -> Report:
+             layout: str = "auto", cluster: Any = None) -> Report:
     """Lay out and evaluate a report without writing it; refuses one that would not fit the grid.
 
     ``layout``: ``standard`` refuses a report with a table too large for a worksheet; ``large`` builds the
     large-data layout (:mod:`.build.large`: such tables left out, the cells that read them stored);
     ``auto`` the standard layout when it fits, else the large one (:attr:`Report.large` says which).
     A report of a quarter or a year is worded for its period first (:func:`.build.periodise.for_period`).
+    ``cluster``: its MRR tables computed on a Dask cluster (:class:`.cluster_build.ClusterTables`), which puts
+    the report in the large-data layout without its MRR table.
     """
     from .build.periodise import for_period
 
@@ -135,10 +138,14 @@ def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", names
     with _no_cyclic_gc():
         step("laying out")
         b = Report(for_period(spec, data), data, flavour, namespace)
+        if cluster is not None:
+            cluster.attach(b)
         b.place()
+        if cluster is not None:
+            cluster.fill(b)
         for s in b.spills:
             b.spill(s)
-        if layout != "standard":
+        if layout != "standard" or cluster is not None:
             b.large = plan_large(b, MAX_ROWS, MAX_COLS, forced=layout == "large")
         check_grid(b, b.large)  # every table's size is known now: fail before any cell is evaluated or written
         _evaluate_cells(b)

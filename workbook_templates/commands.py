@@ -507,11 +507,13 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(out)
     if executor == "dask":
-        from .dask_executor import DaskUnavailable, dask_executor
+        from .cluster_build import attach_cluster_tables
+        from .dask_executor import DaskUnavailable, dask_client
 
         assert scheduler is not None  # --executor dask without --scheduler was refused above
-        try:
-            with dask_executor(scheduler, data_dir, out) as ex:
+        try:  # the MRR tables of large reports on the cluster first (.cluster_build), then the report tasks
+            with dask_client(scheduler, data_dir, out) as client, client.get_executor(pure=False) as ex, \
+                    attach_cluster_tables(tasks, client, out.resolve(), say) as tasks:
                 results = _run(tasks, jobs, console, progress is not False, executor=ex, on_result=on_result)
         except DaskUnavailable as e:
             _error(err, str(e))

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DaskUnavailable", "dask_executor", "probe_worker"]
+__all__ = ["DaskUnavailable", "dask_client", "dask_executor", "probe_worker"]
 
 
 class DaskUnavailable(Exception):
@@ -62,6 +62,18 @@ def dask_executor(scheduler: str, data_dir: Path, out_dir: Path, *, connect_time
 
     Raises :class:`DaskUnavailable` with a one-line reason when the run cannot start.
     """
+    with dask_client(scheduler, data_dir, out_dir, connect_timeout=connect_timeout,
+                     worker_timeout=worker_timeout) as client, client.get_executor(pure=False) as executor:
+        yield executor
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, data_dir: Path, out_dir: Path, *, connect_timeout: float = 20.0,
+                worker_timeout: float = 60.0) -> Iterator[Any]:
+    """Connect to the scheduler, check the workers, and yield the ``distributed.Client`` (closed after).
+
+    Raises :class:`DaskUnavailable` with a one-line reason when the run cannot start.
+    """
     try:
         from distributed import Client
     except ImportError:
@@ -86,7 +98,6 @@ def dask_executor(scheduler: str, data_dir: Path, out_dir: Path, *, connect_time
             if answer["problems"]:
                 raise DaskUnavailable(f"Dask worker {worker} {'; '.join(answer['problems'])} "
                                       "(data and output folders must be at the same paths on every worker)")
-        with client.get_executor(pure=False) as executor:
-            yield executor
+        yield client
     finally:
         client.close()

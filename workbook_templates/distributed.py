@@ -54,7 +54,8 @@ import pandas as pd
 import kpi_functions as K
 from kpi_functions.mrr_tables import MOVEMENT_COLUMNS
 
-__all__ = ["SUBSCRIPTION_COLUMNS", "MrrTables", "SubscriptionError", "customer_mrr", "mrr_tables", "read_subscriptions"]
+__all__ = ["SUBSCRIPTION_COLUMNS", "MrrTables", "SubscriptionError", "customer_mrr", "customers_at", "mrr_tables",
+           "read_subscriptions"]
 
 #: the subscription columns the schedule reads, in its order (the data sets' names); ``discount`` is optional
 SUBSCRIPTION_COLUMNS = ("customer_id", "start_date", "end_date", "amount", "billing_months", "discount")
@@ -80,6 +81,8 @@ class MrrTables:
     #: rows of the MRR table (customer-months with MRR above 0) and partitions used
     mrr_rows: int
     partitions: int
+    #: :func:`customers_at` of the MRR table at the months ``at`` (None unless asked for)
+    at: pd.DataFrame | None = None
 
 
 def customer_mrr(mrr: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
@@ -101,6 +104,29 @@ def customer_mrr(mrr: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
     keep = (start_v > 0) | (end_v > 0)
     return pd.DataFrame({"customer": pd.Series(np.asarray(uniques, dtype=object)[keep], dtype=object),
                          "start MRR": start_v[keep], "end MRR": end_v[keep]})
+
+
+def customers_at(mrr: pd.DataFrame, months: Sequence[Any]) -> pd.DataFrame:
+    """Per-customer MRR at any number of month ends, from a long MRR table (``customer, month, MRR``).
+
+    One row per customer paying in one of ``months`` at least, in the table's customer order: the column
+    ``customer`` and one column per month (named ``YYYY-MM``, in the order given; 0 where the customer is
+    not paying). Each value is the table's one row of that customer and month (as ``SUMPRODUCT`` over the
+    table finds it).
+    """
+    wanted = [pd.Timestamp(v).to_period("M").to_timestamp() for v in months]
+    month = pd.to_datetime(mrr.iloc[:, 1]).dt.to_period("M").dt.to_timestamp()
+    codes, uniques = pd.factorize(mrr.iloc[:, 0].to_numpy(dtype=object))
+    value = mrr.iloc[:, 2].to_numpy(dtype=float)
+    cols = {}
+    for m in wanted:
+        at = (month == m).to_numpy()
+        cols[f"{m:%Y-%m}"] = np.bincount(codes[at], weights=value[at], minlength=uniques.size)
+    keep = np.zeros(uniques.size, dtype=bool)
+    for v in cols.values():
+        keep |= v > 0
+    return pd.DataFrame({"customer": pd.Series(np.asarray(uniques, dtype=object)[keep], dtype=object),
+                         **{k: v[keep] for k, v in cols.items()}})
 
 
 # --------------------------------------------------------------------------
@@ -217,16 +243,18 @@ def _range(part: pd.DataFrame, through: Any) -> tuple[int, int, int] | None:
 
 
 def _tables(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fiscal_year_start: int,
-            max_months: int | None, snapshot: tuple[Any, Any] | None) -> dict[str, Any] | None:
+            max_months: int | None, snapshot: tuple[Any, Any] | None,
+            at: Sequence[Any] | None = None) -> dict[str, Any] | None:
     """A partition's partials: its movements, its cohorts' sizes and counts, its per-customer MRR."""
     try:
-        return _partials(part, through, lo, hi, period, fiscal_year_start, max_months, snapshot)
+        return _partials(part, through, lo, hi, period, fiscal_year_start, max_months, snapshot, at)
     except K.KPIError as err:  # (an MRR beyond ±1.8e308): a message that travels back to the caller
         raise SubscriptionError(f"subscriptions: {err}") from None
 
 
 def _partials(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, fiscal_year_start: int,
-              max_months: int | None, snapshot: tuple[Any, Any] | None) -> dict[str, Any] | None:
+              max_months: int | None, snapshot: tuple[Any, Any] | None,
+              at: Sequence[Any] | None) -> dict[str, Any] | None:
     got = _schedule(part, through, codes=True)
     if got is None or got[0].empty:
         return None
@@ -249,12 +277,16 @@ def _partials(part: pd.DataFrame, through: Any, lo: int, hi: int, period: str, f
             base = monthly.set_index("month")["new"].reindex(ret["cohort"]).to_numpy()
             num = months * base[:, None]
         out[basis] = (ret["cohort"].to_numpy().astype("datetime64[M]").astype(np.int64), size, num)
-    if snapshot is not None:
-        cm = customer_mrr(sched, *snapshot)
+    first_row = None
+    for key, cm in (("customers", None if snapshot is None else customer_mrr(sched, *snapshot)),
+                    ("at", None if at is None else customers_at(sched, at))):
+        if cm is None:
+            continue
         cm["customer"] = pd.Series(customers[cm["customer"].to_numpy(dtype=np.int64)], dtype=object)
-        first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
+        if first_row is None:
+            first_row = part.groupby(part.columns[0], sort=False)[_ROW].min()
         cm[_ROW] = first_row.reindex(cm["customer"].to_numpy()).to_numpy()
-        out["customers"] = cm
+        out[key] = cm
     return out
 
 
@@ -297,13 +329,15 @@ def _combine_cohorts(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], bas
 def mrr_tables(paths: str | Path | Sequence[str | Path], client: Any = None, *,
                columns: Sequence[str] = SUBSCRIPTION_COLUMNS, through: Any = None, period: str = "month",
                fiscal_year_start: int = 1, max_months: int | None = None,
-               snapshot: tuple[Any, Any] | None = None, partitions: int | None = None) -> MrrTables:
+               snapshot: tuple[Any, Any] | None = None, partitions: int | None = None,
+               at: Sequence[Any] | None = None) -> MrrTables:
     """Movements, cohorts and per-customer MRR of a subscription data set, computed on a Dask cluster.
 
     The same tables as ``mrr_movements(mrr_schedule(subscriptions, through), period, fiscal_year_start)``,
     ``cohort_retention(…, "logo" / "revenue", max_months)`` and :func:`customer_mrr` at ``snapshot``
     (``(start month, end month)``; left out when None) on the whole data on one machine — see the module
-    notes for what is identical and what equal to rounding.
+    notes for what is identical and what equal to rounding. ``at``: months for :func:`customers_at`
+    (:attr:`MrrTables.at`; left out when None).
 
     ``client``: a ``distributed.Client`` (default: the current one, else Dask's local scheduler).
     ``partitions``: partitions of the shuffle (default: those of the input; each should hold a few hundred
@@ -334,20 +368,21 @@ def mrr_tables(paths: str | Path | Sequence[str | Path], client: Any = None, *,
                                       "runs at any month end", argument="table")
         lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         parts = [p for p in run(*[delayed(_tables)(b, through, lo, hi, period, fiscal_year_start, max_months,
-                                                   snapshot) for b in blocks]) if p is not None]
+                                                   snapshot, at) for b in blocks]) if p is not None]
     finally:
         if client is not None:
             client.cancel(shuffled)
-    customers = None
-    if snapshot is not None:
-        customers = (pd.concat([p["customers"] for p in parts], ignore_index=True)
-                     .sort_values(_ROW, kind="stable").drop(columns=_ROW).reset_index(drop=True))
+    def joined(key: str) -> pd.DataFrame:  # per-customer rows in the input order of the customers
+        return (pd.concat([p[key] for p in parts], ignore_index=True)
+                .sort_values(_ROW, kind="stable").drop(columns=_ROW).reset_index(drop=True))
+
     return MrrTables(
         movements=_combine_movements([p["movements"] for p in parts]),
         cohorts=_combine_cohorts([p["logo"] for p in parts], "logo", hi, max_months),
         revenue_cohorts=_combine_cohorts([p["revenue"] for p in parts], "revenue", hi, max_months),
-        customers=customers,
+        customers=None if snapshot is None else joined("customers"),
         months=(pd.Timestamp(np.datetime64(lo, "M")), pd.Timestamp(np.datetime64(hi, "M"))),
         mrr_rows=sum(r[2] for r in ranges),
         partitions=len(blocks),
+        at=None if at is None else joined("at"),
     )

@@ -9,6 +9,7 @@ methods here.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,12 @@ from .layout import Layout
 from .model import BuildError, ReportInputError, SpillDef
 from .rendering import SheetContext, quote_sheet
 
-__all__ = ["Report", "cell_value", "frame_grid"]
+__all__ = ["OutsideTableRead", "Report", "cell_value", "frame_grid"]
+
+
+class OutsideTableRead(BuildError):
+    """A formula read a spilled table that this build did not compute (:attr:`Report.outside`), and no
+    table computed outside it (:attr:`Report.precomputed`) stands for what it reads."""
 
 
 def cell_value(v: Any) -> Any:
@@ -59,6 +65,13 @@ class Report(Layout):
         self._stack: list[str] = []  # the cells being evaluated, innermost last
         self._cache: dict[Any, Any] = {}
         self._prov: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, dataset)
+        #: spilled tables computed outside this build (kpi build on a Dask cluster): name -> (rows, columns);
+        #: never evaluated here, and a formula that reads one is an :class:`OutsideTableRead`
+        self.outside: dict[str, tuple[int, tuple[str, ...]]] = {}
+        #: the results of KPI calls over those, computed outside this build (by the KPI call and its arguments)
+        self.precomputed: dict[tuple[Any, ...], Any] = {}
+        #: (report, KPI node) -> the call's result from :attr:`precomputed`, or None: evaluate it here
+        self.outside_call: Callable[[Report, F.KPI], Any] | None = None
         #: the formula context nodes are evaluated in (on no sheet: every address it renders is qualified)
         self.ctx = SheetContext(self, "")
 
@@ -119,7 +132,10 @@ class Report(Layout):
                 raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
             self._evaluating.add(key)
             try:
-                v = self.evaluate(s.node)
+                if name in self.outside:  # its columns and no row: it is left out of the workbook (.large)
+                    v = pd.DataFrame(columns=list(self.outside[name][1]))
+                else:
+                    v = self.evaluate(s.node)
             finally:
                 self._evaluating.discard(key)
             if isinstance(v, pd.Series):
@@ -130,7 +146,18 @@ class Report(Layout):
             s.grid = frame_grid(v) if isinstance(v, pd.DataFrame) else [[v]]
         return s
 
+    def computed_outside(self, node: F.KPI) -> Any:
+        """A KPI call's result computed outside this build (:attr:`outside_call`), or None: evaluate it."""
+        return None if self.outside_call is None else self.outside_call(self, node)
+
+    def _outside_read(self, name: str) -> None:
+        if name in self.outside:
+            where = f" in {self.where(self._stack[-1])}" if self._stack else ""
+            raise OutsideTableRead(f"{self.spec.key}: a formula{where} reads the table {name}, which was computed "
+                                   "outside this build")
+
     def spill_value(self, name: str, col: int | str | None) -> Any:
+        self._outside_read(name)
         s = self.spill(name)
         if isinstance(s.value, ExcelError):
             return s.value
@@ -139,6 +166,7 @@ class Report(Layout):
         return s.value.iloc[:, self.spill_col_index(s, col)]
 
     def spill_cell_value(self, name: str, row: int, col: int | str) -> Any:
+        self._outside_read(name)
         s = self.spill(name)
         if isinstance(s.value, ExcelError):
             return s.value

@@ -85,7 +85,9 @@ class LargeLayout:
         if not self.left_out and not self.values_full:
             return "asked for with --layout large; every table fits a worksheet"
         items = [f"{lo.what} on sheet {lo.sheet!r} needs {lo.rows:,} rows" if lo.rows > self.max_rows
-                 else f"{lo.what} on sheet {lo.sheet!r} needs {lo.cols:,} columns" for lo in self.left_out.values()]
+                 else f"{lo.what} on sheet {lo.sheet!r} needs {lo.cols:,} columns" if lo.cols > self.max_cols
+                 else f"{lo.what} on sheet {lo.sheet!r} was computed on the Dask cluster"
+                 for lo in self.left_out.values()]
         items += [f"the hidden values sheet would not hold the stored copy of {what}, which is written as its "
                   "values" for what in self.values_full]
         return "; ".join(items) + f" (a worksheet holds {self.max_rows:,} rows × {self.max_cols:,} columns)"
@@ -159,6 +161,7 @@ def block_extents(b: Report) -> list[LeftOut]:
         if isinstance(blk, Spill):
             s = b.spills[blk.name]
             width, n = (1, 0) if isinstance(s.value, ExcelError) else (max(len(s.value.columns), 1), len(s.value))
+            n = b.outside[s.name][0] if s.name in b.outside else n  # computed outside the build: its rows
             out.append(LeftOut("spill", s.name, s.sheet, s.row + 1 + n, s.col + width, n,
                                f"table {s.name} ({n:,} rows)"))
         elif isinstance(blk, RowTable):
@@ -185,8 +188,10 @@ def plan_large(b: Report, max_rows: int, max_cols: int, forced: bool) -> LargeLa
     the largest live spilled table too.
     """
     extents = block_extents(b)
-    over = [e for e in extents if e.rows > max_rows or e.cols > max_cols]
-    if not forced:
+    # a table computed outside the build (on a cluster) is left out even where it would fit: it is not here
+    over = [e for e in extents if e.rows > max_rows or e.cols > max_cols or
+            (e.kind == "spill" and e.name in b.outside)]
+    if not forced and not b.outside:
         from .layout import grid_extents
 
         if not any(r > max_rows or c > max_cols for _, _, r, c in grid_extents(b)):

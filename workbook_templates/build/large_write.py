@@ -38,6 +38,9 @@ def stored_comment(why: str) -> str:
 
 def left_out_note(lo: LeftOut, large: LargeLayout) -> str:
     """The text written where a left-out spilled or row table would be."""
+    if lo.rows <= large.max_rows and lo.cols <= large.max_cols:  # it fits: left out as it was computed on a cluster
+        return (f"Not in this workbook: {lo.what}, computed on the Dask cluster from the full data (kpi build "
+                "--executor dask); the cells that read it hold stored values (shaded; see Notes).")
     return (f"Not in this workbook: {lo.what} needs {lo.rows:,} rows and {lo.cols:,} columns on this sheet; a "
             f"worksheet holds {large.max_rows:,} rows × {large.max_cols:,} columns. kpi build computed it from "
             "the full data; the cells that read it hold stored values (shaded; see Notes).")

@@ -46,6 +46,7 @@ class Ctx(Protocol):
     # KPI calls (KPI)
     def kpi_name(self, excel_name: str) -> str: ...
     def call_kpi(self, node: KPI, vals: list[Any]) -> Any: ...
+    def computed_outside(self, node: KPI) -> Any: ...  # a result computed outside the build, or None
     # per-build memo of look-up indexes (SumWhere, Lookup)
     def cache(self) -> dict[Any, Any]: ...
     # the report period (PeriodLen, ByGrain, the period filters): its length in months, 1, 3 or 12
@@ -262,6 +263,9 @@ class KPI(Node):
         return f"{ctx.kpi_name(self.name)}({','.join(parts)})"
 
     def evaluate(self, ctx: Ctx) -> Any:
+        done = ctx.computed_outside(self)  # (kpi build on a cluster: a table computed there)
+        if done is not None:
+            return done
         args = [a.chosen(ctx) if isinstance(a, ByGrain) else a for a in self.args]
         vals = [None if a is None else a.evaluate(ctx) for a in args]
         return ctx.call_kpi(self, vals)
