@@ -152,7 +152,9 @@ class Report(Layout):
 
     def _outside_read(self, name: str) -> None:
         if name in self.outside:
-            where = f" in {self.where(self._stack[-1])}" if self._stack else ""
+            spills = sorted(k[6:] for k in self._evaluating if k.startswith("spill:"))
+            where = f" in {self.where(self._stack[-1])}" if self._stack else \
+                f" of table {', '.join(spills)}" if spills else ""
             raise OutsideTableRead(f"{self.spec.key}: a formula{where} reads the table {name}, which was computed "
                                    "outside this build")
 
