@@ -358,7 +358,9 @@ def build(
         "--jobs", "-j", min=1, help="Reports built in parallel (local processes).")] = 1,
     executor: Annotated[str, typer.Option(
         "--executor", help="local (processes on this machine, --jobs) or dask (the workers of a Dask cluster, "
-                           "--scheduler).")] = "local",
+                           "--scheduler; a report with the MRR engine built in the large-data layout — --layout "
+                           "large, or auto when its MRR table would not fit a worksheet — also takes its MRR "
+                           "tables from the cluster, see docs/distributed.md).")] = "local",
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786 (data and output "
                             "folders must be at the same paths on every worker).")] = None,
