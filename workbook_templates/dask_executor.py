@@ -21,6 +21,10 @@ naming the worker that falls short):
   --nworkers N``): building a workbook is CPU-bound Python, and each worker
   process loads the data once and keeps it for its next tasks.
 
+A large report with the MRR engine also takes its MRR tables from the cluster
+(:mod:`.cluster_build`, through :func:`dask_client`): the ``kpi build`` process
+computes them there before it sends the report tasks.
+
 Needs the optional extra ``kpi-addin[dask]`` (``dask[distributed]``).
 """
 

@@ -200,6 +200,7 @@ def test_auto_layout_uses_the_cluster_only_when_the_mrr_table_would_not_fit(clus
         with attach_cluster_tables(tasks, client, out.resolve(), lambda k, line: said.append((k, line))) as got:
             t = got[0].cluster
             assert t is not None and t.rows > 500 and Path(t.customers_path).is_file()
+            assert said.pop()[1].startswith("saas_dashboard: MRR tables computed on the cluster in ")
         assert not Path(t.customers_path).exists()  # removed when the block ends
         standard = [dataclass_replace(x, layout="standard") for x in tasks]
         with attach_cluster_tables(standard, client, out.resolve(), lambda k, line: said.append((k, line))) as got:
