@@ -25,10 +25,11 @@ from typer.testing import CliRunner
 from kpi_cli.main import app
 
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    import distributed  # noqa: F401  (.ci/run installs the dask extra: a missing one must fail, not skip)
+    import distributed  # noqa: F401  (.ci/run installs the dask and parquet extras: a missing one must fail)
+    import pyarrow  # noqa: F401
 else:
     pytest.importorskip("distributed")
-pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow")
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
