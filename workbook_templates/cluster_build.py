@@ -75,8 +75,8 @@ class ClusterTables:
     columns: tuple[str, ...]  #: its columns
     rows: int  #: its rows (customer-months with MRR above 0)
     partitions: int
-    #: (:func:`~.build.evaluation.table_key`, table) of the KPI calls over it
-    tables: tuple[tuple[tuple[Any, ...], pd.DataFrame], ...]
+    #: (:func:`table_key`, table) of the KPI calls over it (None: the table has no row for it)
+    tables: tuple[tuple[tuple[Any, ...], pd.DataFrame | None], ...]
     customers_path: str  #: Parquet: ``customer`` and each customer's MRR at months (``YYYY-MM`` columns)
 
     @property
