@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .formulas import KPI, ByGrain, Col, Cols, Node, RowRef, SpillAll, SpillCol, SumWhere
+from .formulas import KPI, ByGrain, Col, Cols, Node, RowRef, SpillAll, SpillCol, SumInPeriod, SumWhere
 from .formulas.inline import SpillRows
 from .formulas.nodes import SpillCell
 from .formulas.segments import FilterWhere, InSegment
@@ -89,10 +89,13 @@ class ClusterTables:
         b.precomputed.update(dict(self.tables))
         b.outside_call = self.lookup
 
-    def lookup(self, b: Report, node: KPI) -> Any:
-        """A KPI call over the MRR table (or over a segment's rows of it) as the cluster computed it; None:
-        not one of those (it is evaluated in the build, and stops it if it reads the MRR table)."""
-        if not node.args or node.name not in _TABLE_KPIS:
+    def lookup(self, b: Report, node: Node) -> Any:
+        """A KPI call over the MRR table (or over a segment's rows of it) as the cluster computed it, or the
+        MRR of a period's months; None: not one of those (it is evaluated in the build, and stops it if it reads
+        the MRR table)."""
+        if isinstance(node, SumInPeriod):
+            return self._period_mrr(b, node) if _period_mrr_of(node, self.spill) else None
+        if not isinstance(node, KPI) or not node.args or node.name not in _TABLE_KPIS:
             return None
         src = node.args[0]
         if isinstance(src, SpillAll) and src.spill == self.spill:
@@ -116,6 +119,19 @@ class ClusterTables:
         if v is None:  # no MRR row: the library's own answer to the empty table, as FILTER hands it over
             return b.call_kpi(node, [_empty_mrr(), *vals])
         return v.copy()
+
+    def _period_mrr(self, b: Report, node: SumInPeriod) -> Any:
+        """``SUMPRODUCT((mrr[month]>=EDATE(m,1−n))*(mrr[month]<EDATE(m,1))*mrr[MRR])``: the ending MRR of the
+        monthly movements, added over the period's months (latest first, as the build adds its monthly sums)."""
+        monthly = b.precomputed.get(table_key("KPI_MRR_MOVEMENTS", (self.spill,), []))
+        m = node.month.evaluate(b.ctx)
+        if monthly is None or not isinstance(m, pd.Timestamp):
+            return None
+        ending = dict(zip(pd.to_datetime(monthly["month"]), monthly["ending MRR"].to_numpy(dtype=float)))
+        total = 0.0
+        for k in range(node.months or b.period_months()):
+            total += float(ending.get(m - pd.DateOffset(months=k), 0.0))
+        return total
 
     def fill(self, b: Report) -> None:
         """After the report is placed: the cells of the per-customer row tables from the cluster's table."""
@@ -185,6 +201,13 @@ def _segment_of(src: Any, spill: str) -> tuple[tuple[str, str, str], Node] | Non
     return (c.members.dataset, c.members.column, c.group.column), c.key
 
 
+def _period_mrr_of(node: SumInPeriod, spill: str) -> bool:
+    """Whether a period sum is the MRR of the table's months (no other condition)."""
+    v, d = node.values, node.dates
+    return (isinstance(v, SpillCol) and v.spill == spill and v.col == "MRR" and isinstance(d, SpillCol)
+            and d.spill == spill and d.col == "month" and not node.conds and not _reads(node.month, spill, None))
+
+
 def _empty_mrr() -> pd.DataFrame:
     return pd.DataFrame({"customer": pd.Series(dtype=object), "month": pd.Series(dtype="datetime64[ms]"),
                          "MRR": pd.Series(dtype=float)})
@@ -198,6 +221,8 @@ def _reads(node: Any, spill: str, monthly: bool | None, calls: list[KPI] | None 
                  or node.name == "KPI_MRR_MOVEMENTS" and _segment_of(node.args[0], spill) is not None) \
             and not any(_reads(a, spill, monthly) for a in node.args[1:] if a is not None):
         calls.append(node)
+        return False
+    if isinstance(node, SumInPeriod) and _period_mrr_of(node, spill):  # from the monthly movements
         return False
     if isinstance(node, (SpillCol, SpillAll, SpillRows, SpillCell)) and node.spill == spill:
         return True

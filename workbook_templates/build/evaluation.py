@@ -70,8 +70,8 @@ class Report(Layout):
         self.outside: dict[str, tuple[int, tuple[str, ...]]] = {}
         #: the results of KPI calls over those, computed outside this build (by the KPI call and its arguments)
         self.precomputed: dict[tuple[Any, ...], Any] = {}
-        #: (report, KPI node) -> the call's result from :attr:`precomputed`, or None: evaluate it here
-        self.outside_call: Callable[[Report, F.KPI], Any] | None = None
+        #: (report, node) -> a KPI call's (or a sum's) result from :attr:`precomputed`, or None: evaluate it here
+        self.outside_call: Callable[[Report, Node], Any] | None = None
         #: the formula context nodes are evaluated in (on no sheet: every address it renders is qualified)
         self.ctx = SheetContext(self, "")
 
@@ -146,8 +146,8 @@ class Report(Layout):
             s.grid = frame_grid(v) if isinstance(v, pd.DataFrame) else [[v]]
         return s
 
-    def computed_outside(self, node: F.KPI) -> Any:
-        """A KPI call's result computed outside this build (:attr:`outside_call`), or None: evaluate it."""
+    def computed_outside(self, node: Node) -> Any:
+        """A node's result computed outside this build (:attr:`outside_call`), or None: evaluate it."""
         return None if self.outside_call is None else self.outside_call(self, node)
 
     def _outside_read(self, name: str) -> None:

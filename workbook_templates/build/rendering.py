@@ -131,7 +131,7 @@ class SheetContext:
     def call_kpi(self, node: F.KPI, vals: list[Any]) -> Any:
         return self.report.call_kpi(node, vals)
 
-    def computed_outside(self, node: F.KPI) -> Any:
+    def computed_outside(self, node: F.Node) -> Any:
         return self.report.computed_outside(node)
 
     def cache(self) -> dict[Any, Any]:
