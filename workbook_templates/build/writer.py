@@ -49,6 +49,7 @@ from .model import (
 from .notes import write_notes
 from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
 from .rendering import kpi_name
+from .sheets import FormulaSheet
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
 
@@ -561,7 +562,7 @@ class Writer:
     # -- the whole workbook --------------------------------------------------
     def _add_sheets(self) -> None:
         for sh in self.b.spec.sheets:
-            ws = self.wb.add_worksheet(sh.name)
+            ws = self.wb.add_worksheet(sh.name, worksheet_class=FormulaSheet)
             self.ws[sh.name] = ws
             ws.hide_gridlines(2 if sh.kind in ("report", "notes") else 0)
             for col, w in sh.widths:
@@ -584,7 +585,7 @@ class Writer:
             if sh.hidden_by_default:
                 ws.hide()
         if self.live:
-            self.values_ws = self.wb.add_worksheet(VALUES_SHEET)
+            self.values_ws = self.wb.add_worksheet(VALUES_SHEET, worksheet_class=FormulaSheet)
             self.values_ws.hide()
             self.values_ws.write_string(0, 1, "TRUE where the KPI add-in is not loaded; below: the values "
                                               "kpi build computed (shown by KPI cells without the add-in).")
