@@ -14,7 +14,7 @@ from workbook_templates.build.sheets import DYNAMIC_FUNCTIONS, FormulaSheet
 def _xlsxwriter_expanded_names() -> set[str]:
     """The functions XlsxWriter's preparation prefixes before its use_future_functions test (read from its source)."""
     src = inspect.getsource(Worksheet._prepare_formula)
-    head = src.split("use_future_functions and not expand_future_functions")[0]
+    head = src.split("if not self.use_future_functions")[0]
     return set(re.findall(r'r"\\(?:b|S)([A-Z][A-Z0-9.]*)\\\(', head))
 
 

@@ -18,11 +18,12 @@ from xlsxwriter.worksheet import Worksheet
 
 __all__ = ["DYNAMIC_FUNCTIONS", "FormulaSheet"]
 
-#: the functions XlsxWriter prefixes with ``_xlfn.`` even without ``use_future_functions`` (XlsxWriter 3.3)
+#: the functions XlsxWriter prefixes with ``_xlfn.`` even without ``use_future_functions`` (those of 3.3, and LET
+#: and XMATCH, which 3.1 prefixes too)
 DYNAMIC_FUNCTIONS = ("ANCHORARRAY", "BYCOL", "BYROW", "CHOOSECOLS", "CHOOSEROWS", "DROP", "EXPAND", "FILTER",
                      "HSTACK", "LAMBDA", "MAKEARRAY", "MAP", "RANDARRAY", "REDUCE", "SCAN", "SINGLE", "SEQUENCE",
                      "SORT", "SORTBY", "SWITCH", "TAKE", "TEXTSPLIT", "TOCOL", "TOROW", "UNIQUE", "VSTACK",
-                     "WRAPCOLS", "WRAPROWS", "XLOOKUP")
+                     "WRAPCOLS", "WRAPROWS", "XLOOKUP", "XMATCH", "LET")
 
 #: a formula that could name one of them (any word ending in one, and XlsxWriter's pattern for SINGLE, which
 #: matches ``INGLE(`` after any character): these go through XlsxWriter's own preparation
@@ -33,8 +34,10 @@ class FormulaSheet(Worksheet):
     """XlsxWriter's worksheet; a formula that names no dynamic-array function skips the substitutions."""
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> Any:
-        if expand_future_functions or self.use_future_functions or _MAY_NAME.search(formula):
-            return super()._prepare_formula(formula, expand_future_functions)
+        if expand_future_functions:  # XlsxWriter 3.2 and later (3.1's method takes the formula only)
+            return super()._prepare_formula(formula, True)
+        if self.use_future_functions or _MAY_NAME.search(formula):
+            return super()._prepare_formula(formula)
         # what XlsxWriter does to such a formula: the array braces and the leading = removed
         formula = formula.removeprefix("{")
         formula = formula.removeprefix("=")
