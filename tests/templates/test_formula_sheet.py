@@ -39,4 +39,5 @@ def test_same_formula_as_xlsxwriter(formula, future):
     ours, theirs = FormulaSheet(), Worksheet()
     ours.use_future_functions = theirs.use_future_functions = future
     assert ours._prepare_formula(formula) == theirs._prepare_formula(formula)
-    assert ours._prepare_formula(formula, True) == theirs._prepare_formula(formula, True)
+    if "expand_future_functions" in inspect.signature(Worksheet._prepare_formula).parameters:  # 3.2 and later
+        assert ours._prepare_formula(formula, True) == theirs._prepare_formula(formula, True)
