@@ -282,3 +282,52 @@ def test_task_pane_under_the_emulated_host_lists_searches_and_inserts(excel):
     assert pg.evaluate("window.__host.written") == [["Formulas", [[example_formula(spec)]]]]
     pg.wait_for_function("document.getElementById('kpi-status').textContent.includes('Inserted')")
     assert pg.inner_text("#kpi-status") == f"Inserted {example_formula(spec)} into Sheet1!C3."
+
+
+def _proxy_source(path) -> str:
+    """The custom-functions runtime's invocation code (class CustomFunctionProxy), whitespace normalised."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index("function CustomFunctionProxy()")
+    end = text.index("exports.CustomFunctionProxy = CustomFunctionProxy", start)
+    return " ".join(text[start:end].split())
+
+
+def test_the_excel_host_file_carries_the_runtime_of_custom_functions_runtime_js(dist):
+    """In a shared runtime Excel loads office.js, whose Excel for Windows file runs the invocations; its
+    CustomFunctionProxy (invoke, batch, map errors to codes, send results) is custom-functions-runtime.js's."""
+    proxy = _proxy_source(dist / "custom-functions-runtime.debug.js")
+    assert "SetInvocationArrayResults" in proxy or "setInvocationArrayResults" in proxy
+    assert _proxy_source(dist / "excel-win32-16.01.debug.js") == proxy
+
+
+JS_ONLY_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script id="config" type="application/json">{"customFunctionsMaxRetries": 1, "customFunctionsRetryCodes": [502],
+ "requestTimeout": 30, "onWasm": false, "authProviders": [], "environment": "prod"}</script>
+<script src="/static/vendor/office-js/npm/dist/custom-functions-runtime.js"></script>
+<script>globalThis.config = JSON.parse(document.getElementById("config").textContent);</script>
+<script type="module" src="/static/js/utils.js"></script>
+<script src="/static/js/auth.js"></script>
+<script src="/xlwings/custom-functions-code.js" defer></script>
+</head><body></body></html>"""
+
+
+def test_without_a_shared_runtime_xlwings_code_cannot_run(browser, server, dist):
+    """custom-functions-runtime.js alone (Excel's JavaScript-only runtime, no office.js) invokes our functions,
+    but xlwings' code needs Excel.RequestContext, which only the shared runtime has: the call is a rejected
+    promise (code 3). Why the manifest declares SharedRuntime."""
+    context = browser.new_context()
+    guard = SameOrigin(server.base, dist, pages={"/__js_only__.html": JS_ONLY_PAGE})
+    context.route("**/*", guard)
+    context.add_init_script(script=HOST_JS.read_text(encoding="utf-8"))
+    pg = context.new_page()
+    try:
+        pg.goto(f"{server.base}/__js_only__.html?_host_Info={HOST_INFO}")
+        pg.wait_for_function("window.__host.methods.some(m => m[1] === '_SetOsfControlContainerReadyForCustomFunctions')",
+                             timeout=30_000)
+        pg.wait_for_function("typeof KPI_ARR === 'function'", timeout=30_000)
+        assert pg.evaluate("typeof Excel") == "undefined"
+        row = pg.evaluate("window.__host.invoke('KPI_ARR', [[[1]]], {flags: 0, timeoutMs: 30000})")
+        assert (row["ok"], row["errorCode"]) == (False, 3)
+        assert "custom-functions-runtime.js" in guard.served and "office.js" not in guard.served
+    finally:
+        context.close()
