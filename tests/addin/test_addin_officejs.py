@@ -23,7 +23,11 @@ Every request leaving the backend's origin is blocked and recorded.
    rejected promise in the JavaScript), none times out; a wrong token is a
    #VALUE! saying so.
 3. The task pane under the same host: every function listed with its example,
-   search, and "Insert" reaching Excel.run (the host receives the formula).
+   search, the cautions of the source articles, and "Insert" reaching Excel.run
+   (the host receives the formula and answers the cell's address).
+4. The runtime itself: the Excel host file's invocation code is
+   custom-functions-runtime.js's; that file alone (Excel's JavaScript-only
+   runtime) cannot run xlwings' code, hence the manifest's SharedRuntime.
 """
 
 from __future__ import annotations
@@ -33,7 +37,16 @@ import time
 from typing import Any
 
 import pytest
-from addin_helpers import TOKEN, assert_matches, excel_code, expected_cells, need_playwright, need_program, serving
+from addin_helpers import (
+    TOKEN,
+    assert_matches,
+    excel_code,
+    expected_cells,
+    need_playwright,
+    need_program,
+    officejs_arg,
+    serving,
+)
 from officejs_runtime import HOST_INFO, HOST_JS, SameOrigin, office_js_dist
 
 import kpi_functions as k
@@ -132,11 +145,7 @@ def excel_args(spec, values, meta) -> list[Any]:
         if v is None:
             out.append(None)
         elif p.get("dimensionality") == "matrix":
-            if isinstance(v, list):
-                rows = [list(r) for r in v] if v and isinstance(v[0], (list, tuple)) else [[x] for x in v]
-                out.append([["" if x is None else x for x in row] for row in rows])
-            else:
-                out.append([[v]])
+            out.append(officejs_arg(v))
         else:
             assert not isinstance(v, list), f"{spec.excel_name}: a range given to the scalar parameter {p['name']}"
             out.append(v)
@@ -253,6 +262,38 @@ def test_nothing_leaves_the_origin_and_the_package_is_what_runs(excel):
     print("blocked:", excel.guard.blocked)
 
 
+def test_task_pane_shows_the_cautions_of_the_source_articles(excel):
+    """An entry the articles get wrong is marked in the list; opened, it says what is right."""
+    pg = excel.page
+    pg.set_viewport_size({"width": 420, "height": 900})
+    pg.wait_for_function("window.kpiTaskpane !== undefined")
+    marked = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn:has(.kpi-caution-mark)", "els => els.map(e => e.dataset.name)")
+    assert marked == [s.excel_name for s in k.specs() if s.cautions]
+    for spec in k.specs():
+        if not spec.cautions:
+            continue
+        li = pg.locator(f'#kpi-catalog li[data-name="{spec.excel_name}"]')
+        assert not li.locator(".kpi-caution").first.is_visible()  # inside the closed entry
+        li.locator("summary").click()
+        boxes = li.locator(".kpi-caution")
+        assert boxes.count() == len(spec.cautions)
+        for i, c in enumerate(spec.cautions):
+            box = boxes.nth(i)
+            assert box.is_visible()
+            text = " ".join(box.inner_text().split())
+            assert f"Caution ({c.topic}): {c.right} {c.wrong}" in text
+            for step in c.example:
+                assert " ".join(step.split()) in text
+        li.locator("summary").click()
+    # the caution's words find the function: ACoS is what ROAS is mistaken for
+    pg.fill("#kpi-search", "acos")
+    pg.dispatch_event("#kpi-search", "input")
+    visible = pg.eval_on_selector_all("#kpi-catalog li.kpi-fn", "els => els.filter(e => !e.hidden).map(e => e.dataset.name)")
+    assert visible == ["KPI_ROAS"]
+    pg.fill("#kpi-search", "")
+    pg.dispatch_event("#kpi-search", "input")
+
+
 def test_task_pane_under_the_emulated_host_lists_searches_and_inserts(excel):
     pg = excel.page
     pg.wait_for_selector("#kpi-catalog li.kpi-fn")
@@ -282,6 +323,11 @@ def test_task_pane_under_the_emulated_host_lists_searches_and_inserts(excel):
     assert pg.evaluate("window.__host.written") == [["Formulas", [[example_formula(spec)]]]]
     pg.wait_for_function("document.getElementById('kpi-status').textContent.includes('Inserted')")
     assert pg.inner_text("#kpi-status") == f"Inserted {example_formula(spec)} into Sheet1!C3."
+    li.locator("summary").click()
+
+    links = pg.eval_on_selector_all("#kpi-templates a", "els => els.map(e => e.getAttribute('href'))")
+    assert links == ["/templates/customer_experience.xlsx", "/templates/saas_dashboard.xlsx"]
+    assert pg.locator("#kpi-token").count() == 1  # this server needs a token
 
 
 def _proxy_source(path) -> str:
