@@ -1,7 +1,8 @@
 // The host side of Excel, emulated for Microsoft's own Office.js runtime
 // (npm @microsoft/office-js 1.1.110): the only fake in the chain
-//   runtime (custom-functions-runtime.js, office.js, excel-win32-16.01.js)
-//   -> xlwings' generated custom-functions code -> kpi serve -> the library.
+//   runtime (office.js and excel-win32-16.01.js, whose custom-functions code is
+//   that of custom-functions-runtime.js) -> xlwings' generated custom-functions
+//   code -> kpi serve -> the library.
 // Everything here follows the protocol the runtime itself speaks; the places
 // are named after the functions of custom-functions-runtime.debug.js.
 // Loaded before any of Microsoft's files: both the runtime and office.js look
@@ -16,6 +17,7 @@
     requests: [],       // every ProcessQuery request body the runtime sent (parsed)
     methods: [],        // every method the runtime invoked on the host: [object path name, method name]
     written: [],        // every property the add-in set: [property name, value] (Excel.run: cell.formulas = ...)
+    unexpected: [],     // messages from the runtime that are not requests (none expected)
     workbookName: "Book1.xlsx",
   };
   window.__host = host;
@@ -24,8 +26,9 @@
   // the add-in's web view; OSF.InitializationHelper.getAppContext (excel-win32-16.01)
   // reads the app type, version, locale, requirement matrix and settings from it.
   const requirements = {
-    // the API sets Excel for Windows (Microsoft 365, 2024) reports; the runtime picks
-    // SetInvocationArrayResults when CustomFunctions >= 1.7 (_executeSetResultsTask)
+    // API sets of a recent Excel for Windows (chosen here, not read from an Excel); the
+    // runtime sends results with SetInvocationArrayResults from CustomFunctions 1.7 on
+    // (_executeSetResultsTask), xlwings asks for ExcelApi 1.12 (culture, date format)
     ExcelApi: "1.17", CustomFunctionsRuntime: "1.4", CustomFunctions: "1.9", SharedRuntime: "1.1",
     RibbonApi: "1.1", DialogApi: "1.2", IdentityAPI: "1.3", AddinCommands: "1.1",
   };
@@ -60,7 +63,7 @@
     onMessageFromHost: null,
     sendMessageToHost(text) {
       const msg = JSON.parse(text);
-      if (msg.type !== 1) return;
+      if (msg.type !== 1) { host.unexpected.push(msg); return; }  // the runtime sends only requests
       const body = typeof msg.message.body === "string" ? JSON.parse(msg.message.body) : msg.message.body;
       host.requests.push(body);
       const results = answer(body);
@@ -123,16 +126,35 @@
 
   // -- 4. An invocation: a type-3 message whose entries are
   // [messageCategory 1, messageType 1000 (invoke), targetId, message, id] and whose
-  // message is JSON [invocationId, functionName, parameterValues, address, flags]
-  // (HostBridge's onMessageFromHost, CustomFunctionProxy._batchInvocationEntries).
-  // flags: 1 cancelable, 2 streaming, 4 allow error values, 8 rich data.
-  host.invoke = function (name, args, { address = "Sheet1!B2", flags = 4, timeoutMs = 30000 } = {}) {
+  // message is JSON [invocationId, functionName, parameterValues, address, flags,
+  // parameterAddresses] (HostBridge's onMessageFromHost, CustomFunctionProxy.
+  // _batchInvocationEntries). flags: 1 cancelable, 2 streaming, 4 allow error
+  // values, 8 rich data. Our metadata asks for the caller's and the parameters'
+  // addresses (requiresAddress, requiresParameterAddresses): each argument is given
+  // a range of its own shape on Sheet2, one column block after the other.
+  function column(n) {
+    let s = "";
+    for (n += 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+    return s;
+  }
+  function parameterAddresses(args) {
+    let col = 0;
+    return args.map((a) => {
+      if (a === null || a === undefined) return "";
+      const rows = Array.isArray(a) ? a.length : 1;
+      const cols = Array.isArray(a) && Array.isArray(a[0]) ? a[0].length : 1;
+      const first = column(col), last = column(col + cols - 1);
+      col += cols;
+      return rows === 1 && cols === 1 ? `Sheet2!${first}1` : `Sheet2!${first}1:${last}${rows}`;
+    });
+  }
+  host.invoke = function (name, args, { address = "Sheet1!B2", flags = 0, timeoutMs = 30000 } = {}) {
     const invocationId = host.nextInvocationId++;
     const done = new Promise((resolve) => { host.pending[invocationId] = resolve; });
     const timeout = new Promise((resolve) => setTimeout(() => resolve(null), timeoutMs));
+    const message = [invocationId, name, args, address, flags, parameterAddresses(args)];
     bridge.onMessageFromHost(JSON.stringify({
-      type: 3,
-      message: { entries: [[1, 1000, 0, JSON.stringify([invocationId, name, args, address, flags]), invocationId]] },
+      type: 3, message: { entries: [[1, 1000, 0, JSON.stringify(message), invocationId]] },
     }));
     return Promise.race([done, timeout]).then((row) => {
       if (row === null) return { invocationId, timedOut: true };

@@ -253,6 +253,7 @@ def test_nothing_leaves_the_origin_and_the_package_is_what_runs(excel):
     # Microsoft's files were served (not the vendored copy, not a stub) ...
     assert {"office.js", "excel-win32-16.01.js", "en-us/office_strings.js"} <= set(excel.guard.served)
     assert excel.page.evaluate("typeof OfficeExtension.HostBridge.instance") == "object"  # attached to the host
+    assert excel.page.evaluate("window.__host.unexpected") == []
     # ... every request to another origin was blocked, and the page went on (a blocked load is not fatal:
     # the functions above were answered); the guard itself: Microsoft's CDN copy of office.js is refused
     cdn = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
