@@ -71,7 +71,12 @@ def office_js_dist() -> Path:
     target = CACHE / VERSION
     shutil.rmtree(target, ignore_errors=True)
     with tarfile.open(tgz) as tar:
-        tar.extractall(target, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths out of the folder
+            tar.extractall(target, filter="data")
+        else:
+            names = tar.getnames()
+            assert all(n.startswith("package/") and ".." not in n.split("/") for n in names), "unexpected paths"
+            tar.extractall(target)
     missing = [f for f in FILES if not (dist / f).is_file()]
     assert not missing, f"{PACKAGE}@{VERSION} has no {missing}"
     return dist
