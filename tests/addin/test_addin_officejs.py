@@ -18,8 +18,9 @@ Every request leaving the backend's origin is blocked and recorded.
    recalculation. Each result row the runtime sends to the host is compared with
    the library: the value or the spilled table, or the error code and message.
 2. Error codes as the host receives them: an input error is 7 (#VALUE!) with
-   our message, #DIV/0! 5, #NUM! 6, #N/A 1, an error cell in the input comes
-   back as its own code; no invocation ends in 2 or 3 (an exception or a
+   our message, #DIV/0! 5, #NUM! 6, #N/A 1; an error cell in any function's
+   input comes back as its own code (#REF!, which a custom function cannot
+   return, as 7 naming it); no invocation ends in 2 or 3 (an exception or a
    rejected promise in the JavaScript), none times out; a wrong token is a
    #VALUE! saying so.
 3. The task pane under the same host: every function listed with its example,
@@ -42,6 +43,7 @@ from addin_helpers import (
     assert_matches,
     excel_code,
     expected_cells,
+    first_cell_path,
     need_playwright,
     need_program,
     officejs_arg,
@@ -193,6 +195,38 @@ def test_every_registry_function_through_microsofts_runtime(excel, metadata):
     results = [m for m in excel.page.evaluate("window.__host.methods") if m[1] == "SetInvocationArrayResults"]
     assert len(results) < len(specs), "the runtime sent one ProcessQuery per result: the invocations were serialised"
     print(f"{len(specs)} functions in {time.monotonic() - started:.1f} s, {len(results)} result syncs")
+
+
+#: error cells put into the inputs, and the code and message the host must receive: Excel's own errors come
+#: back unchanged; one a custom function cannot return (#REF!) is #VALUE! saying which error the input held
+INPUT_ERRORS = [("#N/A", 1, True), ("#DIV/0!", 5, False), ("#NUM!", 6, False), ("#VALUE!", 7, True), ("#REF!", 7, True)]
+
+
+def test_an_error_cell_in_any_function_input_propagates(excel, metadata):
+    """Every function, its first range cell replaced by an error value (passed as Excel passes error values,
+    flag 4: the runtime hands the function CustomFunctions.Error objects), all invoked at once."""
+    specs = [k.get(n) for n in sorted(k.REGISTRY)]
+    calls, cases = [], []
+    for n, spec in enumerate(specs):
+        where = first_cell_path(spec)
+        assert where is not None, f"{spec.excel_name} has no range argument in its example"
+        i, r0, c0 = where
+        args = excel_args(spec, spec.example, metadata[spec.excel_name])
+        error, code, with_message = INPUT_ERRORS[n % len(INPUT_ERRORS)]
+        args[i][r0][c0] = {"type": "CustomFunctionError", "code": error}
+        calls.append({"name": spec.excel_name, "args": args, "flags": 4})
+        cases.append((spec, spec.args[i].name, error, code, with_message))
+    rows = excel.invoke_all(calls)
+    for row, (spec, arg, error, code, with_message) in zip(rows, cases):
+        name = spec.excel_name
+        no_js_failure(row, f"{name} with {error} in '{arg}'")
+        assert (row["ok"], row["errorCode"]) == (False, code), f"{name} with {error} in '{arg}': {row!r}"
+        if with_message:
+            msg = row["value"]
+            assert msg.startswith(name + ": ") and f"'{arg}'" in msg and f"the input holds the error {error}" in msg, (
+                f"{name}: {msg!r}")
+        else:
+            assert row["value"] == "", f"{name}: Excel takes no message with {error}: {row['value']!r}"
 
 
 def test_error_codes_as_the_host_receives_them(excel, metadata):
