@@ -116,6 +116,10 @@ class Excel:
             "([calls, timeoutMs]) => Promise.all(calls.map(c => window.__host.invoke(c.name, c.args, "
             "{flags: c.flags === undefined ? 0 : c.flags, timeoutMs})))", [calls, timeout_ms])
 
+    def result_syncs(self) -> int:
+        """How many ProcessQuery requests carrying results the runtime has sent."""
+        return self.page.evaluate("window.__host.methods.filter(m => m[1] === 'SetInvocationArrayResults').length")
+
     def close(self) -> None:
         self.context.close()
 
@@ -136,9 +140,11 @@ def metadata(server):
     return {f["name"]: f for f in meta["functions"]}
 
 
-def excel_args(spec, values, meta) -> list[Any]:
+def excel_args(spec, values, meta, single_values_as_scalars: bool = False) -> list[Any]:
     """The arguments as Excel passes them from the metadata: one per declared parameter, a matrix
-    parameter as a 2-D array ("" for blanks), a scalar one as its value, null when omitted."""
+    parameter as a 2-D array ("" for blanks), a scalar one as its value, null when omitted. Every
+    parameter of ours is declared a matrix; `single_values_as_scalars` passes a single value as a plain
+    value all the same (as a host could for a typed constant)."""
     params = meta["parameters"]
     assert len(params) == len(spec.args), f"{spec.excel_name}: metadata and registry disagree on the arguments"
     out = []
@@ -146,7 +152,7 @@ def excel_args(spec, values, meta) -> list[Any]:
         v = values[i] if i < len(values) else None
         if v is None:
             out.append(None)
-        elif p.get("dimensionality") == "matrix":
+        elif p.get("dimensionality") == "matrix" and not (single_values_as_scalars and not isinstance(v, list)):
             out.append(officejs_arg(v))
         else:
             assert not isinstance(v, list), f"{spec.excel_name}: a range given to the scalar parameter {p['name']}"
@@ -180,9 +186,13 @@ def check_row(row: dict[str, Any], spec, args: tuple) -> None:
     assert_matches(row["value"], expected_cells(want), name, officejs=True)
 
 
-def test_every_registry_function_through_microsofts_runtime(excel, metadata):
+@pytest.mark.parametrize("scalars", [False, True], ids=["as-declared", "single-values-as-scalars"])
+def test_every_registry_function_through_microsofts_runtime(excel, metadata, scalars):
     specs = [k.get(n) for n in sorted(k.REGISTRY)]
-    calls = [{"name": s.excel_name, "args": excel_args(s, s.example, metadata[s.excel_name])} for s in specs]
+    calls = [{"name": s.excel_name, "args": excel_args(s, s.example, metadata[s.excel_name], scalars)} for s in specs]
+    if scalars:
+        assert any(not isinstance(a, list) for c in calls for a in c["args"] if a is not None)
+    syncs_before = excel.result_syncs()
     started = time.monotonic()
     rows = excel.invoke_all(calls)
     assert len(rows) == len(specs)
@@ -192,9 +202,9 @@ def test_every_registry_function_through_microsofts_runtime(excel, metadata):
     movements = rows[specs.index(k.get("KPI_MRR_MOVEMENTS"))]["value"]
     assert movements[0][0] == "month" and movements[1][0]["numberFormat"] == "M/d/yyyy"
     # all answered within the sync spacing of the runtime, not one sync per call
-    results = [m for m in excel.page.evaluate("window.__host.methods") if m[1] == "SetInvocationArrayResults"]
-    assert len(results) < len(specs), "the runtime sent one ProcessQuery per result: the invocations were serialised"
-    print(f"{len(specs)} functions in {time.monotonic() - started:.1f} s, {len(results)} result syncs")
+    syncs = excel.result_syncs() - syncs_before
+    assert syncs < len(specs), "the runtime sent one ProcessQuery per result: the invocations were serialised"
+    print(f"{len(specs)} functions in {time.monotonic() - started:.1f} s, {syncs} result syncs")
 
 
 #: error cells put into the inputs, and the code and message the host must receive: Excel's own errors come
