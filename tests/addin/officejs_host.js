@@ -119,6 +119,7 @@
         } else if (action.Name === "_GetEnabledFeatures") {
           value = [];  // no optional runtime features (CustomFunctions.isFeatureEnabled)
         }
+        // anything else (SendTelemetryEvent, NotifyActionHandlerReady, the ready signal) is acknowledged with null
       }
       return { ActionId: action.Id, Value: value };
     });

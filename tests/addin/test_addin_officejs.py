@@ -33,6 +33,7 @@ Every request leaving the backend's origin is blocked and recorded.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -95,7 +96,7 @@ class Excel:
         self.guard = SameOrigin(server.base, dist)
         self.context.route("**/*", self.guard)
         self.context.add_init_script(script=HOST_JS.read_text(encoding="utf-8"))
-        self.context.add_init_script(script=f"localStorage.setItem('kpiToken', {token!r});")
+        self.context.add_init_script(script=f"localStorage.setItem('kpiToken', {json.dumps(token)});")
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -298,6 +299,9 @@ def test_nothing_leaves_the_origin_and_the_package_is_what_runs(excel):
     assert {"office.js", "excel-win32-16.01.js", "en-us/office_strings.js"} <= set(excel.guard.served)
     assert excel.page.evaluate("typeof OfficeExtension.HostBridge.instance") == "object"  # attached to the host
     assert excel.page.evaluate("window.__host.unexpected") == []
+    # the runtime's telemetry goes to the host over the bridge (answered and dropped), not to the network
+    methods = excel.page.evaluate("window.__host.methods")
+    assert ["Microsoft.Telemetry.TelemetryService", "SendTelemetryEvent"] in methods
     # ... every request to another origin was blocked, and the page went on (a blocked load is not fatal:
     # the functions above were answered); the guard itself: Microsoft's CDN copy of office.js is refused
     cdn = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
