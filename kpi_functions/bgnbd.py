@@ -322,6 +322,10 @@ def _fit_gamma_gamma(x: np.ndarray, z: np.ndarray, fn: str, detail: bool = False
     if x.size < 2:
         raise KPIUndefinedError(fn, f"the spend model needs at least two customers with repeat purchases; got "
                                 f"{x.size}", argument="monetary")
+    # one order whatever the order of the rows: the sums below are then the same to the last bit, so a
+    # permutation of the customers gives the same estimates (not ones that differ at the optimiser's tolerance)
+    order = np.lexsort((z, x))
+    x, z = x[order], z[order]
     scale = float(z.mean())
     zs = z / scale
     n = float(x.size)

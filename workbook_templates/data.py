@@ -133,7 +133,11 @@ def _all_str(s: pd.Series) -> bool:
     return pd.api.types.infer_dtype(s, skipna=False) == "string"
 
 
-def _blank_mask(s: pd.Series) -> np.ndarray:
+def _blank_mask(s: pd.Series, stripped: pd.Series | None = None) -> np.ndarray:
+    """Blank cells: missing, or text of nothing but white space. ``stripped``: the column's texts stripped
+    (given for a column of texts only, :func:`_stripped`)."""
+    if stripped is not None:
+        return (stripped == "").to_numpy(dtype=bool)
     m = np.array(pd.isna(s), dtype=bool)
     if s.dtype == object and len(s):
         if _all_str(s):
@@ -162,7 +166,9 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
                   dataset: str = "data set") -> pd.Series:
     """One column's cells, typed; each bad cell flagged. ``given``: rows whose value comes from elsewhere
     (a value map), never blank; ``scale``: a factor for a number column (applied before min/max)."""
-    blank = _blank_mask(s)
+    # a column of texts (a CSV column) is stripped once, for the blanks and every parser
+    stripped = s.str.strip() if _all_str(s) else None
+    blank = _blank_mask(s, stripped)
     shown = header if header is not None and header != col.name else None
 
     def flag(idx: Iterable[int], msg_of: Callable[[int], str]) -> None:
@@ -177,10 +183,11 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
         blank = blank | given
     forced = dia.forced.column(col.name) if dia is not None and dia.forced is not None else None
     if col.type in ("number", "integer"):
-        return _parse_numbers(s, col, file, blank, flag, dia, header, scale, forced, dataset)
+        return _parse_numbers(s, col, file, blank, flag, dia, header, scale, forced, dataset, stripped)
     if col.type in ("date", "datetime", "month"):
-        return _parse_dates(s, col, blank, flag, dia, f"{file}, column {header or col.name}", forced, dataset)
-    return _parse_texts(s, col, file, blank, flag)
+        return _parse_dates(s, col, blank, flag, dia, f"{file}, column {header or col.name}", forced, dataset,
+                            stripped)
+    return _parse_texts(s, col, file, blank, flag, stripped)
 
 
 def _scaled(v: np.ndarray, scale: float) -> np.ndarray:
@@ -194,7 +201,8 @@ def _scaled(v: np.ndarray, scale: float) -> np.ndarray:
 
 def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
                    dia: Dialect | None = None, header: str | None = None, scale: float | None = None,
-                   forced: Forced | None = None, dataset: str = "data set") -> pd.Series:
+                   forced: Forced | None = None, dataset: str = "data set",
+                   stripped: pd.Series | None = None) -> pd.Series:
     values = s.to_numpy(dtype=object)
     out = np.full(len(s), np.nan)
     nb = np.flatnonzero(~blank)
@@ -204,8 +212,8 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         out[nb] = s.to_numpy(dtype=float, na_value=np.nan)[nb]
         badi = np.array([], dtype=int)
-    elif _all_str(s) and file.lower().endswith(".csv"):
-        t = s.iloc[nb].str.strip()
+    elif stripped is not None and file.lower().endswith(".csv"):
+        t = stripped.iloc[nb]
         parsed = np.array(pd.to_numeric(t, errors="coerce"), dtype=float)
         special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
         parsed[special] = np.nan
@@ -290,7 +298,8 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
 
 
 def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag, dia: Dialect | None = None,
-                 where: str = "", forced: Forced | None = None, dataset: str = "data set") -> pd.Series:
+                 where: str = "", forced: Forced | None = None, dataset: str = "data set",
+                 stripped: pd.Series | None = None) -> pd.Series:
     # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
     # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
     values = s.to_numpy(dtype=object)
@@ -303,10 +312,10 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
         out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
         badi = np.array([], dtype=int)
     else:
-        raw = values[nb]
+        raw = values[nb] if stripped is None else values[:0]  # texts only: no cell to look at one by one
         bad_k: list[int] = []
-        strs_k: list[int] = []
-        strs_v: list[str] = []
+        strs_k: list[int] | np.ndarray = [] if stripped is None else np.arange(nb.size)
+        strs_v: list[str] | pd.Series = [] if stripped is None else stripped.iloc[nb].reset_index(drop=True)
         for k, v in enumerate(raw):
             if isinstance(v, pd.Timestamp):
                 out[nb[k]] = (v.tz_localize(None) if v.tz is not None else v).to_datetime64().astype("datetime64[ms]")
@@ -315,11 +324,12 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             elif isinstance(v, _dt.date):
                 out[nb[k]] = np.datetime64(v, "D").astype("datetime64[ms]")
             elif isinstance(v, str):
+                assert isinstance(strs_k, list) and isinstance(strs_v, list)
                 strs_k.append(k)
                 strs_v.append(v.strip())
             else:
                 bad_k.append(k)
-        if strs_v:
+        if len(strs_v):
             texts = pd.Series(strs_v, dtype=object)
             set_fmt = forced.dates if forced is not None and dia is not None else None
             if set_fmt is not None and set_fmt not in ("yyyy-mm-dd", "yyyy-mm"):
@@ -383,17 +393,16 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
     return pd.Series(out, name=col.name)
 
 
-def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag) -> pd.Series:
+def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
+                 stripped: pd.Series | None = None) -> pd.Series:
     """Identifiers and text."""
     values = s.to_numpy(dtype=object)
     out = np.empty(len(s), dtype=object)
     out[:] = None
     problems: dict[int, str] = {}
     todo = np.flatnonzero(~blank)
-    if _all_str(s):
-        t = s.iloc[todo]
-        if col.type == "id":
-            t = t.str.strip()
+    if stripped is not None:
+        t = stripped.iloc[todo] if col.type == "id" else s.iloc[todo]
         long_ = (t.str.len() > MAX_TEXT).to_numpy()
         err = t.isin(list(_ERRORS)).to_numpy() if col.type == "id" else np.zeros(len(t), dtype=bool)
         ok = ~(long_ | err)
@@ -521,9 +530,15 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
     # rows blank in every cell are layout, not data (a trailing empty line); keep them out quietly only when
     # every column is blank — they hold nothing that could be dropped
     if n:
-        all_blank = np.ones(n, dtype=bool)
+        # narrowed column by column: after the first column only its blank rows are looked at
+        blank_rows = np.arange(n)
         for c in raw.columns:
-            all_blank &= _blank_mask(raw[c])
+            if not blank_rows.size:
+                break
+            cells = raw[c] if blank_rows.size == n else raw[c].iloc[blank_rows]
+            blank_rows = blank_rows[_blank_mask(cells)]
+        all_blank = np.zeros(n, dtype=bool)
+        all_blank[blank_rows] = True
         if all_blank.any():
             raw = raw.loc[~all_blank].reset_index(drop=True)
             rows = rows[~all_blank]

@@ -35,7 +35,7 @@ from .formulas import (
     SumWhere,
 )
 from .formulas.nodes import Ctx, wrap
-from .formulas.values import first_error, lookup_key, lookup_keys
+from .formulas.values import first_error, keys_equal, lookup_key, lookup_keys, ranks_in_order
 from .report_parts import COUNT, MONEY, RM
 from .spec import Distinct, Fixed, Item, ItemList, RowColumn, RowTable, SheetSpec, Spill, Text
 
@@ -236,14 +236,23 @@ class RiskRank(Node):
                 f'+SUMPRODUCT(ISNUMBER({run})*({run}={s})),"")')
 
     def evaluate(self, ctx: Ctx) -> Any:
-        v = ctx.spill_value(self.spill, self.col)
-        if isinstance(v, ExcelError):
-            return v
-        s = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=float)
+        ident = ("riskrank", self.spill, self.col)
+        cache = ctx.cache()
+        hit = cache.get(ident)
+        if hit is None:  # every row's rank at once: each row's cell reads the whole column
+            v = ctx.spill_value(self.spill, self.col)
+            if isinstance(v, ExcelError):
+                hit = v
+            else:
+                s = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=float)
+                hit = (s, ranks_in_order(s))
+            cache[ident] = hit
+        if isinstance(hit, ExcelError):
+            return hit
+        s, ranks = hit
         if self.row >= s.size or np.isnan(s[self.row]):
             return ""
-        x = s[self.row]
-        return float(np.sum(s < x) + np.sum(s[: self.row + 1] == x))
+        return float(ranks[self.row])
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         row = int(next(iter(row_cells.values())).rsplit(".", 1)[1])
@@ -332,7 +341,7 @@ class _MonthIs(InMonth):
         e = first_error(m, c)
         if e:
             return e
-        return np.array([x == lookup_key(m) for x in lookup_keys(c)], dtype=bool)
+        return keys_equal(c, lookup_key(m))
 
 
 #: the Notes sheet's rows about the windowed repeat purchase rate and the health table (ReportSpec.about)

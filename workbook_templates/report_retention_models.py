@@ -37,7 +37,7 @@ from .formulas import (
     SpillCol,
 )
 from .formulas.nodes import Ctx, wrap
-from .formulas.values import first_error, number
+from .formulas.values import first_error, number, ranks_in_order
 from .report_health import PERIOD_END
 from .report_parts import COUNT, NAVY, PCT, RM, _calc_head, _calc_sheet
 from .spec import Chart, Distinct, Fixed, Item, ItemList, RowColumn, RowTable, Series, SheetSpec, Spill, Text
@@ -244,9 +244,9 @@ class FlaggedRank(Node):
             f = np.array([number(x) == 1.0 for x in flags], dtype=bool)
             s = np.array([x if isinstance(x, (int, float)) and not isinstance(x, bool) else np.nan
                           for x in scores], dtype=float)
-            hit = (list(flags), f, s, first_error(*flags, *scores))
+            hit = (list(flags), f, s, first_error(*flags, *scores), ranks_in_order(s, f))
             cache[ident] = hit
-        flags, f, s, e = hit
+        flags, f, s, e, ranks = hit
         own = flags[self.row]
         if isinstance(own, ExcelError):  # IF's condition
             return own
@@ -254,8 +254,7 @@ class FlaggedRank(Node):
             return ""
         if e:  # SUMPRODUCT over a range holding an error
             return e
-        x = s[self.row]
-        return float(np.sum(f & (s < x)) + np.sum(f[: self.row + 1] & (s[: self.row + 1] == x)))
+        return float(ranks[self.row])
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return FlaggedRank(self.table, self.flag, self.score, _row_of(row_cells))

@@ -3,6 +3,7 @@ committed template files equal to what the builder makes, and the formula model'
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -197,6 +198,20 @@ def _content(path: Path) -> dict:
     return out
 
 
+def _same(a: object, b: object) -> bool:
+    """Equal, but for the last places of a fitted number: the model fits (BG/NBD, sBG) stop at their optimiser's
+    tolerance, and where they stop moves by about 1e-8 between scipy releases, so a float cell matches to a
+    relative 1e-6 (what this test checks is that the committed templates were regenerated: formulas, formats,
+    layout; the fits' own tests check their numbers); everything else exactly."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
 @pytest.mark.slow
 def test_committed_templates_are_what_the_builder_makes(tmp_path):
     """Regenerate with: python -m workbook_templates.make_templates"""
@@ -206,7 +221,7 @@ def test_committed_templates_are_what_the_builder_makes(tmp_path):
         made = _content(path)
         assert committed.keys() == made.keys(), key
         for part in made:
-            assert committed[part] == made[part], \
+            assert _same(committed[part], made[part]), \
                 f"{key}: {part} differs — run python -m workbook_templates.make_templates"
 
 

@@ -143,7 +143,7 @@ class Report(Layout):
             if not isinstance(v, (pd.DataFrame, ExcelError)):
                 raise BuildError(f"{self.spec.key}: {name} does not spill a table (got {type(v).__name__})")
             s.value = v
-            s.grid = frame_grid(v) if isinstance(v, pd.DataFrame) else [[v]]
+            s.rows = len(v) if isinstance(v, pd.DataFrame) else 0
         return s
 
     def computed_outside(self, node: Node) -> Any:
@@ -196,10 +196,16 @@ class Report(Layout):
             raise BuildError(f"{self.spec.key}: unknown row table {table!r}")
         if key not in b.cells:
             raise BuildError(f"{self.spec.key}: row table {table} has no column {key!r}")
-        vals = [self.value(n) for n in b.cells[key]]
-        if any(isinstance(v, pd.Timestamp) for v in vals):
-            return pd.Series(vals)
-        return pd.Series([np.nan if v is None else v for v in vals], dtype=object)
+        ident = ("block", table, key)
+        hit = self._cache.get(ident)
+        if hit is None:  # built once: every cell that reads the column (a total, a rank, a look-up) shares it
+            vals = [self.value(n) for n in b.cells[key]]
+            if any(isinstance(v, pd.Timestamp) for v in vals):
+                hit = pd.Series(vals)
+            else:
+                hit = pd.Series([np.nan if v is None else v for v in vals], dtype=object)
+            self._cache[ident] = hit
+        return hit.copy()  # a copy: a caller may change what it got
 
     def list_value(self, items: str, col: str | int) -> Any:
         il, _, _, _ = self.list_cells(items, col)

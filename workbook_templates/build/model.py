@@ -69,7 +69,7 @@ class SpillDef:
     node: Node
     spec: Spill
     value: Any = None  # DataFrame or ExcelError after evaluation
-    grid: list[list[Any]] | None = None  # header + rows, Excel cell values
+    rows: int = 0  # data rows (its header not counted) after evaluation
 
 
 @dataclass

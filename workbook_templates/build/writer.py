@@ -49,6 +49,7 @@ from .model import (
 from .notes import write_notes
 from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
 from .rendering import kpi_name
+from .sheets import FormulaSheet
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
 
@@ -532,36 +533,38 @@ class Writer:
         ws.add_table(0, 0, max(n, 1), len(cols) - 1, {
             "name": ds.table, "style": "Table Style Light 9",
             "columns": [{"header": c.name} for c in cols]})
+        # the sheet is in the grid (checked before writing), so the cells go in through XlsxWriter's methods
+        # without the A1-notation wrapper, from Python lists rather than numpy scalars: the input sheets of a
+        # large company hold millions of cells
         for j, c in enumerate(cols):
             s = df[c.name]
             if c.type in ("id", "text"):
                 width = min(max([len(c.name) + 2] + [len(x) for x in s.dropna().head(200)]) + 1, 48)
                 ws.set_column(j, j, width)
-                wr = ws.write_string
-                for i, v in enumerate(s.to_numpy(dtype=object)):
+                wr = ws._write_string
+                for i, v in enumerate(s.to_numpy(dtype=object).tolist(), start=1):
                     if v is not None:
-                        wr(i + 1, j, v)
-            elif c.type in ("number", "integer"):
+                        wr(i, j, v)
+                continue
+            if c.type in ("number", "integer"):
                 num = "#,##0" if c.type == "integer" else MONEY_CENTS if c.unit == "money" else "#,##0.00"
                 f = self.fmt.get("plain", num)
                 ws.set_column(j, j, max(len(c.name) + 3, 11), f)
                 arr = s.to_numpy(dtype=float)
-                wr = ws.write_number
-                for k in np.flatnonzero(~np.isnan(arr)):
-                    wr(int(k) + 1, j, float(arr[k]), f)
             else:
                 f = self.fmt.get("plain", date_cell_fmt(c.type))
                 ws.set_column(j, j, 17 if c.type == "datetime" else 12, f)
                 arr = F.to_serial_array(s)
-                wr = ws.write_number
-                for k in np.flatnonzero(~np.isnan(arr)):
-                    wr(int(k) + 1, j, float(arr[k]), f)
+            at = np.flatnonzero(~np.isnan(arr))
+            wr = ws._write_number
+            for r, v in zip((at + 1).tolist(), arr[at].tolist(), strict=True):
+                wr(r, j, v, f)
         ws.freeze_panes(1, 0)
 
     # -- the whole workbook --------------------------------------------------
     def _add_sheets(self) -> None:
         for sh in self.b.spec.sheets:
-            ws = self.wb.add_worksheet(sh.name)
+            ws = self.wb.add_worksheet(sh.name, worksheet_class=FormulaSheet)
             self.ws[sh.name] = ws
             ws.hide_gridlines(2 if sh.kind in ("report", "notes") else 0)
             for col, w in sh.widths:
@@ -584,7 +587,7 @@ class Writer:
             if sh.hidden_by_default:
                 ws.hide()
         if self.live:
-            self.values_ws = self.wb.add_worksheet(VALUES_SHEET)
+            self.values_ws = self.wb.add_worksheet(VALUES_SHEET, worksheet_class=FormulaSheet)
             self.values_ws.hide()
             self.values_ws.write_string(0, 1, "TRUE where the KPI add-in is not loaded; below: the values "
                                               "kpi build computed (shown by KPI cells without the add-in).")

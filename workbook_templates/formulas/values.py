@@ -20,7 +20,15 @@ from kpi_functions.excel import ExcelError  # the one Excel error value: a str (
 from .serial import excel_serial, to_serial_array
 
 __all__ = [
-    "ExcelError", "compare", "first_error", "lookup_key", "lookup_keys", "number", "sum_range",
+    "ExcelError",
+    "compare",
+    "first_error",
+    "keys_equal",
+    "lookup_key",
+    "lookup_keys",
+    "number",
+    "ranks_in_order",
+    "sum_range",
     "truthy",
 ]
 
@@ -135,3 +143,30 @@ def lookup_keys(v: Any) -> list:
         return [lookup_key(x) for x in v.to_numpy(dtype=object)]
     raise TypeError("a condition range must be one column")
 
+
+def keys_equal(v: pd.Series, key: Any) -> np.ndarray:
+    """``lookup_keys(v)[i] == key`` for every cell, as one array: dates and numbers compared as serial numbers
+    in one vector operation (a blank ``key`` matches the blank cells), other columns cell by cell."""
+    if pd.api.types.is_datetime64_any_dtype(v.dtype) or pd.api.types.is_float_dtype(v.dtype) or \
+            pd.api.types.is_integer_dtype(v.dtype):
+        arr = to_serial_array(v) if pd.api.types.is_datetime64_any_dtype(v.dtype) else \
+            v.to_numpy(dtype=float, na_value=np.nan)
+        if key is None:
+            return np.isnan(arr)
+        if key[0] == "n":
+            return np.asarray(arr == key[1], dtype=bool)
+        return np.zeros(len(arr), dtype=bool)
+    return np.array([x == key for x in lookup_keys(v)], dtype=bool)
+
+
+
+def ranks_in_order(s: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Every row's rank from the lowest (1), ties in table order, among the rows ``among`` (default all) that hold
+    a number: ``SUMPRODUCT(among*(all<x)) + SUMPRODUCT(among_to_here*(first:here=x))`` for each row at once, from
+    one stable sort. Rows outside ``among`` and rows without a number rank 0."""
+    ok = ~np.isnan(s) if among is None else among & ~np.isnan(s)
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(s[idx], kind="stable")]
+    ranks = np.zeros(s.size)
+    ranks[order] = np.arange(1, order.size + 1, dtype=float)
+    return ranks
