@@ -283,3 +283,19 @@ def serving() -> Iterator[RunningServer]:
     srv = shared_server()
     yield srv
     assert srv.proc.poll() is None, "the server stopped during the tests:\n" + srv.log_text()
+
+
+#: Debian's Chromium as the browser tests start it (no background connections: the machine's network is closed)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def launched_browser() -> Iterator[Any]:
+    """A test module's `browser` fixture (``yield from launched_browser()``): headless Chromium through
+    Playwright (never `playwright install`), closed when the module is done."""
+    chromium = need_program("chromium")
+    sync_playwright = need_playwright()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -17,7 +17,7 @@ left here is the two starts it cannot produce with a host:
 from __future__ import annotations
 
 import pytest
-from addin_helpers import need_playwright, need_program, serving
+from addin_helpers import launched_browser, serving
 
 import kpi_functions as k
 
@@ -28,18 +28,11 @@ def server():
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = need_program("chromium")
-    sync_playwright = need_playwright()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from launched_browser()
 
 
 NO_HOST_OFFICE_JS = """

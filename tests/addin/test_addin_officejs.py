@@ -45,8 +45,7 @@ from addin_helpers import (
     excel_code,
     expected_cells,
     first_cell_path,
-    need_playwright,
-    need_program,
+    launched_browser,
     officejs_arg,
     serving,
 )
@@ -57,8 +56,6 @@ from kpi_functions import CATEGORIES, KPIError, example_formula
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: the runtime's result codes (CustomFunctionProxy._getCustomFunctionResultErrorCodeFromErrorCode)
 CODES = {"#N/A": 1, "#DIV/0!": 5, "#NUM!": 6, "#VALUE!": 7, "#NULL!": 8}
 #: codes that mean our JavaScript failed: 2 an exception thrown, 3 a promise rejected with a non-CustomFunctions.Error
@@ -80,12 +77,7 @@ def dist():
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = need_program("chromium")
-    sync_playwright = need_playwright()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from launched_browser()
 
 
 class Excel:

@@ -31,3 +31,12 @@ def demo(tmp_path_factory, sample_tables) -> dict[str, Built]:
     return built
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask LocalCluster of two single-threaded worker processes on loopback (the distributed tests); its
+    scheduler's address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as c:
+        yield c.scheduler_address

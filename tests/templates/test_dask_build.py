@@ -43,15 +43,6 @@ LOG_LINE = re.compile(r"MRR tables from the cluster: (\d+) partitions, ([\d,]+) 
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as c:
-        yield c.scheduler_address
-
-
-@pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """The first 60 customers of the sample data and everything about them."""
     return small_sample(tmp_path_factory.mktemp("small") / "data", 60)
