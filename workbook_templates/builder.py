@@ -38,7 +38,7 @@ from typing import Any
 
 from .build.evaluation import Report, frame_grid
 from .build.large import LAYOUTS, LargeLayout, plan_large
-from .build.layout import grid_extents
+from .build.layout import BlockMark, grid_extents
 from .build.model import (
     FLAVOURS,
     PROBE_NAME,
@@ -153,20 +153,43 @@ def evaluate(spec: ReportSpec, data: ReportData, flavour: str = "classic", names
 
 
 def _evaluate_cells(b: Report) -> None:
-    """Every cell's value, in layout order; with a listener (the progress bar) told a hundred times how
-    many are done — in chunks, so the loop over the cells stays the same plain loop."""
-    order = b.order
-    if not steps_active():
-        for name in order:
-            b.value(name)
-        return
-    n = len(order)
+    """Every cell's value, in layout order (a row table's row by row); with a listener (the progress bar) told
+    a hundred times how many are done."""
+    n = len(b.cells)
     chunk = max(1000, n // 100)
-    for start in range(0, n, chunk):
-        step("evaluating", start, n)
-        for name in order[start:start + chunk]:
+    told = steps_active()
+    done = 0
+    mark = chunk
+
+    def progress(k: int) -> None:
+        nonlocal done, mark
+        done += k
+        if told and done >= mark:
+            step("evaluating", done, n)
+            mark = done + chunk
+
+    if told:
+        step("evaluating", 0, n)
+    for name in b.order:
+        bd = b.blocks.get(name) if isinstance(name, BlockMark) else None
+        if bd is None:
             b.value(name)
-    step("evaluating", n, n)
+            progress(1)
+            continue
+        # the columns computed as a whole first (they call no KPI function, so warn of nothing), then the rest
+        # row by row, as the cells were laid out (a KPI's warnings list the cells in that order)
+        whole = [j for j, c in enumerate(bd.spec.columns) if not bd.kpi_cols[c.key]]
+        for j in whole:
+            b.block_column(bd, j)
+            progress(len(bd.keys))
+        rest = [j for j in range(len(bd.spec.columns)) if j not in whole]
+        if rest:
+            for i in range(len(bd.keys)):
+                for j in rest:
+                    b.row_value(bd, j, i)
+                progress(len(rest))
+    if told:
+        step("evaluating", n, n)
 
 
 @contextlib.contextmanager

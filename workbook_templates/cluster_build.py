@@ -89,12 +89,13 @@ class ClusterTables:
         b.precomputed.update(dict(self.tables))
         b.outside_call = self.lookup
 
-    def lookup(self, b: Report, node: Node) -> Any:
+    def lookup(self, b: Report, node: Node, ctx: Any = None) -> Any:
         """A KPI call over the MRR table (or over a segment's rows of it) as the cluster computed it, or the
         MRR of a period's months; None: not one of those (it is evaluated in the build, and stops it if it reads
-        the MRR table)."""
+        the MRR table). ``ctx``: the context the node is evaluated in (a row's, in a row table), else the report's."""
+        ctx = b.ctx if ctx is None else ctx
         if isinstance(node, SumInPeriod):
-            return self._period_mrr(b, node) if _period_mrr_of(node, self.spill) else None
+            return self._period_mrr(b, node, ctx) if _period_mrr_of(node, self.spill) else None
         if not isinstance(node, KPI) or not node.args or node.name not in _TABLE_KPIS:
             return None
         src = node.args[0]
@@ -104,14 +105,14 @@ class ClusterTables:
             seg = _segment_of(src, self.spill)
             if seg is None:
                 return None
-            k = seg[1].evaluate(b.ctx)
+            k = seg[1].evaluate(ctx)
             if isinstance(k, ExcelError):
                 return None
             part = (self.spill, *seg[0], _group_key(k))
-        args = [a.chosen(b.ctx) if isinstance(a, ByGrain) else a for a in node.args[1:]]
+        args = [a.chosen(ctx) if isinstance(a, ByGrain) else a for a in node.args[1:]]
         if any(_reads(a, self.spill, None) for a in args if a is not None):
             return None
-        vals = [None if a is None else a.evaluate(b.ctx) for a in args]
+        vals = [None if a is None else a.evaluate(ctx) for a in args]
         key = table_key(node.name, part, vals)
         if key not in b.precomputed:
             return None
@@ -120,11 +121,11 @@ class ClusterTables:
             return b.call_kpi(node, [_empty_mrr(), *vals])
         return v.copy()
 
-    def _period_mrr(self, b: Report, node: SumInPeriod) -> Any:
+    def _period_mrr(self, b: Report, node: SumInPeriod, ctx: Any) -> Any:
         """``SUMPRODUCT((mrr[month]>=EDATE(m,1−n))*(mrr[month]<EDATE(m,1))*mrr[MRR])``: the ending MRR of the
         monthly movements, added over the period's months (latest first, as the build adds its monthly sums)."""
         monthly = b.precomputed.get(table_key("KPI_MRR_MOVEMENTS", (self.spill,), []))
-        m = node.month.evaluate(b.ctx)
+        m = node.month.evaluate(ctx)
         if monthly is None or not isinstance(m, pd.Timestamp):
             return None
         ending = dict(zip(pd.to_datetime(monthly["month"]), monthly["ending MRR"].to_numpy(dtype=float)))

@@ -34,7 +34,7 @@ from .formulas import (
     SpillCol,
     SumWhere,
 )
-from .formulas.nodes import Ctx, wrap
+from .formulas.nodes import Ctx, row_of, wrap
 from .formulas.values import first_error, keys_equal, lookup_key, lookup_keys, ranks_in_order
 from .report_parts import COUNT, MONEY, RM
 from .spec import Distinct, Fixed, Item, ItemList, RowColumn, RowTable, SheetSpec, Spill, Text
@@ -124,6 +124,35 @@ class CountDated(Node):
         e = first_error(m, *keys)
         if e:
             return e
+        index = self.index(ctx, m)
+        if isinstance(index, ExcelError):
+            return index
+        return float(index.get(tuple(lookup_key(k) for k in keys), 0.0))
+
+    def key_nodes(self) -> list[Node]:
+        """The parts a row of a row table may set (the month and the keys); the ranges are the same in every
+        row."""
+        return [self.month] + [k for _, k in self.conds]
+
+    def evaluate_column(self, ctx: Ctx, keys: list[list[Any]]) -> list[Any]:
+        """The value in each row of a row table, given each row's month and keys: one index per month."""
+        indexes: dict[Any, Any] = {}
+        out: list[Any] = []
+        for m, *ks in zip(*keys, strict=True):
+            e = first_error(m, *ks)
+            if e:
+                out.append(e)
+                continue
+            at = (type(m), m)
+            index = indexes.get(at)
+            if index is None:
+                index = indexes[at] = self.index(ctx, m)
+            out.append(index if isinstance(index, ExcelError) else
+                       float(index.get(tuple(lookup_key(k) for k in ks), 0.0)))
+        return out
+
+    def index(self, ctx: Ctx, m: Any) -> dict[Any, float] | ExcelError:
+        """The count of each key of the ranges in the period ending in the month ``m`` (built once)."""
         if not isinstance(m, pd.Timestamp):
             return ExcelError("#VALUE!", f"EDATE needs a date, got {m!r}")
         n = self._span(ctx)
@@ -146,7 +175,7 @@ class CountDated(Node):
             for key in zip(*cols):
                 index[key] = index.get(key, 0.0) + 1.0
             cache[ident] = index
-        return float(index.get(tuple(lookup_key(k) for k in keys), 0.0))
+        return index
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return CountDated(self.dates.substitute(row_cells), self.month.substitute(row_cells),
@@ -174,10 +203,35 @@ class LatestDate(Node):
         return f"SUMPRODUCT(MAX(({r.render(ctx)}={k.render(ctx)})*{self.dates.render(ctx)}))"
 
     def evaluate(self, ctx: Ctx) -> Any:
-        r, k = self.cond
-        key = k.evaluate(ctx)
+        key = self.cond[1].evaluate(ctx)
         if isinstance(key, ExcelError):
             return key
+        index = self.index(ctx)
+        if isinstance(index, ExcelError):
+            return index
+        return float(max(index.get(lookup_key(key), 0.0), 0.0))
+
+    def key_nodes(self) -> list[Node]:
+        """The part a row of a row table may set (the key); the range and dates are the same in every row."""
+        return [self.cond[1]]
+
+    def evaluate_column(self, ctx: Ctx, keys: list[list[Any]]) -> list[Any]:
+        """The value in each row of a row table, given each row's key: the index once."""
+        index: Any = None
+        out: list[Any] = []
+        for key in keys[0]:
+            if isinstance(key, ExcelError):
+                out.append(key)
+                continue
+            if index is None:
+                index = self.index(ctx)
+            out.append(index if isinstance(index, ExcelError) else
+                       float(max(index.get(lookup_key(key), 0.0), 0.0)))
+        return out
+
+    def index(self, ctx: Ctx) -> dict[Any, float] | ExcelError:
+        """The latest date (serial) of each key of the range (built once)."""
+        r = self.cond[0]
         ident = ("latestdate", self.dates.render(ctx), r.render(ctx))
         cache = ctx.cache()
         index = cache.get(ident)
@@ -190,7 +244,7 @@ class LatestDate(Node):
             frame = pd.DataFrame({"k": lookup_keys(ids), "d": serial.to_numpy(dtype=float)})
             index = frame.groupby("k", sort=False)["d"].max().to_dict()
             cache[ident] = index
-        return float(max(index.get(lookup_key(key), 0.0), 0.0))
+        return index
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         r, k = self.cond
@@ -220,15 +274,17 @@ class RiskRank(Node):
     where ``s`` is the spilled score of this row. Unique for every scored row, so the at-risk list finds the
     k-th lowest by MATCH(k, ranks)."""
 
+    reads_row = True
+
     spill: str
     col: str
-    row: int = 0  #: the data row (0-based); set by :meth:`substitute` from the row's cell names
+    row: int | None = None  #: the data row (0-based): set by :meth:`substitute`, else the row it is evaluated in
 
     def children(self) -> Iterable[Node]:
         return (SpillCol(self.spill, self.col),)
 
     def render(self, ctx: Ctx) -> str:
-        s = ctx.spill_cell(self.spill, self.row + 1, self.col)
+        s = ctx.spill_cell(self.spill, row_of(self.row, ctx) + 1, self.col)
         first = ctx.spill_cell(self.spill, 1, self.col)
         run = f"{first}:{s.split('!')[-1]}"
         every = ctx.spill_range(self.spill, self.col, header=False)
@@ -250,9 +306,10 @@ class RiskRank(Node):
         if isinstance(hit, ExcelError):
             return hit
         s, ranks = hit
-        if self.row >= s.size or np.isnan(s[self.row]):
+        row = row_of(self.row, ctx)
+        if row >= s.size or np.isnan(s[row]):
             return ""
-        return float(ranks[self.row])
+        return float(ranks[row])
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         row = int(next(iter(row_cells.values())).rsplit(".", 1)[1])

@@ -36,7 +36,7 @@ from .formulas import (
     SpillCell,
     SpillCol,
 )
-from .formulas.nodes import Ctx, wrap
+from .formulas.nodes import Ctx, row_of, wrap
 from .formulas.values import first_error, number, ranks_in_order
 from .report_health import PERIOD_END
 from .report_parts import COUNT, NAVY, PCT, RM, _calc_head, _calc_sheet
@@ -148,14 +148,16 @@ class SpillAt(Node):
     """In a row table whose rows follow a spill's rows one to one: this row's cell of column ``col`` of the
     spill (:class:`~.formulas.SpillCell` once substituted)."""
 
+    reads_row = True
+
     spill: str
     col: int | str
 
-    def render(self, ctx: Ctx) -> str:  # pragma: no cover - always substituted first
-        raise RuntimeError(f"SpillAt({self.spill!r}) outside a row table")
+    def render(self, ctx: Ctx) -> str:
+        return SpillCell(self.spill, row_of(None, ctx) + 1, self.col).render(ctx)
 
-    def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover
-        raise RuntimeError(f"SpillAt({self.spill!r}) outside a row table")
+    def evaluate(self, ctx: Ctx) -> Any:
+        return SpillCell(self.spill, row_of(None, ctx) + 1, self.col).evaluate(ctx)
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return SpillCell(self.spill, _row_of(row_cells) + 1, self.col)
@@ -166,22 +168,25 @@ class NumberAt(Node):
     """As :class:`SpillAt`, but a cell the function left blank (a value it could not compute) is ``""``, not
     the 0 a reference to a blank cell reads: ``IF(ISNUMBER(c),c,IF(ISERROR(c),c,""))``; an error stays."""
 
+    reads_row = True
+
     spill: str
     col: int | str
-    row: int = -1  #: the data row (0-based); set by :meth:`substitute`
+    row: int | None = None  #: the data row (0-based): set by :meth:`substitute`, else the row it is evaluated in
 
-    def _cell(self) -> SpillCell:
-        return SpillCell(self.spill, self.row + 1, self.col)
+    def _row(self, ctx: Ctx) -> int:
+        return row_of(self.row, ctx)
 
     def render(self, ctx: Ctx) -> str:
-        c = self._cell().render(ctx)
+        c = SpillCell(self.spill, self._row(ctx) + 1, self.col).render(ctx)
         return f'IF(ISNUMBER({c}),{c},IF(ISERROR({c}),{c},""))'
 
     def evaluate(self, ctx: Ctx) -> Any:
         v = ctx.spill_value(self.spill, self.col)
         if isinstance(v, ExcelError):
             return v
-        x = v.iloc[self.row] if 0 <= self.row < len(v) else None
+        row = self._row(ctx)
+        x = v.iloc[row] if 0 <= row < len(v) else None
         if isinstance(x, ExcelError):
             return x
         return float(x) if isinstance(x, (int, float, np.integer, np.floating)) and not pd.isna(x) else ""
@@ -219,15 +224,21 @@ class FlaggedRank(Node):
     ``IF(f=1, SUMPRODUCT((F=1)*(S<s)) + SUMPRODUCT((F₁:f=1)*(S₁:s=s)), "")``. Unique for every flagged row, so
     a list finds the k-th lowest by MATCH(k, ranks)."""
 
+    reads_row = True
+
     table: str
     flag: str
     score: str
-    row: int = 0  #: the data row (0-based); set by :meth:`substitute`
+    row: int | None = None  #: the data row (0-based): set by :meth:`substitute`, else the row it is evaluated in
+
+    def _row(self, ctx: Ctx) -> int:
+        return row_of(self.row, ctx)
 
     def _cells(self, ctx: Ctx) -> tuple[str, str, str, str, str, str]:
         f_all, s_all = ctx.block_range(self.table, self.flag), ctx.block_range(self.table, self.score)
-        f_i = ctx.addr(f"{self.table}.{self.flag}.{self.row}")
-        s_i = ctx.addr(f"{self.table}.{self.score}.{self.row}")
+        row = self._row(ctx)
+        f_i = ctx.addr(f"{self.table}.{self.flag}.{row}")
+        s_i = ctx.addr(f"{self.table}.{self.score}.{row}")
         return f_all, s_all, f_i, s_i, f"{f_all.split(':')[0]}:{f_i}", f"{s_all.split(':')[0]}:{s_i}"
 
     def render(self, ctx: Ctx) -> str:
@@ -247,14 +258,15 @@ class FlaggedRank(Node):
             hit = (list(flags), f, s, first_error(*flags, *scores), ranks_in_order(s, f))
             cache[ident] = hit
         flags, f, s, e, ranks = hit
-        own = flags[self.row]
+        row = self._row(ctx)
+        own = flags[row]
         if isinstance(own, ExcelError):  # IF's condition
             return own
-        if not f[self.row]:
+        if not f[row]:
             return ""
         if e:  # SUMPRODUCT over a range holding an error
             return e
-        return float(ranks[self.row])
+        return float(ranks[row])
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return FlaggedRank(self.table, self.flag, self.score, _row_of(row_cells))

@@ -25,9 +25,11 @@ from ..context import ReportData
 from ..data import Table
 from ..formulas import ExcelError, Node
 from ..spec import Months, ReportSpec
+from .blocks import MISSING, ValueMap
+from .columns import Unsupported, column_values
 from .layout import Layout
-from .model import BuildError, ReportInputError, SpillDef
-from .rendering import SheetContext, quote_sheet
+from .model import BlockDef, BuildError, ReportInputError, SpillDef
+from .rendering import RowContext, SheetContext, quote_sheet
 
 __all__ = ["OutsideTableRead", "Report", "cell_value", "frame_grid"]
 
@@ -59,9 +61,10 @@ class Report(Layout):
     def __init__(self, spec: ReportSpec, data: ReportData, flavour: str = "classic",
                  namespace: str | None = None) -> None:
         super().__init__(spec, data, flavour, namespace)
-        self.values: dict[str, Any] = {}
+        self.values = ValueMap(self.cells)  #: every computed cell value by name (a row table's: a list per column)
         self._warned: dict[str, list[str]] = {}  # a KPI's message -> the cells (and months) it was said of
         self._evaluating: set[str] = set()
+        self._columns: set[tuple[str, str, int]] = set()  #: row-table columns being computed as a whole
         self._stack: list[str] = []  # the cells being evaluated, innermost last
         self._cache: dict[Any, Any] = {}
         self._prov: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, dataset)
@@ -71,7 +74,7 @@ class Report(Layout):
         #: the results of KPI calls over those, computed outside this build (by the KPI call and its arguments)
         self.precomputed: dict[tuple[Any, ...], Any] = {}
         #: (report, node) -> a KPI call's (or a sum's) result from :attr:`precomputed`, or None: evaluate it here
-        self.outside_call: Callable[[Report, Node], Any] | None = None
+        self.outside_call: Callable[[Report, Node, Any], Any] | None = None
         #: the formula context nodes are evaluated in (on no sheet: every address it renders is qualified)
         self.ctx = SheetContext(self, "")
 
@@ -93,32 +96,97 @@ class Report(Layout):
 
     # -- cells -------------------------------------------------------------------
     def value(self, name: str) -> Any:
-        if name in self.values:
-            return self.values[name]
-        c = self.cells.get(name)
+        c = self.cells.placed.get(name)
         if c is None:
-            raise BuildError(f"{self.spec.key}: formula refers to unknown cell {name!r}")
+            hit = self.cells.block_cell(name)
+            if hit is None:
+                raise BuildError(f"{self.spec.key}: formula refers to unknown cell {name!r}")
+            return self.row_value(hit[0], hit[1], hit[2])
+        values = self.values.placed
+        if name in values:
+            return values[name]
         if name in self._evaluating:
             raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
         self._evaluating.add(name)
         self._stack.append(name)
         try:
-            if c.node is None:
-                v = c.const
-                if isinstance(v, int) and not isinstance(v, bool):
-                    v = float(v)
-            else:
-                v = self.evaluate(c.node)
-                if isinstance(v, (pd.Series, pd.DataFrame)):
-                    raise BuildError(f"{self.spec.key}: cell {name} holds a range, not one value")
-                if isinstance(v, np.generic):
-                    v = v.item()
-                if isinstance(v, int) and not isinstance(v, bool):
-                    v = float(v)
+            v = c.const if c.node is None else self.evaluate(c.node)
         finally:
             self._evaluating.discard(name)
             self._stack.pop()
-        self.values[name] = v
+        v = self._cell_result(name, c.node, v)
+        values[name] = v
+        return v
+
+    def _cell_result(self, name: str, node: Node | None, v: Any) -> Any:
+        """A formula's (or constant's) value as a cell holds it: one value, integers as floats."""
+        if node is not None:
+            if isinstance(v, (pd.Series, pd.DataFrame)):
+                raise BuildError(f"{self.spec.key}: cell {name} holds a range, not one value")
+            if isinstance(v, np.generic):
+                v = v.item()
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        return v
+
+    def block_column(self, bd: BlockDef, j: int) -> list[Any]:
+        """Every row's value of column ``j`` of a row table (its list, kept): computed as a whole where the
+        template allows (:func:`~.columns.column_values`), else row by row."""
+        col = self.values.column(bd, j)
+        ident = ("column", bd.spec.name, j)
+        if ident in self._cache:
+            return col
+        if ident in self._columns:  # a column that reads itself: row by row, which names the cell
+            raise Unsupported
+        todo = [i for i, v in enumerate(col) if v is MISSING] if MISSING in col else []
+        if todo:
+            vals: list[Any] | None = None
+            self._columns.add(ident)
+            try:
+                vals = column_values(self, bd, j)
+            except Unsupported:
+                vals = None
+            finally:
+                self._columns.discard(ident)
+            if vals is None:
+                for i in todo:
+                    self.row_value(bd, j, i)
+            else:
+                name = f"{bd.spec.name}.{bd.spec.columns[j].key}"
+                node = bd.spec.columns[j].expr
+                result = self._cell_result
+                for i in todo:
+                    col[i] = result(name, node, vals[i])
+        self._cache[ident] = True
+        return col
+
+    def row_value(self, bd: BlockDef, j: int, i: int) -> Any:
+        """The value of row ``i``'s cell of column ``j`` of a row table: its template evaluated for that row
+        (:class:`~.rendering.RowContext`: a ``RowRef`` reads the row's own cell), kept in the column's list."""
+        col = self.values.column(bd, j)
+        v = col[i]
+        if v is not MISSING:
+            return v
+        spec = bd.spec
+        c = spec.columns[j]
+        name = f"{spec.name}.{c.key}.{i}"
+        if name in self._evaluating:
+            raise BuildError(f"{self.spec.key}: circular reference through {name!r}")
+        node: Node | None
+        if isinstance(c.expr, str) and c.expr == "KEY":
+            node = bd.key_node(i) if bd.key_node is not None else None
+            const: Any = bd.keys[i]
+        else:
+            node, const = (c.expr, None) if isinstance(c.expr, Node) else (None, c.expr)
+        self._evaluating.add(name)
+        self._stack.append(name)
+        try:
+            v = const if node is None else node.evaluate(RowContext(self.ctx, bd, i))
+        finally:
+            self._evaluating.discard(name)
+            self._stack.pop()
+        v = self._cell_result(name, node, v)
+        col[i] = v
         return v
 
     # -- spilled tables ------------------------------------------------------------
@@ -146,9 +214,10 @@ class Report(Layout):
             s.rows = len(v) if isinstance(v, pd.DataFrame) else 0
         return s
 
-    def computed_outside(self, node: Node) -> Any:
-        """A node's result computed outside this build (:attr:`outside_call`), or None: evaluate it."""
-        return None if self.outside_call is None else self.outside_call(self, node)
+    def computed_outside(self, node: Node, ctx: Any = None) -> Any:
+        """A node's result computed outside this build (:attr:`outside_call`), or None: evaluate it. ``ctx``:
+        the context it is evaluated in (a row's, in a row table; None: the report's)."""
+        return None if self.outside_call is None else self.outside_call(self, node, ctx)
 
     def _outside_read(self, name: str) -> None:
         if name in self.outside:
@@ -194,12 +263,12 @@ class Report(Layout):
         b = self.blocks.get(table)
         if b is None:
             raise BuildError(f"{self.spec.key}: unknown row table {table!r}")
-        if key not in b.cells:
+        if key not in b.col_index:
             raise BuildError(f"{self.spec.key}: row table {table} has no column {key!r}")
         ident = ("block", table, key)
         hit = self._cache.get(ident)
         if hit is None:  # built once: every cell that reads the column (a total, a rank, a look-up) shares it
-            vals = [self.value(n) for n in b.cells[key]]
+            vals = list(self.block_column(b, b.col_index[key]))
             if any(isinstance(v, pd.Timestamp) for v in vals):
                 hit = pd.Series(vals)
             else:

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 from ..formulas import ExcelError, Node
 from ..schema import DATASETS
 from ..spec import RowTable, Spill
+from .blocks import split_name
 from .model import VALUES_SHEET
 from .rendering import SheetContext
 
 if TYPE_CHECKING:
     from .evaluation import Report
 
-__all__ = ["LAYOUTS", "VALUES_FULL", "LargeLayout", "LeftOut", "Touch", "block_extents", "plan_large"]
+__all__ = ["LAYOUTS", "VALUES_FULL", "LargeLayout", "LeftCells", "LeftOut", "Touch", "block_extents", "plan_large"]
 
 #: ``kpi build --layout``: auto (the large-data layout when a block would not fit), standard, large
 LAYOUTS = ("auto", "standard", "large")
@@ -53,6 +54,26 @@ class LeftOut:
         return f"{self.kind}:{self.name}"
 
 
+class LeftCells:
+    """The cells of the left-out row tables (``tables``): ``get(name)`` is the key of the table a cell name is
+    in (``rows:health``), or None — answered from the name, not from a list of every cell."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: set[str]) -> None:
+        self.tables = tables
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        parts = split_name(name)
+        return f"rows:{parts[0]}" if parts is not None and parts[0] in self.tables else default
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __bool__(self) -> bool:
+        return bool(self.tables)
+
+
 @dataclass
 class LargeLayout:
     """What the large-data layout leaves out, and (filled while writing) which cells hold stored values."""
@@ -64,7 +85,8 @@ class LargeLayout:
     #: spilled tables written as values (they read a left-out block, or their stored copy would not fit the
     #: hidden values sheet) -> why
     stored_spills: dict[str, str] = field(default_factory=dict)
-    cell_block: dict[str, str] = field(default_factory=dict)  #: cell of a left-out row table -> its key
+    #: cell of a left-out row table -> its key (:class:`LeftCells`: found from the cell's name)
+    cell_block: LeftCells = field(default_factory=lambda: LeftCells(set()))
     stored: dict[str, str] = field(default_factory=dict)  #: stored cell -> why (filled by the writer)
     charts_left_out: list[str] = field(default_factory=list)  #: titles of charts over a left-out block
     #: spilled tables written as values because their stored copies would not fit the hidden values sheet
@@ -199,9 +221,7 @@ def plan_large(b: Report, max_rows: int, max_cols: int, forced: bool) -> LargeLa
     large = LargeLayout(forced, max_rows, max_cols, {e.key: e for e in over})
     for e in over:
         if e.kind == "rows":
-            for names in b.blocks[e.name].cells.values():
-                for n in names:
-                    large.cell_block[n] = e.key
+            large.cell_block.tables.add(e.name)
     for s in b.spills.values():
         if not large.spill_left_out(s.name):
             t = touches(b, large, s.sheet, [s.node])

@@ -3,6 +3,7 @@ would be, stored cells, and the Notes sheet's list of what is live and what is s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -139,14 +140,31 @@ def chart_left_out(w: Writer, ch: Any) -> bool:
 
 
 # -- the Notes sheet -----------------------------------------------------------------------------------
-def _runs(w: Writer, names: list[str]) -> list[tuple[str, int, int, int, int, str]]:
+class _Place:
+    """Where a row-table cell with a formula is (for :func:`_runs`)."""
+
+    __slots__ = ("col", "row", "sheet")
+    node = True
+
+    def __init__(self, sheet: str, row: int, col: int) -> None:
+        self.sheet, self.row, self.col = sheet, row, col
+
+
+def _runs(w: Writer, names: Sequence[str], formulas: bool | None = None) -> list[tuple[str, int, int, int, int, str]]:
     """Runs of formula cells of one column with the same status: (sheet, first row, last row, column,
-    count, status) — status "live" or the why of a stored cell."""
+    count, status) — status "live" or the why of a stored cell. ``formulas``: the cells are a row table's
+    column, all formulas (True) or none (False); None: look at each cell."""
     b, large = w.b, w.b.large
     assert large is not None
     out: list[tuple[str, int, int, int, int, str]] = []
     for n in names:
-        c = b.cells.get(n)
+        c = b.cells.get(n) if formulas is None else None
+        if formulas is not None:  # a row table's column: where each cell is, without making the cell
+            if not formulas:
+                continue
+            at = b.cells.place(n)
+            assert at is not None
+            c = _Place(*at)
         if c is None or c.node is None:
             continue
         status = large.stored.get(n, "live")
@@ -212,7 +230,8 @@ def cell_lines(w: Writer) -> list[tuple[str, str, str]]:
                             "not in this workbook (computed from the full data)"))
                 continue
             for rc in blk.columns:
-                for sheet, r0, r1, j, k, st in _runs(w, bd.cells[rc.key]):
+                formulas = isinstance(rc.expr, F.Node) or (rc.expr == "KEY" and bd.key_node is not None)
+                for sheet, r0, r1, j, k, st in _runs(w, bd.cells[rc.key], formulas):
                     out.append((_range(sheet, r0, j, r1, j), f"table {blk.name}, {rc.header} ({k:,} rows)",
                                 _status(st, w.live)))
     return out

@@ -7,6 +7,7 @@ A spilled table's size is known only once it is evaluated, so the geometry helpe
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import formulas as F
@@ -14,6 +15,7 @@ from ..context import ReportData
 from ..formulas import ExcelError, Node
 from ..schema import DATASETS
 from ..spec import Banner, Distinct, Fixed, ItemList, Months, Param, PerGrain, ReportSpec, RowTable, Spill, Text
+from .blocks import CellMap
 from .model import FLAVOURS, VALUES_SHEET, BlockDef, BuildError, CellDef, SpillDef, top_kpi
 from .styles import MONTH_FMT
 from .trends import CHANGE_FORMATS, change_node
@@ -21,7 +23,23 @@ from .trends import CHANGE_FORMATS, change_node
 if TYPE_CHECKING:
     from .large import LargeLayout
 
-__all__ = ["SUMMARY_HEADER", "SUMMARY_TOP", "Layout", "grid_extents"]
+__all__ = ["SUMMARY_HEADER", "SUMMARY_TOP", "BlockMark", "Layout", "grid_extents", "layout_order"]
+
+
+class BlockMark(str):
+    """In :attr:`Layout.order`: where a row table's cells come (all of them, row by row)."""
+
+    __slots__ = ()
+
+
+def layout_order(b: Layout) -> Iterator[str]:
+    """Every cell name in layout order: the placed cells, and each row table's cells row by row where it was
+    placed."""
+    for name in b.order:
+        if isinstance(name, BlockMark):
+            yield from b.blocks[str(name)].names_by_row()
+        else:
+            yield name
 
 #: the summary an input table too large for a worksheet gives way to (large-data layout): its first row of
 #: columns (one row per column of the data set below it) and the headings of those columns
@@ -40,11 +58,12 @@ class Layout:
         self.data = data
         self.flavour = flavour
         self.namespace = namespace
-        self.cells: dict[str, CellDef] = {}
+        self.cells = CellMap()  #: every cell by name: those placed one by one, and the row tables' (made on request)
         self.spills: dict[str, SpillDef] = {}
         self.blocks: dict[str, BlockDef] = {}
         self.lists: dict[str, tuple[ItemList, int]] = {}  # name -> (spec, first item row)
-        self.order: list[str] = []  # cell names in layout order
+        #: cell names in layout order; a row table's cells as one mark (its cells row by row: BlockDef.names_by_row)
+        self.order: list[str] = []
         self.large: LargeLayout | None = None  #: the large-data layout's plan (None: the standard layout)
         self.sheet_names = {s.name for s in spec.sheets}
         self.table_pos: dict[str, dict[str, int]] = {}
@@ -70,11 +89,11 @@ class Layout:
 
     # -- placing ---------------------------------------------------------------
     def add_cell(self, c: CellDef) -> None:
-        if c.name in self.cells:
+        if c.name in self.cells.placed:
             raise BuildError(f"{self.spec.key}: cell name {c.name!r} used twice")
         if c.sheet not in self.sheet_names:
             raise BuildError(f"{self.spec.key}: {c.name} is on unknown sheet {c.sheet!r}")
-        self.cells[c.name] = c
+        self.cells.placed[c.name] = c
         self.order.append(c.name)
 
     def place(self) -> None:
@@ -143,34 +162,37 @@ class Layout:
         raise BuildError(f"{self.spec.key}: unknown row key source {source!r}")
 
     def _place_rows(self, b: RowTable) -> None:
+        """A row table: its keys and column templates, no object per cell (:mod:`.blocks` makes a cell when
+        asked for); its sheet and names checked once."""
         keys = self.row_keys(b.keys)
         first = b.row + (1 if b.title else 0) + (1 if b.header else 0)
-        cells: dict[str, list[str]] = {c.key: [] for c in b.columns}
+        if b.sheet not in self.sheet_names:
+            raise BuildError(f"{self.spec.key}: {b.name}.{b.columns[0].key}.0 is on unknown sheet {b.sheet!r}"
+                             if b.columns else f"{self.spec.key}: {b.name} is on unknown sheet {b.sheet!r}")
+        if b.name in self.cells.blocks:
+            raise BuildError(f"{self.spec.key}: row table name {b.name!r} used twice")
         months = b.keys if isinstance(b.keys, Months) else None
         n_keys = len(keys)
+        key_node = key_fmt = None
+        if months is not None:  # live: the month is computed from the report month
+            step = self.key_step(months)
+            anchor = months.anchor
+            key_node = lambda i: F.EDate(F.Ref(anchor), -(n_keys - 1 - i) * step)
+            key_col = next((c for c in b.columns if isinstance(c.expr, str) and c.expr == "KEY"), None)
+            key_fmt = period_key_format(self.data, step) or (key_col.fmt if key_col else None) or MONTH_FMT
         # whether a column's cells call a KPI function is its template's (substituting the row's cells for its
         # RowRefs adds no call): asked once per column, not once per row of a table of 100,000 customers
-        kpi_cols = {c.key: top_kpi(c.expr) for c in b.columns if isinstance(c.expr, Node)}
-        for i, key in enumerate(keys):
-            row = first + i
-            names = F.RowCells({c.key: f"{b.name}.{c.key}.{i}" for c in b.columns}, relative=bool(b.table_name))
-            for j, c in enumerate(b.columns):
-                if isinstance(c.expr, str) and c.expr == "KEY":
-                    if months is not None:
-                        # live: the month is computed from the report month
-                        step = self.key_step(months)
-                        node = F.EDate(F.Ref(months.anchor), -(n_keys - 1 - i) * step)
-                        self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, node, None,
-                                              period_key_format(self.data, step) or c.fmt or MONTH_FMT, "key"))
-                    else:
-                        self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, None, key, c.fmt, "key"))
-                else:
-                    cell = c.expr.substitute(names) if isinstance(c.expr, Node) else None
-                    st = "kpi" if cell is not None and kpi_cols[c.key] else "native" if cell is not None else "value"
-                    self.add_cell(CellDef(names[c.key], b.sheet, row, b.col + j, cell,
-                                          None if cell else c.expr, c.fmt, st))
-                cells[c.key].append(names[c.key])
-        self.blocks[b.name] = BlockDef(b, keys, cells, first)
+        kpi_cols = {c.key: isinstance(c.expr, Node) and top_kpi(c.expr) for c in b.columns}
+        from .blocks import NameSeq
+
+        cells: dict[str, Sequence[str]] = {c.key: NameSeq(b.name, c.key, n_keys) for c in b.columns}
+        bd = BlockDef(b, keys, cells, first, key_node, key_fmt, kpi_cols, {c.key: j for j, c in enumerate(b.columns)})
+        for c in b.columns:  # a name a placed cell already has
+            if n_keys and f"{b.name}.{c.key}.0" in self.cells.placed:
+                raise BuildError(f"{self.spec.key}: cell name {b.name}.{c.key}.0 used twice")
+        self.blocks[b.name] = bd
+        self.cells.blocks[b.name] = bd
+        self.order.append(BlockMark(b.name))
 
     # -- geometry ----------------------------------------------------------------
     def spill_col_index(self, s: SpillDef, col: int | str) -> int:
@@ -193,12 +215,8 @@ class Layout:
         """(sheet, first row, last row, column) of a row-table column; an empty table spans its first
         (blank) data cell, so a formula over it reads a blank, as the library reads no rows."""
         b = self.blocks[table]
-        names = b.cells[key]
-        if names:
-            c0, c1 = self.cells[names[0]], self.cells[names[-1]]
-            return c0.sheet, c0.row, c1.row, c0.col
-        j = [c.key for c in b.spec.columns].index(key)
-        return b.spec.sheet, b.first_row, b.first_row, b.spec.col + j
+        j = b.col_index[key]
+        return b.spec.sheet, b.first_row, b.first_row + max(len(b.keys), 1) - 1, b.spec.col + j
 
     def list_cells(self, items: str, col: str | int) -> tuple[ItemList, int, int, int]:
         """(list, first row, last row, column) of a column of an item list: label, value or an extra column."""
@@ -240,8 +258,8 @@ def grid_extents(b: Layout, large: LargeLayout | None = None) -> list[tuple[str,
                 continue
             out.append((sh.name, f"input table {DATASETS[ds_name].table} of {n:,} rows and its header",
                         max(n, 1) + 1, len(DATASETS[ds_name].columns)))
-    left_cells = large.cell_block if large is not None else {}
-    for c in b.cells.values():
+    left_cells: Any = large.cell_block if large is not None else {}
+    for c in b.cells.placed.values():  # a row table's cells: its rectangle, below
         if c.name not in left_cells:
             out.append((c.sheet, f"cell {c.name}", c.row + 1, c.col + 1))
     live = b.flavour != "values"

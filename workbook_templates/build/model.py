@@ -3,6 +3,7 @@ what was written, the errors a build raises, and the names every workbook shares
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ class GridLimitError(BuildError):
     """A table does not fit on a worksheet (Excel's grid); the report is refused rather than truncated."""
 
 
-@dataclass
+@dataclass(slots=True)
 class CellDef:
     name: str
     sheet: str
@@ -58,6 +59,9 @@ class CellDef:
     const: Any = None
     fmt: str | tuple[str, str] | None = None  #: a number format, or ("like", name): formatted like that cell
     style: str = "value"  # value | kpi | native | input | key | label
+    #: a row table's cell written from its column's template (``node``, not substituted): the table and the row
+    block: BlockDef | None = None
+    i: int = 0
 
 
 @dataclass
@@ -74,15 +78,35 @@ class SpillDef:
 
 @dataclass
 class BlockDef:
-    """A RowTable after expansion: cell names by column key, per row."""
+    """A RowTable after expansion: its keys (one per row) and, by column key, its cells' names — made when
+    asked for (:mod:`.blocks`), as are its cells: a table of 700,000 customers keeps no object per cell."""
 
     spec: RowTable
     keys: list[Any]
-    cells: dict[str, list[str]]
+    cells: dict[str, Sequence[str]]
     first_row: int = 0  #: sheet row of the first data row (where an empty table's data would start)
+    #: the formula of row ``i``'s key cell in a table by month (computed from the report month); None: a constant
+    key_node: Callable[[int], Node] | None = None
+    key_fmt: str | None = None  #: the number format of those key cells
+    kpi_cols: dict[str, bool] = field(default_factory=dict)  #: column key -> whether its template calls a KPI
+    col_index: dict[str, int] = field(default_factory=dict)  #: column key -> its position
+
+    def cell(self, j: int, i: int) -> CellDef:
+        """Row ``i``'s cell of column ``j`` (made now, with its template substituted for the row)."""
+        from .blocks import template_cell
+
+        return template_cell(self, j, i)
+
+    def names_by_row(self) -> Iterator[str]:
+        """Every cell name, row by row (the order the cells were laid out in)."""
+        name = self.spec.name
+        keys = [c.key for c in self.spec.columns]
+        for i in range(len(self.keys)):
+            for k in keys:
+                yield f"{name}.{k}.{i}"
 
 
-@dataclass
+@dataclass(slots=True)
 class ManifestCell:
     sheet: str
     cell: str

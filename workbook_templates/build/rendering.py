@@ -18,12 +18,12 @@ from kpi_functions.excel import formula_name
 from .. import formulas as F
 from ..formulas import ExcelError
 from ..schema import DATASETS
-from .model import BuildError, abs_cell
+from .model import BlockDef, BuildError, abs_cell
 
 if TYPE_CHECKING:
     from .evaluation import Report
 
-__all__ = ["SheetContext", "kpi_name", "quote_sheet"]
+__all__ = ["RowContext", "SheetContext", "column_texts", "kpi_name", "quote_sheet"]
 
 
 def quote_sheet(name: str) -> str:
@@ -52,10 +52,11 @@ class SheetContext:
 
     # -- rendering -------------------------------------------------------------------
     def addr(self, name: str, absolute: bool = True) -> str:
-        c = self.report.cells.get(name)
-        if c is None:
+        at = self.report.cells.place(name)
+        if at is None:
             raise BuildError(f"{self.report.spec.key}: formula refers to unknown cell {name!r}")
-        return self._sheet_ref(c.sheet) + (abs_cell(c.row, c.col) if absolute else xl_rowcol_to_cell(c.row, c.col))
+        sheet, row, col = at
+        return self._sheet_ref(sheet) + (abs_cell(row, col) if absolute else xl_rowcol_to_cell(row, col))
 
     def table_ref(self, dataset: str, first: str, last: str | None) -> str:
         table = DATASETS[dataset].table
@@ -139,3 +140,104 @@ class SheetContext:
 
     def period_months(self) -> int:
         return self.report.period_months()
+
+    # -- a row of a row table: only in a RowContext ----------------------------------------
+    def row_addr(self, key: str) -> str:
+        raise RuntimeError(f"RowRef({key!r}) outside a row table")
+
+    def row_value(self, key: str) -> Any:
+        raise RuntimeError(f"RowRef({key!r}) outside a row table")
+
+    def row_index(self) -> int:
+        raise RuntimeError("a row's own cell outside a row table")
+
+
+class RowContext:
+    """The formula context of one row of a row table: ``base`` (a sheet's context, or the report's on no sheet)
+    for everything, and the row's own cells for :class:`~workbook_templates.formulas.RowRef` — the same text and
+    value as the template with the row's cells substituted (:meth:`Node.substitute`), without making that
+    formula: a table of 700,000 customers is evaluated and written from its column templates."""
+
+    __slots__ = ("base", "block", "i", "sheet")
+
+    def __init__(self, base: Any, block: BlockDef, i: int) -> None:
+        self.base = base
+        self.block = block
+        self.i = i
+        self.sheet = base.sheet
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    def row_addr(self, key: str) -> str:
+        spec = self.block.spec
+        return self.base.addr(f"{spec.name}.{key}.{self.i}", absolute=not spec.table_name)
+
+    def row_value(self, key: str) -> Any:
+        bd = self.block
+        if key not in bd.col_index:
+            raise KeyError(key)  # as substituting a template with an unknown column key
+        return self.base.report.row_value(bd, bd.col_index[key], self.i)
+
+    def row_index(self) -> int:
+        return self.i
+
+    def computed_outside(self, node: F.Node) -> Any:
+        return self.base.report.computed_outside(node, self)
+
+
+class _RowRead(Exception):
+    """A template reads its own row otherwise than through its row's cells (its row number)."""
+
+
+class _Marks(RowContext):
+    """A row context that renders a row's cells as marks (``\x00key\x00``), for :func:`column_texts`."""
+
+    def __init__(self, base: Any, block: BlockDef) -> None:
+        super().__init__(base, block, -1)
+
+    def row_addr(self, key: str) -> str:
+        if key not in self.block.col_index:
+            raise KeyError(key)  # as substituting a template with an unknown column key
+        return f"\x00{key}\x00"
+
+    def row_index(self) -> int:
+        raise _RowRead
+
+    def row_value(self, key: str) -> Any:  # pragma: no cover - rendering reads no value of a row's cell
+        raise _RowRead
+
+
+def column_texts(node: F.Node, base: Any, block: BlockDef) -> list[str] | None:
+    """The formula text of ``node`` (a row table's column template) in each row of ``block``, rendered in
+    ``base`` (a context on the table's sheet): the template is rendered once, with each of its row's cells as
+    a mark, and each row's addresses are put in — the text :class:`RowContext` renders for each row, at the
+    cost of one string join per row. None when the template reads its row otherwise (a node asking for its
+    row number): render each row then."""
+    try:
+        text = node.render(_Marks(base, block))
+    except _RowRead:
+        return None
+    parts = text.split("\x00")
+    if len(parts) == 1:
+        return [text] * len(block.keys)
+    spec = block.spec
+    relative = bool(spec.table_name)
+    prefix = base._sheet_ref(spec.sheet)
+    first = block.first_row + 1  # A1 row numbers
+    n = len(block.keys)
+    columns = []
+    for k in parts[1::2]:
+        letters = xl_rowcol_to_cell(0, spec.col + block.col_index[k]).rstrip("0123456789")
+        columns.append(prefix + (letters if relative else f"${letters}$"))
+    literal = parts[0::2]
+    out = []
+    for r in range(first, first + n):
+        row = str(r)
+        pieces = [literal[0]]
+        for col, lit in zip(columns, literal[1:], strict=True):
+            pieces.append(col)
+            pieces.append(row)
+            pieces.append(lit)
+        out.append("".join(pieces))
+    return out

@@ -48,7 +48,7 @@ from .model import (
 )
 from .notes import write_notes
 from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
-from .rendering import kpi_name
+from .rendering import RowContext, column_texts, kpi_name
 from .sheets import FormulaSheet
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
@@ -56,6 +56,8 @@ from .trends import write_trend
 __all__ = ["FIXED_TIME", "Writer", "result_columns"]
 
 FIXED_TIME = _dt.datetime(2026, 1, 1)  # document properties: templates must not change from run to run
+#: a row table of at most this many rows has its cells in a build's headline values (a table per customer has not)
+HEADLINE_ROWS = 10_000
 _STYLES = {"kpi": "kpi", "native": "cell", "input": "input", "key": "key", "value": "cell"}
 
 
@@ -181,10 +183,14 @@ class Writer:
             return DATE_FMT
         return None
 
-    def write_cell(self, c: CellDef) -> None:
+    def write_cell(self, c: CellDef, text: str | None = None, touched: dict[str, None] | None = None) -> None:
+        """Write one cell: its value, or its formula with the value cached. ``text``: the formula's text
+        (without ``=``) when known (a row table's column, rendered once), and ``touched`` the left-out tables it
+        reads."""
         b = self.b
         ws = self.ws[c.sheet]
-        v = b.value(c.name)
+        bd = c.block
+        v = b.value(c.name) if bd is None else b.row_value(bd, bd.col_index[c.name.split(".")[-2]], c.i)
         num = self.fmt.number(self._default_fmt(c))
         fmt = self.fmt.get(_STYLES.get(c.style, "cell"), num)
         if c.node is None or not self.live:
@@ -192,15 +198,19 @@ class Writer:
             self._manifest(c.sheet, c.row, c.col, "input" if c.node is None else
                            ("kpi" if top_kpi(c.node) else "native"), v, num, None)
             return
-        if self.large is not None:
-            ctx = Touch(b, c.sheet, self.large)
-            text = c.node.render(ctx)
-            if ctx.touched:  # reads a table that is not in the workbook: the value, marked as stored
-                self._write_stored(c, v, num, self.large.why(ctx.touched))
-                return
-        else:
-            text = c.node.render(b.on_sheet(c.sheet))
-        if top_kpi(c.node):
+        if text is None:
+            if self.large is not None:
+                ctx = Touch(b, c.sheet, self.large)
+                text = c.node.render(ctx if bd is None else RowContext(ctx, bd, c.i))
+                touched = ctx.touched
+            else:
+                sheet_ctx = b.on_sheet(c.sheet)
+                text = c.node.render(sheet_ctx if bd is None else RowContext(sheet_ctx, bd, c.i))
+        if touched:  # reads a table that is not in the workbook: the value, marked as stored
+            assert self.large is not None
+            self._write_stored(c, v, num, self.large.why(touched))
+            return
+        if (c.style == "kpi") if bd is not None else top_kpi(c.node):
             fallback = self._stash(v, num)
             text = f"IF({PROBE_NAME},{fallback},{text})"
             kind = "kpi"
@@ -502,9 +512,10 @@ class Writer:
                     ws.write_string(r, spec.col + j, c.header, hf)
         else:
             r -= 1  # the data starts on the first row
-        for column in spec.columns:
-            for name in bd.cells[column.key]:
-                self.write_cell(self.b.cells[name])
+        for j, column in enumerate(spec.columns):
+            texts, touched = self._column_texts(bd, j) if self.live else (None, None)
+            for i, name in enumerate(bd.cells[column.key]):
+                self.write_cell(self._block_cell(bd, j, i, name), None if texts is None else texts[i], touched)
         if n:
             keys = [c.key for c in spec.columns]
             for key in spec.heatmap_cols:
@@ -521,6 +532,34 @@ class Writer:
                 j = keys.index(key)
                 ws.conditional_format(r + 1, spec.col + j, r + n, spec.col + j, {
                     "type": "data_bar", "bar_color": "#93C5FD", "bar_solid": True})
+
+    def _column_texts(self, bd: BlockDef, j: int) -> tuple[list[str] | None, dict[str, None] | None]:
+        """Every row's formula text of column ``j`` of a row table from one rendering of its template, and the
+        left-out tables it reads; (None, None) where each row is rendered on its own (a key column, a constant,
+        a template that reads its own row otherwise than through its row's cells)."""
+        c = bd.spec.columns[j]
+        if not isinstance(c.expr, F.Node):
+            return None, None
+        sheet = bd.spec.sheet
+        base = Touch(self.b, sheet, self.large) if self.large is not None else self.b.on_sheet(sheet)
+        texts = column_texts(c.expr, base, bd)
+        return (None, None) if texts is None else (texts, getattr(base, "touched", None))
+
+    @staticmethod
+    def _block_cell(bd: BlockDef, j: int, i: int, name: str) -> CellDef:
+        """Row ``i``'s cell of column ``j`` of a row table, as :meth:`write_cell` writes it: its column's
+        template (rendered for the row), not a formula substituted for it."""
+        spec = bd.spec
+        c = spec.columns[j]
+        row, col = bd.first_row + i, spec.col + j
+        if isinstance(c.expr, str) and c.expr == "KEY":
+            if bd.key_node is not None:
+                return CellDef(name, spec.sheet, row, col, bd.key_node(i), None, bd.key_fmt or c.fmt, "key")
+            return CellDef(name, spec.sheet, row, col, None, bd.keys[i], c.fmt, "key", bd, i)
+        if isinstance(c.expr, F.Node):
+            return CellDef(name, spec.sheet, row, col, c.expr, None, c.fmt,
+                           "kpi" if bd.kpi_cols[c.key] else "native", bd, i)
+        return CellDef(name, spec.sheet, row, col, None, c.expr, c.fmt, "value", bd, i)
 
     # -- input tables --------------------------------------------------------
     def write_input(self, ds_name: str, sheet: SheetSpec) -> None:
@@ -599,11 +638,21 @@ class Writer:
         """The cells that use each KPI function, in layout order."""
         b = self.b
         kpi_cells: dict[str, list[str]] = {}
-        left = self.large.cell_block if self.large is not None else {}
-        for c in b.cells.values():
-            if c.node is not None and c.name not in left:
+        for c in b.cells.placed.values():
+            if c.node is not None:
                 for k in dict.fromkeys(c.node.kpis()):
                     kpi_cells.setdefault(k, []).append(f"{c.sheet}!{xl_rowcol_to_cell(c.row, c.col)}")
+        for bd in b.blocks.values():  # a row table's cells call what their column's template calls
+            if self.large is not None and self.large.rows_left_out(bd.spec.name):
+                continue
+            calls = [(bd.spec.col + j, list(dict.fromkeys(c.expr.kpis()))) for j, c in enumerate(bd.spec.columns)
+                     if isinstance(c.expr, F.Node)]
+            calls = [(col, ks) for col, ks in calls if ks]
+            for i in range(len(bd.keys)):
+                for col, ks in calls:
+                    where = f"{bd.spec.sheet}!{xl_rowcol_to_cell(bd.first_row + i, col)}"
+                    for k in ks:
+                        kpi_cells.setdefault(k, []).append(where)
         for s in b.spills.values():
             if self.large is not None and self.large.spill_left_out(s.name):
                 continue
@@ -653,7 +702,10 @@ class Writer:
         self.ws[spec.sheets[0].name].activate()
         step("saving the workbook")
         self.wb.close()
-        headline = {n: b.values.get(n) for n in b.cells}
+        headline = {n: b.values.placed.get(n) for n in b.cells.placed}
+        for bd in b.blocks.values():  # the row tables of a few rows (months, channels, segments)
+            if len(bd.keys) <= HEADLINE_ROWS:
+                headline.update((n, b.values.get(n)) for n in bd.names_by_row())
         return BuildResult(path=self.path, cells=self.manifest, warnings=list(dict.fromkeys(b.warnings)),
                            kpis=kpi_cells, headline=headline, spills=self.spill_records,
                            large_data=None if self.large is None else self.large.reason())

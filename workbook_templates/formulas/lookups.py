@@ -59,6 +59,34 @@ class SumWhere(Node):
         e = first_error(*keys)
         if e:
             return e
+        index = self.index(ctx)
+        if isinstance(index, ExcelError):
+            return index
+        # blank cells compare equal to a blank key and to 0 / ""
+        norm = tuple(lookup_key(k) for k in keys)
+        return float(index.get(norm, 0.0))
+
+    def key_nodes(self) -> list[Node]:
+        """The parts a row of a row table may set (the keys); the ranges and values are the same in every row."""
+        return [k for _, k in self.conds]
+
+    def evaluate_column(self, ctx: Ctx, keys: list[list[Any]]) -> list[Any]:
+        """The value in each row of a row table, given each row's keys (:meth:`key_nodes`): the index once."""
+        index: Any = None
+        out: list[Any] = []
+        for ks in zip(*keys, strict=True):
+            e = first_error(*ks)
+            if e:
+                out.append(e)
+                continue
+            if index is None:
+                index = self.index(ctx)
+            out.append(index if isinstance(index, ExcelError) else
+                       float(index.get(tuple(lookup_key(k) for k in ks), 0.0)))
+        return out
+
+    def index(self, ctx: Ctx) -> dict[Any, float] | ExcelError:
+        """The sum of ``values`` for each key of the ranges (built once per set of ranges and values)."""
         cache = ctx.cache()
         ident = ("sumwhere", tuple(r.render(ctx) for r, _ in self.conds),
                  None if self.values is None else self.values.render(ctx))
@@ -81,10 +109,7 @@ class SumWhere(Node):
             for i, key in enumerate(zip(*cols)):
                 index[key] = index.get(key, 0.0) + vals[i]
             cache[ident] = index
-        # blank cells compare equal to a blank key and to 0 / ""
-        norm = tuple(lookup_key(k) for k in keys)
-        total = index.get(norm, 0.0)
-        return float(total)
+        return index
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return SumWhere(None if self.values is None else self.values.substitute(row_cells),

@@ -17,7 +17,7 @@ from .values import ExcelError, compare, number
 
 __all__ = [
     "KPI", "BlockCol", "ByGrain", "Col", "Cols", "Const", "Ctx", "ListCol", "Neg", "Node", "Op", "PeriodLen",
-    "PeriodName", "Ref", "RelRef", "RowCells", "RowRef", "SpillAll", "SpillCell", "SpillCol", "wrap",
+    "PeriodName", "Ref", "RelRef", "RowCells", "RowRef", "SpillAll", "SpillCell", "SpillCol", "apply_op", "row_of", "wrap",
 ]
 
 
@@ -51,10 +51,18 @@ class Ctx(Protocol):
     def cache(self) -> dict[Any, Any]: ...
     # the report period (PeriodLen, ByGrain, the period filters): its length in months, 1, 3 or 12
     def period_months(self) -> int: ...
+    # in a row of a row table (RowRef, and nodes that read their own row of a spilled table): the address and
+    # value of the row's cell of column ``key``, and the row (0-based); outside a row table each is an error
+    def row_addr(self, key: str) -> str: ...
+    def row_value(self, key: str) -> Any: ...
+    def row_index(self) -> int: ...
 
 
 class Node:
     """A formula node."""
+
+    #: whether the node reads its own row of a row table (a :class:`RowRef`, a node asking for its row number)
+    reads_row = False
 
     def render(self, ctx: Ctx) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -86,6 +94,11 @@ class Node:
     def __pow__(self, o: Any) -> Op: return Op("^", self, wrap(o))
     def __rpow__(self, o: Any) -> Op: return Op("^", wrap(o), self)
     def __neg__(self) -> Neg: return Neg(self)
+
+
+def row_of(row: int | None, ctx: Ctx) -> int:
+    """A node's data row in a row table: the one it was substituted for, else the row it is evaluated in."""
+    return ctx.row_index() if row is None else row
 
 
 def wrap(x: Any) -> Node:
@@ -142,15 +155,20 @@ class RowCells(dict):
 
 @dataclass(frozen=True, eq=False)
 class RowRef(Node):
-    """Placeholder in a per-row template: the cell of column ``key`` in the same row."""
+    """Placeholder in a per-row template: the cell of column ``key`` in the same row.
+
+    Rendered and evaluated in a row's context (the row table's :class:`Ctx` for one row: ``row_addr``,
+    ``row_value``), or replaced by that cell's :class:`Ref` (:meth:`substitute`); outside a row table it is an
+    error."""
 
     key: str
+    reads_row = True
 
-    def render(self, ctx: Ctx) -> str:  # pragma: no cover - always substituted first
-        raise RuntimeError(f"RowRef({self.key!r}) outside a row table")
+    def render(self, ctx: Ctx) -> str:
+        return ctx.row_addr(self.key)
 
-    def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover
-        raise RuntimeError(f"RowRef({self.key!r}) outside a row table")
+    def evaluate(self, ctx: Ctx) -> Any:
+        return ctx.row_value(self.key)
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         if getattr(row_cells, "relative", False):
@@ -274,6 +292,30 @@ class KPI(Node):
         return KPI(self.name, *[None if a is None else a.substitute(row_cells) for a in self.args])
 
 
+def apply_op(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` the Excel way (:class:`Op`): a comparison, or arithmetic on the values as numbers."""
+    if op in ("=", "<>", "<", "<=", ">", ">="):
+        return compare(op, a, b)
+    x, y = number(a), number(b)
+    if isinstance(x, ExcelError):  # the first error wins
+        return x
+    if isinstance(y, ExcelError):
+        return y
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    if op == "/":
+        return ExcelError("#DIV/0!", "division by zero") if y == 0 else x / y
+    if op == "^":
+        if x < 0 and not float(y).is_integer():
+            return ExcelError("#NUM!", "a negative number to a fractional power")
+        return float(x) ** float(y)
+    raise ValueError(op)
+
+
 @dataclass(frozen=True, eq=False)
 class Op(Node):
     op: str
@@ -291,27 +333,7 @@ class Op(Node):
         return f"({self.a.render(ctx)}{self.op}{self.b.render(ctx)})"
 
     def evaluate(self, ctx: Ctx) -> Any:
-        a, b = self.a.evaluate(ctx), self.b.evaluate(ctx)
-        if self.op in ("=", "<>", "<", "<=", ">", ">="):
-            return compare(self.op, a, b)
-        x, y = number(a), number(b)
-        if isinstance(x, ExcelError):  # the first error wins
-            return x
-        if isinstance(y, ExcelError):
-            return y
-        if self.op == "+":
-            return x + y
-        if self.op == "-":
-            return x - y
-        if self.op == "*":
-            return x * y
-        if self.op == "/":
-            return ExcelError("#DIV/0!", "division by zero") if y == 0 else x / y
-        if self.op == "^":
-            if x < 0 and not float(y).is_integer():
-                return ExcelError("#NUM!", "a negative number to a fractional power")
-            return float(x) ** float(y)
-        raise ValueError(self.op)
+        return apply_op(self.op, self.a.evaluate(ctx), self.b.evaluate(ctx))
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return Op(self.op, self.a.substitute(row_cells), self.b.substitute(row_cells))
