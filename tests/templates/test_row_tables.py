@@ -73,3 +73,40 @@ def test_cells_are_found_by_name_and_not_kept(sample_tables):
     col = b.block_value("health", "customer")
     assert list(col) == [b.value(f"health.customer.{i}") for i in range(n)]
     assert isinstance(col, pd.Series)
+
+
+@pytest.mark.parametrize("layout", ["standard", "large", "left out"])
+@pytest.mark.parametrize("key", sorted(REPORTS))
+def test_row_columns_written_as_blocks_are_the_cells_written_one_by_one(sample_tables, tmp_path, monkeypatch,
+                                                                         key, layout):
+    """The block writer's file is the per-cell writer's, part for part and byte for byte, and its manifest lists
+    the same cells — live formulas, and (``left out``: a grid of 1,000 rows leaves the MRR table out) the stored
+    values of the columns that read a left-out table."""
+    import zipfile
+
+    from workbook_templates import builder
+    from workbook_templates.build import writer as W
+
+    if layout == "left out":
+        monkeypatch.setattr(builder, "MAX_ROWS", 1000)
+        layout = "large"
+
+    spec = REPORTS[key]
+    data = scope(sample_tables, spec.datasets, None, None, "test")
+    fast = W.Writer(evaluate(spec, data, layout=layout), tmp_path / "blocks.xlsx").write()
+    monkeypatch.setattr(W, "write_formula_columns", lambda w, bd: set())
+    slow = W.Writer(evaluate(spec, data, layout=layout), tmp_path / "cells.xlsx").write()
+    with zipfile.ZipFile(tmp_path / "blocks.xlsx") as a, zipfile.ZipFile(tmp_path / "cells.xlsx") as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+    key_of = lambda c: (c.sheet, c.cell)  # noqa: E731
+    assert sorted(map(key_of, fast.cells)) == sorted(map(key_of, slow.cells))
+    want = {key_of(c): c for c in slow.cells}
+    for c in fast.cells:
+        w = want[key_of(c)]
+        assert (c.kind, c.fmt, c.formula) == (w.kind, w.fmt, w.formula), c
+        assert _same(c.value, w.value) or c.value == w.value, c
+    assert sum(1 for _ in fast.cells) == len(fast.cells)
+    if fast.large_data is not None and "mrr" in fast.large_data and key == "retention_cohorts":
+        assert any(c.kind == "stored" for c in fast.cells)  # the per-customer columns over the MRR table

@@ -88,6 +88,8 @@ class LargeLayout:
     #: cell of a left-out row table -> its key (:class:`LeftCells`: found from the cell's name)
     cell_block: LeftCells = field(default_factory=lambda: LeftCells(set()))
     stored: dict[str, str] = field(default_factory=dict)  #: stored cell -> why (filled by the writer)
+    #: a row table's column written as stored values as a whole: (table, column key) -> why (filled by the writer)
+    stored_columns: dict[tuple[str, str], str] = field(default_factory=dict)
     charts_left_out: list[str] = field(default_factory=list)  #: titles of charts over a left-out block
     #: spilled tables written as values because their stored copies would not fit the hidden values sheet
     values_full: list[str] = field(default_factory=list)

@@ -150,13 +150,15 @@ class _Place:
         self.sheet, self.row, self.col = sheet, row, col
 
 
-def _runs(w: Writer, names: Sequence[str], formulas: bool | None = None) -> list[tuple[str, int, int, int, int, str]]:
+def _runs(w: Writer, names: Sequence[str], formulas: bool | None = None,
+          column: tuple[str, str] | None = None) -> list[tuple[str, int, int, int, int, str]]:
     """Runs of formula cells of one column with the same status: (sheet, first row, last row, column,
     count, status) — status "live" or the why of a stored cell. ``formulas``: the cells are a row table's
-    column, all formulas (True) or none (False); None: look at each cell."""
+    column, all formulas (True) or none (False), ``column`` its (table, key); None: look at each cell."""
     b, large = w.b, w.b.large
     assert large is not None
     out: list[tuple[str, int, int, int, int, str]] = []
+    whole = large.stored_columns.get(column) if column is not None else None
     for n in names:
         c = b.cells.get(n) if formulas is None else None
         if formulas is not None:  # a row table's column: where each cell is, without making the cell
@@ -167,7 +169,7 @@ def _runs(w: Writer, names: Sequence[str], formulas: bool | None = None) -> list
             c = _Place(*at)
         if c is None or c.node is None:
             continue
-        status = large.stored.get(n, "live")
+        status = whole if whole is not None else large.stored.get(n, "live")
         if out and out[-1][0] == c.sheet and out[-1][3] == c.col and out[-1][2] == c.row - 1 \
                 and out[-1][5] == status:
             s, r0, _, col, k, st = out[-1]
@@ -231,7 +233,7 @@ def cell_lines(w: Writer) -> list[tuple[str, str, str]]:
                 continue
             for rc in blk.columns:
                 formulas = isinstance(rc.expr, F.Node) or (rc.expr == "KEY" and bd.key_node is not None)
-                for sheet, r0, r1, j, k, st in _runs(w, bd.cells[rc.key], formulas):
+                for sheet, r0, r1, j, k, st in _runs(w, bd.cells[rc.key], formulas, (blk.name, rc.key)):
                     out.append((_range(sheet, r0, j, r1, j), f"table {blk.name}, {rc.header} ({k:,} rows)",
                                 _status(st, w.live)))
     return out

@@ -132,7 +132,7 @@ class SpillRecord:
 @dataclass
 class BuildResult:
     path: Path | None
-    cells: list[ManifestCell] = field(default_factory=list)
+    cells: Sequence[ManifestCell] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     kpis: dict[str, list[str]] = field(default_factory=dict)  # Excel name -> cells using it
     spills: list[SpillRecord] = field(default_factory=list)

@@ -50,6 +50,7 @@ from .model import (
 from .notes import write_notes
 from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
 from .rendering import RowContext, column_texts, kpi_name
+from .row_write import ManifestCells, write_formula_columns
 from .sheets import BlockColumn, FormulaSheet
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
@@ -106,6 +107,7 @@ class Writer:
         self.fmt = Formats(self.wb, b.data.currency)  # money formats carry the reporting currency, if any
         self.ws: dict[str, Any] = {}
         self.manifest: list[ManifestCell] = []
+        self.manifest_columns: list[Any] = []  #: the row-table columns written as blocks (row_write._Column)
         self.values_ws: Any = None
         self.values_row = 2
         self.live = b.flavour != "values"
@@ -487,7 +489,10 @@ class Writer:
                     ws.write_string(r, spec.col + j, c.header, hf)
         else:
             r -= 1  # the data starts on the first row
+        whole = write_formula_columns(self, bd)  # the columns without a KPI call, as blocks of whole columns
         for j, column in enumerate(spec.columns):
+            if j in whole:
+                continue
             texts, touched = self._column_texts(bd, j) if self.live else (None, None)
             for i, name in enumerate(bd.cells[column.key]):
                 self.write_cell(self._block_cell(bd, j, i, name), None if texts is None else texts[i], touched)
@@ -676,6 +681,6 @@ class Writer:
         for bd in b.blocks.values():  # the row tables of a few rows (months, channels, segments)
             if len(bd.keys) <= HEADLINE_ROWS:
                 headline.update((n, b.values.get(n)) for n in bd.names_by_row())
-        return BuildResult(path=self.path, cells=self.manifest, warnings=list(dict.fromkeys(b.warnings)),
+        return BuildResult(path=self.path, cells=ManifestCells(self.manifest, self.manifest_columns), warnings=list(dict.fromkeys(b.warnings)),
                            kpis=kpi_cells, headline=headline, spills=self.spill_records,
                            large_data=None if self.large is None else self.large.reason())
