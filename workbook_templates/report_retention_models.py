@@ -37,7 +37,7 @@ from .formulas import (
     SpillCol,
 )
 from .formulas.nodes import Ctx, row_of, wrap
-from .formulas.values import first_error, number, ranks_in_order
+from .formulas.values import cell_value, first_error, number, ranks_in_order
 from .report_health import PERIOD_END
 from .report_parts import COUNT, NAVY, PCT, RM, _calc_head, _calc_sheet
 from .spec import Chart, Distinct, Fixed, Item, ItemList, RowColumn, RowTable, Series, SheetSpec, Spill, Text
@@ -159,6 +159,17 @@ class SpillAt(Node):
     def evaluate(self, ctx: Ctx) -> Any:
         return SpillCell(self.spill, row_of(None, ctx) + 1, self.col).evaluate(ctx)
 
+    def evaluate_rows(self, ctx: Ctx, n: int) -> list[Any]:
+        """Rows 0 to ``n - 1``, as :class:`~.formulas.SpillCell` reads each: the column once."""
+        v = ctx.spill_value(self.spill, self.col)
+        if isinstance(v, ExcelError):
+            return [v] * n
+        vals = [cell_value(x) for x in v.tolist()[:n]]
+        out: list[Any] = [0.0 if x is None else x for x in vals]
+        m = len(v)
+        out += [ExcelError("#REF!", f"{self.spill} has {m} rows")] * (n - len(out))
+        return out
+
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return SpillCell(self.spill, _row_of(row_cells) + 1, self.col)
 
@@ -187,12 +198,25 @@ class NumberAt(Node):
             return v
         row = self._row(ctx)
         x = v.iloc[row] if 0 <= row < len(v) else None
-        if isinstance(x, ExcelError):
-            return x
-        return float(x) if isinstance(x, (int, float, np.integer, np.floating)) and not pd.isna(x) else ""
+        return _number_or_text(x)
+
+    def evaluate_rows(self, ctx: Ctx, n: int) -> list[Any]:
+        """Rows 0 to ``n - 1`` (the column once)."""
+        v = ctx.spill_value(self.spill, self.col)
+        if isinstance(v, ExcelError):
+            return [v] * n
+        vals = v.tolist()[:n]
+        return [_number_or_text(x) for x in vals] + [""] * (n - len(vals))
 
     def substitute(self, row_cells: dict[str, str]) -> Node:
         return NumberAt(self.spill, self.col, _row_of(row_cells))
+
+
+def _number_or_text(x: Any) -> Any:
+    """A spilled cell as :class:`NumberAt` reads it: an error stays, a number is a float, anything else ``""``."""
+    if isinstance(x, ExcelError):
+        return x
+    return float(x) if isinstance(x, (int, float, np.integer, np.floating)) and not pd.isna(x) else ""
 
 
 @dataclass(frozen=True, eq=False)

@@ -104,6 +104,9 @@ class _Columns:
             return _One(_neg(a.v)) if isinstance(a, _One) else [_neg(x) for x in a]
         if isinstance(node, F.Fn) and node.name in ("IF", "IFERROR", "ISNUMBER", "AND", "OR"):
             return self._fn(node)
+        by_row = getattr(node, "evaluate_rows", None)
+        if by_row is not None:  # a node that reads its own row of a spilled table: the table's column once
+            return by_row(self.b.ctx, self.n)
         keyed = getattr(node, "key_nodes", None)
         if keyed is not None:  # a conditional sum, count or latest date: its index once, a look-up per row
             keys = keyed()

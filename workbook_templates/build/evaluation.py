@@ -8,7 +8,6 @@ methods here.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from .. import formulas as F
 from ..context import ReportData
 from ..data import Table
 from ..formulas import ExcelError, Node
+from ..formulas.values import cell_value
 from ..spec import Months, ReportSpec
 from .blocks import MISSING, ValueMap
 from .columns import Unsupported, column_values
@@ -37,17 +37,6 @@ __all__ = ["OutsideTableRead", "Report", "cell_value", "frame_grid"]
 class OutsideTableRead(BuildError):
     """A formula read a spilled table that this build did not compute (:attr:`Report.outside`), and no
     table computed outside it (:attr:`Report.precomputed`) stands for what it reads."""
-
-
-def cell_value(v: Any) -> Any:
-    """A library value as the add-in's Excel cell (:func:`kpi_functions.excel.cell`), dates as Timestamps
-    (the formula model's date) and infinity as the ``#NUM!`` error value."""
-    c = X.cell(v)
-    if isinstance(c, _dt.datetime):
-        return pd.Timestamp(c)
-    if c == "#NUM!" and not isinstance(v, str):
-        return ExcelError("#NUM!", "Excel has no infinity")
-    return c
 
 
 def frame_grid(df: pd.DataFrame) -> list[list[Any]]:

@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kpi_functions import excel as X
 from kpi_functions.excel import ExcelError  # the one Excel error value: a str (the code) with .code and .message
 
 from .serial import excel_serial, to_serial_array
 
 __all__ = [
     "ExcelError",
+    "cell_value",
     "compare",
     "first_error",
     "keys_equal",
@@ -31,6 +33,17 @@ __all__ = [
     "sum_range",
     "truthy",
 ]
+
+def cell_value(v: Any) -> Any:
+    """A library value as the add-in's Excel cell (:func:`kpi_functions.excel.cell`), dates as Timestamps
+    (the formula model's date) and infinity as the ``#NUM!`` error value."""
+    c = X.cell(v)
+    if isinstance(c, _dt.datetime):
+        return pd.Timestamp(c)
+    if c == "#NUM!" and not isinstance(v, str):
+        return ExcelError("#NUM!", "Excel has no infinity")
+    return c
+
 
 def first_error(*vals: Any) -> ExcelError | None:
     for v in vals:
