@@ -159,6 +159,11 @@ def _runs(w: Writer, names: Sequence[str], formulas: bool | None = None,
     assert large is not None
     out: list[tuple[str, int, int, int, int, str]] = []
     whole = large.stored_columns.get(column) if column is not None else None
+    if column is not None and formulas and names and (whole is not None or column in w.block_columns):
+        # a column written as a whole: one run, every cell live or every cell stored
+        first, last = b.cells.place(names[0]), b.cells.place(names[-1])
+        assert first is not None and last is not None
+        return [(first[0], first[1], last[1], first[2], len(names), "live" if whole is None else whole)]
     for n in names:
         c = b.cells.get(n) if formulas is None else None
         if formulas is not None:  # a row table's column: where each cell is, without making the cell

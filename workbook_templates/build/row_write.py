@@ -158,5 +158,6 @@ def write_formula_columns(w: Writer, bd: BlockDef) -> set[int]:
             cached = [w._cached(v) for v in vals]
             ws.write_block(r0, col, [BlockColumn("formula", texts, fmt, cached, fmts=fmts)])
             w.manifest_columns.append(_Column(spec.sheet, r0, col, "native", vals, nums, texts))
+        w.block_columns.add((spec.name, c.key))
         done.add(j)
     return done

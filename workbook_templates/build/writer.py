@@ -108,6 +108,7 @@ class Writer:
         self.ws: dict[str, Any] = {}
         self.manifest: list[ManifestCell] = []
         self.manifest_columns: list[Any] = []  #: the row-table columns written as blocks (row_write._Column)
+        self.block_columns: set[tuple[str, str]] = set()  #: those columns: (table, column key)
         self.values_ws: Any = None
         self.values_row = 2
         self.live = b.flavour != "values"
