@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kpi_functions import EXCEL_ERRORS, parse_iso
+from kpi_functions import EXCEL_ERRORS
 
 from . import data_checks as _checks
 from . import dialect as _dialect
@@ -339,22 +339,22 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             set_fmt = forced.dates if forced is not None and dia is not None else None
             if set_fmt is not None and set_fmt not in ("yyyy-mm-dd", "yyyy-mm"):
                 clock, iso = _dialect.forced_dates(texts, set_fmt, col.type)
-                parsed, not_a_date = parse_iso(iso)
+                parsed, not_a_date = _checks.parse_iso_once(iso)
                 fmt = set_fmt
                 assert dia is not None
                 dia.dates[col.name] = fmt + clock
             elif set_fmt is not None:
                 _, iso = _dialect.forced_dates(texts, set_fmt, col.type)
-                parsed, not_a_date = parse_iso(iso)
+                parsed, not_a_date = _checks.parse_iso_once(iso)
                 fmt = set_fmt
             else:
-                parsed, not_a_date = parse_iso(texts)
+                parsed, not_a_date = _checks.parse_iso_once(texts)
             if dia is not None and set_fmt is None and not_a_date.any():
                 other = _dialect.date_reading(texts, ~not_a_date, col.type, where,
                                               forced.map_name if forced is not None else "kpi.toml", dataset)
                 if other is not None:
                     fmt, clock, iso = other
-                    parsed, not_a_date = parse_iso(iso)
+                    parsed, not_a_date = _checks.parse_iso_once(iso)
                     dia.dates[col.name] = fmt + clock
             ok = ~not_a_date
             if col.type == "date":  # a date column takes a date, not a time of day
