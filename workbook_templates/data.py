@@ -138,14 +138,14 @@ def _blank_mask(s: pd.Series, stripped: pd.Series | None = None) -> np.ndarray:
     """Blank cells: missing, or text of nothing but white space. ``stripped``: the column's texts stripped
     (given for a column of texts only, :func:`_stripped`)."""
     if stripped is not None:
-        return _checks.lengths(stripped.to_numpy(dtype=object)) == 0
+        return np.asarray(stripped.to_numpy(dtype=object) == "", dtype=bool)
     m = np.array(pd.isna(s), dtype=bool)
     if s.dtype == object and len(s):
         v = s.to_numpy(dtype=object)
         if _all_str(s):
-            return _checks.lengths(_checks.stripped(v)) == 0
+            return np.asarray(_checks.stripped(v) == "", dtype=bool)
         strs = np.flatnonzero(_checks.is_str(v))
-        m[strs] |= _checks.lengths(_checks.stripped(v[strs])) == 0
+        m[strs] |= np.asarray(_checks.stripped(v[strs]) == "", dtype=bool)
     return m
 
 
@@ -401,19 +401,20 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
 def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
                  stripped: pd.Series | None = None) -> pd.Series:
     """Identifiers and text."""
-    values = s.to_numpy(dtype=object)
+    values = _checks.objects(s)
     out = np.full(len(s), None, dtype=object)
     problems: dict[int, str] = {}
     todo = np.flatnonzero(~blank)
     # the texts at once: an identifier stripped, no error value, not too long (the cells left, which are
     # not texts or fail a check, are looked at one by one below)
-    src = stripped.to_numpy(dtype=object) if stripped is not None and col.type == "id" else values
+    src = _checks.shared(stripped.to_numpy(dtype=object)) if stripped is not None and col.type == "id" else values
     sub = src[todo]
-    strs = np.arange(len(sub)) if stripped is not None else np.flatnonzero(_checks.is_str(sub))
+    texts_only = stripped is not None or pd.api.types.infer_dtype(sub, skipna=False) == "string"
+    strs = np.arange(len(sub)) if texts_only else np.flatnonzero(_checks.is_str(sub))
     t = sub[strs] if len(strs) < len(sub) else sub
     if stripped is None and col.type == "id":
         t = _checks.stripped(t)
-    ok = _checks.lengths(t) <= MAX_TEXT
+    ok = _checks.lengths(t) <= MAX_TEXT if _checks.longest(t) > MAX_TEXT else np.ones(len(t), dtype=bool)
     if col.type == "id":
         ok &= ~pd.Series(t, dtype=object).isin(list(_ERRORS)).to_numpy(dtype=bool)
     out[todo[strs[ok]]] = t[ok]

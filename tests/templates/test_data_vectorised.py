@@ -118,6 +118,7 @@ def old_definitions():
 @pytest.fixture(autouse=True)
 def short_cells(monkeypatch):
     monkeypatch.setattr(data, "MAX_TEXT", 6)  # texts too long for a cell without megabytes of test data
+    monkeypatch.setattr(data_checks, "_SAMPLE", 4)  # repeated texts shared from 5 rows on, not 10,001
 
 
 # ------------------------------------------------------------------ adversarial cells
@@ -126,7 +127,8 @@ _TEXTS = ["a", " A1 ", "a1", "A1", "S1", "s1", "İ", "i̇", "ß", "SS", "ss", "#
           "x#y", "toolong!", "subscription", " subscription", "refund", "1", " 2 ", "+1.5", "1,5", "1.200,50",
           "nan", "NaN", "inf", "-Infinity", "1e400", "-0", "١٢", "0x10", "1_000",
           "2026-03-15", " 2026-03 ", "2026-03-15T10:00", "2026-03-15 10:30:05", "2600-01-01", "1899-12-31",
-          "9999-12-31", "10000-01-01", "2026-02-30", "2026", "15.03.2026", "03/04/2026", "2026-03-15T10:00+01:00"]
+          "9999-12-31", "10000-01-01", "2026-02-30", "2026", "15.03.2026", "03/04/2026", "2026-03-15T10:00+01:00",
+          "\x00", "a\x00b", "a\x00c", "2026-03-15\x00x"]  # NUL: pandas 2 hashed texts as C strings
 _OTHER = [None, np.nan, pd.NA, pd.NaT, 1, 0, -3, 1.0, 2.5, -0.0, np.inf, -np.inf, 1e300, True, False, np.True_,
           np.int64(7), np.float64(4.0), np.float32(0.5), pd.Timestamp("2026-03-15"), pd.Timestamp("2026-03-15 09:30"),
           pd.Timestamp("2026-03-15", tz="Europe/Paris"), np.datetime64("2026-01-01"), np.str_("np text"),
@@ -220,7 +222,7 @@ def test_a_timestamp_column_keeps_its_messages(col):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["a", "A", "b", "B", "ab", "Ab", "aB", "İ", "i̇", "ß", "SS", "ss", None, "x", "X",
-                                 "Straße", "STRASSE"]) | st.text(max_size=3), max_size=30))
+                                 "Straße", "STRASSE", "", "\x00", "a\x00", "A\x00"]) | st.text(max_size=3), max_size=30))
 def test_key_checks_are_those_of_three_hash_passes(keys):
     k = pd.Series(keys, dtype=object)
     new, old = data_checks.key_checks(k), old_key_checks(k)
@@ -299,3 +301,29 @@ def test_a_repeated_key_names_the_row_it_first_appears_in_after_a_blank_key(tmp_
                  "C2,d,EU,pro,2026-01-01,web\n", encoding="utf-8")
     issues = [str(i) for i in load_dataset(DATASETS["customers"], p).issues]
     assert any("row 5" in i and "'C2' repeats the key of row 4" in i for i in issues), issues
+
+
+@pytest.mark.parametrize("kind", ["object", "category", "string", "arrow", "str"])
+def test_repeated_texts_share_one_object_and_keep_their_values(kind, monkeypatch):
+    monkeypatch.setattr(data_checks, "_SAMPLE", 10_000)
+    cells = [None if v is None else "".join([v[:1], v[1:]]) for v in ["EU", "US", None, " EU", "EU"] * 3000]
+    assert len({id(x) for x in cells}) > 3  # each its own object
+    s = _as_dtype(cells, kind)
+    got = data_checks.objects(s)
+    want = s.to_numpy(dtype=object)
+    assert [type(x) for x in got] == [type(x) for x in want]
+    assert pd.Series(got, dtype=object).equals(pd.Series(want, dtype=object))
+    assert len({id(x) for x in got if isinstance(x, str)}) == 3
+    mixed = np.array([1, 1.0, True, np.True_, "1", np.str_("1"), None, np.nan] * 3000, dtype=object)
+    assert data_checks.shared(mixed) is mixed  # equal keys of other types are not merged
+
+
+def test_texts_with_a_nul_are_their_own_values():
+    """pandas 2 factorised texts as C strings: "a\\x00b" was "a", and "2026-03-15\\x00x" a date."""
+    codes, uniq = data_checks.factorize(np.array(["", "\x00", "a\x00b", "a", "a\x00b", None], dtype=object))
+    assert codes.tolist() == [0, 1, 2, 3, 2, -1] and uniq.tolist() == ["", "\x00", "a\x00b", "a"]
+    parsed, bad = data_checks.parse_iso_once(pd.Series(["2026-03-15", "2026-03-15\x00x"], dtype=object))
+    assert bad.tolist() == [False, True]
+    k = pd.Series(["a", "a\x00", "A\x00", "a"], dtype=object)
+    dup, first, clash = data_checks.key_checks(k)
+    assert dup.tolist() == [False, False, False, True] and first.tolist() == [0] and clash.tolist() == [1, 2]
