@@ -324,6 +324,7 @@ def test_texts_with_a_nul_are_their_own_values():
     assert codes.tolist() == [0, 1, 2, 3, 2, -1] and uniq.tolist() == ["", "\x00", "a\x00b", "a"]
     parsed, bad = data_checks.parse_iso_once(pd.Series(["2026-03-15", "2026-03-15\x00x"], dtype=object))
     assert bad.tolist() == [False, True]
+    assert parsed[0] == np.datetime64("2026-03-15", "ms") and np.isnat(parsed[1])
     k = pd.Series(["a", "a\x00", "A\x00", "a"], dtype=object)
     dup, first, clash = data_checks.key_checks(k)
     assert dup.tolist() == [False, False, False, True] and first.tolist() == [0] and clash.tolist() == [1, 2]
