@@ -12,7 +12,7 @@ import pandas as pd
 
 from kpi_functions import parse_iso
 
-__all__ = ["Cells", "cells", "factorize", "is_str", "key_checks", "lengths", "longest", "objects", "parse_iso_once", "shared", "stripped"]
+__all__ = ["Cells", "cells", "factorize", "is_str", "key_checks", "lengths", "longest", "objects", "parse_iso_once", "shared", "stripped", "text_dtype"]
 
 
 def is_str(v: np.ndarray) -> np.ndarray:
@@ -71,11 +71,16 @@ def _texts_or_missing(v: np.ndarray) -> bool:
     return float not in kinds or bool((is_str(v) | np.asarray(pd.isna(v), dtype=bool)).all())
 
 
+def _shared_already(sample: np.ndarray) -> bool:
+    """Whether the first rows hold each of their texts as one object (a column factorised before)."""
+    return len(set(map(id, sample))) <= int(pd.Series(sample, dtype=object).nunique(dropna=False))
+
+
 def shared(v: np.ndarray) -> np.ndarray:
     """An object array of texts with equal texts as one object each (when the column repeats its values): the
     same values, a fraction of the memory."""
     if not (_texts_or_missing(v[:_SAMPLE]) and _few_distinct(pd.Series(v, dtype=object, copy=False))
-            and _texts_or_missing(v)):
+            and not _shared_already(v[:_SAMPLE]) and _texts_or_missing(v)):
         return v
     codes, uniq = factorize(v)
     out = uniq.take(codes) if len(uniq) else np.empty(len(v), dtype=object)
@@ -83,6 +88,15 @@ def shared(v: np.ndarray) -> np.ndarray:
     if missing.any():
         out[missing] = v[missing]
     return out
+
+
+def text_dtype(s: pd.Series) -> bool:
+    """A column of pandas' string dtype, or categorical with texts for categories."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return True
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype)) and \
+        _texts_or_missing(s.cat.categories.to_numpy(dtype=object))
 
 
 def objects(s: pd.Series) -> np.ndarray:
@@ -93,9 +107,7 @@ def objects(s: pd.Series) -> np.ndarray:
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage != "pyarrow":
         return shared(s.to_numpy(dtype=object))
     arrow = isinstance(s.dtype, pd.StringDtype)  # factorised by pyarrow, byte by byte
-    cats = isinstance(s.dtype, pd.CategoricalDtype) and (
-        s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype)) and \
-        _texts_or_missing(s.cat.categories.to_numpy(dtype=object))
+    cats = not arrow and text_dtype(s)
     if not (arrow or cats) or not _few_distinct(s):
         return s.to_numpy(dtype=object)
     if cats:
