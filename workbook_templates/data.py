@@ -525,6 +525,10 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
                         f"{path.name} is not a CSV file")
     found: list[Dialect] = []
     raw, first_row = read_raw(path, found, tm.forced if csv_file else None, MAX_ROWS, MAX_COLUMNS)
+    # a text column in pandas' string dtype (pandas 3 reads Parquet texts so) or categorical is checked as the
+    # object column pandas 2 reads: white space alone is a blank cell, whatever the dtype and the pandas
+    for c in [c for c in raw.columns if _checks.text_dtype(raw[c])]:
+        raw[c] = pd.Series(_checks.objects(raw[c]), index=raw.index, dtype=object)
     dia = found[0] if found else None
     file = path.name
     issues: list[RowIssue] = []
