@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kpi_functions import EXCEL_ERRORS, parse_iso
+from kpi_functions import EXCEL_ERRORS
 
+from . import data_checks as _checks
 from . import dialect as _dialect
 from .data_errors import DataError, RowIssue
 from .data_errors import show as _show
@@ -137,12 +138,14 @@ def _blank_mask(s: pd.Series, stripped: pd.Series | None = None) -> np.ndarray:
     """Blank cells: missing, or text of nothing but white space. ``stripped``: the column's texts stripped
     (given for a column of texts only, :func:`_stripped`)."""
     if stripped is not None:
-        return (stripped == "").to_numpy(dtype=bool)
+        return np.asarray(stripped.to_numpy(dtype=object) == "", dtype=bool)
     m = np.array(pd.isna(s), dtype=bool)
     if s.dtype == object and len(s):
+        v = s.to_numpy(dtype=object)
         if _all_str(s):
-            return (s.str.strip() == "").to_numpy(dtype=bool)
-        m |= np.array([isinstance(x, str) and x.strip() == "" for x in s.to_numpy(dtype=object)], dtype=bool)
+            return np.asarray(_checks.stripped(v) == "", dtype=bool)
+        strs = np.flatnonzero(_checks.is_str(v))
+        m[strs] |= np.asarray(_checks.stripped(v[strs]) == "", dtype=bool)
     return m
 
 
@@ -167,7 +170,8 @@ def _parse_column(s: pd.Series, col: ColumnSchema, file: str, rows: np.ndarray,
     """One column's cells, typed; each bad cell flagged. ``given``: rows whose value comes from elsewhere
     (a value map), never blank; ``scale``: a factor for a number column (applied before min/max)."""
     # a column of texts (a CSV column) is stripped once, for the blanks and every parser
-    stripped = s.str.strip() if _all_str(s) else None
+    stripped = pd.Series(_checks.stripped(s.to_numpy(dtype=object)), index=s.index, dtype=object,
+                         name=s.name) if _all_str(s) else None
     blank = _blank_mask(s, stripped)
     shown = header if header is not None and header != col.name else None
 
@@ -203,7 +207,7 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
                    dia: Dialect | None = None, header: str | None = None, scale: float | None = None,
                    forced: Forced | None = None, dataset: str = "data set",
                    stripped: pd.Series | None = None) -> pd.Series:
-    values = s.to_numpy(dtype=object)
+    values = _checks.cells(s)  # the user's values, for the messages about bad cells
     out = np.full(len(s), np.nan)
     nb = np.flatnonzero(~blank)
     badi: np.ndarray
@@ -225,7 +229,7 @@ def _parse_numbers(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray
         badi = nb[np.isnan(parsed)]
         out[nb] = parsed
     else:
-        raw = values[nb]
+        raw = s.to_numpy(dtype=object)[nb]
         parsed = np.full(nb.size, np.nan)
         bad_k: list[int] = []
         for k, v in enumerate(raw):
@@ -302,7 +306,7 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
                  stripped: pd.Series | None = None) -> pd.Series:
     # milliseconds end to end: datetime64[ns] ends at 2262-04-11 and numpy's
     # casts to it wrap later dates round silently (2600-01-01 read as 2015-06-13)
-    values = s.to_numpy(dtype=object)
+    values = _checks.cells(s)  # the user's values, for the messages about bad cells
     out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ms]")
     nb = np.flatnonzero(~blank)
     badi: np.ndarray
@@ -312,7 +316,8 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
         out[nb] = ser.to_numpy(dtype="datetime64[ms]")[nb]
         badi = np.array([], dtype=int)
     else:
-        raw = values[nb] if stripped is None else values[:0]  # texts only: no cell to look at one by one
+        # texts only: no cell to look at one by one
+        raw = s.to_numpy(dtype=object)[nb] if stripped is None else np.zeros(0, dtype=object)
         bad_k: list[int] = []
         strs_k: list[int] | np.ndarray = [] if stripped is None else np.arange(nb.size)
         strs_v: list[str] | pd.Series = [] if stripped is None else stripped.iloc[nb].reset_index(drop=True)
@@ -334,22 +339,22 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
             set_fmt = forced.dates if forced is not None and dia is not None else None
             if set_fmt is not None and set_fmt not in ("yyyy-mm-dd", "yyyy-mm"):
                 clock, iso = _dialect.forced_dates(texts, set_fmt, col.type)
-                parsed, not_a_date = parse_iso(iso)
+                parsed, not_a_date = _checks.parse_iso_once(iso)
                 fmt = set_fmt
                 assert dia is not None
                 dia.dates[col.name] = fmt + clock
             elif set_fmt is not None:
                 _, iso = _dialect.forced_dates(texts, set_fmt, col.type)
-                parsed, not_a_date = parse_iso(iso)
+                parsed, not_a_date = _checks.parse_iso_once(iso)
                 fmt = set_fmt
             else:
-                parsed, not_a_date = parse_iso(texts)
+                parsed, not_a_date = _checks.parse_iso_once(texts)
             if dia is not None and set_fmt is None and not_a_date.any():
                 other = _dialect.date_reading(texts, ~not_a_date, col.type, where,
                                               forced.map_name if forced is not None else "kpi.toml", dataset)
                 if other is not None:
                     fmt, clock, iso = other
-                    parsed, not_a_date = parse_iso(iso)
+                    parsed, not_a_date = _checks.parse_iso_once(iso)
                     dia.dates[col.name] = fmt + clock
             ok = ~not_a_date
             if col.type == "date":  # a date column takes a date, not a time of day
@@ -396,21 +401,27 @@ def _parse_dates(s: pd.Series, col: ColumnSchema, blank: np.ndarray, flag: _Flag
 def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, flag: _Flag,
                  stripped: pd.Series | None = None) -> pd.Series:
     """Identifiers and text."""
-    values = s.to_numpy(dtype=object)
-    out = np.empty(len(s), dtype=object)
-    out[:] = None
+    values = _checks.objects(s)
+    out = np.full(len(s), None, dtype=object)
     problems: dict[int, str] = {}
     todo = np.flatnonzero(~blank)
-    if stripped is not None:
-        t = stripped.iloc[todo] if col.type == "id" else s.iloc[todo]
-        long_ = (t.str.len() > MAX_TEXT).to_numpy()
-        err = t.isin(list(_ERRORS)).to_numpy() if col.type == "id" else np.zeros(len(t), dtype=bool)
-        ok = ~(long_ | err)
-        out[todo[ok]] = t.to_numpy(dtype=object)[ok]
-        todo = todo[~ok]
-        values = np.asarray(np.where(blank, None, s.to_numpy(dtype=object)))
-        if col.type == "id":
-            values[todo] = [v.strip() for v in values[todo]]
+    # the texts at once: an identifier stripped, no error value, not too long (the cells left, which are
+    # not texts or fail a check, are looked at one by one below)
+    src = _checks.shared(stripped.to_numpy(dtype=object)) if stripped is not None and col.type == "id" else values
+    sub = src[todo]
+    texts_only = stripped is not None or pd.api.types.infer_dtype(sub, skipna=False) == "string"
+    strs = np.arange(len(sub)) if texts_only else np.flatnonzero(_checks.is_str(sub))
+    t = sub[strs] if len(strs) < len(sub) else sub
+    if stripped is None and col.type == "id":
+        t = _checks.stripped(t)
+    ok = _checks.lengths(t) <= MAX_TEXT if _checks.longest(t) > MAX_TEXT else np.ones(len(t), dtype=bool)
+    if col.type == "id":
+        ok &= ~pd.Series(t, dtype=object).isin(list(_ERRORS)).to_numpy(dtype=bool)
+    out[todo[strs[ok]]] = t[ok]
+    left = np.ones(len(todo), dtype=bool)
+    left[strs[ok]] = False
+    todo = todo[left]
+    del src, sub, t
     needed = "an identifier" if col.type == "id" else "text"
     for i in todo.tolist():
         v = values[i]
@@ -435,7 +446,9 @@ def _parse_texts(s: pd.Series, col: ColumnSchema, file: str, blank: np.ndarray, 
     flag(problems, problems.__getitem__)
     if col.choices:
         choices = col.choices
-        flag((i for i in np.flatnonzero(~blank).tolist() if out[i] is not None and out[i] not in choices),
+        filled = np.flatnonzero(~blank)
+        got = out[filled]
+        flag(filled[~pd.isna(got) & ~pd.Series(got, dtype=object).isin(list(choices)).to_numpy(dtype=bool)],
              lambda i: f"{_show(out[i])} is not one of {', '.join(choices)}")
     return pd.Series(out, name=col.name, dtype=object)
 
@@ -512,6 +525,10 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
                         f"{path.name} is not a CSV file")
     found: list[Dialect] = []
     raw, first_row = read_raw(path, found, tm.forced if csv_file else None, MAX_ROWS, MAX_COLUMNS)
+    # a text column in pandas' string dtype (pandas 3 reads Parquet texts so) or categorical is checked as the
+    # object column pandas 2 reads: white space alone is a blank cell, whatever the dtype and the pandas
+    for c in [c for c in raw.columns if _checks.text_dtype(raw[c])]:
+        raw[c] = pd.Series(_checks.objects(raw[c]), index=raw.index, dtype=object)
     dia = found[0] if found else None
     file = path.name
     issues: list[RowIssue] = []
@@ -569,15 +586,16 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
         else:
             cols[col.name] = pd.Series([None] * n, dtype=object, name=col.name)
     df = pd.DataFrame(cols)
+    clash = np.zeros(0, dtype=np.int64)
     if ds.key:
         k = df[ds.key]
-        dup = (k.notna() & k.duplicated(keep="first")).to_numpy()
+        # repeated keys (with the row each first appears in) and keys differing only in case, from one
+        # factorisation (not one scan of the column per repeat: a file of a million copies of one row took hours)
+        dup, dup_first, clash = _checks.key_checks(k)
+        if ds.column(ds.key).type != "id":
+            clash = np.zeros(0, dtype=np.int64)
         if dup.any():
-            # the row each repeated key first appears in, from one factorisation (not one scan of the column per
-            # repeat: a file of a million copies of one row took hours)
-            codes, _ = pd.factorize(k)
-            _, first_of_code = np.unique(codes, return_index=True)
-            first_row = rows[first_of_code[codes[dup]]]
+            first_row = rows[dup_first]
             bad[dup] = True
             for at, first in zip(np.flatnonzero(dup).tolist(), first_row.tolist()):
                 issues.append(RowIssue(file, int(rows[at]), ds.key, f"{_show(k.iloc[at])} repeats the key of row "
@@ -589,16 +607,11 @@ def load_dataset(ds: Dataset, path: Path, mapping: TableMap | None = None) -> Ta
             bad[i] = True
             issues.append(RowIssue(file, int(rows[i]), late, f"{l_.iloc[i]} is before {early} {e.iloc[i]}",
                                    shown.get(late)))
-    for c in ds.columns:  # identifiers Excel would confuse (lookups ignore case)
-        if c.type == "id" and c.name == ds.key:
-            low = df[c.name].dropna().str.lower()
-            clash = low.duplicated(keep=False) & ~df[c.name].dropna().duplicated(keep=False)
-            for i in np.flatnonzero(clash.to_numpy()):
-                idx = low.index[i]
-                bad[idx] = True
-                issues.append(RowIssue(file, int(rows[idx]), c.name,
-                                       f"{_show(df.at[idx, c.name])} differs from another key only in upper/lower "
-                                       "case; spreadsheets treat them as the same", shown.get(c.name)))
+    key = ds.key or ""
+    for idx in clash.tolist():  # identifiers Excel would confuse (lookups ignore case)
+        bad[idx] = True
+        issues.append(RowIssue(file, int(rows[idx]), key, f"{_show(df.at[idx, key])} differs from another key "
+                               "only in upper/lower case; spreadsheets treat them as the same", shown.get(key)))
     issues.sort(key=lambda x: (x.row or 0))
     return Table(ds, df, rows, file, issues, bad, notices, dia, shown)
 

@@ -158,7 +158,7 @@ def read_raw(path: Path, found: list[Dialect] | None = None,
             try:
                 # index_col=False: never a column as the index; nrows: stop one row past the limit
                 df = pd.read_csv(path, header=0, names=header, index_col=False,
-                                 nrows=None if max_rows is None else max_rows + 1, dtype=str,
+                                 nrows=None if max_rows is None else max_rows + 1, dtype=object,
                                  keep_default_na=False, na_filter=False, encoding=enc, sep=sep,
                                  skip_blank_lines=False)
             except pd.errors.ParserError as err:
