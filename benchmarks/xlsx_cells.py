@@ -9,12 +9,15 @@ ratio) and the wall time of ``kpi demo`` run as a user would.
 
 The recording patches ``xlsxwriter.Worksheet`` class-wide for as long as
 :func:`recording` is open, which is why it lives with the benchmarks and not in
-the report package.
+the report package. A block of whole columns (``FormulaSheet.write_block``) is
+recorded as the per-cell calls it stands for, and a spill's anchor
+(``FormulaSheet.write_spill_anchor``) as ``write_dynamic_array_formula``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import subprocess
 import sys
 import tempfile
@@ -35,8 +38,19 @@ _RECORDED = ("write_number", "write_string", "write_formula", "write_blank", "wr
 @contextlib.contextmanager
 def recording() -> Iterator[list[tuple[str, str, tuple[Any, ...], dict[str, Any]]]]:
     """Record every cell write of every worksheet while open: ``(sheet, method, args, kwargs)``."""
+    from workbook_templates.build.sheets import FormulaSheet
+
     calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
     originals = {name: getattr(Worksheet, name) for name in _RECORDED}
+    block_originals = {name: getattr(FormulaSheet, name) for name in ("write_block", "write_spill_anchor")}
+
+    def block(self: Any, first_row: int, first_col: int, columns: Any) -> None:
+        calls.extend((self.name, name, args, {}) for name, args in _block_calls(first_row, first_col, columns))
+        block_originals["write_block"](self, first_row, first_col, columns)
+
+    def anchor(self: Any, *args: Any) -> Any:
+        calls.append((self.name, "write_dynamic_array_formula", args, {}))
+        return block_originals["write_spill_anchor"](self, *args)
 
     def recorder(name: str, orig: Any) -> Any:
         def wrapper(self: Worksheet, *args: Any, **kw: Any) -> Any:
@@ -47,11 +61,43 @@ def recording() -> Iterator[list[tuple[str, str, tuple[Any, ...], dict[str, Any]
 
     for name, orig in originals.items():
         setattr(Worksheet, name, recorder(name, orig))
+    FormulaSheet.write_block = block  # type: ignore[method-assign]
+    FormulaSheet.write_spill_anchor = anchor  # type: ignore[method-assign]
     try:
         yield calls
     finally:
         for name, orig in originals.items():
             setattr(Worksheet, name, orig)
+        for name, orig in block_originals.items():
+            setattr(FormulaSheet, name, orig)
+
+
+def _block_calls(first_row: int, first_col: int, columns: Any) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The per-cell calls a block stands for."""
+    from workbook_templates.build.sheets import BlockColumn
+
+    for j, col in enumerate(columns):
+        for p in [col] if isinstance(col, BlockColumn) else col:
+            fmts = list(p.fmts) if p.fmts is not None else [p.fmt] * len(p.values)
+            cached = list(p.cached) if p.cached is not None else None
+            for i, v in enumerate(list(p.values)):
+                r, c, f = first_row + i, first_col + j, fmts[i]
+                if p.kind == "blank":
+                    if v:
+                        yield "write_blank", (r, c, None, f)
+                elif v is None or (isinstance(v, float) and math.isnan(v)):
+                    if p.missing == "blank":
+                        yield "write_blank", (r, c, None, f)
+                    elif p.missing == "empty":
+                        yield "write_formula", (r, c, '=""', f, "")
+                elif p.kind == "num":
+                    yield "write_number", (r, c, v, f)
+                elif p.kind == "str":
+                    yield "write_string", (r, c, v, f)
+                elif p.kind == "bool":
+                    yield "write_boolean", (r, c, bool(v), f)
+                else:
+                    yield "write_formula", (r, c, "=" + v, f, cached[i] if cached is not None else 0)
 
 
 def replay(calls: list, path: Path) -> None:

@@ -21,6 +21,7 @@ from ..build_steps import step
 from ..formulas import ExcelError
 from ..schema import DATASETS
 from ..spec import Banner, ItemList, RowTable, SheetSpec, Spill, Text
+from .block_columns import spill_columns, stash_columns
 from .chart_data import ChartData
 from .charts import write_chart
 from .evaluation import Report, cell_value
@@ -49,7 +50,7 @@ from .model import (
 from .notes import write_notes
 from .printing import DEFAULT_ROW_POINTS, DEFAULT_WIDTH, HEADER_LINE_POINTS, LINE_POINTS, spill_headings, text_lines
 from .rendering import kpi_name
-from .sheets import FormulaSheet
+from .sheets import BlockColumn, FormulaSheet
 from .styles import DATE_FMT, MONEY_CENTS, MONTH_FMT, Formats, date_cell_fmt, unit_format
 from .trends import write_trend
 
@@ -273,8 +274,9 @@ class Writer:
                 text = spill_headings(text, header)
             fallback = self._stash(s.value) if isinstance(s.value, ExcelError) else self._stash_frame(header, cols)
             formula = f"=IF({PROBE_NAME},{fallback},{text})"
-            ws.write_dynamic_array_formula(s.row, s.col, s.row + n, s.col + width - 1, formula, header_fmt,
-                                           self._cached(header[0]))
+            # the range's other cells are written below (write_dynamic_array_formula would first fill it with zeros)
+            ws.write_spill_anchor(s.row, s.col, s.row + n, s.col + width - 1, formula, header_fmt,
+                                  self._cached(header[0]))
             self._manifest(s.sheet, s.row, s.col, "spill", s.value if isinstance(s.value, ExcelError) else header[0],
                            None, formula)
         else:
@@ -282,33 +284,19 @@ class Writer:
         for j in range(1, width):
             ws.write_string(s.row, s.col + j, header[j], header_fmt)
         nums: list[str | None] = []
+        block: list[list[BlockColumn]] = []
+        style = "stored" if stored is not None and self.live else "cell"
         for j, (kind, vals) in enumerate(cols):
-            c = s.col + j
             num = self.fmt.number(col_fmt.get(j))
             nums.append(num)
-            if row_fmt and j == width - 1:  # labelled result: the format follows the label
-                labels = cols[0][1]
-                per_row = [row_fmt.get(lab, num) for lab in labels]
-            else:
-                per_row = None
-            style = "stored" if stored is not None and self.live else "cell"
             f = self.fmt.get(style, num)
-            for i in range(n):
-                v = vals[i]
-                r = s.row + 1 + i
-                if per_row is not None:
-                    f = self.fmt.get(style, per_row[i])
-                if kind in ("num", "date"):
-                    if math.isnan(v):  # NaN: a blank cell
-                        ws.write_blank(r, c, None, f)
-                    else:
-                        ws.write_number(r, c, v, f)
-                elif v is None:
-                    ws.write_blank(r, c, None, f)
-                elif isinstance(v, str):
-                    ws.write_string(r, c, v, f)
-                else:
-                    self._write_value(ws, r, c, v, f)
+            per_row: list[Any] | None = None
+            if row_fmt and j == width - 1:  # labelled result: the format follows the label
+                by_num = {p: self.fmt.get(style, p) for p in dict.fromkeys(row_fmt.get(lab, num) for lab in cols[0][1])}
+                per_row = [by_num[row_fmt.get(lab, num)] for lab in cols[0][1]]
+            block.append(spill_columns(kind, vals, self.live, f, per_row))
+        if block and n:  # the cells under the header, column by column
+            ws.write_block(s.row + 1, s.col, block)
         self.spill_records.append(SpillRecord(s.sheet, s.row, s.col, header, cols, nums,
                                               [row_fmt.get(x) for x in cols[0][1]] if row_fmt and cols else None))
         if spec.heatmap and cols and n > 0 and width > 2:
@@ -344,21 +332,8 @@ class Writer:
         for j, h in enumerate(header):
             ws.write_string(r0, j, h)
         n = len(cols[0][1]) if cols else 0
-        for j, (kind, vals) in enumerate(cols):
-            for i in range(n):
-                v = vals[i]
-                r = r0 + 1 + i
-                if kind in ("num", "date"):
-                    if math.isnan(v):
-                        ws.write_formula(r, j, '=""', None, "")
-                    else:
-                        ws.write_number(r, j, v)
-                elif v is None or v == "":
-                    ws.write_formula(r, j, '=""', None, "")
-                elif isinstance(v, str):
-                    ws.write_string(r, j, v)
-                else:
-                    self._write_value(ws, r, j, v, None)
+        if n:  # NaN, None and "" as the formula ="" (a blank would read as 0)
+            ws.write_block(r0 + 1, 0, [stash_columns(kind, vals) for kind, vals in cols])
         self.values_row += n + 2
         return f"{VALUES_SHEET}!{abs_cell(r0, 0)}:{abs_cell(r0 + n, len(header) - 1)}"
 
@@ -533,18 +508,15 @@ class Writer:
         ws.add_table(0, 0, max(n, 1), len(cols) - 1, {
             "name": ds.table, "style": "Table Style Light 9",
             "columns": [{"header": c.name} for c in cols]})
-        # the sheet is in the grid (checked before writing), so the cells go in through XlsxWriter's methods
-        # without the A1-notation wrapper, from Python lists rather than numpy scalars: the input sheets of a
-        # large company hold millions of cells
+        # the sheet is in the grid (checked before writing); the cells go in as whole columns (write_block): the
+        # input sheets of a large company hold millions of cells
+        block: list[BlockColumn] = []
         for j, c in enumerate(cols):
             s = df[c.name]
             if c.type in ("id", "text"):
                 width = min(max([len(c.name) + 2] + [len(x) for x in s.dropna().head(200)]) + 1, 48)
                 ws.set_column(j, j, width)
-                wr = ws._write_string
-                for i, v in enumerate(s.to_numpy(dtype=object).tolist(), start=1):
-                    if v is not None:
-                        wr(i, j, v)
+                block.append(BlockColumn("str", s.to_numpy(dtype=object)))
                 continue
             if c.type in ("number", "integer"):
                 num = "#,##0" if c.type == "integer" else MONEY_CENTS if c.unit == "money" else "#,##0.00"
@@ -555,10 +527,8 @@ class Writer:
                 f = self.fmt.get("plain", date_cell_fmt(c.type))
                 ws.set_column(j, j, 17 if c.type == "datetime" else 12, f)
                 arr = F.to_serial_array(s)
-            at = np.flatnonzero(~np.isnan(arr))
-            wr = ws._write_number
-            for r, v in zip((at + 1).tolist(), arr[at].tolist(), strict=True):
-                wr(r, j, v, f)
+            block.append(BlockColumn("num", arr, f))
+        ws.write_block(1, 0, block)
         ws.freeze_panes(1, 0)
 
     # -- the whole workbook --------------------------------------------------
