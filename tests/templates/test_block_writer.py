@@ -328,3 +328,12 @@ def test_a_block_at_the_first_row_on_a_sheet_of_its_own():
         put(ws, 0, 0, [BlockColumn("str", ["only"])], block)
 
     assert '<dimension ref="A1"/>' in _sheet_xml(assert_same(write))
+
+
+def test_the_parts_of_one_column_must_hold_different_rows():
+    ws = xlsxwriter.Workbook(io.BytesIO()).add_worksheet("S", worksheet_class=FormulaSheet)
+    with pytest.raises(ValueError, match="cell B1 is written by two block columns"):
+        ws.write_block(0, 0, [BlockColumn("num", [1.0, 2.0]), [BlockColumn("str", ["a", None]),
+                                                             BlockColumn("num", [1.0, 2.0])],
+                              BlockColumn("bool", [True, True])])
+    assert not ws._block_cols and ws.dim_rowmin is None  # nothing of the refused block is kept

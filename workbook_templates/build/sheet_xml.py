@@ -118,7 +118,7 @@ def _check_strings(strs: np.ndarray, where: str) -> None:
     if len(strs) and pd.api.types.infer_dtype(strs, skipna=False) != "string":
         bad = next(v for v in strs.tolist() if not isinstance(v, str))
         raise TypeError(f"{where}: a str column holds {type(bad).__name__} {bad!r}")
-    lens = pd.Series(strs, dtype=object).str.len().to_numpy() if len(strs) else np.zeros(0)
+    lens = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
     for i in np.flatnonzero(lens > _STRMAX // 2).tolist():  # could pass the limit in UTF-16 code units
         if len(strs[i].encode("utf-16-le")) // 2 > _STRMAX:
             raise ValueError(f"{where}: a string of {len(strs[i])} characters; a cell holds at most {_STRMAX}")
@@ -132,8 +132,9 @@ def _formula_texts(ws: Any, texts: np.ndarray, where: str) -> np.ndarray:
     t = pd.Series(texts, dtype=object)
     if (t == "").any():
         raise ValueError(f"{where}: an empty formula")
-    if t.str.contains(re_dynamic_function).any():
-        bad = t[t.str.contains(re_dynamic_function)].iloc[0]
+    dynamic = t.str.contains(re_dynamic_function)
+    if dynamic.any():
+        bad = t[dynamic].iloc[0]
         raise ValueError(f"{where}: {bad!r} is a dynamic array formula; write it with write_dynamic_array_formula")
     # what XlsxWriter does to "=" + text: the = removed, then a closing brace; the formulas that could name a
     # future function (all with use_future_functions) and those ending in a brace go through the sheet's own
@@ -160,6 +161,17 @@ def _escape(texts: np.ndarray) -> np.ndarray:
         texts = texts.copy()
         texts[need] = e.str.replace(">", "&gt;", regex=False).to_numpy(dtype=object)
     return texts
+
+
+def _shared_strings(st: Any, uniques: list[str], cells: int) -> np.ndarray:
+    """The shared-string indices of distinct strings, added in their order as ``_get_shared_string_index`` once a
+    cell would add them (its table, counts and all; a dict update instead of a call per string)."""
+    table = st.string_table
+    new = [u for u in uniques if u not in table]
+    table.update(zip(new, range(st.unique_count, st.unique_count + len(new)), strict=True))
+    st.unique_count += len(new)
+    st.count += cells
+    return np.fromiter(map(table.__getitem__, uniques), dtype=np.int64, count=len(uniques))
 
 
 def _store(ws: Any, row: int, col: int, bc: BlockColumn, n: int) -> StoredColumn:
@@ -210,11 +222,7 @@ def _store(ws: Any, row: int, col: int, bc: BlockColumn, n: int) -> StoredColumn
         _check_strings(strs, where)
         if len(strs):
             fcodes, uniques = pd.factorize(strs)  # first-appearance order: the shared strings of per-cell writes
-            st = ws.str_table
-            sst = np.fromiter((st._get_shared_string_index(s) for s in uniques.tolist()), dtype=np.int64,
-                              count=len(uniques))
-            st.count += len(strs) - len(uniques)
-            data[val] = sst[fcodes]
+            data[val] = _shared_strings(ws.str_table, uniques.tolist(), len(strs))[fcodes]
     elif bc.kind == "formula":
         data = np.full(n, None, dtype=object)
         data[val] = _formula_texts(ws, values[val], where)
@@ -242,14 +250,15 @@ def add_block(ws: Any, first_row: int, first_col: int,
                          f"is outside a worksheet ({ws.xls_rowmax} rows, {ws.xls_colmax} columns)")
     stored = [_store(ws, first_row, c, p, n) for c, p in parts]
     by_col: dict[int, list[StoredColumn]] = ws._block_cols
-    for sc in stored:  # two columns holding the same cell: refused
-        for other in by_col.get(sc.col, []):
+    for i, sc in enumerate(stored):  # two columns holding the same cell: refused (before any is kept)
+        for other in by_col.get(sc.col, []) + [o for o in stored[:i] if o.col == sc.col]:
             lo, hi = max(sc.r0, other.r0), min(sc.r1, other.r1)
             if lo < hi:
                 both = sc.present[lo - sc.r0:hi - sc.r0] & other.present[lo - other.r0:hi - other.r0]
                 if both.any():
                     r = lo + int(np.flatnonzero(both)[0])
                     raise ValueError(f"cell {xl_rowcol_to_cell(r, sc.col)} is written by two block columns")
+    for sc in stored:
         by_col.setdefault(sc.col, []).append(sc)
         if sc.present.any():
             rows = np.flatnonzero(sc.present)
@@ -293,7 +302,7 @@ def _num_texts(v: np.ndarray) -> list[str]:
 
 def _cached_bodies(formulas: list[str], cached: list[Any]) -> list[str]:
     """``t=`` and ``<f>``/``<v>`` of formula cells as XlsxWriter's ``_write_cell`` writes them."""
-    esc = _escape(np.asarray([v if v.__class__ is str else "" for v in cached] + [None], dtype=object)[:-1])
+    esc = _escape(_objects([v if v.__class__ is str else "" for v in cached]))
     return [(' t="b"><f>' + f + "</f><v>" + ("1" if v else "0") + "</v></c>") if v.__class__ is bool else
             ((("" if v == "" else ' t="e"' if v in ERROR_CODES else ' t="str"') + "><f>" + f + "</f><v>" + e
               + "</v></c>") if v.__class__ is str else "><f>" + f + "</f><v>" + str(v) + "</v></c>")
