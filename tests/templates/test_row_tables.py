@@ -100,7 +100,7 @@ def test_row_columns_written_as_blocks_are_the_cells_written_one_by_one(sample_t
         assert a.namelist() == b.namelist()
         for name in a.namelist():
             assert a.read(name) == b.read(name), name
-    key_of = lambda c: (c.sheet, c.cell)  # noqa: E731
+    key_of = lambda c: (c.sheet, c.cell)
     assert sorted(map(key_of, fast.cells)) == sorted(map(key_of, slow.cells))
     want = {key_of(c): c for c in slow.cells}
     for c in fast.cells:
