@@ -6,22 +6,44 @@ import inspect
 import re
 
 import pytest
+import xlsxwriter.worksheet
 from xlsxwriter.worksheet import Worksheet
 
-from workbook_templates.build.sheets import DYNAMIC_FUNCTIONS, FormulaSheet
+from workbook_templates.build.sheets import DYNAMIC_FUNCTIONS, MAY_NAME, FormulaSheet
 
 
 def _xlsxwriter_expanded_names() -> set[str]:
-    """The functions XlsxWriter's preparation prefixes before its use_future_functions test (read from its source)."""
+    """The functions XlsxWriter's preparation prefixes without use_future_functions: those its table marks as
+    dynamic (3.3.2 and later), or those substituted before its use_future_functions test (earlier, read from its
+    source)."""
+    future = getattr(xlsxwriter.worksheet, "FUTURE_FUNCTIONS", None)
+    if future is not None:
+        return {name for name, kind in future.items() if kind > 0}
     src = inspect.getsource(Worksheet._prepare_formula)
     head = src.split("if not self.use_future_functions")[0]
     return set(re.findall(r'r"\\(?:b|S)([A-Z][A-Z0-9.]*)\\\(', head))
+
+
+def _xlsxwriter_dynamic_names() -> set[str]:
+    """The functions that make XlsxWriter write a formula as a dynamic array."""
+    future = getattr(xlsxwriter.worksheet, "FUTURE_FUNCTIONS", None)
+    if future is not None:
+        return {name for name, kind in future.items() if kind > 0}
+    pattern = xlsxwriter.worksheet.re_dynamic_function.pattern
+    return set(re.findall(r"\\b([A-Z][A-Z0-9.]*)\\\(", pattern))
 
 
 def test_names_cover_the_installed_xlsxwriter():
     names = _xlsxwriter_expanded_names()
     assert "FILTER" in names and "XLOOKUP" in names  # the source was read
     assert names <= set(DYNAMIC_FUNCTIONS) | {"INGLE"}
+
+
+def test_may_name_covers_the_installed_dynamic_functions():
+    names = _xlsxwriter_dynamic_names()
+    assert "FILTER" in names and "UNIQUE" in names  # the list was read
+    for name in names:
+        assert MAY_NAME.search(f"=IF(A1,{name}(B1:B9),0)"), name
 
 
 FORMULAS = [

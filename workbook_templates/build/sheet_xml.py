@@ -9,13 +9,13 @@ through XlsxWriter's own methods together: rows in row order, cells within a row
 of the blocks built per chunk of rows with list comprehensions over whole columns, XlsxWriter's own cells and
 the rows it has properties of (``set_row``, comments) written by XlsxWriter's own ``_write_cell`` and
 ``_write_row``. A cell is written exactly as XlsxWriter writes it (``Worksheet._write_cell`` and the
-``XMLwriter`` element writers of XlsxWriter 3.1 to 3.3): the same ``s=`` style, the same ``t=`` type, numbers
+``XMLwriter`` element writers of XlsxWriter 3.1 to 3.3.4): the same ``s=`` style, the same ``t=`` type, numbers
 as ``%.16G``, strings through the shared string table in the order per-cell writes would add them, formulas and
 their results escaped as XlsxWriter escapes them; the row spans and dimensions are those per-cell writes give.
 
 This reproduces internals of XlsxWriter's ``Worksheet`` (``_write_rows``, ``_calculate_spans``, ``_write_cell``,
 ``_get_range_data``, ``row_info``/``set_rows``, ``col_info``, ``str_table``): ``pyproject.toml`` bounds
-XlsxWriter to ``>=3.1,<4``, and ``tests/templates/test_block_writer.py`` compares files written both ways.
+XlsxWriter to ``>=3.1.4,<3.4``, and ``tests/templates/test_block_writer.py`` compares files written both ways.
 """
 
 from __future__ import annotations
@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import re_dynamic_function
+
+try:  # XlsxWriter 3.3.2 and later: a test that skips string literals
+    from xlsxwriter.worksheet import _has_dynamic_function as _names_dynamic
+except ImportError:  # XlsxWriter 3.1 to 3.3.1: a regular expression
+    from xlsxwriter.worksheet import re_dynamic_function as _re_dynamic
+
+    def _names_dynamic(formula: str) -> bool:
+        return _re_dynamic.search(formula) is not None
 
 __all__ = ["CHUNK_ROWS", "ERROR_CODES", "KINDS", "BlockColumn", "StoredColumn", "add_block", "range_data",
            "write_rows"]
@@ -132,14 +139,17 @@ def _formula_texts(ws: Any, texts: np.ndarray, where: str) -> np.ndarray:
     t = pd.Series(texts, dtype=object)
     if (t == "").any():
         raise ValueError(f"{where}: an empty formula")
-    dynamic = t.str.contains(re_dynamic_function)
-    if dynamic.any():
-        bad = t[dynamic].iloc[0]
-        raise ValueError(f"{where}: {bad!r} is a dynamic array formula; write it with write_dynamic_array_formula")
+    # a formula XlsxWriter would write as a dynamic array is refused: those that could name a dynamic function
+    # (MAY_NAME, a superset of XlsxWriter's names) are asked XlsxWriter's own test
+    from .sheets import MAY_NAME
+
+    for i in np.flatnonzero(t.str.contains(MAY_NAME).to_numpy(dtype=bool)).tolist():
+        if _names_dynamic(t.iat[i]):
+            raise ValueError(f"{where}: {t.iat[i]!r} is a dynamic array formula; write it with "
+                             "write_dynamic_array_formula")
     # what XlsxWriter does to "=" + text: the = removed, then a closing brace; the formulas that could name a
     # future function (all with use_future_functions) and those ending in a brace go through the sheet's own
     # _prepare_formula
-    from .sheets import MAY_NAME
 
     if ws.use_future_functions:
         slow = np.ones(len(t), dtype=bool)

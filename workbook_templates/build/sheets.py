@@ -13,9 +13,9 @@ sheet's rows are written from those arrays in chunks when the workbook is saved 
 with the cells written through XlsxWriter's own methods, each cell's XML as XlsxWriter writes it.
 
 It overrides internal methods of XlsxWriter's ``Worksheet`` (``_prepare_formula``, ``_write_rows``,
-``_get_range_data``) and reads its internal state: ``pyproject.toml`` bounds XlsxWriter to ``>=3.1,<4``; tests
+``_get_range_data``) and reads its internal state: ``pyproject.toml`` bounds XlsxWriter to ``>=3.1.4,<3.4``; tests
 check the names below against the installed version's own list and compare files written cell by cell and
-by blocks (``tests/templates/test_block_writer.py``, run on XlsxWriter 3.1.0 and the installed version).
+by blocks (``tests/templates/test_block_writer.py``, run on XlsxWriter 3.1.4 in the lower-bounds run and on the installed version).
 """
 
 from __future__ import annotations
