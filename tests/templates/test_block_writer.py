@@ -23,7 +23,7 @@ import xlsxwriter
 from openpyxl.worksheet.formula import ArrayFormula
 
 from workbook_templates.build import sheet_xml
-from workbook_templates.build.sheets import BlockColumn, FormulaSheet
+from workbook_templates.build.sheets import MAY_NAME, MAY_NAME_TEXTS, BlockColumn, FormulaSheet
 
 Writer = Callable[[Any, Any, bool], None]
 FIXED = dt.datetime(2026, 1, 1)
@@ -195,6 +195,33 @@ def test_formula_blocks_refuse_dynamic_arrays_and_empty_formulas():
         ws.write_block(0, 0, [BlockColumn("formula", [""], cached=[0])])
     with pytest.raises(ValueError, match="needs its cached results"):
         ws.write_block(0, 0, [BlockColumn("formula", ["A1"])])
+
+
+def test_random_formulas_with_newlines_braces_and_entities_write_as_per_cell_writes():
+    # the block writer finds the formulas to prepare and to escape with one pass of a regular expression over
+    # them all joined by newlines: formulas holding newlines, braces and entities at every place
+    rng = np.random.default_rng(7)
+    pieces = np.array(["A1", "}", "{", "&", "<", ">", "\n", "+", '"x\ny"', "STDEV.S(", "INGLE(", "(", ")", "1",
+                       "_xlfn.", "TEXTJOIN(", "MYSORT(", '"}"'], dtype=object)
+    texts = ["".join(rng.choice(pieces, rng.integers(1, 7))) for _ in range(3000)]
+    cached = [float(i) for i in range(len(texts))]
+    joined = "\n".join(texts) + "\n"
+    may_name = sheet_xml._rows_containing(texts, joined, MAY_NAME_TEXTS)
+    assert may_name.tolist() == [MAY_NAME.search(t) is not None for t in texts]
+    assert may_name.any() and not may_name.all()
+    entity = sheet_xml._rows_containing(texts, joined, ("&", "<", ">"))
+    assert entity.tolist() == [any(c in t for c in "&<>") for t in texts]
+    ends = sheet_xml._rows_containing(texts, joined, ("}\n",))
+    assert all(ends[i] for i, t in enumerate(texts) if t.endswith("}"))  # every formula ending in a brace is found
+
+    flat = [t.replace("\n", " ") for t in texts]  # and without newlines: escaped over the whole at once
+    for future in (False, True):
+        def write(wb, ws, block, future=future):
+            ws.use_future_functions = future
+            put(ws, 0, 0, [BlockColumn("formula", texts, None, cached), BlockColumn("formula", flat, None, cached)],
+                block)
+
+        assert_same(write)
 
 
 def test_a_block_between_other_cells_on_the_same_rows_rows_with_properties_and_comments():

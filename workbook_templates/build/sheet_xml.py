@@ -21,6 +21,7 @@ XlsxWriter to ``>=3.1.4,<3.4``, and ``tests/templates/test_block_writer.py`` com
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -136,40 +137,63 @@ def _formula_texts(ws: Any, texts: np.ndarray, where: str) -> np.ndarray:
     if not len(texts):
         return texts
     _check_strings(texts, where)
-    t = pd.Series(texts, dtype=object)
-    if (t == "").any():
+    strs = texts.tolist()
+    if "" in strs:
         raise ValueError(f"{where}: an empty formula")
+    joined = "\n".join(strs) + "\n"
     # a formula XlsxWriter would write as a dynamic array is refused: those that could name a dynamic function
     # (MAY_NAME, a superset of XlsxWriter's names) are asked XlsxWriter's own test
-    from .sheets import MAY_NAME
+    from .sheets import MAY_NAME_TEXTS
 
-    for i in np.flatnonzero(t.str.contains(MAY_NAME).to_numpy(dtype=bool)).tolist():
-        if _names_dynamic(t.iat[i]):
-            raise ValueError(f"{where}: {t.iat[i]!r} is a dynamic array formula; write it with "
+    may_name = _rows_containing(strs, joined, MAY_NAME_TEXTS)
+    for i in np.flatnonzero(may_name).tolist():
+        if _names_dynamic(strs[i]):
+            raise ValueError(f"{where}: {strs[i]!r} is a dynamic array formula; write it with "
                              "write_dynamic_array_formula")
     # what XlsxWriter does to "=" + text: the = removed, then a closing brace; the formulas that could name a
-    # future function (all with use_future_functions) and those ending in a brace go through the sheet's own
-    # _prepare_formula
-
+    # future function (all with use_future_functions) and those ending in a brace (or holding one before a
+    # newline) go through the sheet's own _prepare_formula
     if ws.use_future_functions:
-        slow = np.ones(len(t), dtype=bool)
+        slow = np.ones(len(strs), dtype=bool)
     else:
-        slow = (t.str.endswith("}") | t.str.contains(MAY_NAME)).to_numpy(dtype=bool)
-    out = t.to_numpy(dtype=object).copy()
+        slow = may_name | _rows_containing(strs, joined, ("}\n",))
+    out = np.array(strs + [None], dtype=object)[:-1]  # a 1-D object array, never one of str
     at = np.flatnonzero(slow)
     if len(at):
         out[at] = [ws._prepare_formula("=" + x) for x in out[at].tolist()]
-    return _escape(out)
+    return _escape(out, None if len(at) else joined)  # prepared formulas differ from the texts joined
 
 
-def _escape(texts: np.ndarray) -> np.ndarray:
-    """XlsxWriter's ``_escape_data``: ``&``, ``<`` and ``>`` as entities."""
-    s = pd.Series(texts, dtype=object)
-    need = s.str.contains("[&<>]").to_numpy(dtype=bool)
-    if need.any():
-        e = s[need].str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
-        texts = texts.copy()
-        texts[need] = e.str.replace(">", "&gt;", regex=False).to_numpy(dtype=object)
+def _rows_containing(strs: list[str], joined: str, texts: Sequence[str]) -> np.ndarray:
+    """Which of the strings hold one of ``texts`` (none of which holds a newline, except as its last character),
+    given ``joined``: the strings each followed by a newline. One substring search per text over the whole;
+    the positions of the texts found are mapped to the strings they are in."""
+    hit = np.zeros(len(strs), dtype=bool)
+    present = [t for t in texts if t in joined]
+    if present:
+        found = [m.start() for m in re.finditer("|".join(map(re.escape, present)), joined)]
+        ends = np.cumsum(np.fromiter(map(len, strs), dtype=np.int64, count=len(strs)) + 1) - 1  # the newlines
+        hit[np.searchsorted(ends, np.asarray(found, dtype=np.int64), side="left")] = True
+    return hit
+
+
+def _escape(texts: np.ndarray, joined: str | None = None) -> np.ndarray:
+    """XlsxWriter's ``_escape_data``: ``&``, ``<`` and ``>`` as entities. ``joined``: the texts each followed by a
+    newline, if the caller has it."""
+    strs = texts.tolist()
+    if joined is None:
+        joined = "\n".join(strs) + "\n"
+    if not any(c in joined for c in "&<>"):
+        return texts
+    if joined.count("\n") == len(strs):  # no text holds a newline: replace over the whole, split at the newlines
+        done = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("\n")
+        done.pop()
+        out = np.empty(len(strs), dtype=object)
+        out[:] = done
+        return out
+    need = np.flatnonzero(_rows_containing(strs, joined, ("&", "<", ">")))
+    texts = texts.copy()
+    texts[need] = [x.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for x in texts[need].tolist()]
     return texts
 
 

@@ -30,7 +30,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import sheet_xml
 from .sheet_xml import BlockColumn
 
-__all__ = ["DYNAMIC_FUNCTIONS", "MAY_NAME", "BlockColumn", "FormulaSheet"]
+__all__ = ["DYNAMIC_FUNCTIONS", "MAY_NAME", "MAY_NAME_TEXTS", "BlockColumn", "FormulaSheet"]
 
 #: the functions XlsxWriter prefixes with ``_xlfn.`` even without ``use_future_functions`` (those of 3.3, and LET
 #: and XMATCH, which 3.1 prefixes too)
@@ -43,6 +43,8 @@ DYNAMIC_FUNCTIONS = ("ANCHORARRAY", "BYCOL", "BYROW", "CHOOSECOLS", "CHOOSEROWS"
 #: matches ``INGLE(`` after any character): these go through XlsxWriter's own preparation
 MAY_NAME = re.compile("INGLE\\(|(?:" + "|".join(DYNAMIC_FUNCTIONS) + ")\\(")
 _MAY_NAME = MAY_NAME
+#: the same as texts: a formula could name one of them when it holds one of these
+MAY_NAME_TEXTS = ("INGLE(", *(f"{name}(" for name in DYNAMIC_FUNCTIONS))
 
 
 class FormulaSheet(Worksheet):
