@@ -30,7 +30,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import sheet_xml
 from .sheet_xml import BlockColumn
 
-__all__ = ["DYNAMIC_FUNCTIONS", "MAY_NAME", "MAY_NAME_TEXTS", "BlockColumn", "FormulaSheet"]
+__all__ = ["DYNAMIC_FUNCTIONS", "MAY_NAME", "MAY_NAME_TEXTS", "BlockColumn", "FormulaSheet", "TableCells"]
 
 #: the functions XlsxWriter prefixes with ``_xlfn.`` even without ``use_future_functions`` (those of 3.3, and LET
 #: and XMATCH, which 3.1 prefixes too)
@@ -47,6 +47,25 @@ _MAY_NAME = MAY_NAME
 MAY_NAME_TEXTS = ("INGLE(", *(f"{name}(" for name in DYNAMIC_FUNCTIONS))
 
 
+class TableCells(dict):
+    """XlsxWriter's ``table_cells`` (the table range each cell is in, for its overlap checks), with the tables
+    :meth:`FormulaSheet.add_table` keeps as rectangles: ``rects``, ``(first_row, first_col, last_row, last_col,
+    range)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[tuple[int, int, int, int, str]] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = super().get(key)
+        if found is None and self.rects:
+            row, col = key
+            for r0, c0, r1, c1, rng in self.rects:
+                if r0 <= row <= r1 and c0 <= col <= c1:
+                    return rng
+        return default if found is None else found
+
+
 class FormulaSheet(Worksheet):
     """XlsxWriter's worksheet; a formula that names no dynamic-array function skips the substitutions, and
     blocks of cells are kept as columns of arrays."""
@@ -54,6 +73,7 @@ class FormulaSheet(Worksheet):
     def __init__(self) -> None:
         super().__init__()
         self._block_cols: dict[int, list[sheet_xml.StoredColumn]] = {}  # by the sheet's column
+        self.table_cells = TableCells()
 
     def write_block(self, first_row: int, first_col: int,
                     columns: Sequence[BlockColumn | Sequence[BlockColumn]]) -> None:
@@ -78,6 +98,64 @@ class FormulaSheet(Worksheet):
         cell = self.table[first_row][first_col]
         self.table[first_row][first_col] = cell._replace(range=xl_range(first_row, first_col, last_row, last_col))
         return 0
+
+    def add_table(self, first_row: Any, first_col: Any = None, last_row: Any = None, last_col: Any = None,
+                  options: dict[str, Any] | None = None) -> Any:
+        """XlsxWriter's ``add_table``; a table whose options write no cells below the header (no ``data``, no
+        column ``formula``, no ``total_row``) has its range kept as one rectangle instead of a dict entry per
+        cell (a table of a million rows took seconds and a gigabyte): its overlaps with earlier tables, merged
+        ranges and pivot tables are checked here, over the rectangle, then XlsxWriter adds the table over its
+        first two rows and the ranges it recorded are widened to the whole table."""
+        opts = options if options is not None else {}
+        writes_rows = ("data" in opts or opts.get("total_row")
+                       or any("formula" in c for c in opts.get("columns", ()) if isinstance(c, dict)))
+        if (not isinstance(first_row, int) or not all(isinstance(v, int) for v in (first_col, last_row, last_col))
+                or writes_rows):
+            return super().add_table(first_row, first_col, last_row, last_col, options)
+        first_row, last_row = min(first_row, last_row), max(first_row, last_row)
+        first_col, last_col = min(first_col, last_col), max(first_col, last_col)
+        filters = self.filter_cells
+        if (last_row - first_row < 2 or self._check_dimensions(first_row, first_col, True, True)
+                or self._check_dimensions(last_row, last_col, True, True)
+                or any((first_row, col) in filters for col in range(first_col, last_col + 1))):
+            return super().add_table(first_row, first_col, last_row, last_col, options)
+        whole = xl_range(first_row, first_col, last_row, last_col)
+        self._refuse_overlaps(first_row, first_col, last_row, last_col, whole)
+        tables = len(self.tables)
+        err = super().add_table(first_row, first_col, first_row + 1, last_col, opts)
+        if err or len(self.tables) == tables:
+            return err
+        table = self.tables[-1]
+        table["range"] = whole
+        table["a_range"] = xl_range(first_row, first_col, last_row, last_col)
+        if "autofilter" in table:
+            table["autofilter"] = table["a_range"]
+        for col in range(first_col, last_col + 1):
+            self.table_cells.pop((first_row, col), None)
+            self.table_cells.pop((first_row + 1, col), None)
+            if isinstance(filters.get((first_row, col)), tuple):  # ("table", range) from 3.2 on; 3.1 keeps True
+                filters[(first_row, col)] = ("table", whole)
+        self.table_cells.rects.append((first_row, first_col, last_row, last_col, whole))
+        return err
+
+    def _refuse_overlaps(self, r0: int, c0: int, r1: int, c1: int, whole: str) -> None:
+        """XlsxWriter's overlap checks of a new table's range, over the cells the earlier ranges hold: the first
+        cell in row order that overlaps names the range (a table before a merged range before a pivot table)."""
+        from xlsxwriter.exceptions import OverlappingRange
+
+        found: list[tuple[int, int, int, str]] = []
+        for a0, b0, a1, b1, rng in self.table_cells.rects:
+            if a0 <= r1 and r0 <= a1 and b0 <= c1 and c0 <= b1:
+                found.append((max(a0, r0), max(b0, c0), 0, f"previous table range '{rng}'"))
+        for what, order, cells in (("table range", 0, dict(self.table_cells)), ("merge range", 1, self.merged_cells)):
+            for (row, col), rng in cells.items():
+                if rng and r0 <= row <= r1 and c0 <= col <= c1:
+                    found.append((row, col, order, f"previous {what} '{rng}'"))
+        for (row, col), cell in getattr(self, "pivot_cells", {}).items():
+            if cell and r0 <= row <= r1 and c0 <= col <= c1:
+                found.append((row, col, 2, f"pivot table at '{cell}'"))
+        if found:
+            raise OverlappingRange(f"Table range '{whole}' overlaps {min(found)[3]}.")
 
     def _write_rows(self) -> None:
         if not self._block_cols:
