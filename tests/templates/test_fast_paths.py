@@ -46,3 +46,28 @@ def test_ranks_of_a_small_column_by_hand():
 def test_keys_equal_is_lookup_keys_compared(column, key):
     k = lookup_key(key)
     assert keys_equal(column, k).tolist() == [x == k for x in lookup_keys(column)]
+
+
+EQUALS_COLUMNS = [
+    pd.Series(["Ads", None, "ads", "", "Partner", np.nan, 0.0, "ADS", True, pd.Timestamp("2026-01-01"), "0"],
+              dtype=object),
+    pd.Series([0.0, np.nan, 1.0, 46023.0, 0.0]),
+    pd.Series(pd.to_datetime(["2026-01-01", None, "2026-01-01"])),
+    pd.Series(["a", None, "b", "A"], dtype="string"),
+]
+
+
+@pytest.mark.parametrize("column", EQUALS_COLUMNS)
+@pytest.mark.parametrize("key", ["ads", "Ads", "", None, 0.0, 0, 1.0, "partner", "nosuch", True, 46023.0,
+                                 pd.Timestamp("2026-01-01"), "0"])
+def test_an_equals_condition_is_excels_equality_cell_by_cell(column, key):
+    """FILTER's ``(range=key)`` over a column, with its keys coded once and kept between calls, is the
+    definition applied to each cell: text ignores case, a blank cell equals "" and 0."""
+    from workbook_templates.formulas.segments import _key_codes, _mask_keys
+
+    want = lookup_key("" if key is None else key)
+    blank_ok = want in (("s", ""), ("n", 0.0))
+    definition = [k == want or (k is None and blank_ok) for k in lookup_keys(column)]
+    coded = _key_codes(column)
+    assert _mask_keys(column, key, coded).tolist() == definition
+    assert _mask_keys(column, key).tolist() == definition

@@ -24,12 +24,23 @@ from .values import ExcelError, first_error, lookup_key, lookup_keys
 __all__ = ["Equals", "FilterWhere", "InSegment", "TextLookup"]
 
 
-def _mask_keys(values: Any, key: Any) -> np.ndarray:
+def _key_codes(values: Any) -> tuple[np.ndarray, dict[Any, int]]:
+    """Each cell's lookup key as a code (the keys numbered in order of appearance; a blank cell's key is None)."""
+    numbers: dict[Any, int] = {}
+    codes = np.fromiter((numbers.setdefault(k, len(numbers)) for k in lookup_keys(values)), dtype=np.int64,
+                        count=len(values))
+    return codes, numbers
+
+
+def _mask_keys(values: Any, key: Any, coded: tuple[np.ndarray, dict[Any, int]] | None = None) -> np.ndarray:
+    """Which cells of ``values`` equal ``key`` under Excel's ``=``; ``coded``: the column's :func:`_key_codes`,
+    if the caller keeps them."""
     want = lookup_key("" if key is None else key)
-    keys = lookup_keys(values)
-    # a blank cell equals "" (and 0) under Excel's "="
-    blank_ok = want in (("s", ""), ("n", 0.0))
-    return np.fromiter((k == want or (k is None and blank_ok) for k in keys), dtype=bool, count=len(keys))
+    codes, numbers = coded if coded is not None else _key_codes(values)
+    mask = codes == numbers.get(want, -1)
+    if want in (("s", ""), ("n", 0.0)) and None in numbers:  # a blank cell equals "" (and 0) under Excel's "="
+        mask |= codes == numbers[None]
+    return mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +67,13 @@ class Equals(Node):
         v = self.range.evaluate(ctx)
         if isinstance(v, ExcelError):
             return v
-        return _mask_keys(v, k)
+        # the column's keys coded once per build: a row table's column evaluates this condition once per row
+        cache = ctx.cache()
+        ident = ("equals", self.range.render(ctx))
+        coded = cache.get(ident)
+        if coded is None:
+            coded = cache[ident] = _key_codes(v)
+        return _mask_keys(v, k, coded)
 
     def evaluate(self, ctx: Ctx) -> Any:  # pragma: no cover - only used through FilterWhere
         raise RuntimeError("Equals is a FILTER condition")
